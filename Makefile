@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` and `make test`. Both create or reuse .venv
+# and install only what is missing; a second run skips the install entirely.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch; pinned so pip never pulls a multi-GB CUDA build. Override
+# with e.g. `make demo TORCH_SPEC="torch==2.13.0"` on a machine with another wheel.
+TORCH_SPEC ?= torch==2.13.0
+RECBOLE_SPEC ?= recbole==1.2.1
+STAMP := $(VENV)/.moopt-installed
+DEMO_OUT ?= runs/demo
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-run the install only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# ML-100K ships inside the RecBole wheel; it is only a data carrier here, so no deps.
+	$(BIN)/python -m pip install --quiet --no-deps "$(RECBOLE_SPEC)"
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/moopt demo --out $(DEMO_OUT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

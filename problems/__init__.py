@@ -1,0 +1,1 @@
+"""pymoo Problem classes that turn recommender outputs into objectives."""

@@ -1,0 +1,173 @@
+"""User-item interaction logs as flat arrays.
+
+Everything downstream (splits, models, metrics) consumes :class:`Interactions`: four
+parallel arrays plus the id-space sizes. Rows are kept sorted by (user, timestamp,
+item), so each user's history is a contiguous, chronologically ordered slice; ties in
+timestamp are broken by item id, which makes every split independent of file order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+
+def _as_1d(name: str, values, dtype) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
+    if np.issubdtype(dtype, np.integer):
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+                raise ValueError(f"{name} must hold integers; got non-integer values")
+    elif arr.size and not np.all(np.isfinite(arr.astype(np.float64))):
+        raise ValueError(f"{name} contains NaN or infinite values; drop or impute them first")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class Interactions:
+    """An interaction log over contiguous ids ``0..n_users-1`` and ``0..n_items-1``.
+
+    Parameters
+    ----------
+    users, items:
+        Integer ids, one entry per interaction.
+    timestamps:
+        Integer timestamps (seconds); used only for ordering and time-aware losses.
+    ratings:
+        Explicit ratings, or ones for implicit feedback.
+    n_users, n_items:
+        Sizes of the id spaces (may exceed the largest id present, e.g. for a split).
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    timestamps: np.ndarray
+    ratings: np.ndarray
+    n_users: int
+    n_items: int
+
+    def __post_init__(self) -> None:
+        users = _as_1d("users", self.users, np.int64)
+        items = _as_1d("items", self.items, np.int64)
+        timestamps = _as_1d("timestamps", self.timestamps, np.int64)
+        ratings = _as_1d("ratings", self.ratings, np.float32)
+        n = users.shape[0]
+        for name, arr in (("items", items), ("timestamps", timestamps), ("ratings", ratings)):
+            if arr.shape[0] != n:
+                raise ValueError(
+                    f"{name} has {arr.shape[0]} entries but users has {n}; "
+                    "all interaction arrays must have the same length"
+                )
+        n_users, n_items = int(self.n_users), int(self.n_items)
+        if n_users < 0 or n_items < 0:
+            raise ValueError("n_users and n_items must be non-negative")
+        if n and (users.min() < 0 or users.max() >= n_users):
+            raise ValueError(f"users must lie in [0, n_users={n_users}); got a value outside")
+        if n and (items.min() < 0 or items.max() >= n_items):
+            raise ValueError(f"items must lie in [0, n_items={n_items}); got a value outside")
+        order = np.lexsort((items, timestamps, users))
+        if n and not np.all(order == np.arange(n)):
+            users, items = users[order], items[order]
+            timestamps, ratings = timestamps[order], ratings[order]
+        object.__setattr__(self, "users", users)
+        object.__setattr__(self, "items", items)
+        object.__setattr__(self, "timestamps", timestamps)
+        object.__setattr__(self, "ratings", ratings)
+        object.__setattr__(self, "n_users", n_users)
+        object.__setattr__(self, "n_items", n_items)
+
+    def __len__(self) -> int:
+        return int(self.users.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"Interactions(n={len(self)}, n_users={self.n_users}, n_items={self.n_items})"
+        )
+
+    @cached_property
+    def indptr(self) -> np.ndarray:
+        """CSR row pointer: user ``u``'s rows are ``indptr[u]:indptr[u + 1]``."""
+        counts = np.bincount(self.users, minlength=self.n_users)
+        indptr = np.zeros(self.n_users + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        return indptr
+
+    def user_counts(self) -> np.ndarray:
+        """Number of interactions per user, shape ``(n_users,)``."""
+        return np.diff(self.indptr)
+
+    def item_counts(self) -> np.ndarray:
+        """Number of interactions per item (popularity), shape ``(n_items,)``."""
+        return np.bincount(self.items, minlength=self.n_items).astype(np.int64)
+
+    def user_items(self, user: int) -> np.ndarray:
+        """The items of one user, oldest first."""
+        return self.items[self.indptr[user] : self.indptr[user + 1]]
+
+    def keys(self) -> np.ndarray:
+        """One int64 key per (user, item) pair, ``user * n_items + item``, for fast set tests."""
+        return self.users * np.int64(self.n_items) + self.items
+
+    def to_dense(self, dtype=np.float32) -> np.ndarray:
+        """A ``(n_users, n_items)`` 0/1 matrix of observed pairs (small catalogues only)."""
+        dense = np.zeros((self.n_users, self.n_items), dtype=dtype)
+        dense[self.users, self.items] = 1
+        return dense
+
+    def padded_sequences(self, max_len: int) -> np.ndarray:
+        """The last ``max_len`` items of every user, right-aligned, ``-1`` as padding.
+
+        Returns an ``(n_users, max_len)`` int64 array; a user with no history is all ``-1``.
+        """
+        if max_len < 1:
+            raise ValueError(f"max_len must be >= 1, got {max_len}")
+        out = np.full((self.n_users, max_len), -1, dtype=np.int64)
+        counts = self.user_counts()
+        take = np.minimum(counts, max_len)
+        # Row r gets items[indptr[u+1]-take[u] : indptr[u+1]] at columns max_len-take[u]: .
+        rows = np.repeat(np.arange(self.n_users), take)
+        within = np.arange(take.sum()) - np.repeat(np.cumsum(take) - take, take)
+        src = np.repeat(self.indptr[1:] - take, take) + within
+        cols = np.repeat(max_len - take, take) + within
+        out[rows, cols] = self.items[src]
+        return out
+
+    def select(self, mask: np.ndarray) -> Interactions:
+        """The interactions where ``mask`` is true, over the same id spaces."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != self.users.shape:
+            raise ValueError(f"mask must have shape {self.users.shape}, got {mask.shape}")
+        return Interactions(
+            self.users[mask],
+            self.items[mask],
+            self.timestamps[mask],
+            self.ratings[mask],
+            self.n_users,
+            self.n_items,
+        )
+
+    def concat(self, other: Interactions) -> Interactions:
+        """Both logs together; the id spaces must agree."""
+        if (other.n_users, other.n_items) != (self.n_users, self.n_items):
+            raise ValueError(
+                "cannot concatenate interactions over different id spaces: "
+                f"({self.n_users}, {self.n_items}) vs ({other.n_users}, {other.n_items})"
+            )
+        return Interactions(
+            np.concatenate([self.users, other.users]),
+            np.concatenate([self.items, other.items]),
+            np.concatenate([self.timestamps, other.timestamps]),
+            np.concatenate([self.ratings, other.ratings]),
+            self.n_users,
+            self.n_items,
+        )
+
+    def last_per_user(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(users, items)`` of each non-empty user's most recent interaction."""
+        counts = self.user_counts()
+        users = np.flatnonzero(counts)
+        return users, self.items[self.indptr[users + 1] - 1]
