@@ -241,6 +241,11 @@ def _parse_header(path: Path, line: str) -> dict[str, int]:
     header = {}
     for col, field in enumerate(line.split("\t")):
         name, sep, _ftype = field.strip().partition(":")
+        if field.count(":") > 1:
+            raise ValueError(
+                f"{path}, line 1: header field {field!r} holds several name:type pairs; "
+                "RecBole atomic files separate fields with TAB (is the separator right?)"
+            )
         if not sep or not name:
             raise ValueError(
                 f"{path}, line 1: header field {field!r} is not of the form name:type "
@@ -395,8 +400,9 @@ def read_folder(folder: str | os.PathLike, name: str | None = None) -> Dataset:
         return read_ml1m(folder)
     if any(folder.glob("*.inter")):
         numeric = name in ("ml-100k", "ml-1m")
-        return read_atomic(folder, name if (folder / f"{name}.inter").is_file() else None,
-                           numeric_ids=numeric)
+        return read_atomic(
+            folder, name if (folder / f"{name}.inter").is_file() else None, numeric_ids=numeric
+        )
     raise DatasetNotFoundError(
         f"{folder} holds no known dataset files: expected u.data/u.item (ML-100K), "
         "ratings.dat/movies.dat (ML-1M) or a RecBole <name>.inter/<name>.item pair"

@@ -1,8 +1,8 @@
 """Deterministic chronological splits and seeded sampled-evaluation sets.
 
-Both splits work per user on the (timestamp, item)-ordered history that
-:class:`~recommenders.data.Interactions` maintains, so the same log always gives the
-same split, whatever the file order.
+Both splits work per user on the chronologically ordered history that
+:class:`~recommenders.data.Interactions` maintains (same-timestamp ties in input order),
+so the same log always gives the same split.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Three planted signals:
 * **popularity**: item weights follow a Zipf law (exponent ``zipf``) over a random
   permutation of the catalogue;
 * **taste**: every user has a Dirichlet-distributed preference over genres,
-  concentrated on a few (``taste_concentration``), and chooses items of liked genres;
+  concentrated on a few (``taste_concentration``); an item's choice weight is its
+  popularity times the user's affinity to its genres raised to ``taste_strength``, so
+  larger values make choices more personal and less popularity-driven;
 * **sequence**: with probability ``p_sequential`` the next item is one of the
   ``n_successors`` fixed successors of the previous item (a Markov chain), which
   sequential models (SASRec, GRU4Rec) can exploit and non-sequential ones cannot.
@@ -30,6 +32,7 @@ def make_synthetic(
     max_length: int = 60,
     zipf: float = 0.9,
     taste_concentration: float = 0.3,
+    taste_strength: float = 3.0,
     p_sequential: float = 0.5,
     n_successors: int = 3,
     seed: int = 0,
@@ -42,6 +45,8 @@ def make_synthetic(
             f"need 1 <= min_length <= max_length < n_items, got {min_length}, {max_length}, "
             f"{n_items}"
         )
+    if taste_strength < 0:
+        raise ValueError(f"taste_strength must be >= 0, got {taste_strength}")
     if not 0.0 <= p_sequential <= 1.0:
         raise ValueError(f"p_sequential must be in [0, 1], got {p_sequential}")
     rng = np.random.default_rng(seed)
@@ -66,7 +71,7 @@ def make_synthetic(
     seen = np.zeros(n_items, dtype=bool)
     for u in range(n_users):
         seen[:] = False
-        weights = popularity * (affinity[u] + 1e-3)
+        weights = popularity * (affinity[u] + 1e-3) ** taste_strength
         t = int(8.8e8 + rng.integers(0, 10**7))
         prev = -1
         for _ in range(lengths[u]):

@@ -1,0 +1,415 @@
+"""The interface every base ranker shares, and the training loop they share.
+
+A ranker is fitted on training interactions, early-stopped on validation NDCG@10, and
+then scores items for users *given a history*: the interactions it may condition on
+(sequential models read the user's most recent items from it) and that ``topk`` masks
+as already seen. After :meth:`Ranker.fit` the history is train + validation, i.e. the
+model is ready to predict each user's next, unseen interaction (the test item of a
+leave-one-out split). :meth:`Ranker.set_history` changes it.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import copy
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..data.interactions import Interactions
+from ..metrics import hit_matrix, ndcg
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA when available, else the CPU; anything else is passed to torch."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but CUDA is not available; use 'auto'")
+    return dev
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training-loop settings shared by all trainable rankers.
+
+    ``patience`` counts validation rounds (every ``eval_every`` epochs) without an
+    improvement of validation NDCG@10 before training stops; the best weights are kept.
+    """
+
+    epochs: int = 200
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 10
+    eval_every: int = 1
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, str, tuple)):
+                continue
+            if isinstance(value, (int, float)) and not np.isfinite(value):
+                raise ValueError(f"{type(self).__name__}.{f.name} must be finite, got {value}")
+        for name in ("epochs", "batch_size", "patience", "eval_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{type(self).__name__}.{name} must be >= 1")
+        if self.lr <= 0 or self.weight_decay < 0:
+            raise ValueError("lr must be > 0 and weight_decay >= 0")
+
+
+@contextlib.contextmanager
+def _deterministic():
+    """Deterministic torch kernels while training, restoring the caller's setting.
+
+    Parallel CPU kernels (e.g. the embedding backward) otherwise sum duplicate indices in
+    a varying order, so the same seed gave weights differing in the last bits. With it a
+    seed reproduces a run exactly at a given thread count; across thread counts BLAS
+    blocking still differs at float rounding level (~1e-7 in the scores).
+    """
+    previous = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
+
+
+class Ranker(abc.ABC):
+    """Base class: ``fit``, ``score``, ``full_scores``, ``topk``, ``save``/``load``.
+
+    Subclasses set ``name`` and ``config_class`` and implement :meth:`_build`,
+    :meth:`_train_epoch` and :meth:`_scores`; a ranker without training overrides
+    :meth:`_fit_direct` instead.
+    """
+
+    name: ClassVar[str] = "ranker"
+    config_class: ClassVar[type] = TrainConfig
+    eval_batch_users: ClassVar[int] = 1024
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        device: str | torch.device = "auto",
+        seed: int = 0,
+        verbose: bool = False,
+        **overrides: Any,
+    ) -> None:
+        if config is None:
+            config = self.config_class()
+        elif not isinstance(config, self.config_class):
+            raise TypeError(
+                f"config must be a {self.config_class.__name__}, got {type(config).__name__}"
+            )
+        unknown = set(overrides) - {f.name for f in fields(config)}
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} has no setting(s) {sorted(unknown)}; "
+                f"valid: {[f.name for f in fields(config)]}"
+            )
+        self.config = replace(config, **overrides)
+        self.device = resolve_device(device)
+        self.seed = int(seed)
+        self.verbose = verbose
+        self.net: torch.nn.Module | None = None
+        self.n_users = 0
+        self.n_items = 0
+        self.history: Interactions | None = None
+        self.train_data: Interactions | None = None
+        self.train_log_: list[dict[str, float]] = []
+        self.best_epoch_: int | None = None
+        self.fit_seconds_: float | None = None
+
+    # ------------------------------------------------------------------ to implement
+
+    @abc.abstractmethod
+    def _build(self, train: Interactions) -> torch.nn.Module:
+        """Create the network for the id spaces of ``train``."""
+
+    def _train_epoch(
+        self, train: Interactions, optimizer: torch.optim.Optimizer, gen: torch.Generator
+    ) -> float:
+        """One pass over the training data; returns the mean loss."""
+        raise NotImplementedError
+
+    @abc.abstractmethod
+    def _scores(self, users: torch.Tensor) -> torch.Tensor:
+        """Scores of all items for ``users`` given ``self.history``: ``(len(users), n_items)``."""
+
+    def _on_history(self) -> None:  # noqa: B027 - an optional hook, not abstract
+        """Hook: recompute whatever the model derives from ``self.history``."""
+
+    def _fit_direct(self, train: Interactions) -> bool:
+        """Fit without gradient training; return True if done (Pop)."""
+        return False
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, train: Interactions, valid: Interactions | None = None) -> Ranker:
+        """Train on ``train``; early-stop on ``valid`` NDCG@10 (all items ranked, seen
+        items masked). Leaves the history at train + valid."""
+        if not isinstance(train, Interactions):
+            raise TypeError(f"train must be Interactions, got {type(train).__name__}")
+        if len(train) == 0:
+            raise ValueError("train holds no interactions")
+        if valid is not None and (valid.n_users, valid.n_items) != (train.n_users, train.n_items):
+            raise ValueError("train and valid must share the id spaces (n_users, n_items)")
+        with _deterministic():
+            torch.manual_seed(self.seed)
+            self.n_users, self.n_items = train.n_users, train.n_items
+            self.train_data = train
+            self.net = self._build(train).to(self.device)
+            self.set_history(train)
+            self.train_log_ = []
+            start = time.perf_counter()
+            if not self._fit_direct(train):
+                self._fit_loop(train, valid)
+            self.fit_seconds_ = time.perf_counter() - start
+        self.set_history(train if valid is None else train.concat(valid))
+        return self
+
+    def _fit_loop(self, train: Interactions, valid: Interactions | None) -> None:
+        cfg = self.config
+        gen = torch.Generator().manual_seed(self.seed)
+        optimizer = torch.optim.Adam(
+            self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+        )
+        best, best_state, stale = -np.inf, None, 0
+        bar = tqdm(
+            range(1, cfg.epochs + 1),
+            desc=f"train {self.name}",
+            disable=not self.verbose,
+            leave=False,
+        )
+        for epoch in bar:
+            t0 = time.perf_counter()
+            self.net.train()
+            loss = self._train_epoch(train, optimizer, gen)
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"{self.name}: training loss became {loss} at epoch {epoch}; lower lr"
+                )
+            row = {"epoch": epoch, "loss": float(loss), "seconds": time.perf_counter() - t0}
+            if valid is not None and len(valid) and epoch % cfg.eval_every == 0:
+                score = self.validation_ndcg(valid)
+                row["valid_ndcg@10"] = score
+                if score > best:
+                    best, stale, self.best_epoch_ = score, 0, epoch
+                    best_state = copy.deepcopy(self.net.state_dict())
+                else:
+                    stale += 1
+                bar.set_postfix(loss=f"{loss:.4f}", ndcg=f"{score:.4f}", best=f"{best:.4f}")
+            else:
+                bar.set_postfix(loss=f"{loss:.4f}")
+            self.train_log_.append(row)
+            if stale >= cfg.patience:
+                break
+        if best_state is not None:
+            self.net.load_state_dict(best_state)
+
+    def validation_ndcg(self, valid: Interactions, k: int = 10) -> float:
+        """Mean NDCG@k on ``valid`` given the current history (all items, seen masked)."""
+        users = np.unique(valid.users)
+        k = min(k, self.n_items)
+        top, _ = self.topk(users, k, exclude_seen=True)
+        hit, n_rel = hit_matrix(top, users, valid.users, valid.items, self.n_items)
+        return float(ndcg(hit, n_rel, k).mean())
+
+    # ------------------------------------------------------------------ history
+
+    def set_history(self, history: Interactions) -> Ranker:
+        """Set the interactions the model conditions on and masks as seen."""
+        if not isinstance(history, Interactions):
+            raise TypeError(f"history must be Interactions, got {type(history).__name__}")
+        if self.net is not None and (history.n_users, history.n_items) != (
+            self.n_users,
+            self.n_items,
+        ):
+            raise ValueError(
+                f"history covers ({history.n_users}, {history.n_items}) users/items but the "
+                f"model was fitted on ({self.n_users}, {self.n_items})"
+            )
+        self.history = history
+        self._seen_indptr = history.indptr
+        self._seen_items = history.items
+        self._on_history()
+        return self
+
+    # ------------------------------------------------------------------ inference
+
+    def _check_fitted(self) -> None:
+        if self.net is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() or load()")
+
+    def _check_users(self, users) -> np.ndarray:
+        users = np.asarray(users)
+        if users.ndim != 1:
+            raise ValueError(f"users must be a 1-D array of user ids, got shape {users.shape}")
+        if users.size == 0:
+            raise ValueError("users is empty; pass at least one user id")
+        if not np.issubdtype(users.dtype, np.integer):
+            raise TypeError(f"users must hold integer ids, got dtype {users.dtype}")
+        if users.min() < 0 or users.max() >= self.n_users:
+            raise ValueError(f"user ids must lie in [0, {self.n_users})")
+        return users.astype(np.int64)
+
+    @torch.no_grad()
+    def full_scores(self, users) -> np.ndarray:
+        """Scores of every item for each user, ``(len(users), n_items)`` float32."""
+        self._check_fitted()
+        users = self._check_users(users)
+        self.net.eval()
+        out = np.empty((users.size, self.n_items), dtype=np.float32)
+        for start in range(0, users.size, self.eval_batch_users):
+            chunk = users[start : start + self.eval_batch_users]
+            t = torch.as_tensor(chunk, device=self.device)
+            out[start : start + chunk.size] = self._scores(t).float().cpu().numpy()
+        return out
+
+    def score(self, users, items) -> np.ndarray:
+        """Scores of given items: ``items`` is ``(M,)`` (same for all) or ``(len(users), M)``."""
+        users = self._check_users(users)
+        items = np.asarray(items)
+        if not np.issubdtype(items.dtype, np.integer):
+            raise TypeError(f"items must hold integer ids, got dtype {items.dtype}")
+        if items.ndim not in (1, 2) or (items.ndim == 2 and items.shape[0] != users.size):
+            raise ValueError(
+                f"items must be (M,) or (len(users)={users.size}, M), got shape {items.shape}"
+            )
+        if items.size and (items.min() < 0 or items.max() >= self.n_items):
+            raise ValueError(f"item ids must lie in [0, {self.n_items})")
+        full = self.full_scores(users)
+        if items.ndim == 1:
+            return full[:, items]
+        return np.take_along_axis(full, items.astype(np.int64), axis=1)
+
+    def _mask_seen(self, scores: np.ndarray, users: np.ndarray) -> None:
+        starts, ends = self._seen_indptr[users], self._seen_indptr[users + 1]
+        counts = ends - starts
+        rows = np.repeat(np.arange(users.size), counts)
+        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        cols = self._seen_items[np.repeat(starts, counts) + offsets]
+        scores[rows, cols] = -np.inf
+
+    def topk(self, users, n: int, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` best items per user, best first: ``(items (U, n) int64, scores (U, n))``.
+
+        With ``exclude_seen`` the history's items are never returned; ``n`` must not exceed
+        the number of unseen items of any user.
+        """
+        self._check_fitted()
+        users = self._check_users(users)
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        if n > self.n_items:
+            raise ValueError(f"n={n} exceeds the catalogue size {self.n_items}")
+        if exclude_seen:
+            most_seen = int(np.diff(self._seen_indptr)[users].max())
+            if n > self.n_items - most_seen:
+                raise ValueError(
+                    f"n={n} exceeds the {self.n_items - most_seen} unseen items of some user; "
+                    "lower n or pass exclude_seen=False"
+                )
+        items = np.empty((users.size, n), dtype=np.int64)
+        values = np.empty((users.size, n), dtype=np.float32)
+        for start in range(0, users.size, self.eval_batch_users):
+            chunk = users[start : start + self.eval_batch_users]
+            scores = self.full_scores(chunk)
+            if not np.all(np.isfinite(scores)):
+                raise FloatingPointError(f"{self.name} produced non-finite scores")
+            if exclude_seen:
+                self._mask_seen(scores, chunk)
+            part = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+            part_scores = np.take_along_axis(scores, part, axis=1)
+            # Sort the n winners by score, ties by item id, so results are reproducible.
+            order = np.lexsort((part, -part_scores), axis=1)
+            items[start : start + chunk.size] = np.take_along_axis(part, order, axis=1)
+            values[start : start + chunk.size] = np.take_along_axis(part_scores, order, axis=1)
+        return items, values
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write config, weights and history to ``path`` (atomically, via a temp file)."""
+        self._check_fitted()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": "moopt-ranker-1",
+            "name": self.name,
+            "config": asdict(self.config),
+            "seed": self.seed,
+            "n_users": self.n_users,
+            "n_items": self.n_items,
+            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "train": _to_tensors(self.train_data),
+            "history": _to_tensors(self.history),
+        }
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        os.close(fd)
+        try:
+            torch.save(payload, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "auto") -> Ranker:
+        """Load a ranker saved by :meth:`save` (tensors only: ``weights_only=True``)."""
+        from . import get_model_class  # local import: the registry imports this module
+
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(payload, dict) or payload.get("format") != "moopt-ranker-1":
+            raise ValueError(f"{path} is not a moopt ranker checkpoint")
+        klass = get_model_class(payload["name"])
+        if cls is not Ranker and not issubclass(klass, cls):
+            raise TypeError(f"{path} holds a {klass.__name__}, not a {cls.__name__}")
+        config = klass.config_class(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in payload["config"].items()}
+        )
+        model = klass(config, device=device, seed=payload["seed"])
+        shape = (payload["n_users"], payload["n_items"])
+        model.n_users, model.n_items = shape
+        model.train_data = _from_tensors(payload["train"], *shape)
+        model.net = model._build(model.train_data).to(model.device)
+        model.net.load_state_dict(payload["state_dict"])
+        model.set_history(_from_tensors(payload["history"], *shape))
+        return model
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.net is not None else "unfitted"
+        return f"{type(self).__name__}({state}, device={self.device.type})"
+
+
+def _to_tensors(inter: Interactions) -> dict[str, torch.Tensor]:
+    return {
+        "users": torch.from_numpy(inter.users),
+        "items": torch.from_numpy(inter.items),
+        "timestamps": torch.from_numpy(inter.timestamps),
+        "ratings": torch.from_numpy(inter.ratings),
+    }
+
+
+def _from_tensors(d: dict[str, torch.Tensor], n_users: int, n_items: int) -> Interactions:
+    return Interactions(
+        d["users"].numpy(), d["items"].numpy(), d["timestamps"].numpy(), d["ratings"].numpy(),
+        n_users, n_items,
+    )  # fmt: skip

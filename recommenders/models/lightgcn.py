@@ -1,0 +1,111 @@
+"""LightGCN: linear graph convolution over the user-item graph, trained with BPR.
+
+He et al., "LightGCN: Simplifying and Powering Graph Convolution Network for
+Recommendation", SIGIR 2020. E^(l+1) = D^-1/2 A D^-1/2 E^(l) on the bipartite graph;
+final embeddings are the mean of layers 0..L; score = <e_u, e_i>.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data.interactions import Interactions
+from .base import Ranker, TrainConfig
+from .bpr import bpr_loss, sample_negatives_uniform
+
+
+@dataclass(frozen=True)
+class LightGCNConfig(TrainConfig):
+    dim: int = 64
+    n_layers: int = 2
+    batch_size: int = 2048
+    lr: float = 1e-3
+    reg: float = 1e-4  # L2 on the layer-0 embeddings of each batch, scaled by batch size
+    epochs: int = 300
+    patience: int = 15
+
+
+def normalized_adjacency(train: Interactions) -> torch.Tensor:
+    """Sparse ``D^-1/2 A D^-1/2`` of the (users + items) bipartite graph, repeats merged."""
+    n_u, n_i = train.n_users, train.n_items
+    keys = np.unique(train.keys())
+    u, i = keys // n_i, keys % n_i
+    rows = np.concatenate([u, i + n_u])
+    cols = np.concatenate([i + n_u, u])
+    deg = np.bincount(rows, minlength=n_u + n_i).astype(np.float64)
+    inv_sqrt = np.zeros_like(deg)
+    inv_sqrt[deg > 0] = deg[deg > 0] ** -0.5
+    vals = inv_sqrt[rows] * inv_sqrt[cols]
+    index = torch.as_tensor(np.stack([rows, cols]), dtype=torch.long)
+    return torch.sparse_coo_tensor(
+        index, torch.as_tensor(vals, dtype=torch.float32), (n_u + n_i, n_u + n_i)
+    ).coalesce()
+
+
+class LightGCNNet(torch.nn.Module):
+    def __init__(self, train: Interactions, dim: int, n_layers: int) -> None:
+        super().__init__()
+        self.n_users, self.n_items, self.n_layers = train.n_users, train.n_items, n_layers
+        self.embedding = torch.nn.Embedding(train.n_users + train.n_items, dim)
+        torch.nn.init.normal_(self.embedding.weight, std=0.1)
+        # Derived from the training data, so not part of the state dict.
+        self.register_buffer("adj", normalized_adjacency(train), persistent=False)
+
+    def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        e = self.embedding.weight
+        total = e
+        for _ in range(self.n_layers):
+            e = torch.sparse.mm(self.adj, e)
+            total = total + e
+        final = total / (self.n_layers + 1)
+        return final[: self.n_users], final[self.n_users :]
+
+
+class LightGCN(Ranker):
+    """LightGCN with BPR loss and uniform negative sampling."""
+
+    name = "lightgcn"
+    config_class = LightGCNConfig
+
+    def _build(self, train: Interactions) -> torch.nn.Module:
+        return LightGCNNet(train, self.config.dim, self.config.n_layers)
+
+    def _on_history(self) -> None:
+        self._cache = None
+
+    def _train_epoch(self, train, optimizer, gen) -> float:
+        cfg = self.config
+        self._cache = None
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+        order = rng.permutation(len(train))
+        users_all, items_all = train.users[order], train.items[order]
+        negs_all = sample_negatives_uniform(train, users_all, rng)
+        total, n = 0.0, 0
+        for start in range(0, len(order), cfg.batch_size):
+            sl = slice(start, start + cfg.batch_size)
+            u = torch.as_tensor(users_all[sl], device=self.device)
+            i = torch.as_tensor(items_all[sl], device=self.device)
+            j = torch.as_tensor(negs_all[sl], device=self.device)
+            user_emb, item_emb = self.net.propagate()
+            pu, qi, qj = user_emb[u], item_emb[i], item_emb[j]
+            loss = bpr_loss((pu * qi).sum(-1), (pu * qj).sum(-1))
+            ego = self.net.embedding.weight
+            reg = cfg.reg * (
+                ego[u].pow(2).sum() + ego[i + self.n_users].pow(2).sum()
+                + ego[j + self.n_users].pow(2).sum()
+            ) / u.shape[0]  # fmt: skip
+            optimizer.zero_grad(set_to_none=True)
+            (loss + reg).backward()
+            optimizer.step()
+            total += float(loss.detach()) * u.shape[0]
+            n += u.shape[0]
+        return total / n
+
+    def _scores(self, users: torch.Tensor) -> torch.Tensor:
+        if self.net.training or getattr(self, "_cache", None) is None:
+            self._cache = self.net.propagate()
+        user_emb, item_emb = self._cache
+        return user_emb[users] @ item_emb.T

@@ -1,0 +1,37 @@
+"""Most-popular baseline: every user gets the items with the most training interactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..data.interactions import Interactions
+from .base import Ranker
+
+
+@dataclass(frozen=True)
+class PopConfig:
+    """Pop has no settings; the dataclass keeps the interface uniform."""
+
+
+class _PopNet(torch.nn.Module):
+    def __init__(self, counts: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("counts", counts)
+
+
+class Pop(Ranker):
+    """Scores item ``i`` by its number of training interactions, for every user."""
+
+    name = "pop"
+    config_class = PopConfig
+
+    def _build(self, train: Interactions) -> torch.nn.Module:
+        return _PopNet(torch.as_tensor(train.item_counts(), dtype=torch.float32))
+
+    def _fit_direct(self, train: Interactions) -> bool:
+        return True
+
+    def _scores(self, users: torch.Tensor) -> torch.Tensor:
+        return self.net.counts.unsqueeze(0).expand(users.shape[0], -1)
