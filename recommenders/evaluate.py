@@ -12,13 +12,13 @@ Two protocols on a split's validation or test stage:
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from .data.split import Split, sample_negatives
+from .io import atomic_path
 from .metrics import accuracy_report, beyond_accuracy_report, hit_matrix, rank_candidates
 from .models.base import Ranker
 
@@ -110,18 +110,10 @@ def candidates(
 
 def save_candidates(path: str | os.PathLike, data: dict[str, np.ndarray], **meta) -> Path:
     """Write a candidates dict (plus string/number metadata) to ``.npz``, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        extra = {f"meta_{k}": np.asarray(v) for k, v in meta.items()}
+    extra = {f"meta_{k}": np.asarray(v) for k, v in meta.items()}
+    with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **data, **extra)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return Path(path)
 
 
 def load_candidates(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -294,7 +294,7 @@ def exposure_entropy(lists: np.ndarray, n_items: int, normalize: bool = True) ->
     x = exposure(lists, n_items)
     p = x[x > 0] / x.sum()
     h = float(-(p * np.log2(p)).sum())
-    return h / np.log2(n_items) if normalize and n_items > 1 else h
+    return float(h / np.log2(n_items)) if normalize and n_items > 1 else h
 
 
 def f_beta(accuracy, diversity, novelty_score, beta: float = 1.0):

@@ -14,7 +14,6 @@ import abc
 import contextlib
 import copy
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.interactions import Interactions
+from ..io import atomic_path
 from ..metrics import hit_matrix, ndcg
 
 
@@ -349,7 +349,6 @@ class Ranker(abc.ABC):
         """Write config, weights and history to ``path`` (atomically, via a temp file)."""
         self._check_fitted()
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "format": "moopt-ranker-1",
             "name": self.name,
@@ -361,14 +360,8 @@ class Ranker(abc.ABC):
             "train": _to_tensors(self.train_data),
             "history": _to_tensors(self.history),
         }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
         return path
 
     @classmethod

@@ -1,0 +1,88 @@
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from moopt.cli import main
+from recommenders.data import recbole_ml100k_dir
+from recommenders.evaluate import load_candidates
+
+
+def test_help_explains_the_commands(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for word in ("train", "demo", "data", "models", "make demo"):
+        assert word in out
+
+
+def test_console_script_is_installed():
+    beside = Path(sys.executable).parent / "moopt"
+    exe = str(beside) if beside.exists() else shutil.which("moopt")
+    assert exe is not None, "the moopt console script is not installed"
+    res = subprocess.run([exe, "train", "--help"], capture_output=True, text=True, check=True)
+    assert "metrics.json" in res.stdout and "--set KEY=VALUE" in res.stdout
+
+
+def test_train_writes_metrics_and_candidates(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "pop", "--data", "synthetic", "--out", str(out), "--quiet",
+                 "--n-candidates", "50"])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"full", "sampled"}
+    assert 0 < metrics["full"]["HR@10"] <= metrics["sampled"]["HR@10"] <= 1
+    assert {"NDCG@10", "Div@10", "Nov@10", "F1@10"} <= set(metrics["full"])
+    cands = load_candidates(out / "candidates.npz")
+    users = cands["users"]
+    assert cands["items"].shape == cands["scores"].shape == (users.size, 50)
+    assert cands["sampled_items"].shape == (users.size, 100)
+    assert np.all(np.diff(cands["scores"], axis=1) <= 0)
+    assert str(cands["meta_model"]) == "pop"
+    run = json.loads((out / "run.json").read_text())
+    assert run["signature"]["model"] == "pop" and run["reused_checkpoint"] is False
+    assert "HR" in capsys.readouterr().out
+
+
+def test_train_reuses_a_matching_checkpoint(tmp_path, capsys):
+    args = ["train", "bpr", "--data", "synthetic", "--out", str(tmp_path), "--quiet",
+            "--epochs", "2"]
+    assert main(args) == 0
+    first = json.loads((tmp_path / "metrics.json").read_text())
+    assert main([*args, "--reuse"]) == 0
+    assert json.loads((tmp_path / "run.json").read_text())["reused_checkpoint"] is True
+    assert json.loads((tmp_path / "metrics.json").read_text()) == first
+    # Different settings: trained again, not reused.
+    assert main([*args[:-1], "3", "--reuse"]) == 0
+    assert json.loads((tmp_path / "run.json").read_text())["reused_checkpoint"] is False
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "bpr", "--data", "synthetic", "--set", "dimm=3"], "has no setting 'dimm'"),
+        (["train", "bpr", "--data", "synthetic", "--set", "dim=big"], "expected int"),
+        (["train", "transformer", "--data", "synthetic"], "unknown model"),
+        (["train", "pop", "--data", "netflix"], "unknown dataset"),
+    ],
+)
+def test_bad_arguments_give_a_clear_error(tmp_path, capsys, argv, message):
+    assert main([*argv, "--out", str(tmp_path), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(recbole_ml100k_dir() is None, reason="ML-100K not installed")
+def test_data_command_shows_ml100k(capsys):
+    assert main(["data", "ml-100k"]) == 0
+    out = capsys.readouterr().out
+    assert "943" in out and "1682" in out and "100000" in out and "unknown" in out
+
+
+def test_models_command_lists_all(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in ("pop", "bpr", "lightgcn", "gru4rec", "sasrec", "n_heads=2"):
+        assert name in out
