@@ -53,17 +53,34 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     _add_data_args(p)
-    p.add_argument("--split", default="leave-one-out", choices=["leave-one-out", "ratio"],
-                   help="chronological leave-one-out or 6:2:2 ratio split")
+    p.add_argument(
+        "--split",
+        default="leave-one-out",
+        choices=["leave-one-out", "ratio"],
+        help="chronological leave-one-out or 6:2:2 ratio split",
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu or cuda")
-    p.add_argument("--n-candidates", type=int, default=100,
-                   help="candidates per user written for re-ranking (default 100)")
+    p.add_argument(
+        "--n-candidates",
+        type=int,
+        default=100,
+        help="candidates per user written for re-ranking (default 100)",
+    )
     p.add_argument("--epochs", type=int, default=None, help="maximum training epochs")
-    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a model setting, e.g. --set hidden=128 (repeatable)")
-    p.add_argument("--reuse", action="store_true",
-                   help="load the checkpoint in --out if it was trained with the same settings")
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a model setting, e.g. --set hidden=128 (repeatable)",
+    )
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="load the checkpoint in --out if it was trained with the same settings",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -91,8 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         "settings match, so a second run only evaluates.",
     )  # fmt: skip
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument("--models", nargs="+", default=["pop", "bpr", "sasrec"],
-                   help="models to train (default: pop bpr sasrec)")
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=["pop", "bpr", "sasrec"],
+        help="models to train (default: pop bpr sasrec)",
+    )
     p.add_argument("--retrain", action="store_true", help="ignore existing checkpoints")
     _add_run_args(p)
 
@@ -139,8 +160,9 @@ def cmd_train(args) -> int:
     cfg = _run_config(args, args.model)
     res = train_and_evaluate(cfg, args.out, reuse=args.reuse, verbose=not args.quiet)
     how = "reused checkpoint" if res.reused else f"trained in {res.fit_seconds:.1f}s"
-    _print_metrics(f"{res.model.name} on {res.dataset.name} ({how}, {res.model.device})",
-                   res.metrics)
+    _print_metrics(
+        f"{res.model.name} on {res.dataset.name} ({how}, {res.model.device})", res.metrics
+    )
     print(f"\nwrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / 'candidates.npz'}")
     return 0
 
@@ -160,8 +182,10 @@ def cmd_demo(args) -> int:
     table = metrics_table(results)
     write_csv(out / "results.csv", table)
     first = next(iter(results.values()))
-    print(f"\n{first.dataset.name}, {first.split.protocol} split, test stage; full ranking over "
-          f"all {first.dataset.n_items} items with seen items masked, and sampled 1+99:")
+    print(
+        f"\n{first.dataset.name}, {first.split.protocol} split, test stage; full ranking over "
+        f"all {first.dataset.n_items} items with seen items masked, and sampled 1+99:"
+    )
     print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     print(f"\nwrote {out / 'results.csv'}")
     return 0

@@ -93,9 +93,7 @@ def coerce_settings(model: str, settings: dict[str, Any]) -> dict[str, Any]:
                 else:
                     value = kind(value)
             except ValueError:
-                raise ValueError(
-                    f"setting {key}={value!r}: expected {kind.__name__}"
-                ) from None
+                raise ValueError(f"setting {key}={value!r}: expected {kind.__name__}") from None
         out[key] = value
     return out
 

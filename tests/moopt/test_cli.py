@@ -29,8 +29,19 @@ def test_console_script_is_installed():
 
 def test_train_writes_metrics_and_candidates(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "pop", "--data", "synthetic", "--out", str(out), "--quiet",
-                 "--n-candidates", "50"])
+    code = main(
+        [
+            "train",
+            "pop",
+            "--data",
+            "synthetic",
+            "--out",
+            str(out),
+            "--quiet",
+            "--n-candidates",
+            "50",
+        ]
+    )
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics) == {"full", "sampled"}
@@ -48,8 +59,17 @@ def test_train_writes_metrics_and_candidates(tmp_path, capsys):
 
 
 def test_train_reuses_a_matching_checkpoint(tmp_path, capsys):
-    args = ["train", "bpr", "--data", "synthetic", "--out", str(tmp_path), "--quiet",
-            "--epochs", "2"]
+    args = [
+        "train",
+        "bpr",
+        "--data",
+        "synthetic",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        "--epochs",
+        "2",
+    ]
     assert main(args) == 0
     first = json.loads((tmp_path / "metrics.json").read_text())
     assert main([*args, "--reuse"]) == 0

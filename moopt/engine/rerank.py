@@ -1,0 +1,325 @@
+"""``rerank_batch``: an independent NSGA-II per user, all users in one parallel program.
+
+Inputs are validated once here (:func:`moopt.objectives.make_inputs`); the kernels in
+:mod:`moopt.engine.kernels` then run on contiguous arrays. Without a callback every
+generation runs inside a single Numba call; with one, the engine returns to Python after
+each generation so the callback can look at every user's population at once (knowledge
+transfer trains on all of them) and inject lists.
+
+Encoding: an individual is K distinct candidate *positions* (indices into the user's
+row of ``candidates``), in order; results also give the item ids.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..objectives import (
+    ListObjective,
+    PackedObjectives,
+    RerankInputs,
+    make_inputs,
+    pack_objectives,
+)
+from ..operators._kernels import CX_ONE_POINT, CX_SBX, CX_UNIFORM
+from . import kernels as K
+from .result import RerankResult
+
+CROSSOVERS = {"one_point": CX_ONE_POINT, "uniform": CX_UNIFORM, "sbx": CX_SBX}
+DEFAULT_OBJECTIVES = ("accuracy", "diversity", "novelty")
+
+
+@dataclass(frozen=True)
+class RerankConfig:
+    """Settings of the batched NSGA-II (PreferRec's defaults: pop 50, 10 generations,
+    crossover 0.9, mutation 0.2).
+
+    ``n_gen`` counts the initial population as generation 1, as pymoo does, so a run
+    evaluates ``pop_size * n_gen`` lists per user at most. ``p_swap`` is the share of
+    mutations that swap two slots (the rest replace one item); ``eta`` is the list-SBX
+    distribution index; ``max_tries`` bounds the matings per generation when children
+    keep duplicating existing lists.
+    """
+
+    k: int = 10
+    pop_size: int = 50
+    n_gen: int = 10
+    p_cx: float = 0.9
+    p_mut: float = 0.2
+    crossover: str = "one_point"
+    p_swap: float = 0.5
+    eta: float = 15.0
+    include_topk: bool = True
+    max_tries: int = 200
+
+    def __post_init__(self) -> None:
+        for name in ("k", "pop_size", "n_gen", "max_tries"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.pop_size < 2:
+            raise ValueError(f"pop_size must be at least 2, got {self.pop_size}")
+        for name in ("p_cx", "p_mut", "p_swap"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be a probability in [0, 1], got {v}")
+        if self.crossover not in CROSSOVERS:
+            raise ValueError(
+                f"crossover must be one of {sorted(CROSSOVERS)}, got {self.crossover!r}"
+            )
+        if not self.eta > 0:
+            raise ValueError(f"eta must be positive, got {self.eta}")
+
+
+@dataclass
+class BatchState:
+    """What a callback sees after each generation (arrays are the live populations).
+
+    ``positions`` (U, P, K), ``F`` (U, P, M) maximised objective values, ``rank`` and
+    ``crowding`` (U, P); ``gen`` is the generation just completed (1 = initial).
+    """
+
+    gen: int
+    n_gen: int
+    positions: np.ndarray
+    F: np.ndarray
+    rank: np.ndarray
+    crowding: np.ndarray
+    inputs: RerankInputs
+    packed: PackedObjectives
+    config: RerankConfig
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        return self.packed.names
+
+    def items(self) -> np.ndarray:
+        """Item ids of every list, (U, P, K)."""
+        return np.take_along_axis(self.inputs.candidates[:, None, :], self.positions, axis=2)
+
+    def evaluate(self, lists: np.ndarray) -> np.ndarray:
+        """Maximised objective values of per-user position lists (U, m, K) -> (U, m, M)."""
+        lists = check_lists(lists, self.inputs, "lists")
+        return evaluate_lists(lists, self.packed)
+
+
+@runtime_checkable
+class BatchCallback(Protocol):
+    """The batch engine's callback: called after every generation with the
+    :class:`BatchState`; may return per-user position lists (U, m, K) to merge into the
+    populations. ``initial_lists(inputs)`` (optional) seeds the initial populations."""
+
+    def __call__(self, state: BatchState) -> np.ndarray | None: ...
+
+
+def check_lists(lists, inputs: RerankInputs, name: str) -> np.ndarray:
+    """Validate per-user position lists (U, m, K): integers in [0, N), distinct per row."""
+    lists = np.asarray(lists)
+    u, n, k = inputs.n_users, inputs.n_candidates, inputs.k
+    if lists.ndim == 2 and u == 1:
+        lists = lists[None]
+    if lists.ndim != 3 or lists.shape[0] != u or lists.shape[2] != k:
+        raise ValueError(f"{name} must have shape (users={u}, m, k={k}), got {lists.shape}")
+    if not np.issubdtype(lists.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer candidate positions, got {lists.dtype}")
+    if lists.size and (lists.min() < 0 or lists.max() >= n):
+        raise ValueError(f"{name} hold positions outside [0, {n}) (positions, not item ids)")
+    srt = np.sort(lists, axis=2)
+    if np.any(srt[..., 1:] == srt[..., :-1]):
+        raise ValueError(f"{name} contain a list with a repeated position")
+    return np.ascontiguousarray(lists, dtype=np.int64)
+
+
+def evaluate_lists(lists: np.ndarray, packed: PackedObjectives) -> np.ndarray:
+    """Maximised objective values of validated lists (U, m, K) -> (U, m, M)."""
+    u, m, _ = lists.shape
+    out = np.empty((u, m, packed.n_obj))
+    for row in range(u):
+        K.evaluate_into(
+            out[row], packed.kernels, lists[row], packed.fdata[row], packed.idata[row],
+            packed.consts[row], packed.foff, packed.ioff, packed.coff,
+        )  # fmt: skip
+    return -out
+
+
+def topk_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """Each user's K best candidate positions by score, best first (ties: lower position)."""
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def _n_lists(n: int, k: int) -> float:
+    return math.perm(n, k) if n < 200 else math.inf
+
+
+def run_engine(
+    inputs: RerankInputs,
+    packed: PackedObjectives,
+    cfg: RerankConfig,
+    seed: int,
+    stream_ids: np.ndarray,
+    callback: Any = None,
+    initial: np.ndarray | None = None,
+    verbose: bool = False,
+) -> RerankResult:
+    """The engine on validated inputs (``rerank_batch`` and the Dask shards call this)."""
+    u, n, k, p = inputs.n_users, inputs.n_candidates, inputs.k, cfg.pop_size
+    if p > _n_lists(n, k):
+        raise ValueError(
+            f"pop_size={p} exceeds the {math.perm(n, k)} distinct lists of {k} out of {n} "
+            "candidates; lower pop_size"
+        )
+    start = time.perf_counter()
+    seed_parts = []
+    if cfg.include_topk:
+        seed_parts.append(topk_positions(inputs.scores, k)[:, None, :])
+    if initial is not None:
+        seed_parts.append(check_lists(initial, inputs, "initial"))
+    guided = getattr(callback, "initial_lists", None)
+    if callable(guided):
+        g = guided(inputs)
+        if g is not None:
+            seed_parts.append(check_lists(g, inputs, "callback.initial_lists"))
+    if seed_parts:
+        seeds = np.ascontiguousarray(np.concatenate(seed_parts, axis=1))
+    else:
+        seeds = np.zeros((u, 0, k), dtype=np.int64)
+    n_seeds = np.full(u, seeds.shape[1], dtype=np.int64)
+
+    m = packed.n_obj
+    X = np.zeros((u, p, k), dtype=np.int64)
+    F = np.zeros((u, p, m))
+    rank = np.zeros((u, p), dtype=np.int64)
+    crowd = np.zeros((u, p))
+    states = np.zeros(u, dtype=np.uint64)
+    args = (packed.kernels, packed.fdata, packed.idata, packed.consts, packed.foff,
+            packed.ioff, packed.coff)  # fmt: skip
+    sizes = K.init_batch(
+        X, F, rank, crowd, states, seeds, n_seeds, np.uint64(seed),
+        np.ascontiguousarray(stream_ids, dtype=np.int64), n, *args, cfg.max_tries,
+    )  # fmt: skip
+    if np.any(sizes < p):
+        raise RuntimeError(
+            f"could not find {p} distinct initial lists for some users; lower pop_size"
+        )
+    evo = (cfg.p_cx, cfg.p_mut, CROSSOVERS[cfg.crossover], cfg.p_swap, cfg.eta,
+           cfg.max_tries * p)  # fmt: skip
+    n_evals = np.full(u, p, dtype=np.int64)
+    state = BatchState(1, cfg.n_gen, X, None, rank, crowd, inputs, packed, cfg)
+
+    def notify(gen: int) -> None:
+        state.gen, state.F = gen, -F
+        lists = callback(state)
+        if lists is not None:
+            lists = check_lists(lists, inputs, "the callback's lists")
+            n_evals[:] += lists.shape[1]
+            K.inject_batch(X, F, rank, crowd, states, lists, *args)
+
+    if callback is None:
+        if cfg.n_gen > 1:
+            n_evals += K.evolve_batch(X, F, rank, crowd, states, cfg.n_gen - 1, n, *args, *evo)
+    else:
+        notify(1)
+        for gen in tqdm(range(2, cfg.n_gen + 1), desc="rerank", disable=not verbose,
+                        leave=False):  # fmt: skip
+            n_evals += K.evolve_batch(X, F, rank, crowd, states, 1, n, *args, *evo)
+            notify(gen)
+        finish = getattr(callback, "on_finish", None)
+        if callable(finish):
+            state.F = -F
+            finish(state)
+    return RerankResult(
+        positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
+        objectives=packed.names, n_evals=n_evals, seconds=time.perf_counter() - start,
+        anchors=getattr(callback, "anchors_", None),
+    )  # fmt: skip
+
+
+def rerank_batch(
+    scores,
+    candidates,
+    item_genres=None,
+    item_popularity=None,
+    k: int = 10,
+    pop_size: int = 50,
+    n_gen: int = 10,
+    p_cx: float = 0.9,
+    p_mut: float = 0.2,
+    objectives: Sequence[str | ListObjective] = DEFAULT_OBJECTIVES,
+    seed: int = 0,
+    callback: Any = None,
+    *,
+    crossover: str = "one_point",
+    p_swap: float = 0.5,
+    eta: float = 15.0,
+    include_topk: bool = True,
+    initial: np.ndarray | None = None,
+    extras: dict[str, np.ndarray] | None = None,
+    client: Any = None,
+    n_shards: int | None = None,
+    verbose: bool = False,
+) -> RerankResult:
+    """Re-rank every user's candidates into a Pareto front of K-item lists.
+
+    Runs an independent NSGA-II (binary tournament on rank and crowding, rank-and-crowding
+    survival, duplicate elimination; see :mod:`moopt.engine.kernels`) for each user, all
+    users in one parallel Numba program.
+
+    Parameters
+    ----------
+    scores, candidates:
+        (U, N) base-ranker scores and item ids of each user's candidates.
+    item_genres, item_popularity:
+        (I, G) bool categories and (I,) popularity of the catalogue the ids index.
+    k, pop_size, n_gen, p_cx, p_mut:
+        List length, population size, generations (the initial one included), crossover
+        and per-offspring mutation probabilities.
+    objectives:
+        Names of registered objectives or :class:`~moopt.objectives.ListObjective`
+        instances; all maximised.
+    seed:
+        Same seed, same result, whatever the number of threads or shards.
+    callback:
+        A :class:`BatchCallback` (e.g. knowledge transfer), called after every generation.
+    crossover:
+        ``"one_point"``, ``"uniform"`` or ``"sbx"`` (PreferRec's list SBX).
+    initial:
+        Extra seed lists (U, m, K) of positions for the initial populations; the top-K by
+        score is always seeded unless ``include_topk=False``.
+    client, n_shards:
+        A ``dask.distributed.Client``: users are split into ``n_shards`` shards run on the
+        cluster; results equal the local run for the same seed.
+
+    Returns
+    -------
+    RerankResult
+        ``.X`` (U, P, K) item ids, ``.F`` (U, P, M) maximised objectives, ``.rank``
+        (U, P), ``.positions``, and ``.to_frame()``.
+    """
+    inputs = make_inputs(scores, candidates, item_genres, item_popularity, k, extras)
+    cfg = RerankConfig(
+        k=k, pop_size=pop_size, n_gen=n_gen, p_cx=p_cx, p_mut=p_mut, crossover=crossover,
+        p_swap=p_swap, eta=eta, include_topk=include_topk,
+    )  # fmt: skip
+    if isinstance(objectives, (str, ListObjective)):
+        objectives = (objectives,)
+    packed = pack_objectives(objectives, inputs)
+    stream_ids = np.arange(inputs.n_users, dtype=np.int64)
+    if client is not None:
+        from .distributed import run_sharded
+
+        return run_sharded(
+            client, inputs, tuple(objectives), cfg, seed, callback, initial, n_shards
+        )
+    return run_engine(inputs, packed, cfg, seed, stream_ids, callback, initial, verbose)
+
+
+def with_config(cfg: RerankConfig, **changes) -> RerankConfig:
+    """A copy of ``cfg`` with fields changed (validated)."""
+    return replace(cfg, **changes)

@@ -1,0 +1,31 @@
+"""List objectives for K-of-N re-ranking and their registry."""
+
+from .builtin import (
+    ACCURACY,
+    DIVERSITY,
+    ILD,
+    NOVELTY,
+    category_bits,
+    item_novelty,
+    position_discounts,
+)
+from .registry import (
+    OBJECTIVE_SIGNATURE,
+    ListObjective,
+    ObjectiveData,
+    PackedObjectives,
+    RerankInputs,
+    get_objective,
+    list_objectives,
+    make_inputs,
+    objective,
+    pack_objectives,
+    register_objective,
+)
+
+__all__ = [
+    "ACCURACY", "DIVERSITY", "ILD", "NOVELTY", "OBJECTIVE_SIGNATURE", "ListObjective",
+    "ObjectiveData", "PackedObjectives", "RerankInputs", "category_bits", "get_objective",
+    "item_novelty", "list_objectives", "make_inputs", "objective", "pack_objectives",
+    "position_discounts", "register_objective",
+]  # fmt: skip

@@ -1,0 +1,168 @@
+"""The built-in list objectives of PreferRec re-ranking (accuracy, diversity, novelty) and ILD.
+
+PreferRec (Learning and Transferring Pareto Preferences for Multi-objective Re-ranking)
+eqs. 3-5 define the three objectives; their extracted formulas are incomplete, so the
+forms below are the standard ones, each normalised to [0, 1]:
+
+* accuracy(L) = sum_p s'(L_p) / log2(p + 2)  /  the same sum for the top-K by score,
+  with s' = s - min over the user's candidates (scores of logits, BPR or dot products
+  can be negative; the shift keeps their order and makes the ratio lie in [0, 1], the
+  top-K list scoring exactly 1). If all candidates score alike, every list scores 1.
+* diversity(L) = |union of the categories of L| / number of categories (eq. 4).
+* novelty(L) = mean over L of log2(pop_max / pop_i) / log2(pop_max / pop_min), with
+  pop_min the smallest positive popularity in the catalogue and zero popularities
+  counted as pop_min (eq. 5's self-information, normalised by its catalogue maximum).
+* ild(L) = mean over pairs of the Jaccard distance of the items' category sets.
+
+Categories are packed 62 to an int64 word, so a union is a few ORs and a popcount.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .registry import OBJECTIVE_SIGNATURE, ObjectiveData, RerankInputs, register_objective
+
+BITS_PER_WORD = 62  # stay clear of the sign bit
+
+
+def category_bits(item_genres: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Pack the candidates' category sets into int64 words: (U, N, ceil(G / 62))."""
+    g = np.asarray(item_genres, dtype=bool)[candidates]  # (U, N, G)
+    n_words = max(1, -(-g.shape[-1] // BITS_PER_WORD))
+    padded = np.zeros((*g.shape[:-1], n_words * BITS_PER_WORD), dtype=np.int64)
+    padded[..., : g.shape[-1]] = g
+    weights = np.left_shift(np.int64(1), np.arange(BITS_PER_WORD, dtype=np.int64))
+    return padded.reshape(*g.shape[:-1], n_words, BITS_PER_WORD) @ weights
+
+
+def position_discounts(k: int) -> np.ndarray:
+    """1 / log2(p + 2) for p = 0..k-1."""
+    return 1.0 / np.log2(np.arange(k) + 2.0)
+
+
+@njit(inline="always")
+def _popcount(x):
+    c = 0
+    while x:
+        x &= x - 1
+        c += 1
+    return c
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def prepare_accuracy(inputs: RerankInputs) -> ObjectiveData:
+    s = inputs.scores - inputs.scores.min(axis=1, keepdims=True)
+    disc = position_discounts(inputs.k)
+    ideal = -np.sort(-s, axis=1)[:, : inputs.k] @ disc
+    consts = np.concatenate([ideal[:, None], np.tile(disc, (inputs.n_users, 1))], axis=1)
+    return ObjectiveData(s[..., None], np.zeros((*s.shape, 0), np.int64), consts)
+
+
+@njit(OBJECTIVE_SIGNATURE, cache=True)
+def accuracy_kernel(positions, fdata, idata, consts):
+    ideal = consts[0]
+    if ideal <= 0.0:
+        return 1.0
+    total = 0.0
+    for p in range(positions.shape[0]):
+        total += fdata[positions[p], 0] * consts[1 + p]
+    return total / ideal
+
+
+# --------------------------------------------------------------------------- diversity
+
+
+def prepare_diversity(inputs: RerankInputs) -> ObjectiveData:
+    if inputs.item_genres.shape[1] == 0:
+        raise ValueError(
+            "category objectives (diversity, ild) need item_genres with at least one column"
+        )
+    bits = category_bits(inputs.item_genres, inputs.candidates)
+    n_cat = float(inputs.item_genres.shape[1])
+    u, n = inputs.scores.shape
+    return ObjectiveData(np.zeros((u, n, 0)), bits, np.full((u, 1), n_cat))
+
+
+@njit(OBJECTIVE_SIGNATURE, cache=True)
+def diversity_kernel(positions, fdata, idata, consts):
+    covered = 0
+    for w in range(idata.shape[1]):
+        union = 0
+        for p in range(positions.shape[0]):
+            union |= idata[positions[p], w]
+        covered += _popcount(union)
+    return covered / consts[0]
+
+
+# --------------------------------------------------------------------------- novelty
+
+
+def item_novelty(item_popularity: np.ndarray) -> np.ndarray:
+    """Per-item novelty in [0, 1]: log2(pop_max / pop_i) / log2(pop_max / pop_min)."""
+    pop = np.asarray(item_popularity, dtype=np.float64)
+    positive = pop[pop > 0]
+    if positive.size == 0:
+        return np.zeros_like(pop)
+    lo, hi = positive.min(), positive.max()
+    if hi <= lo:
+        return np.zeros_like(pop)
+    return np.log2(hi / np.maximum(pop, lo)) / np.log2(hi / lo)
+
+
+def prepare_novelty(inputs: RerankInputs) -> ObjectiveData:
+    nov = item_novelty(inputs.item_popularity)[inputs.candidates]
+    u, n = nov.shape
+    return ObjectiveData(nov[..., None], np.zeros((u, n, 0), np.int64), np.zeros((u, 0)))
+
+
+@njit(OBJECTIVE_SIGNATURE, cache=True)
+def novelty_kernel(positions, fdata, idata, consts):
+    total = 0.0
+    for p in range(positions.shape[0]):
+        total += fdata[positions[p], 0]
+    return total / positions.shape[0]
+
+
+# --------------------------------------------------------------------------- ILD
+
+
+@njit(OBJECTIVE_SIGNATURE, cache=True)
+def ild_kernel(positions, fdata, idata, consts):
+    k = positions.shape[0]
+    if k < 2:
+        return 0.0
+    total = 0.0
+    for a in range(k):
+        for b in range(a + 1, k):
+            inter = 0
+            union = 0
+            for w in range(idata.shape[1]):
+                x = idata[positions[a], w]
+                y = idata[positions[b], w]
+                inter += _popcount(x & y)
+                union += _popcount(x | y)
+            if union > 0:
+                total += 1.0 - inter / union
+    return total / (k * (k - 1) / 2)
+
+
+ACCURACY = register_objective(
+    "accuracy", accuracy_kernel, prepare_accuracy,
+    description="position-discounted score of the list / that of the top-K by score",
+)  # fmt: skip
+DIVERSITY = register_objective(
+    "diversity", diversity_kernel, prepare_diversity,
+    description="categories covered by the list / number of categories",
+)  # fmt: skip
+NOVELTY = register_objective(
+    "novelty", novelty_kernel, prepare_novelty,
+    description="mean normalised self-information log2(pop_max / pop) of the items",
+)  # fmt: skip
+ILD = register_objective(
+    "ild", ild_kernel, prepare_diversity,
+    description="mean pairwise Jaccard distance of the items' category sets",
+)  # fmt: skip
