@@ -5,7 +5,8 @@ NSGA-II as in Deb, Pratap, Agarwal and Meyarivan, "A fast and elitist multiobjec
 genetic algorithm: NSGA-II", IEEE TEVC 2002, with pymoo's conventions:
 
 * the first generation is the initial population (``n_gen`` counts it, as pymoo does);
-* mating: binary tournaments on rank, then crowding distance, ties at random; crossover
+* mating: binary tournaments on rank, then crowding distance, ties at random, with
+  competitors drawn from random permutations of the population (pymoo's scheme); crossover
   with probability ``p_cx`` (else the parents are copied); each child mutated with
   probability ``p_mut``; a child equal to a member of the population or to an earlier
   child is discarded and mating repeats (at most ``max_tries`` matings per generation);
@@ -49,67 +50,79 @@ def dominates(a, b):
 
 
 @njit(cache=True)
+def lexicographic_order(F):
+    """Row indices sorting ``F`` lexicographically (column 0 first), stable."""
+    q, m = F.shape
+    order = np.arange(q)
+    vals = np.empty(q)
+    for c in range(m - 1, -1, -1):
+        for t in range(q):
+            vals[t] = F[order[t], c]
+        order = order[np.argsort(vals, kind="mergesort")]
+    return order
+
+
+@njit(cache=True)
 def nondominated_rank(F):
-    """Front index of every row of ``F`` (0 = non-dominated), fast non-dominated sort."""
+    """Front index of every row of ``F`` (0 = non-dominated).
+
+    Efficient non-dominated sort with sequential search (ENS-SS; Zhang, Tian, Cheng and
+    Jin, IEEE TEVC 2015): rows are visited in lexicographic order, so a row can only be
+    dominated by rows already placed, and each joins the first front none of whose
+    members dominates it (members checked newest first, where a dominator is likeliest).
+    """
     q = F.shape[0]
-    dominated_by = np.zeros(q, dtype=np.int64)
-    beats = np.zeros((q, q), dtype=np.bool_)
-    for i in range(q):
-        for j in range(i + 1, q):
-            rel = dominates(F[i], F[j])
-            if rel == 1:
-                beats[i, j] = True
-                dominated_by[j] += 1
-            elif rel == -1:
-                beats[j, i] = True
-                dominated_by[i] += 1
-    rank = np.full(q, -1, dtype=np.int64)
-    current = np.empty(q, dtype=np.int64)
-    nxt = np.empty(q, dtype=np.int64)
-    n_cur = 0
-    for i in range(q):
-        if dominated_by[i] == 0:
-            current[n_cur] = i
-            n_cur += 1
-    r = 0
-    while n_cur > 0:
-        n_nxt = 0
-        for a in range(n_cur):
-            i = current[a]
-            rank[i] = r
-            for j in range(q):
-                if beats[i, j]:
-                    dominated_by[j] -= 1
-                    if dominated_by[j] == 0:
-                        nxt[n_nxt] = j
-                        n_nxt += 1
-        for a in range(n_nxt):
-            current[a] = nxt[a]
-        n_cur = n_nxt
-        r += 1
+    rank = np.empty(q, dtype=np.int64)
+    members = np.empty((q, q), dtype=np.int64)
+    count = np.zeros(q, dtype=np.int64)
+    n_fronts = 0
+    for i in lexicographic_order(F):
+        f = 0
+        while f < n_fronts:
+            dominated = False
+            for t in range(count[f] - 1, -1, -1):
+                if dominates(F[members[f, t]], F[i]) == 1:
+                    dominated = True
+                    break
+            if not dominated:
+                break
+            f += 1
+        members[f, count[f]] = i
+        count[f] += 1
+        if f == n_fronts:
+            n_fronts += 1
+        rank[i] = f
     return rank
 
 
 @njit(cache=True)
-def crowding_distance(F):
-    """NSGA-II crowding distance of the rows of ``F`` (one front)."""
-    n, n_obj = F.shape
+def crowding_of(F, members):
+    """NSGA-II crowding distance of the rows ``members`` of ``F`` (one front)."""
+    n = members.shape[0]
+    n_obj = F.shape[1]
     cd = np.zeros(n)
     if n <= 2:
         cd[:] = np.inf
         return cd
+    vals = np.empty(n)
     for m in range(n_obj):
-        order = np.argsort(F[:, m], kind="mergesort")
-        lo = F[order[0], m]
-        hi = F[order[n - 1], m]
-        span = hi - lo
+        for t in range(n):
+            vals[t] = F[members[t], m]
+        order = np.argsort(vals, kind="mergesort")
+        span = vals[order[n - 1]] - vals[order[0]]
         if span <= 0.0:
             continue
         cd[order[0]] = np.inf
         cd[order[n - 1]] = np.inf
         for t in range(1, n - 1):
-            cd[order[t]] += (F[order[t + 1], m] - F[order[t - 1], m]) / span
+            cd[order[t]] += (vals[order[t + 1]] - vals[order[t - 1]]) / span
     return cd / n_obj
+
+
+@njit(cache=True)
+def crowding_distance(F):
+    """NSGA-II crowding distance of the rows of ``F`` (one front)."""
+    return crowding_of(F, np.arange(F.shape[0]))
 
 
 @njit(cache=True)
@@ -142,16 +155,30 @@ def survive(F, n_keep, state):
     """Indices of the ``n_keep`` survivors of ``F`` with their rank and crowding."""
     q = F.shape[0]
     rank = nondominated_rank(F)
+    n_fronts = rank.max() + 1
+    # Counting sort of the rows by front.
+    start = np.zeros(n_fronts + 1, dtype=np.int64)
+    for i in range(q):
+        start[rank[i] + 1] += 1
+    for r in range(n_fronts):
+        start[r + 1] += start[r]
+    by_front = np.empty(q, dtype=np.int64)
+    fill = start[:-1].copy()
+    for i in range(q):
+        by_front[fill[rank[i]]] = i
+        fill[rank[i]] += 1
     keep = np.empty(n_keep, dtype=np.int64)
     keep_rank = np.empty(n_keep, dtype=np.int64)
     keep_cd = np.empty(n_keep)
     filled = 0
-    r = 0
-    while filled < n_keep:
-        members = np.flatnonzero(rank == r)
-        cd = crowding_distance(F[members])
-        if filled + members.shape[0] <= n_keep:
-            for a in range(members.shape[0]):
+    for r in range(n_fronts):
+        if filled == n_keep:
+            break
+        members = by_front[start[r] : start[r + 1]]
+        cd = crowding_of(F, members)
+        size = members.shape[0]
+        if filled + size <= n_keep:
+            for a in range(size):
                 keep[filled] = members[a]
                 keep_rank[filled] = r
                 keep_cd[filled] = cd[a]
@@ -159,26 +186,39 @@ def survive(F, n_keep, state):
         else:
             # Truncate the splitting front by crowding, larger first, random among ties.
             order = _order_desc_random_ties(cd, state)
-            need = n_keep - filled
-            for a in range(need):
+            for a in range(n_keep - filled):
                 keep[filled] = members[order[a]]
                 keep_rank[filled] = r
                 keep_cd[filled] = cd[order[a]]
                 filled += 1
-        r += 1
-        if r > q:
-            break
     return keep, keep_rank, keep_cd
 
 
 @njit(cache=True)
-def tournament(rank, crowd, state):
+def next_competitor(perm, cursor, state):
+    """The next tournament competitor. As in pymoo's ``TournamentSelection``, competitors
+    are read from concatenated random permutations of the population, so every member
+    competes equally often; ``perm`` (P,) and ``cursor`` (1,) carry the position."""
+    p = perm.shape[0]
+    if cursor[0] >= p:
+        for i in range(p):
+            perm[i] = i
+        for i in range(p - 1, 0, -1):
+            j = next_int(state, i + 1)
+            tmp = perm[i]
+            perm[i] = perm[j]
+            perm[j] = tmp
+        cursor[0] = 0
+    c = perm[cursor[0]]
+    cursor[0] += 1
+    return c
+
+
+@njit(cache=True)
+def tournament(rank, crowd, perm, cursor, state):
     """Binary tournament: lower rank wins, then larger crowding, then a coin flip."""
-    n = rank.shape[0]
-    a = next_int(state, n)
-    b = next_int(state, n - 1) if n > 1 else 0
-    if n > 1 and b >= a:
-        b += 1
+    a = next_competitor(perm, cursor, state)
+    b = next_competitor(perm, cursor, state)
     if rank[a] != rank[b]:
         return a if rank[a] < rank[b] else b
     if crowd[a] != crowd[b]:
@@ -191,9 +231,8 @@ def tournament(rank, crowd, state):
 
 @njit(cache=True)
 def evaluate_into(out, kernels, x, fdata, idata, consts, foff, ioff, coff):
-    """Minimised objective values (negated kernel values) of the lists ``x`` into ``out``;
-    ``out`` has one column per real objective (``kernels`` may be padded beyond)."""
-    n_obj = out.shape[1]
+    """Minimised objective values (negated kernel values) of the lists ``x`` into ``out``."""
+    n_obj = len(kernels)
     for i in range(x.shape[0]):
         for j in range(n_obj):
             out[i, j] = -kernels[j](
@@ -210,64 +249,74 @@ def _contains(hashes, n, h):
     return False
 
 
+@njit(cache=True)
+def _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state):
+    """Survival of the ``total`` merged rows (mx, mf, mh) back into the population."""
+    keep, kr, kc = survive(mf[:total], X.shape[0], state)
+    for i in range(X.shape[0]):
+        X[i] = mx[keep[i]]
+        F[i] = mf[keep[i]]
+        H[i] = mh[keep[i]]
+        rank[i] = kr[i]
+        crowd[i] = kc[i]
+
+
 # ----------------------------------------------------------------------------- one user
 
 
 @njit(cache=True)
-def init_user(X, F, rank, crowd, seeds, n_seeds, n, state, kernels, fdata, idata, consts,
+def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, fdata, idata, consts,
               foff, ioff, coff, max_tries):  # fmt: skip
     """Fill the population: the ``n_seeds`` seed lists (duplicates dropped), then random
     distinct lists; evaluate it and assign rank and crowding. Returns the size reached."""
     p, k = X.shape
-    hashes = np.empty(p, dtype=np.uint64)
+    mx = np.empty((p, k), dtype=np.int64)
+    mh = np.empty(p, dtype=np.uint64)
     size = 0
     for s in range(n_seeds):
         if size == p:
             break
         h = hash_row(seeds[s])
-        if not _contains(hashes, size, h):
-            X[size] = seeds[s]
-            hashes[size] = h
+        if not _contains(mh, size, h):
+            mx[size] = seeds[s]
+            mh[size] = h
             size += 1
     scratch = np.empty(n, dtype=np.int64)
-    child = np.empty(k, dtype=np.int64)
     tries = 0
     while size < p and tries < max_tries * p:
-        random_list_row(child, n, state, scratch)
-        h = hash_row(child)
+        random_list_row(mx[size], n, state, scratch)
+        h = hash_row(mx[size])
         tries += 1
-        if not _contains(hashes, size, h):
-            X[size] = child
-            hashes[size] = h
+        if not _contains(mh, size, h):
+            mh[size] = h
             size += 1
-    evaluate_into(F[:size], kernels, X[:size], fdata, idata, consts, foff, ioff, coff)
-    keep, kr, kc = survive(F[:size], size, state)
-    X[:size] = X[:size][keep]
-    F[:size] = F[:size][keep]
-    rank[:size] = kr
-    crowd[:size] = kc
+    if size < p:
+        return size
+    mf = np.empty((p, F.shape[1]))
+    evaluate_into(mf, kernels, mx, fdata, idata, consts, foff, ioff, coff)
+    _survive_into(X, F, H, rank, crowd, mx, mf, mh, p, state)
     return size
 
 
 @njit(cache=True)
-def generation_user(X, F, rank, crowd, n, state, kernels, fdata, idata, consts, foff, ioff,
-                    coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries):  # fmt: skip
-    """One NSGA-II generation for one user, in place. Returns the number of children."""
-    p, k = X.shape
-    n_obj = F.shape[1]
-    hashes = np.empty(2 * p, dtype=np.uint64)
-    for i in range(p):
-        hashes[i] = hash_row(X[i])
-    kids = np.empty((p, k), dtype=np.int64)
-    c1 = np.empty(k, dtype=np.int64)
-    c2 = np.empty(k, dtype=np.int64)
-    used = np.zeros(n, dtype=np.bool_)
+def generation_user(X, F, H, rank, crowd, n, state, kernels, fdata, idata, consts, foff, ioff,
+                    coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, mx, mf, mh, c1, c2,
+                    used):  # fmt: skip
+    """One NSGA-II generation for one user, in place; ``mx`` (2P, K), ``mf`` (2P, M),
+    ``mh`` (2P,), ``c1``/``c2`` (K,) and ``used`` (N,) are reusable workspace.
+    Returns the number of children."""
+    p = X.shape[0]
+    mx[:p] = X
+    mf[:p] = F
+    mh[:p] = H
     made = 0
     tries = 0
+    perm = np.empty(p, dtype=np.int64)
+    cursor = np.full(1, p, dtype=np.int64)  # exhausted: the first draw shuffles
     while made < p and tries < max_tries:
         tries += 1
-        a = tournament(rank, crowd, state)
-        b = tournament(rank, crowd, state)
+        a = tournament(rank, crowd, perm, cursor, state)
+        b = tournament(rank, crowd, perm, cursor, state)
         if next_float(state) < p_cx:
             crossover_row(cx_kind, X[a], X[b], c1, c2, n, state, used, eta)
         else:
@@ -279,68 +328,53 @@ def generation_user(X, F, rank, crowd, n, state, kernels, fdata, idata, consts, 
             if next_float(state) < p_mut:
                 mutate_row(child, n, state, used, p_swap)
             h = hash_row(child)
-            if _contains(hashes, p + made, h):
+            if _contains(mh, p + made, h):
                 continue
-            kids[made] = child
-            hashes[p + made] = h
+            mx[p + made] = child
+            mh[p + made] = h
             made += 1
     if made == 0:
         return 0
-    merged_x = np.empty((p + made, k), dtype=np.int64)
-    merged_f = np.empty((p + made, n_obj))
-    merged_x[:p] = X
-    merged_f[:p] = F
-    merged_x[p:] = kids[:made]
-    evaluate_into(merged_f[p:], kernels, kids[:made], fdata, idata, consts, foff, ioff, coff)
-    keep, kr, kc = survive(merged_f, p, state)
-    X[:] = merged_x[keep]
-    F[:] = merged_f[keep]
-    rank[:] = kr
-    crowd[:] = kc
+    total = p + made
+    evaluate_into(mf[p:total], kernels, mx[p:total], fdata, idata, consts, foff, ioff, coff)
+    _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state)
     return made
 
 
 @njit(cache=True)
-def inject_user(X, F, rank, crowd, lists, state, kernels, fdata, idata, consts, foff, ioff,
+def inject_user(X, F, H, rank, crowd, lists, state, kernels, fdata, idata, consts, foff, ioff,
                 coff):  # fmt: skip
     """Merge ``lists`` into the population (new ones only), then survive back to size."""
     p, k = X.shape
-    n_obj = F.shape[1]
-    hashes = np.empty(p + lists.shape[0], dtype=np.uint64)
-    for i in range(p):
-        hashes[i] = hash_row(X[i])
-    fresh = np.empty((lists.shape[0], k), dtype=np.int64)
+    m = lists.shape[0]
+    mx = np.empty((p + m, k), dtype=np.int64)
+    mf = np.empty((p + m, F.shape[1]))
+    mh = np.empty(p + m, dtype=np.uint64)
+    mx[:p] = X
+    mf[:p] = F
+    mh[:p] = H
     n_new = 0
-    for i in range(lists.shape[0]):
+    for i in range(m):
         h = hash_row(lists[i])
-        if not _contains(hashes, p + n_new, h):
-            fresh[n_new] = lists[i]
-            hashes[p + n_new] = h
+        if not _contains(mh, p + n_new, h):
+            mx[p + n_new] = lists[i]
+            mh[p + n_new] = h
             n_new += 1
     if n_new == 0:
         return 0
-    merged_x = np.empty((p + n_new, k), dtype=np.int64)
-    merged_f = np.empty((p + n_new, n_obj))
-    merged_x[:p] = X
-    merged_f[:p] = F
-    merged_x[p:] = fresh[:n_new]
-    evaluate_into(merged_f[p:], kernels, fresh[:n_new], fdata, idata, consts, foff, ioff, coff)
-    keep, kr, kc = survive(merged_f, p, state)
-    X[:] = merged_x[keep]
-    F[:] = merged_f[keep]
-    rank[:] = kr
-    crowd[:] = kc
+    total = p + n_new
+    evaluate_into(mf[p:total], kernels, mx[p:total], fdata, idata, consts, foff, ioff, coff)
+    _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state)
     return n_new
 
 
 # ----------------------------------------------------------------------------- all users
 
 
-@njit(cache=True)
-def init_batch(X, F, rank, crowd, states, seeds, n_seeds, seed, stream_ids, n, kernels, fdata,
-               idata, consts, foff, ioff, coff, max_tries):  # fmt: skip
-    """Initialise every user's population (serial: cheap next to the generations, and a
-    parallel loop would add seconds to the first compile). User ``u`` draws from stream
+@njit(parallel=True, cache=True)
+def init_batch(X, F, H, rank, crowd, states, seeds, n_seeds, seed, stream_ids, n, kernels,
+               fdata, idata, consts, foff, ioff, coff, max_tries):  # fmt: skip
+    """Initialise every user's population. User ``u`` draws from stream
     ``stream_ids[u]`` of ``seed`` (its global index, so a shard reproduces the whole run);
     ``states`` (U,) receives each stream's position."""
     u_count = X.shape[0]
@@ -349,43 +383,50 @@ def init_batch(X, F, rank, crowd, states, seeds, n_seeds, seed, stream_ids, n, k
         state = np.empty(1, dtype=np.uint64)
         state[0] = stream_seed(seed, stream_ids[u])
         sizes[u] = init_user(
-            X[u], F[u], rank[u], crowd[u], seeds[u], n_seeds[u], n, state, kernels, fdata[u],
-            idata[u], consts[u], foff, ioff, coff, max_tries,
+            X[u], F[u], H[u], rank[u], crowd[u], seeds[u], n_seeds[u], n, state, kernels,
+            fdata[u], idata[u], consts[u], foff, ioff, coff, max_tries,
         )  # fmt: skip
         states[u] = state[0]
     return sizes
 
 
 @njit(parallel=True, cache=True)
-def evolve_batch(X, F, rank, crowd, states, n_steps, n, kernels, fdata, idata, consts, foff,
+def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, fdata, idata, consts, foff,
                  ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries):  # fmt: skip
     """Run ``n_steps`` generations for every user; returns children made per user."""
-    u_count = X.shape[0]
+    u_count, p, k = X.shape
     made = np.zeros(u_count, dtype=np.int64)
     for u in prange(u_count):
         state = np.empty(1, dtype=np.uint64)
         state[0] = states[u]
+        mx = np.empty((2 * p, k), dtype=np.int64)
+        mf = np.empty((2 * p, F.shape[2]))
+        mh = np.empty(2 * p, dtype=np.uint64)
+        c1 = np.empty(k, dtype=np.int64)
+        c2 = np.empty(k, dtype=np.int64)
+        used = np.zeros(n, dtype=np.bool_)
         for _ in range(n_steps):
             made[u] += generation_user(
-                X[u], F[u], rank[u], crowd[u], n, state, kernels, fdata[u], idata[u],
-                consts[u], foff, ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries,
+                X[u], F[u], H[u], rank[u], crowd[u], n, state, kernels, fdata[u], idata[u],
+                consts[u], foff, ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, mx,
+                mf, mh, c1, c2, used,
             )  # fmt: skip
         states[u] = state[0]
     return made
 
 
 @njit(cache=True)
-def inject_batch(X, F, rank, crowd, states, lists, kernels, fdata, idata, consts, foff, ioff,
+def inject_batch(X, F, H, rank, crowd, states, lists, kernels, fdata, idata, consts, foff, ioff,
                  coff):  # fmt: skip
     """Merge per-user ``lists`` (U, m, K) into the populations (serial: a few lists per
     user, so the cost is small and the compile time of a parallel loop is saved)."""
     u_count = X.shape[0]
     added = np.zeros(u_count, dtype=np.int64)
-    for u in prange(u_count):
+    for u in range(u_count):
         state = np.empty(1, dtype=np.uint64)
         state[0] = states[u]
         added[u] = inject_user(
-            X[u], F[u], rank[u], crowd[u], lists[u], state, kernels, fdata[u], idata[u],
+            X[u], F[u], H[u], rank[u], crowd[u], lists[u], state, kernels, fdata[u], idata[u],
             consts[u], foff, ioff, coff,
         )  # fmt: skip
         states[u] = state[0]

@@ -197,11 +197,12 @@ def run_engine(
     F = np.zeros((u, p, m))
     rank = np.zeros((u, p), dtype=np.int64)
     crowd = np.zeros((u, p))
+    H = np.zeros((u, p), dtype=np.uint64)  # row hashes of the populations
     states = np.zeros(u, dtype=np.uint64)
     args = (packed.kernels, packed.fdata, packed.idata, packed.consts, packed.foff,
             packed.ioff, packed.coff)  # fmt: skip
     sizes = K.init_batch(
-        X, F, rank, crowd, states, seeds, n_seeds, np.uint64(seed),
+        X, F, H, rank, crowd, states, seeds, n_seeds, np.uint64(seed),
         np.ascontiguousarray(stream_ids, dtype=np.int64), n, *args, cfg.max_tries,
     )  # fmt: skip
     if np.any(sizes < p):
@@ -219,16 +220,16 @@ def run_engine(
         if lists is not None:
             lists = check_lists(lists, inputs, "the callback's lists")
             n_evals[:] += lists.shape[1]
-            K.inject_batch(X, F, rank, crowd, states, lists, *args)
+            K.inject_batch(X, F, H, rank, crowd, states, lists, *args)
 
     if callback is None:
         if cfg.n_gen > 1:
-            n_evals += K.evolve_batch(X, F, rank, crowd, states, cfg.n_gen - 1, n, *args, *evo)
+            n_evals += K.evolve_batch(X, F, H, rank, crowd, states, cfg.n_gen - 1, n, *args, *evo)
     else:
         notify(1)
         for gen in tqdm(range(2, cfg.n_gen + 1), desc="rerank", disable=not verbose,
                         leave=False):  # fmt: skip
-            n_evals += K.evolve_batch(X, F, rank, crowd, states, 1, n, *args, *evo)
+            n_evals += K.evolve_batch(X, F, H, rank, crowd, states, 1, n, *args, *evo)
             notify(gen)
         finish = getattr(callback, "on_finish", None)
         if callable(finish):

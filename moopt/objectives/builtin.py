@@ -29,12 +29,13 @@ BITS_PER_WORD = 62  # stay clear of the sign bit
 
 def category_bits(item_genres: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Pack the candidates' category sets into int64 words: (U, N, ceil(G / 62))."""
-    g = np.asarray(item_genres, dtype=bool)[candidates]  # (U, N, G)
+    g = np.asarray(item_genres, dtype=bool)  # pack per catalogue item, then index
     n_words = max(1, -(-g.shape[-1] // BITS_PER_WORD))
-    padded = np.zeros((*g.shape[:-1], n_words * BITS_PER_WORD), dtype=np.int64)
-    padded[..., : g.shape[-1]] = g
+    padded = np.zeros((g.shape[0], n_words * BITS_PER_WORD), dtype=np.int64)
+    padded[:, : g.shape[-1]] = g
     weights = np.left_shift(np.int64(1), np.arange(BITS_PER_WORD, dtype=np.int64))
-    return padded.reshape(*g.shape[:-1], n_words, BITS_PER_WORD) @ weights
+    per_item = padded.reshape(g.shape[0], n_words, BITS_PER_WORD) @ weights
+    return per_item[candidates]
 
 
 def position_discounts(k: int) -> np.ndarray:

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 from numba.core.registry import CPUDispatcher
+from numba.typed import List
 
 # Numba flags first-class function types as experimental; they are what lets a cached
 # engine call kernels it has never seen, so the warning is expected here.
@@ -242,15 +243,21 @@ class ListObjective:
 
 _REGISTRY: dict[str, ListObjective] = {}
 
-# The engine takes its kernels as a tuple whose length is part of the compiled type;
-# padding every tuple to this length keeps one cached specialisation for any number of
-# objectives (compiling the engine takes tens of seconds).
 MAX_OBJECTIVES = 8
 
+# Kernels reach the engine as a numba typed List of function pointers: it crosses the
+# Python/Numba boundary as one pointer (~3 us a call), where a tuple of dispatchers is
+# converted kernel by kernel (~90 us each), and its length is not part of the compiled
+# type, so one cached engine serves any number of objectives.
+_KERNEL_TYPE = types.FunctionType(OBJECTIVE_SIGNATURE)
 
-@njit(OBJECTIVE_SIGNATURE, cache=True)
-def _unused_slot(positions, fdata, idata, consts):
-    return 0.0
+
+def kernel_list(kernels) -> List:
+    """A typed List of objective kernels, as the engine's kernels take them."""
+    out = List.empty_list(_KERNEL_TYPE)
+    for k in kernels:
+        out.append(k)
+    return out
 
 
 def register_objective(
@@ -306,13 +313,11 @@ def list_objectives() -> dict[str, str]:
 
 @dataclass(frozen=True, eq=False)
 class PackedObjectives:
-    """Several objectives' data concatenated for the kernels, with column offsets.
-
-    ``kernels`` is padded to :data:`MAX_OBJECTIVES` entries; the first ``n_obj`` are real.
-    """
+    """Several objectives' data concatenated for the kernels, with column offsets;
+    ``kernels`` is a typed List (see :func:`kernel_list`)."""
 
     objectives: tuple[ListObjective, ...]
-    kernels: tuple
+    kernels: List
     fdata: np.ndarray
     idata: np.ndarray
     consts: np.ndarray
@@ -366,7 +371,7 @@ def pack_objectives(specs: Sequence[str | ListObjective], inputs: RerankInputs) 
 
     return PackedObjectives(
         objectives=objs,
-        kernels=tuple(o.kernel for o in objs) + (_unused_slot,) * (MAX_OBJECTIVES - len(objs)),
+        kernels=kernel_list(o.kernel for o in objs),
         fdata=np.ascontiguousarray(np.concatenate([d.fdata for d in datas], axis=2)),
         idata=np.ascontiguousarray(np.concatenate([d.idata for d in datas], axis=2)),
         consts=np.ascontiguousarray(np.concatenate([d.consts for d in datas], axis=1)),

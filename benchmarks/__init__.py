@@ -1,0 +1,1 @@
+"""Speed measurements, reported as ratios measured within one run (``make bench``)."""
