@@ -114,7 +114,10 @@ class BatchState:
 class BatchCallback(Protocol):
     """The batch engine's callback: called after every generation with the
     :class:`BatchState`; may return per-user position lists (U, m, K) to merge into the
-    populations. ``initial_lists(inputs)`` (optional) seeds the initial populations."""
+    populations. Optional hooks: ``setup(inputs, packed, config, seed, stream_ids)``
+    before the run, ``initial_lists(inputs)`` returning (U, m, K) seeds for the initial
+    populations, ``on_finish(state)`` after the last generation, and an ``anchors_``
+    attribute (U, a, M) that the result keeps for angular selection."""
 
     def __call__(self, state: BatchState) -> np.ndarray | None: ...
 
@@ -181,6 +184,9 @@ def run_engine(
         seed_parts.append(topk_positions(inputs.scores, k)[:, None, :])
     if initial is not None:
         seed_parts.append(check_lists(initial, inputs, "initial"))
+    setup = getattr(callback, "setup", None)
+    if callable(setup):
+        setup(inputs, packed, cfg, seed, stream_ids)
     guided = getattr(callback, "initial_lists", None)
     if callable(guided):
         g = guided(inputs)

@@ -1,0 +1,8 @@
+"""``python -m benchmarks`` (``make bench``): every speed and transfer measurement."""
+
+from . import knowledge_transfer, rerank_speed
+
+if __name__ == "__main__":
+    rerank_speed.main([])
+    print()
+    knowledge_transfer.main([])

@@ -1,0 +1,231 @@
+"""PreferRec's knowledge transfer (sections 4.1-4.3, Algorithms 1-2) as callbacks.
+
+* :class:`KnowledgeTransfer` plugs into :func:`moopt.rerank_batch`: every ``every``
+  generations it trains the Pareto-learning network on all users' populations and
+  merges each user's knowledge lists (one per preference cluster) into the population
+  (eq. 13); it seeds the initial populations by guided initialisation, and at the end
+  keeps the knowledge lists' objective values as anchors for angular final selection
+  (eq. 14, ``result.select("angular")``).
+* :class:`KnowledgeTransferCallback` is the same mechanism as a pymoo ``Callback`` for a
+  single :class:`~problems.ListReRankingProblem`-like problem (one exposing ``inputs``
+  and ``packed``). Reuse one instance across users' ``minimize`` runs and the network
+  carries what it learned from earlier users to later ones.
+
+Guided initialisation (section 4.1): users are clustered by interest (the score-weighted
+category profile and novelty of their candidates) with k-means; each cluster's most
+central user is optimised first without transfer, and its final non-dominated lists,
+mapped onto every member's own candidates (items a member lacks are replaced by its
+best-scored unused candidates), seed the members' initial populations. PreferRec seeds
+with AGE-MOEA solutions; we use this engine's NSGA-II.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from pymoo.core.callback import Callback
+from pymoo.core.population import Population
+
+from ..cluster import kmeans
+from ..engine.rerank import BatchState, RerankConfig, check_lists, evaluate_lists, run_engine
+from ..objectives import PackedObjectives, RerankInputs, item_novelty
+from .pareto_learning import ParetoLearner, ParetoLearnerConfig
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """``every``: transfer every t generations; ``guided_init``: seed by user clusters
+    (``n_user_clusters`` of them, ``n_guided`` seed lists per user)."""
+
+    every: int = 3
+    guided_init: bool = True
+    n_user_clusters: int = 8
+    n_guided: int = 5
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.n_user_clusters < 1 or self.n_guided < 0:
+            raise ValueError("every and n_user_clusters must be >= 1, n_guided >= 0")
+
+
+def interest_profiles(inputs: RerankInputs) -> np.ndarray:
+    """Per-user interest: softmax(score)-weighted category shares and novelty, (U, G + 1)."""
+    s = inputs.scores - inputs.scores.max(axis=1, keepdims=True)
+    w = np.exp(s)
+    w /= w.sum(axis=1, keepdims=True)
+    g = inputs.item_genres[inputs.candidates].astype(np.float64)  # (U, N, G)
+    nov = item_novelty(inputs.item_popularity)[inputs.candidates]
+    return np.concatenate([np.einsum("un,ung->ug", w, g), (w * nov).sum(1, keepdims=True)], 1)
+
+
+def map_lists(items: np.ndarray, inputs: RerankInputs, users: np.ndarray) -> np.ndarray:
+    """Map item-id lists (U, m, K) onto each user's candidate positions.
+
+    Items the user lacks are replaced by the user's best-scored candidates not in the
+    list, so every result is K distinct valid positions.
+    """
+    cands = inputs.candidates[users]
+    scores = inputs.scores[users]
+    u, m, k = items.shape
+    n = cands.shape[1]
+    out = np.empty((u, m, k), dtype=np.int64)
+    by_score = np.argsort(-scores, axis=1, kind="stable")
+    for row in range(u):
+        pos_of = {int(item): p for p, item in enumerate(cands[row])}
+        for j in range(m):
+            lst = [pos_of.get(int(item), -1) for item in items[row, j]]
+            taken = set(p for p in lst if p >= 0)
+            fill = (p for p in by_score[row] if p not in taken)
+            for t in range(k):
+                if lst[t] < 0 or lst.index(lst[t]) != t:
+                    lst[t] = next(fill)
+                    taken.add(lst[t])
+            out[row, j] = lst
+    if n < k:  # pragma: no cover - make_inputs guarantees k <= n
+        raise ValueError("k exceeds the candidate set")
+    return out
+
+
+class _TransferCore:
+    """State shared by the batch and pymoo callbacks."""
+
+    def __init__(self, learner, learner_config, transfer_config) -> None:
+        self.learner = learner if learner is not None else ParetoLearner(learner_config)
+        self.transfer = transfer_config or TransferConfig()
+        self.history: list[dict] = []
+
+    def _transfer(self, inputs, positions, F, names, packed, users, gen) -> np.ndarray:
+        loss = self.learner.fit(inputs, positions, F, names, users)
+        lists = self.learner.propose(inputs, users)
+        self.history.append({"gen": gen, "loss": loss})
+        return lists, evaluate_lists(check_lists(lists, inputs, "knowledge lists"), packed)
+
+
+class KnowledgeTransfer(_TransferCore):
+    """PreferRec knowledge transfer for :func:`moopt.rerank_batch` (``callback=``)."""
+
+    def __init__(
+        self,
+        learner: ParetoLearner | None = None,
+        *,
+        learner_config: ParetoLearnerConfig | None = None,
+        transfer_config: TransferConfig | None = None,
+        **transfer_overrides,
+    ) -> None:
+        transfer = replace(transfer_config or TransferConfig(), **transfer_overrides)
+        super().__init__(learner, learner_config, transfer)
+        self.anchors_: np.ndarray | None = None
+
+    def setup(self, inputs: RerankInputs, packed: PackedObjectives, config: RerankConfig,
+              seed: int, stream_ids: np.ndarray) -> None:  # fmt: skip
+        self._packed, self._config, self._seed = packed, config, seed
+        self._users = np.asarray(stream_ids, dtype=np.int64)
+        self.anchors_ = None
+
+    def initial_lists(self, inputs: RerankInputs) -> np.ndarray | None:
+        t = self.transfer
+        if not t.guided_init or t.n_guided == 0 or inputs.n_users < 2:
+            return None
+        n_cl = min(t.n_user_clusters, inputs.n_users)
+        prof = interest_profiles(inputs)
+        labels, centroids = kmeans(prof, n_cl, seed=self._seed)
+        centres = np.array([
+            np.flatnonzero(labels == c)[
+                np.argmin(((prof[labels == c] - centroids[c]) ** 2).sum(1))
+            ] if np.any(labels == c) else 0
+            for c in range(n_cl)
+        ])  # fmt: skip
+        # Optimise the central users without transfer (their own streams, another seed).
+        res = run_engine(
+            inputs.select(centres), self._packed.select(centres), self._config,
+            self._seed + 104729, self._users[centres],
+        )  # fmt: skip
+        seeds = np.empty((n_cl, t.n_guided, inputs.k), dtype=np.int64)
+        for c in range(n_cl):
+            front = np.flatnonzero(res.rank[c] == 0)
+            front = front[np.argsort(-res.crowding[c, front], kind="stable")]
+            pick = np.resize(front, t.n_guided)  # spread-out front members first
+            seeds[c] = res.X[c, pick]
+        return map_lists(seeds[labels], inputs, np.arange(inputs.n_users))
+
+    def __call__(self, state: BatchState) -> np.ndarray | None:
+        if state.gen % self.transfer.every != 0 or state.gen == state.n_gen:
+            return None
+        lists, _ = self._transfer(
+            state.inputs,
+            state.positions,
+            state.F,
+            state.objective_names,
+            state.packed,
+            self._users,
+            state.gen,
+        )
+        return lists
+
+    def on_finish(self, state: BatchState) -> None:
+        """Keep the objective values (U, C, M) of the knowledge lists the network, as last
+        trained, proposes: the anchors of angular selection (eq. 14)."""
+        if self.learner.model is None:  # no transfer happened (n_gen <= every)
+            self._transfer(state.inputs, state.positions, state.F, state.objective_names,
+                           state.packed, self._users, state.gen)  # fmt: skip
+        lists = check_lists(self.learner.propose(state.inputs, self._users), state.inputs,
+                            "knowledge lists")  # fmt: skip
+        self.anchors_ = evaluate_lists(lists, state.packed)
+
+
+class KnowledgeTransferCallback(Callback, _TransferCore):
+    """Knowledge transfer as a pymoo ``Callback`` for list problems solved one at a time.
+
+    Every ``every`` generations the network trains on the current population and the
+    proposed knowledge lists are evaluated, merged into ``algorithm.pop`` and cut back to
+    the population size by the algorithm's own survival. ``anchors_[user]`` keeps the
+    last knowledge lists' objective values for :func:`moopt.decision.angular_index`.
+    """
+
+    def __init__(
+        self,
+        learner: ParetoLearner | None = None,
+        *,
+        learner_config: ParetoLearnerConfig | None = None,
+        every: int = 3,
+    ) -> None:
+        Callback.__init__(self)
+        _TransferCore.__init__(self, learner, learner_config,
+                               TransferConfig(every=every, guided_init=False))  # fmt: skip
+        self._user_of: dict[int, int] = {}
+        self.anchors_: dict[int, np.ndarray] = {}
+
+    def user_index(self, problem) -> int:
+        """A stable row of the network's user embedding for each problem seen."""
+        return self._user_of.setdefault(id(problem), len(self._user_of))
+
+    def notify(self, algorithm) -> None:
+        problem = algorithm.problem
+        if not (hasattr(problem, "inputs") and hasattr(problem, "packed")):
+            raise TypeError(
+                "KnowledgeTransferCallback needs a list problem exposing `inputs` and "
+                "`packed` (e.g. problems.ListReRankingProblem)"
+            )
+        if algorithm.n_gen % self.transfer.every != 0:
+            return
+        user = self.user_index(problem)
+        pop = algorithm.pop
+        positions = np.round(pop.get("X")).astype(np.int64)[None]
+        F = -pop.get("F")[None]
+        lists, values = self._transfer(
+            problem.inputs,
+            positions,
+            F,
+            problem.packed.names,
+            problem.packed,
+            np.array([user]),
+            algorithm.n_gen,
+        )
+        self.anchors_[user] = values[0]
+        off = Population.new("X", lists[0])
+        algorithm.evaluator.eval(problem, off, algorithm=algorithm)
+        merged = Population.merge(pop, off)
+        algorithm.pop = algorithm.survival.do(
+            problem, merged, n_survive=len(pop), algorithm=algorithm,
+            random_state=algorithm.random_state,
+        )  # fmt: skip
