@@ -173,7 +173,7 @@ class KnowledgeTransfer(_TransferCore):
         self.anchors_ = evaluate_lists(lists, state.packed)
 
 
-class KnowledgeTransferCallback(Callback, _TransferCore):
+class KnowledgeTransferCallback(_TransferCore, Callback):
     """Knowledge transfer as a pymoo ``Callback`` for list problems solved one at a time.
 
     Every ``every`` generations the network trains on the current population and the

@@ -31,13 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._torch import deterministic, resolve_device
 from ..objectives import RerankInputs, item_novelty
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 @dataclass(frozen=True)
@@ -223,6 +218,15 @@ class ParetoLearner:
         f = torch.as_tensor(feats[ui, ni], device=self.device)
         c = torch.as_tensor(ci, device=self.device)
         usr = torch.as_tensor(users[ui], device=self.device)
+        with deterministic():
+            loss_value = self._train(f, c, usr, y)
+        if not np.isfinite(loss_value):
+            raise FloatingPointError("the Pareto-learning loss became non-finite; lower lr")
+        self.losses.append(loss_value)
+        return loss_value
+
+    def _train(self, f, c, usr, y) -> float:
+        cfg = self.config
         model, opt = self.model, self.optimizer
         model.train()
         loss_value = float("nan")
@@ -239,9 +243,6 @@ class ParetoLearner:
                 total += float(loss.detach()) * idx.shape[0]
                 count += idx.shape[0]
             loss_value = total / max(count, 1)
-        if not np.isfinite(loss_value):
-            raise FloatingPointError("the Pareto-learning loss became non-finite; lower lr")
-        self.losses.append(loss_value)
         return loss_value
 
     @torch.no_grad()

@@ -1,0 +1,158 @@
+"""Knowledge transfer: soft labels, the learner, guided initialisation and both callbacks."""
+
+import numpy as np
+import pytest
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.indicators.hv import HV
+from pymoo.optimize import minimize
+
+from moopt import rerank_batch
+from moopt.callbacks import (
+    KnowledgeTransfer,
+    KnowledgeTransferCallback,
+    ParetoLearner,
+    map_lists,
+    soft_labels,
+)
+from moopt.callbacks.pareto_learning import item_features
+from moopt.cluster import kmeans
+from moopt.objectives import make_inputs
+from moopt.operators import ListDuplicateElimination, ListMutation, ListSampling
+from moopt.operators import OnePointListCrossover
+from problems import ListReRankingProblem
+
+
+def users(n_users=60, n=40, n_items=400, seed=0):
+    rng = np.random.default_rng(seed)
+    genres = np.zeros((n_items, 12), dtype=bool)
+    genres[np.arange(n_items), rng.integers(0, 12, n_items)] = True
+    pop = np.floor(2000.0 / np.arange(1, n_items + 1) ** 0.9)[rng.permutation(n_items)]
+    cands = np.stack([rng.choice(n_items, n, replace=False) for _ in range(n_users)])
+    scores = np.sort(rng.normal(size=(n_users, n)), axis=1)[:, ::-1].copy()
+    return scores, cands, genres, pop
+
+
+def test_soft_labels_hand_case():
+    # One user, 4 lists of 2 out of 5 candidates, sorted by accuracy into 2 clusters:
+    # cluster 0 = lists [0, 1] and [0, 2] (accuracy .9, .8), cluster 1 = [3, 4], [3, 1].
+    positions = np.array([[[0, 1], [0, 2], [3, 4], [3, 1]]])
+    accuracy = np.array([[0.9, 0.8, 0.2, 0.1]])
+    labels, present = soft_labels(positions, accuracy, 5, 2)
+    # cluster 0 frequencies: item0 1, item1 .5, item2 .5 -> softmax over those three.
+    e = np.exp([1.0, 0.5, 0.5])
+    np.testing.assert_allclose(labels[0, 0], [*(e / e.sum()), 0, 0])
+    e = np.exp([0.5, 1.0, 0.5])  # cluster 1: item1 .5, item3 1, item4 .5
+    np.testing.assert_allclose(labels[0, 1], [0, e[0] / e.sum(), 0, e[1] / e.sum(),
+                                              e[2] / e.sum()])
+    assert present[0, 0].tolist() == [True, True, True, False, False]
+
+
+def test_kmeans_recovers_separated_groups_and_is_seeded():
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2)),
+                        rng.normal((0, 5), 0.1, (20, 2))])
+    labels, centroids = kmeans(X, 3, seed=1)
+    assert len(set(labels[:20])) == len(set(labels[20:40])) == len(set(labels[40:])) == 1
+    assert len(set(labels)) == 3
+    again, _ = kmeans(X, 3, seed=1)
+    np.testing.assert_array_equal(labels, again)
+    with pytest.raises(ValueError, match="n_clusters"):
+        kmeans(X, 0)
+
+
+def test_map_lists_replaces_missing_items_by_best_unused():
+    scores = np.array([[0.1, 0.9, 0.5, 0.7]])
+    cands = np.array([[10, 11, 12, 13]])
+    inputs = make_inputs(scores, cands, np.eye(20, dtype=bool), np.ones(20), 3)
+    out = map_lists(np.array([[[12, 99, 10]]]), inputs, np.array([0]))
+    # 12 -> position 2, 99 missing -> best unused by score: position 1 (0.9), 10 -> 0.
+    assert out.tolist() == [[[2, 1, 0]]]
+
+
+def test_item_features_are_finite_and_bounded():
+    scores, cands, genres, pop = users()
+    feats = item_features(make_inputs(scores, cands, genres, pop, 5))
+    assert feats.shape == (60, 40, 12 + 5)
+    assert np.all(np.isfinite(feats)) and feats.min() >= 0 and feats.max() <= 1
+
+
+def test_batch_transfer_runs_and_gives_anchors():
+    scores, cands, genres, pop = users()
+    kt = KnowledgeTransfer(every=2)
+    res = rerank_batch(scores, cands, genres, pop, k=5, pop_size=20, n_gen=7, seed=0,
+                       callback=kt)
+    assert [h["gen"] for h in kt.history] == [2, 4, 6]
+    assert res.anchors.shape == (60, kt.learner.config.n_clusters, 3)
+    idx = res.select("angular")
+    assert np.all(res.rank[np.arange(60), idx] == 0)
+    assert res.chosen_lists("angular").shape == (60, 5)
+    for u in range(60):
+        assert all(len(set(row)) == 5 for row in res.positions[u].tolist())
+
+
+def test_transfer_is_reproducible():
+    scores, cands, genres, pop = users(n_users=20)
+    a = rerank_batch(scores, cands, genres, pop, k=5, pop_size=12, n_gen=5, seed=3,
+                     callback=KnowledgeTransfer(every=2))
+    b = rerank_batch(scores, cands, genres, pop, k=5, pop_size=12, n_gen=5, seed=3,
+                     callback=KnowledgeTransfer(every=2))
+    np.testing.assert_array_equal(a.positions, b.positions)
+    np.testing.assert_array_equal(a.anchors, b.anchors)
+
+
+def test_transfer_improves_hypervolume_at_equal_generations():
+    scores, cands, genres, pop = users(n_users=150, n=60)
+    hv = HV(ref_point=np.full(3, 1.1))
+
+    def mean_hv(res):
+        return np.mean([hv(-res.F[u][res.rank[u] == 0]) for u in range(res.n_users)])
+
+    kw = dict(k=8, pop_size=30, n_gen=10, seed=0)
+    plain = rerank_batch(scores, cands, genres, pop, **kw)
+    kt = rerank_batch(scores, cands, genres, pop, callback=KnowledgeTransfer(), **kw)
+    assert mean_hv(kt) > mean_hv(plain)
+
+
+def test_guided_initialisation_seeds_lists_from_user_clusters():
+    scores, cands, genres, pop = users(n_users=30)
+    kt = KnowledgeTransfer(n_user_clusters=3, n_guided=4)
+    inputs = make_inputs(scores, cands, genres, pop, 5)
+    from moopt.engine import RerankConfig
+    from moopt.objectives import pack_objectives
+
+    kt.setup(inputs, pack_objectives(("accuracy", "diversity", "novelty"), inputs),
+             RerankConfig(k=5, pop_size=12, n_gen=3), 0, np.arange(30))
+    seeds = kt.initial_lists(inputs)
+    assert seeds.shape == (30, 4, 5)
+    assert all(len(set(row)) == 5 for row in seeds.reshape(-1, 5).tolist())
+    assert seeds.min() >= 0 and seeds.max() < 40
+
+
+def test_pymoo_callback_transfers_across_users():
+    scores, cands, genres, pop = users(n_users=3)
+    cb = KnowledgeTransferCallback(every=2)
+    for u in range(3):
+        problem = ListReRankingProblem(scores[u], cands[u], genres, pop, k=5)
+        algo = NSGA2(pop_size=16, sampling=ListSampling(), crossover=OnePointListCrossover(),
+                     mutation=ListMutation(), eliminate_duplicates=ListDuplicateElimination())
+        res = minimize(problem, algo, ("n_gen", 6), seed=u, callback=cb)
+        X = res.pop.get("X").astype(int)
+        assert len(X) == 16 and all(len(set(r)) == 5 for r in X.tolist())
+        np.testing.assert_allclose(res.pop.get("F"), problem.evaluate(X))
+    assert sorted(cb.anchors_) == [0, 1, 2]
+    assert cb.learner.model.user.num_embeddings == 3  # grew as new users arrived
+    assert len(cb.history) == 3 * 3  # generations 2, 4, 6 of each run
+
+
+def test_pymoo_callback_needs_a_list_problem():
+    from pymoo.problems import get_problem
+
+    with pytest.raises(TypeError, match="exposing `inputs`"):
+        minimize(get_problem("zdt1"), NSGA2(pop_size=10), ("n_gen", 3),
+                 callback=KnowledgeTransferCallback(every=1))
+
+
+def test_learner_requires_training_before_proposals():
+    scores, cands, genres, pop = users(n_users=2)
+    with pytest.raises(RuntimeError, match="not been trained"):
+        ParetoLearner().propose(make_inputs(scores, cands, genres, pop, 5), np.arange(2))
