@@ -16,9 +16,11 @@ from pathlib import Path
 DESCRIPTION = """\
 moopt: evolutionary multi-objective optimisation for recommender systems.
 
-Start with `moopt demo` (what `make demo` runs): it trains base rankers on MovieLens-100K
-and prints their accuracy table. `moopt train MODEL` trains one ranker and writes its
-metrics and the top-100 candidates per user that re-ranking reads.
+Start with `moopt demo` (what `make demo` runs): it trains SASRec on MovieLens-100K and
+re-ranks every user's top-100 candidates into 10-item lists trading accuracy, genre
+diversity and novelty (MMR, DPP, SSD, NSGA-II, NSGA-II with knowledge transfer).
+`moopt train MODEL` trains one ranker and writes its metrics and candidates;
+`moopt rerank` re-ranks such a candidates file.
 """
 
 EPILOG = """\
@@ -26,6 +28,7 @@ examples:
   moopt data ml-100k                         show the dataset's counts
   moopt train sasrec --out runs/sasrec       train SASRec, write metrics.json + candidates
   moopt train bpr --set dim=128 --epochs 50  override model settings
+  moopt rerank --candidates runs/sasrec/candidates.npz --out runs/rerank
   moopt demo --out runs/demo                 the main job
 """
 
@@ -84,6 +87,29 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def _add_rerank_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    p.add_argument("--pop-size", type=int, default=50, help="NSGA-II population (default 50)")
+    p.add_argument("--n-gen", type=int, default=10, help="NSGA-II generations (default 10)")
+    p.add_argument(
+        "--protocols",
+        nargs="+",
+        default=["full", "sampled"],
+        choices=["full", "sampled"],
+        help="evaluation protocols",
+    )
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        help="subset of: base mmr dpp ssd nsga2 nsga2_kt (default all)",
+    )
+    p.add_argument(
+        "--score-transform", default="softmax", choices=["softmax", "none"],
+        help="scale of the base scores every method sees (default softmax)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moopt", description=DESCRIPTION, epilog=EPILOG,
@@ -102,20 +128,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(p)
 
     p = sub.add_parser(
-        "demo", help="the main job: train and compare base rankers on ML-100K",
-        description="Train Pop, BPR-MF and SASRec on ML-100K (chronological leave-one-out), "
-        "print their table and save results.csv. Checkpoints in --out are reused when their "
-        "settings match, so a second run only evaluates.",
+        "demo", help="the main job: train SASRec on ML-100K and re-rank every user",
+        description="Train SASRec on ML-100K (chronological leave-one-out; a checkpoint in "
+        "--out with the same settings is reused), re-rank all users' top-100 candidates "
+        "with MMR, DPP, SSD, NSGA-II and NSGA-II with knowledge transfer under the full and "
+        "sampled (1+99) protocols, print the table, and save rerank_results.csv and "
+        "pareto_front.png.",
     )  # fmt: skip
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
-    p.add_argument(
-        "--models",
-        nargs="+",
-        default=["pop", "bpr", "sasrec"],
-        help="models to train (default: pop bpr sasrec)",
-    )
-    p.add_argument("--retrain", action="store_true", help="ignore existing checkpoints")
+    p.add_argument("--model", default="sasrec", help="base ranker (default sasrec)")
+    p.add_argument("--retrain", action="store_true", help="ignore an existing checkpoint")
+    _add_rerank_args(p)
     _add_run_args(p)
+
+    p = sub.add_parser(
+        "rerank", help="re-rank a candidates file and compare the methods",
+        description="Re-rank the candidates written by `moopt train` with every method and "
+        "both protocols; write rerank_results.csv and pareto_front.png to --out.",
+    )  # fmt: skip
+    p.add_argument("--candidates", required=True, help="candidates.npz from moopt train")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    _add_rerank_args(p)
 
     p = sub.add_parser("data", help="show a dataset's counts")
     p.add_argument("name", nargs="?", default="ml-100k")
@@ -167,28 +201,45 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = None) -> int:
+    from problems.rerank_eval import METHODS, RerankEvalConfig, rerank_job
+
+    cfg = RerankEvalConfig(
+        k=args.k, ks=tuple(k for k in (5, 10) if k <= args.k) or (args.k,),
+        pop_size=args.pop_size, n_gen=args.n_gen, seed=args.seed,
+        methods=tuple(args.methods) if args.methods else METHODS,
+        score_transform=args.score_transform,
+    )  # fmt: skip
+    table, written = rerank_job(candidates_path, out, cfg, tuple(args.protocols), dataset)
+    show = table.drop(columns=[c for c in table.columns if c.startswith("ILD")])
+    print(show.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print("\nwrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_demo(args) -> int:
-    from recommenders.io import write_csv
-    from recommenders.pipeline import metrics_table, train_and_evaluate
+    from recommenders.pipeline import train_and_evaluate
 
     out = Path(args.out)
-    results = {}
-    for model in args.models:
-        cfg = _run_config(args, model)
-        res = train_and_evaluate(cfg, out / model, reuse=not args.retrain, verbose=not args.quiet)
-        how = "reused checkpoint" if res.reused else f"trained in {res.fit_seconds:.1f}s"
-        print(f"{model}: {how}", flush=True)
-        results[model] = res
-    table = metrics_table(results)
-    write_csv(out / "results.csv", table)
-    first = next(iter(results.values()))
+    cfg = _run_config(args, args.model)
+    res = train_and_evaluate(cfg, out / args.model, reuse=not args.retrain,
+                             verbose=not args.quiet)  # fmt: skip
+    how = "reused checkpoint" if res.reused else f"trained in {res.fit_seconds:.1f}s"
+    full, sampled = res.metrics["full"], res.metrics["sampled"]
     print(
-        f"\n{first.dataset.name}, {first.split.protocol} split, test stage; full ranking over "
-        f"all {first.dataset.n_items} items with seen items masked, and sampled 1+99:"
+        f"{res.model.name} on {res.dataset.name} ({how}): full ranking HR@10 "
+        f"{full['HR@10']:.4f} NDCG@10 {full['NDCG@10']:.4f}; sampled 1+99 HR@10 "
+        f"{sampled['HR@10']:.4f} NDCG@10 {sampled['NDCG@10']:.4f}"
     )
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    print(f"\nwrote {out / 'results.csv'}")
-    return 0
+    print(
+        f"\nre-ranking all {res.split.n_users} users' top-{args.n_candidates} candidates "
+        f"into {args.k}-item lists:"
+    )
+    return _rerank_job(args, out / args.model / "candidates.npz", out, res.dataset.name)
+
+
+def cmd_rerank(args) -> int:
+    return _rerank_job(args, Path(args.candidates), Path(args.out))
 
 
 def cmd_data(args) -> int:
@@ -213,7 +264,10 @@ def cmd_models(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "demo": cmd_demo, "data": cmd_data, "models": cmd_models}
+COMMANDS = {
+    "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "data": cmd_data,
+    "models": cmd_models,
+}  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -335,12 +335,11 @@ class Ranker(abc.ABC):
                 raise FloatingPointError(f"{self.name} produced non-finite scores")
             if exclude_seen:
                 self._mask_seen(scores, chunk)
-            part = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-            part_scores = np.take_along_axis(scores, part, axis=1)
-            # Sort the n winners by score, ties by item id, so results are reproducible.
-            order = np.lexsort((part, -part_scores), axis=1)
-            items[start : start + chunk.size] = np.take_along_axis(part, order, axis=1)
-            values[start : start + chunk.size] = np.take_along_axis(part_scores, order, axis=1)
+            # The n best by (score desc, item id asc): a stable sort keeps the ranking of
+            # tied items the same whatever n is (argpartition picks tied items arbitrarily).
+            best = np.argsort(-scores, axis=1, kind="stable")[:, :n]
+            items[start : start + chunk.size] = best
+            values[start : start + chunk.size] = np.take_along_axis(scores, best, axis=1)
         return items, values
 
     # ------------------------------------------------------------------ persistence

@@ -17,8 +17,12 @@ from moopt.callbacks import (
 from moopt.callbacks.pareto_learning import item_features
 from moopt.cluster import kmeans
 from moopt.objectives import make_inputs
-from moopt.operators import ListDuplicateElimination, ListMutation, ListSampling
-from moopt.operators import OnePointListCrossover
+from moopt.operators import (
+    ListDuplicateElimination,
+    ListMutation,
+    ListSampling,
+    OnePointListCrossover,
+)
 from problems import ListReRankingProblem
 
 

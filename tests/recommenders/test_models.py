@@ -169,3 +169,16 @@ def test_device_resolution():
             resolve_device("cuda")
     with pytest.raises(ValueError, match="device must be"):
         resolve_device("tpu-ish")
+
+
+def test_topk_is_prefix_consistent_under_ties(fitted, split):
+    # Pop ties many items; the top-10 must be the first 10 of the top-60, and ties are
+    # ordered by item id.
+    model = fitted["pop"]
+    users = np.arange(split.n_users)
+    top10, s10 = model.topk(users, 10)
+    top60, s60 = model.topk(users, 60)
+    np.testing.assert_array_equal(top10, top60[:, :10])
+    tied = (s60[:, 1:] == s60[:, :-1])
+    assert tied.any()
+    assert np.all(top60[:, 1:][tied] > top60[:, :-1][tied])
