@@ -11,7 +11,7 @@ STAMP := $(VENV)/.moopt-installed
 DEMO_OUT ?= runs/demo
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint clean clean-cache
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-clean:
+# Numba caches compiled kernels beside the sources; a cached kernel is not invalidated
+# when a kernel it calls changes in another file, so clear the cache after editing one.
+clean-cache:
+	find moopt problems recommenders -name "*.nbi" -delete -o -name "*.nbc" -delete
+
+clean: clean-cache
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

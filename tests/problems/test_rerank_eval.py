@@ -38,7 +38,7 @@ def test_table_covers_every_method_and_protocol(setup):
     values = table.drop(columns=["protocol", "method", "seconds"]).to_numpy()
     assert np.all(np.isfinite(values)) and values.min() >= 0 and values.max() <= 1
     for proto in ("full", "sampled"):
-        for method, lists in details[proto]["lists"].items():
+        for lists in details[proto]["lists"].values():
             assert lists.shape == (40, 10)
             assert all(len(set(row)) == 10 for row in lists.tolist())
             assert all(set(row) <= set(c) for row, c in zip(lists, details[proto]["items"],
