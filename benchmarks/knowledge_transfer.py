@@ -13,16 +13,14 @@ point (1.1, 1.1, 1.1) on the negated objectives.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 from pymoo.indicators.hv import HV
 
 from moopt import rerank_batch
 from moopt.callbacks import KnowledgeTransfer
+from recommenders.io import write_json
 
 from .rerank_speed import synthetic_users
 
@@ -101,11 +99,7 @@ def main(argv=None) -> dict:
         if m
         else "  plain NSGA-II did not match it within 40 generations"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(r, indent=2) + "\n")
-    os.replace(tmp, out)
+    write_json(args.out, r)
     return r
 
 

@@ -14,10 +14,8 @@ objectives. Numba compilation is excluded (a warm-up call runs first).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -33,6 +31,7 @@ from moopt.operators import (
     OnePointListCrossover,
 )
 from problems import ListReRankingProblem
+from recommenders.io import write_json
 
 N, K, GENRES, POP, GEN, PCX, PMUT = 100, 10, 18, 50, 10, 0.9, 0.2
 
@@ -159,11 +158,7 @@ def main(argv=None) -> dict:
         f"{r['batch_mean_hv']:.4f} (difference {r['hv_difference']:+.4f} "
         f"+- {r['hv_difference_se']:.4f} s.e.)"
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(r, indent=2) + "\n")
-    os.replace(tmp, out)
+    write_json(args.out, r)
     return r
 
 

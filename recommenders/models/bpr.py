@@ -44,6 +44,33 @@ def sample_negatives_uniform(
     return neg
 
 
+def bpr_epoch(ranker, train: Interactions, optimizer, gen: torch.Generator, batch_loss) -> float:
+    """One epoch of BPR training over shuffled observed pairs with fresh negatives.
+
+    ``batch_loss(u, i, j) -> (loss, squared_norm)`` scores a batch of (user, positive,
+    negative) ids; the squared norm is weighted by ``ranker.config.reg`` per example.
+    Returns the mean BPR loss.
+    """
+    cfg = ranker.config
+    rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+    order = rng.permutation(len(train))
+    users_all, items_all = train.users[order], train.items[order]
+    negs_all = sample_negatives_uniform(train, users_all, rng)
+    total, n = 0.0, 0
+    for start in range(0, len(order), cfg.batch_size):
+        sl = slice(start, start + cfg.batch_size)
+        u = torch.as_tensor(users_all[sl], device=ranker.device)
+        i = torch.as_tensor(items_all[sl], device=ranker.device)
+        j = torch.as_tensor(negs_all[sl], device=ranker.device)
+        loss, sq_norm = batch_loss(u, i, j)
+        optimizer.zero_grad(set_to_none=True)
+        (loss + cfg.reg * sq_norm / u.shape[0]).backward()
+        optimizer.step()
+        total += float(loss.detach()) * u.shape[0]
+        n += u.shape[0]
+    return total / n
+
+
 class MFNet(torch.nn.Module):
     def __init__(self, n_users: int, n_items: int, dim: int) -> None:
         super().__init__()
@@ -70,28 +97,14 @@ class BPRMF(Ranker):
     def _embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.net.user.weight, self.net.item.weight
 
+    def _batch_loss(self, u, i, j) -> tuple[torch.Tensor, torch.Tensor]:
+        user_emb, item_emb = self._embeddings()
+        pu, qi, qj = user_emb[u], item_emb[i], item_emb[j]
+        reg = pu.pow(2).sum() + qi.pow(2).sum() + qj.pow(2).sum()
+        return bpr_loss((pu * qi).sum(-1), (pu * qj).sum(-1)), reg
+
     def _train_epoch(self, train, optimizer, gen) -> float:
-        cfg = self.config
-        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-        order = rng.permutation(len(train))
-        users_all, items_all = train.users[order], train.items[order]
-        negs_all = sample_negatives_uniform(train, users_all, rng)
-        total, n = 0.0, 0
-        for start in range(0, len(order), cfg.batch_size):
-            sl = slice(start, start + cfg.batch_size)
-            u = torch.as_tensor(users_all[sl], device=self.device)
-            i = torch.as_tensor(items_all[sl], device=self.device)
-            j = torch.as_tensor(negs_all[sl], device=self.device)
-            user_emb, item_emb = self._embeddings()
-            pu, qi, qj = user_emb[u], item_emb[i], item_emb[j]
-            loss = bpr_loss((pu * qi).sum(-1), (pu * qj).sum(-1))
-            reg = cfg.reg * (pu.pow(2).sum() + qi.pow(2).sum() + qj.pow(2).sum()) / u.shape[0]
-            optimizer.zero_grad(set_to_none=True)
-            (loss + reg).backward()
-            optimizer.step()
-            total += float(loss.detach()) * u.shape[0]
-            n += u.shape[0]
-        return total / n
+        return bpr_epoch(self, train, optimizer, gen, self._batch_loss)
 
     def _scores(self, users: torch.Tensor) -> torch.Tensor:
         user_emb, item_emb = self._embeddings()

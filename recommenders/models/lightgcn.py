@@ -14,7 +14,7 @@ import torch
 
 from ..data.interactions import Interactions
 from .base import Ranker, TrainConfig
-from .bpr import bpr_loss, sample_negatives_uniform
+from .bpr import bpr_epoch, bpr_loss
 
 
 @dataclass(frozen=True)
@@ -76,33 +76,19 @@ class LightGCN(Ranker):
     def _on_history(self) -> None:
         self._cache = None
 
+    def _batch_loss(self, u, i, j) -> tuple[torch.Tensor, torch.Tensor]:
+        user_emb, item_emb = self.net.propagate()
+        pu, qi, qj = user_emb[u], item_emb[i], item_emb[j]
+        ego = self.net.embedding.weight  # LightGCN regularises the layer-0 embeddings
+        reg = (
+            ego[u].pow(2).sum() + ego[i + self.n_users].pow(2).sum()
+            + ego[j + self.n_users].pow(2).sum()
+        )  # fmt: skip
+        return bpr_loss((pu * qi).sum(-1), (pu * qj).sum(-1)), reg
+
     def _train_epoch(self, train, optimizer, gen) -> float:
-        cfg = self.config
         self._cache = None
-        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
-        order = rng.permutation(len(train))
-        users_all, items_all = train.users[order], train.items[order]
-        negs_all = sample_negatives_uniform(train, users_all, rng)
-        total, n = 0.0, 0
-        for start in range(0, len(order), cfg.batch_size):
-            sl = slice(start, start + cfg.batch_size)
-            u = torch.as_tensor(users_all[sl], device=self.device)
-            i = torch.as_tensor(items_all[sl], device=self.device)
-            j = torch.as_tensor(negs_all[sl], device=self.device)
-            user_emb, item_emb = self.net.propagate()
-            pu, qi, qj = user_emb[u], item_emb[i], item_emb[j]
-            loss = bpr_loss((pu * qi).sum(-1), (pu * qj).sum(-1))
-            ego = self.net.embedding.weight
-            reg = cfg.reg * (
-                ego[u].pow(2).sum() + ego[i + self.n_users].pow(2).sum()
-                + ego[j + self.n_users].pow(2).sum()
-            ) / u.shape[0]  # fmt: skip
-            optimizer.zero_grad(set_to_none=True)
-            (loss + reg).backward()
-            optimizer.step()
-            total += float(loss.detach()) * u.shape[0]
-            n += u.shape[0]
-        return total / n
+        return bpr_epoch(self, train, optimizer, gen, self._batch_loss)
 
     def _scores(self, users: torch.Tensor) -> torch.Tensor:
         if self.net.training or getattr(self, "_cache", None) is None:
