@@ -1,0 +1,1 @@
+"""Solvers as pymoo Algorithms, so ``pymoo.optimize.minimize`` runs them all."""
