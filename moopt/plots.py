@@ -31,6 +31,9 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a figure gets the usual mode
         os.replace(tmp, path)
     finally:
         plt.close(fig)

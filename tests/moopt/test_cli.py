@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,10 @@ def test_train_writes_metrics_and_candidates(tmp_path, capsys):
     run = json.loads((out / "run.json").read_text())
     assert run["signature"]["model"] == "pop" and run["reused_checkpoint"] is False
     assert "HR" in capsys.readouterr().out
+    # Atomic writes must not leave results private (mkstemp creates 0600 files).
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (out / "metrics.json").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_train_reuses_a_matching_checkpoint(tmp_path, capsys):

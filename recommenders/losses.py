@@ -1,0 +1,85 @@
+"""Training losses for multi-objective recommendation (torch), one value per user.
+
+* :func:`bpr_loss`: accuracy (BOOML eq. 3; Rendle et al. 2009).
+* :func:`category_entropy_loss`: diversity, the negative entropy of a user's estimated
+  category distribution (BOOML eqs. 5-6).
+* :func:`popularity_fairness_loss`: fairness, the gap between a user's predicted item
+  probabilities and the system's average (BOOML eq. 8).
+* :func:`forgetting_penalty`: negative feedback weighted by the Ebbinghaus forgetting
+  curve (PMORS eqs. 4-6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .models.bpr import bpr_loss
+
+__all__ = [
+    "bpr_loss", "category_entropy_loss", "forgetting_penalty", "forgetting_weights",
+    "popularity_fairness_loss",
+]  # fmt: skip
+
+
+def category_entropy_loss(scores: torch.Tensor, item_genres: torch.Tensor) -> torch.Tensor:
+    """Negative entropy of each user's category distribution (minimise to diversify).
+
+    p_il = softmax_l(mean of user i's scores over the items of category l); loss_i =
+    sum_l p_il log p_il. BOOML eq. 6 sums the scores over a category's items; we average
+    them, because a sum lets the largest categories (Drama holds 725 of ML-100K's 1682
+    films) dominate the softmax whatever the user's taste. ``scores`` (B, I) and
+    ``item_genres`` (I, G) 0/1 float; items of several categories count in each.
+    Returns (B,).
+    """
+    if scores.ndim != 2 or item_genres.ndim != 2 or scores.shape[1] != item_genres.shape[0]:
+        raise ValueError(
+            f"scores must be (users, items) and item_genres (items, genres); got "
+            f"{tuple(scores.shape)} and {tuple(item_genres.shape)}"
+        )
+    size = item_genres.sum(dim=0).clamp_min(1.0)
+    logp = F.log_softmax((scores @ item_genres) / size, dim=1)
+    return (logp.exp() * logp).sum(dim=1)
+
+
+def popularity_fairness_loss(scores: torch.Tensor, mean: torch.Tensor | None = None):
+    """Per-user mean of |sigmoid(score) - mean sigmoid score| over all items (eq. 8).
+
+    ``mean`` is the system's average predicted probability; by default that of ``scores``
+    itself (the batch standing in for all users). Returns (B,).
+    """
+    p = torch.sigmoid(scores)
+    centre = p.mean() if mean is None else mean
+    return (p - centre).abs().mean(dim=1)
+
+
+def forgetting_weights(windows: Sequence[float], strength: float = 86400.0) -> np.ndarray:
+    """Ebbinghaus memory retention R = exp(-t / S) at the end of each window (PMORS eq. 5).
+
+    ``windows`` in seconds (PMORS: 10 min, 3 h, 1 day, 7 days); ``strength`` S in seconds
+    (default one day). Recent windows weigh most.
+    """
+    w = np.asarray(windows, dtype=np.float64)
+    if w.ndim != 1 or np.any(w <= 0):
+        raise ValueError("windows must be positive durations in seconds")
+    if strength <= 0:
+        raise ValueError("strength must be positive")
+    return np.exp(-w / strength)
+
+
+def forgetting_penalty(
+    pre_scores: torch.Tensor, slip_rates: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """PMORS's recency loss (eq. 6): each candidate's predicted probability, weighted by
+    its negative-feedback rates over the time windows and their retention weights.
+
+    ``pre_scores`` (B, C) pre-ranking logits, ``slip_rates`` (B, C, W) negative-feedback
+    rates per window, ``weights`` (W,) from :func:`forgetting_weights`. The penalty
+    sigmoid(s) * sum_w R_w rate_w is larger for candidates ranked higher, as PMORS
+    intends. Returns (B,).
+    """
+    penalty = (slip_rates * weights).sum(dim=-1)
+    return (torch.sigmoid(pre_scores) * penalty).mean(dim=-1)
