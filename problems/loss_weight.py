@@ -1,0 +1,304 @@
+"""BOOML's loss-weight search as a pymoo ``Problem``.
+
+BOOML (Uncertain Multi-Objective Recommendation via Orthogonal Meta-Learning Enhanced
+Bayesian Optimization) trains an encoder on
+
+    F = f_acc + lambda_g(u) f_div(u) + beta_g(u) f_fair(u)        (eqs. 3, 5, 6, 8, 13)
+
+with per-user-group weights, and searches the weights. Here:
+
+* **groups**: k-means (W = 3 by default) on each user's standardised (log number of
+  training items, categories-to-items ratio, mean item popularity);
+* **decision variables**: log10 of (lambda_1..W, beta_1..W), in [-2, 1], i.e. weights in
+  [0.01, 10], so every solver searches the log scale;
+* **objectives** (minimised): -NDCG@K, -ILD@K (genre Jaccard intra-list distance, not
+  BOOML's embedding distance, which the encoder itself could inflate) and ARP@K (mean
+  training popularity of the recommended items) on the validation stage of a
+  chronological 6:2:2 split, all items ranked with training items masked;
+* **encoders**: BPR-MF or LightGCN, trained with Adam and early stopping on validation
+  ResSum (NDCG + sigmoid(ILD) + sigmoid(1/ARP), BOOML section 4.1.2);
+* **warm start** (BOOML section 4.2, Algorithm 1): one parameter vector is shared across
+  evaluations. Each evaluation runs at most ``meta_epochs`` meta-epochs from it: an inner
+  step on each batch of a user's support interactions (the older 80% of their training
+  data) with the weighted loss, then the per-objective gradients on query interactions
+  (the newer 20%) at the adapted parameters, one per component of the weighted loss
+  (f_acc, lambda f_div, beta f_fair: eq. 14 split as in eq. 16), combined by PCGrad
+  (eq. 17) for the outer
+  update. We use the first-order approximation (the outer gradient is taken at the adapted
+  parameters, not through the inner step) and Adam for the outer update. Without warm
+  start every evaluation trains from scratch for up to ``epochs`` epochs.
+
+``problem.history`` records every evaluation (weights, metrics, epochs used), so the
+epochs per evaluation with and without warm start can be compared.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from pymoo.core.problem import Problem
+
+from moopt.cluster import kmeans
+from moopt.gradient import pcgrad
+from recommenders import metrics as M
+from recommenders.data import Dataset, Interactions, Split, ratio_split
+from recommenders.losses import bpr_loss, category_entropy_loss, popularity_fairness_loss
+from recommenders.models.bpr import sample_negatives_uniform
+from recommenders.models.lightgcn import normalized_adjacency
+
+OBJECTIVES = ("-NDCG", "-ILD", "ARP")
+
+
+@dataclass(frozen=True)
+class LossWeightConfig:
+    """BOOML's settings where given (W = 3, weights in [0.01, 10], inner and outer
+    learning rates 1e-2, 5 meta-epochs for MF); the rest sized for a CPU."""
+
+    n_groups: int = 3
+    encoder: str = "mf"
+    dim: int = 32
+    n_layers: int = 2
+    k: int = 20
+    lr: float = 1e-2
+    batch_size: int = 1024
+    epochs: int = 80
+    patience: int = 3
+    warm_start: bool = True
+    meta_epochs: int = 5
+    inner_lr: float = 1e-2
+    outer_lr: float = 1e-2
+    query_share: float = 0.2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.encoder not in ("mf", "lightgcn"):
+            raise ValueError(f"encoder must be 'mf' or 'lightgcn', got {self.encoder!r}")
+        for name in ("n_groups", "dim", "k", "batch_size", "epochs", "patience", "meta_epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if not 0 < self.query_share < 1:
+            raise ValueError("query_share must be in (0, 1)")
+
+
+def group_features(train: Interactions, item_genres: np.ndarray) -> np.ndarray:
+    """Per user: log1p(number of items), categories-to-items ratio, mean item popularity."""
+    counts = train.user_counts().astype(np.float64)
+    pop = train.item_counts().astype(np.float64)
+    cats = np.zeros((train.n_users, item_genres.shape[1]), dtype=bool)
+    np.logical_or.at(cats, train.users, item_genres[train.items])
+    ratio = np.divide(cats.sum(1), counts, out=np.zeros_like(counts), where=counts > 0)
+    mean_pop = np.divide(np.bincount(train.users, pop[train.items], train.n_users), counts,
+                         out=np.zeros_like(counts), where=counts > 0)  # fmt: skip
+    return np.stack([np.log1p(counts), ratio, mean_pop], axis=1)
+
+
+def user_groups(train: Interactions, item_genres: np.ndarray, n_groups: int, seed: int = 0):
+    """k-means groups of users on their standardised :func:`group_features`."""
+    X = group_features(train, item_genres)
+    X = (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1.0)
+    labels, _ = kmeans(X, n_groups, seed=seed)
+    return labels
+
+
+def support_query(train: Interactions, query_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row masks: each user's newer ``query_share`` of training interactions is query."""
+    counts = train.user_counts()[train.users]
+    position = np.arange(len(train)) - train.indptr[train.users]
+    query = position >= counts - np.floor(counts * query_share).astype(np.int64)
+    return ~query, query
+
+
+class LossWeightProblem(Problem):
+    """Per-group loss weights of a BPR encoder; see the module docstring."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        config: LossWeightConfig | None = None,
+        split: Split | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.config = cfg = config or LossWeightConfig()
+        self.dataset = dataset
+        self.split = split or ratio_split(dataset.interactions)
+        self.device = torch.device(device)
+        train, valid = self.split.train, self.split.valid
+        if len(valid) == 0:
+            raise ValueError("the split has no validation interactions to score weights on")
+        self.groups = user_groups(train, dataset.item_genres, cfg.n_groups, cfg.seed)
+        self.popularity = train.item_counts().astype(np.float64)
+        self.history: list[dict] = []
+        self._theta: torch.Tensor | None = None
+        self._outer_opt_state = None
+        self._rng = np.random.default_rng(cfg.seed)
+        self._support, self._query = support_query(train, cfg.query_share)
+        self._genres_t = torch.as_tensor(dataset.item_genres, dtype=torch.float32)
+        self._adj = normalized_adjacency(train) if cfg.encoder == "lightgcn" else None
+        self._valid_users = np.unique(valid.users)
+        w = cfg.n_groups
+        super().__init__(n_var=2 * w, n_obj=3, xl=np.full(2 * w, -2.0), xu=np.full(2 * w, 1.0))
+
+    # ------------------------------------------------------------------ parameters
+
+    def weights(self, x) -> tuple[np.ndarray, np.ndarray]:
+        """(lambda, beta) per group from a decision vector (log10 weights)."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != (self.n_var,) or not np.all(np.isfinite(x)):
+            raise ValueError(f"x must be {self.n_var} finite log10 weights, got {x}")
+        w = 10.0 ** np.clip(x, self.xl, self.xu)
+        return w[: self.config.n_groups], w[self.config.n_groups :]
+
+    def _init_theta(self) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(self.config.seed)
+        n = self.dataset.n_users + self.dataset.n_items
+        return torch.randn(n, self.config.dim, generator=gen) * 0.1
+
+    def _encode(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._adj is not None:
+            e, total = theta, theta
+            for _ in range(self.config.n_layers):
+                e = torch.sparse.mm(self._adj, e)
+                total = total + e
+            theta = total / (self.config.n_layers + 1)
+        return theta[: self.dataset.n_users], theta[self.dataset.n_users :]
+
+    # ------------------------------------------------------------------ losses
+
+    def _losses(self, theta, users, items, negs, lam, beta):
+        """(f_acc, weighted f_div, weighted f_fair, raw f_div, raw f_fair) of a batch."""
+        user_emb, item_emb = self._encode(theta)
+        u, i, j = (torch.as_tensor(a) for a in (users, items, negs))
+        pu = user_emb[u]
+        acc = bpr_loss((pu * item_emb[i]).sum(-1), (pu * item_emb[j]).sum(-1))
+        ub = torch.as_tensor(np.unique(users))
+        scores = user_emb[ub] @ item_emb.T
+        div = category_entropy_loss(scores, self._genres_t)
+        fair = popularity_fairness_loss(scores)
+        g = self.groups[ub.numpy()]
+        lam_t = torch.as_tensor(lam[g], dtype=torch.float32)
+        beta_t = torch.as_tensor(beta[g], dtype=torch.float32)
+        return acc, (lam_t * div).mean(), (beta_t * fair).mean(), div.mean(), fair.mean()
+
+    def _batches(self, mask: np.ndarray):
+        train = self.split.train
+        rows = np.flatnonzero(mask)
+        rows = rows[self._rng.permutation(rows.size)]
+        negs = sample_negatives_uniform(train, train.users[rows], self._rng)
+        for start in range(0, rows.size, self.config.batch_size):
+            sl = slice(start, start + self.config.batch_size)
+            yield train.users[rows[sl]], train.items[rows[sl]], negs[sl]
+
+    # ------------------------------------------------------------------ validation
+
+    @torch.no_grad()
+    def validation_metrics(self, theta: torch.Tensor) -> dict[str, float]:
+        """NDCG@K, ILD@K, ARP@K and ResSum on the validation stage."""
+        k = self.config.k
+        user_emb, item_emb = self._encode(theta)
+        users = self._valid_users
+        scores = (user_emb[torch.as_tensor(users)] @ item_emb.T).numpy()
+        train = self.split.train
+        seen_rows = np.isin(train.users, users)
+        row_of = np.full(train.n_users, -1)
+        row_of[users] = np.arange(users.size)
+        scores[row_of[train.users[seen_rows]], train.items[seen_rows]] = -np.inf
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        valid = self.split.valid
+        hit, n_rel = M.hit_matrix(top, users, valid.users, valid.items, train.n_items)
+        ndcg = float(M.ndcg(hit, n_rel, k).mean())
+        ild = float(M.ild(top, self.dataset.item_genres).mean())
+        arp = float(M.arp(top, self.popularity).mean())
+        return {"NDCG": ndcg, "ILD": ild, "ARP": arp, "ResSum": float(M.res_sum(ndcg, ild, arp))}
+
+    # ------------------------------------------------------------------ training
+
+    def _train_scratch(self, lam, beta):
+        cfg = self.config
+        theta = self._init_theta().requires_grad_(True)
+        opt = torch.optim.Adam([theta], lr=cfg.lr)
+        return self._loop(theta, cfg.epochs, lambda: self._plain_epoch(theta, opt, lam, beta))
+
+    def _plain_epoch(self, theta, opt, lam, beta) -> None:
+        for users, items, negs in self._batches(np.ones(len(self.split.train), bool)):
+            acc, wdiv, wfair, _, _ = self._losses(theta, users, items, negs, lam, beta)
+            opt.zero_grad(set_to_none=True)
+            (acc + wdiv + wfair).backward()
+            opt.step()
+
+    def _train_meta(self, lam, beta):
+        cfg = self.config
+        if self._theta is None:
+            self._theta = self._init_theta()
+        theta = self._theta.clone().requires_grad_(True)
+        opt = torch.optim.Adam([theta], lr=cfg.outer_lr)
+        if self._outer_opt_state is not None:
+            opt.load_state_dict(self._outer_opt_state)
+        result = self._loop(theta, cfg.meta_epochs,
+                            lambda: self._meta_epoch(theta, opt, lam, beta))  # fmt: skip
+        self._theta = result[0].detach().clone()
+        self._outer_opt_state = opt.state_dict()
+        return result
+
+    def _meta_epoch(self, theta, opt, lam, beta) -> None:
+        cfg = self.config
+        query = list(self._batches(self._query))
+        for step, (users, items, negs) in enumerate(self._batches(self._support)):
+            acc, wdiv, wfair, _, _ = self._losses(theta, users, items, negs, lam, beta)
+            (grad,) = torch.autograd.grad(acc + wdiv + wfair, theta)
+            adapted = (theta - cfg.inner_lr * grad).detach().requires_grad_(True)
+            qu, qi, qn = query[step % len(query)]
+            # The components of the weighted meta-loss (eq. 14), one gradient each (eq. 16).
+            q_acc, q_div, q_fair, _, _ = self._losses(adapted, qu, qi, qn, lam, beta)
+            grads = [torch.autograd.grad(f, adapted, retain_graph=True)[0].reshape(-1)
+                     for f in (q_acc, q_div, q_fair)]  # fmt: skip
+            projected = pcgrad(torch.stack(grads), seed=self._rng)
+            opt.zero_grad(set_to_none=True)
+            theta.grad = projected.sum(dim=0).reshape(theta.shape)
+            opt.step()
+
+    def _loop(self, theta, max_epochs, run_epoch):
+        """Epochs with early stopping on validation ResSum; returns the best parameters,
+        their metrics and the epochs run."""
+        best, best_theta, stale, epochs = -np.inf, theta.detach().clone(), 0, 0
+        best_metrics = self.validation_metrics(theta.detach())
+        for _ in range(max_epochs):
+            run_epoch()
+            epochs += 1
+            m = self.validation_metrics(theta.detach())
+            if not np.isfinite(m["ResSum"]):
+                raise FloatingPointError("training diverged (non-finite validation metrics)")
+            if m["ResSum"] > best:
+                best, best_theta, best_metrics, stale = m["ResSum"], theta.detach().clone(), m, 0
+            else:
+                stale += 1
+                if stale >= self.config.patience:
+                    break
+        return best_theta, best_metrics, epochs
+
+    def train_and_score(self, x) -> dict:
+        """Train with the weights of ``x`` and return the validation metrics and epochs."""
+        lam, beta = self.weights(x)
+        t0 = time.perf_counter()
+        with torch.random.fork_rng():
+            torch.manual_seed(self.config.seed + len(self.history))
+            if self.config.warm_start:
+                _, metrics, epochs = self._train_meta(lam, beta)
+            else:
+                _, metrics, epochs = self._train_scratch(lam, beta)
+        record = {"lambda": lam.tolist(), "beta": beta.tolist(), **metrics, "epochs": epochs,
+                  "seconds": time.perf_counter() - t0}  # fmt: skip
+        self.history.append(record)
+        return record
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        F = []
+        for x in np.atleast_2d(X):
+            r = self.train_and_score(x)
+            F.append([-r["NDCG"], -r["ILD"], r["ARP"]])
+        out["F"] = np.array(F)
+
+    def describe(self) -> dict:
+        return {"config": asdict(self.config), "group_sizes": np.bincount(self.groups).tolist()}
