@@ -73,13 +73,16 @@ def forgetting_weights(windows: Sequence[float], strength: float = 86400.0) -> n
 def forgetting_penalty(
     pre_scores: torch.Tensor, slip_rates: torch.Tensor, weights: torch.Tensor
 ) -> torch.Tensor:
-    """PMORS's recency loss (eq. 6): each candidate's predicted probability, weighted by
-    its negative-feedback rates over the time windows and their retention weights.
+    """PMORS's recency loss (eq. 6): the pre-ranker's top-one probability of each candidate
+    (softmax over the impression's candidates), weighted by its negative-feedback rates
+    over the time windows and their retention weights, summed over candidates.
 
     ``pre_scores`` (B, C) pre-ranking logits, ``slip_rates`` (B, C, W) negative-feedback
-    rates per window, ``weights`` (W,) from :func:`forgetting_weights`. The penalty
-    sigmoid(s) * sum_w R_w rate_w is larger for candidates ranked higher, as PMORS
-    intends. Returns (B,).
+    rates per window, ``weights`` (W,) from :func:`forgetting_weights`. A probability over
+    the candidates rather than a per-item sigmoid makes the penalty depend on the ranking
+    only (shifting all of an impression's scores changes nothing), so it can be lowered
+    only by ranking penalised candidates lower, as PMORS intends ("more penalty on the
+    candidates with higher ranking"). Returns (B,).
     """
     penalty = (slip_rates * weights).sum(dim=-1)
-    return (torch.sigmoid(pre_scores) * penalty).mean(dim=-1)
+    return (torch.softmax(pre_scores, dim=-1) * penalty).sum(dim=-1)

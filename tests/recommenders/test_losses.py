@@ -39,6 +39,12 @@ def test_forgetting_weights_and_penalty():
     assert np.all(np.diff(w) < 0)  # recent windows weigh most
     rates = torch.tensor([[[1.0, 0, 0, 0], [0, 0, 0, 1.0]]])  # slipped recently vs long ago
     pen = forgetting_penalty(torch.zeros(1, 2), rates, torch.as_tensor(w, dtype=torch.float32))
-    assert pen.item() == pytest.approx(0.5 * (w[0] + w[3]) / 2, rel=1e-6)
+    # equal scores -> probabilities .5/.5 -> 0.5 w[0] + 0.5 w[3]
+    assert pen.item() == pytest.approx(0.5 * (w[0] + w[3]), rel=1e-6)
+    # Shifting every score of the impression leaves the penalty unchanged.
+    shifted = forgetting_penalty(
+        torch.full((1, 2), 5.0), rates, torch.as_tensor(w, dtype=torch.float32)
+    )
+    assert shifted.item() == pytest.approx(pen.item(), rel=1e-6)
     with pytest.raises(ValueError, match="positive"):
         forgetting_weights([0, 10])

@@ -1,0 +1,347 @@
+"""PMORS's pre-ranking with a forgetting curve, as a gradient problem (pymoo ``Problem``
+with ``out["dF"]``) and as a torch training job.
+
+PMORS (Pareto-based Multi-Objective Recommender System with Forgetting Curve) trains a
+pre-ranking model with two losses and lets MGDA (min-norm, Frank-Wolfe) set their weights
+every step, driving training towards Pareto stationarity:
+
+* **consistency** (eq. 3): learning to rank against a frozen ranking model. Each
+  impression has C candidates scored by the ranking model; the loss is ListNet's
+  cross-entropy between the ranking model's and the pre-ranker's top-one distributions
+  (eq. 3 is missing from the extracted text; ListNet, Cao et al. 2007, is the standard
+  listwise form).
+* **recency** (eqs. 4-6): for every candidate, its negative-feedback rate in each window
+  {10 min, 3 h, 1 day, 7 days} before the impression, weighted by the Ebbinghaus
+  retention R_w = exp(-t_w / S) (S = one day by default); the penalty is the pre-ranker's
+  top-one probability of the candidate (softmax over the impression) times
+  sum_w R_w rate_w (:func:`recommenders.losses.forgetting_penalty`), so highly ranked
+  candidates with recent negative feedback cost most.
+
+On MovieLens, **ratings <= 2 stand in for explicit negative feedback**: a proxy for
+PMORS's fast-slips on KuaiRec, where a user swipes a video away within seconds. Rates are
+gathered per item over all users (PMORS's "global gathering", section 5), from training
+interactions only.
+
+Setup: the ranking model is a BPR-MF fitted on the training stage of a leave-one-out
+split and then frozen. Training impressions are training interactions (the interacted
+item plus C - 1 random items, C = 10), test impressions each user's test interaction with
+100 candidates (the test item plus 99 items the user never rated). Metrics on the test
+impressions:
+
+* NDCG@10: of the held-out item in the pre-ranker's top 10 of the 100 candidates;
+* Recall@10_1 (PMORS eq. 9): share of impressions whose ranking-model top-1 among the 100
+  candidates is in the pre-ranker's top 10;
+* NegExposure@10: share of the pre-ranker's top-10 items that received a rating <= 2 in
+  the 7 days before the impression (the exposure rate of negatively rated items).
+
+:meth:`PMORSTask.train` trains with MGDA weights every step or with a fixed alpha
+(loss = alpha L_cons + (1 - alpha) L_forget, PMORS Table 2); :class:`ParetoStationarity
+Problem` exposes the two losses and their gradients over the flattened parameters, so
+:class:`moopt.algorithms.MGDA` can solve it through ``pymoo.optimize.minimize``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from pymoo.core.problem import Problem
+from torch import nn
+from tqdm.auto import tqdm
+
+from moopt.gradient import mgda_step
+from recommenders.data import Dataset, leave_one_out
+from recommenders.data.split import sample_negatives
+from recommenders.losses import forgetting_penalty, forgetting_weights
+from recommenders.models import BPRMF, Ranker
+
+WINDOWS = (600.0, 3 * 3600.0, 86400.0, 7 * 86400.0)
+
+
+@dataclass(frozen=True)
+class PMORSConfig:
+    """PMORS's settings where given (windows, embedding 16, three-layer net, Adam 1e-3)."""
+
+    windows: tuple[float, ...] = WINDOWS
+    strength: float = 86400.0
+    negative_threshold: float = 2.0
+    n_train_candidates: int = 10
+    n_test_candidates: int = 100
+    max_impressions: int = 30000
+    emb_dim: int = 16
+    hidden: tuple[int, int] = (64, 32)
+    lr: float = 1e-3
+    batch_size: int = 256
+    epochs: int = 5
+    ranker_epochs: int = 40
+    mgda_normalization: str = "none"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n_train_candidates < 2 or self.n_test_candidates < 11:
+            raise ValueError("need >= 2 training candidates and > 10 test candidates")
+        if self.strength <= 0 or not self.windows:
+            raise ValueError("strength must be positive and windows non-empty")
+
+
+class PreRanker(nn.Module):
+    """Three-layer MLP over [user embedding, item embedding, their product]."""
+
+    def __init__(self, n_users: int, n_items: int, cfg: PMORSConfig) -> None:
+        super().__init__()
+        d = cfg.emb_dim
+        self.user = nn.Embedding(n_users, d)
+        self.item = nn.Embedding(n_items, d)
+        nn.init.normal_(self.user.weight, std=0.1)
+        nn.init.normal_(self.item.weight, std=0.1)
+        h1, h2 = cfg.hidden
+        self.mlp = nn.Sequential(nn.Linear(3 * d, h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU(),
+                                 nn.Linear(h2, 1))  # fmt: skip
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """``users`` (B,), ``items`` (B, C) -> scores (B, C)."""
+        u = self.user(users)[:, None, :].expand(-1, items.shape[1], -1)
+        i = self.item(items)
+        return self.mlp(torch.cat([u, i, u * i], dim=-1)).squeeze(-1)
+
+
+def negative_rates(event_items, event_times, event_negative, items, times, windows) -> np.ndarray:
+    """Per query (item, time): share of the item's ratings in (time - w, time) that were
+    negative, for every window w; 0 where the item had no rating. Shapes: events (E,),
+    queries ``items``/``times`` (...,), result (..., W)."""
+    base = np.int64(event_times.min()) - np.int64(max(windows)) - 1
+    span = np.int64(event_times.max() - base + 2)
+    order = np.lexsort((event_times, event_items))
+    keys = event_items[order].astype(np.int64) * span + (event_times[order] - base)
+    neg_cum = np.concatenate([[0], np.cumsum(event_negative[order])])
+    q_items = np.asarray(items, dtype=np.int64)
+    q_times = np.asarray(times, dtype=np.int64)
+    end = np.searchsorted(keys, q_items * span + (q_times - base), side="left")
+    out = np.zeros((*q_items.shape, len(windows)))
+    for w, win in enumerate(windows):
+        start = np.searchsorted(keys, q_items * span + (q_times - np.int64(win) - base),
+                                side="right")  # fmt: skip
+        total = end - start
+        neg = neg_cum[end] - neg_cum[start]
+        out[..., w] = np.divide(neg, total, out=np.zeros(total.shape), where=total > 0)
+    return out
+
+
+class PMORSTask:
+    """Data, frozen ranking model and training of the PMORS pre-ranker (module docstring)."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        config: PMORSConfig | None = None,
+        ranker: Ranker | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.config = cfg = config or PMORSConfig()
+        self.dataset = dataset
+        self.device = torch.device(device)
+        self.split = split = leave_one_out(dataset.interactions)
+        rng = np.random.default_rng(cfg.seed)
+        if ranker is None:
+            ranker = BPRMF(seed=cfg.seed, epochs=cfg.ranker_epochs, patience=cfg.ranker_epochs,
+                           lr=5e-3).fit(split.train, split.valid)  # fmt: skip
+        ranker.set_history(split.history("test"))
+        self.ranker = ranker
+        train = split.train
+        ev_neg = (train.ratings <= cfg.negative_threshold).astype(np.int64)
+        self._events = (train.items, train.timestamps, ev_neg)
+        self.retention = torch.as_tensor(forgetting_weights(cfg.windows, cfg.strength),
+                                         dtype=torch.float32)  # fmt: skip
+
+        # Training impressions: an interaction plus random items, scored by the ranker.
+        rows = rng.choice(len(train), size=min(cfg.max_impressions, len(train)), replace=False)
+        users, pos, times = train.users[rows], train.items[rows], train.timestamps[rows]
+        others = rng.integers(0, dataset.n_items, size=(rows.size, cfg.n_train_candidates - 1))
+        cands = np.concatenate([pos[:, None], others], axis=1)
+        self.train_imp = self._impressions(users, cands, times)
+
+        # Test impressions: each user's test item with 99 never-rated items.
+        test = split.test
+        all_inter = train.concat(split.valid).concat(test)
+        cands = sample_negatives(all_inter, test.users, test.items,
+                                 cfg.n_test_candidates - 1, seed=cfg.seed)  # fmt: skip
+        self.test_imp = self._impressions(test.users, cands, test.timestamps)
+        # A negative rating of the candidate within 7 days before the impression.
+        seven = negative_rates(*self._events, cands, test.timestamps[:, None], (7 * 86400.0,))
+        self.test_negative_recent = seven[..., 0] > 0
+
+    def _impressions(self, users, cands, times) -> dict[str, torch.Tensor]:
+        rates = negative_rates(*self._events, cands, times[:, None], self.config.windows)
+        scores = self.ranker.score(users, cands)
+        return {
+            "users": torch.as_tensor(users, device=self.device),
+            "items": torch.as_tensor(cands, device=self.device),
+            "rank_scores": torch.as_tensor(scores, dtype=torch.float32, device=self.device),
+            "rates": torch.as_tensor(rates, dtype=torch.float32, device=self.device),
+        }
+
+    # ------------------------------------------------------------------ losses
+
+    def losses(self, net: PreRanker, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """(consistency, forgetting) losses of ``net`` on a batch of impressions."""
+        pre = net(batch["users"], batch["items"])
+        target = F.softmax(batch["rank_scores"], dim=1)
+        consistency = -(target * F.log_softmax(pre, dim=1)).sum(dim=1).mean()
+        forget = forgetting_penalty(pre, batch["rates"], self.retention.to(pre.device)).mean()
+        return consistency, forget
+
+    def new_net(self) -> PreRanker:
+        torch.manual_seed(self.config.seed)
+        return PreRanker(self.dataset.n_users, self.dataset.n_items, self.config).to(self.device)
+
+    def _batches(self, gen: torch.Generator):
+        imp = self.train_imp
+        n = imp["users"].shape[0]
+        perm = torch.randperm(n, generator=gen).to(self.device)
+        for start in range(0, n, self.config.batch_size):
+            idx = perm[start : start + self.config.batch_size]
+            yield {k: v[idx] for k, v in imp.items()}
+
+    def train(self, weights: str | float = "mgda", epochs: int | None = None,
+              verbose: bool = False) -> tuple[PreRanker, pd.DataFrame]:  # fmt: skip
+        """Train a pre-ranker with MGDA weights every step (``"mgda"``) or a fixed alpha
+        (``loss = alpha L_cons + (1 - alpha) L_forget``). Returns the net and a per-epoch log
+        (losses, mean consistency weight, mean min-norm)."""
+        if weights != "mgda" and not (isinstance(weights, float) and 0.0 <= weights <= 1.0):
+            raise ValueError(f"weights must be 'mgda' or an alpha in [0, 1], got {weights!r}")
+        cfg = self.config
+        net = self.new_net()
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        shared = [p for p in net.parameters()]
+        log = []
+        for epoch in tqdm(range(epochs or cfg.epochs), desc=f"pmors {weights}",
+                          disable=not verbose, leave=False):  # fmt: skip
+            sums = np.zeros(4)
+            count = 0
+            for batch in self._batches(gen):
+                cons, forget = self.losses(net, batch)
+                if weights == "mgda":
+                    w, total = mgda_step(
+                        [cons, forget], shared_params=shared, normalization=cfg.mgda_normalization
+                    )
+                    alpha, norm = float(w[0]), float(_combined_norm(shared))
+                else:
+                    alpha, norm = float(weights), float("nan")
+                    total = alpha * cons + (1 - alpha) * forget
+                opt.zero_grad(set_to_none=True)
+                total.backward()
+                opt.step()
+                sums += [float(cons.detach()), float(forget.detach()), alpha, norm]
+                count += 1
+            log.append({"epoch": epoch + 1, "consistency": sums[0] / count,
+                        "forgetting": sums[1] / count, "alpha": sums[2] / count,
+                        "grad_norm": sums[3] / count})  # fmt: skip
+        return net, pd.DataFrame(log)
+
+    @torch.no_grad()
+    def metrics(self, net: PreRanker) -> dict[str, float]:
+        """NDCG@10, Recall@10_1 and NegExposure@10 on the test impressions."""
+        imp = self.test_imp
+        pre = net(imp["users"], imp["items"]).cpu().numpy()
+        top = np.argsort(-pre, axis=1, kind="stable")[:, :10]
+        hit = top == 0  # column 0 holds the held-out item
+        ndcg = float((hit / np.log2(np.arange(10) + 2)).sum(axis=1).mean())
+        rank_top1 = imp["rank_scores"].cpu().numpy().argmax(axis=1)
+        recall_10_1 = float((top == rank_top1[:, None]).any(axis=1).mean())
+        neg = np.take_along_axis(self.test_negative_recent, top, axis=1)
+        return {"NDCG@10": ndcg, "Recall@10_1": recall_10_1, "NegExposure@10": float(neg.mean())}
+
+    def compare(
+        self,
+        alphas=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+        normalizations=("none", "l2", "loss"),
+        verbose=False,
+    ) -> pd.DataFrame:
+        """PMORS Table 2: MGDA (with each gradient normalisation of Sener and Koltun) against
+        fixed alphas, one row each, with the mean consistency weight of the last epoch and
+        the training time."""
+        from dataclasses import replace
+
+        rows = []
+        runs = [("mgda", n) for n in normalizations] + [(float(a), None) for a in alphas]
+        base = self.config
+        for weights, norm in runs:
+            if norm is not None:
+                self.config = replace(base, mgda_normalization=norm)
+            t0 = time.perf_counter()
+            try:
+                net, log = self.train(weights, verbose=verbose)
+            finally:
+                self.config = base
+            label = f"MGDA ({norm})" if weights == "mgda" else f"alpha={weights:.1f}"
+            rows.append({"weights": label, **self.metrics(net),
+                         "alpha (last epoch)": float(log["alpha"].iloc[-1]),
+                         "seconds": time.perf_counter() - t0})  # fmt: skip
+        return pd.DataFrame(rows)
+
+
+def _combined_norm(params) -> float:
+    sq = sum(float((p.grad**2).sum()) for p in params if p.grad is not None)
+    return float(np.sqrt(sq))
+
+
+class ParetoStationarityProblem(Problem):
+    """The two PMORS losses over a pre-ranker's flattened parameters, with gradients.
+
+    ``x`` is the parameter vector; ``F`` = (consistency, forgetting) on a fixed sample of
+    ``n_eval`` training impressions and ``dF`` their gradients, so gradient solvers
+    (:class:`moopt.algorithms.MGDA`) drive it to Pareto stationarity. Bounds are a wide
+    box (+-10) that the parameters never approach in practice.
+    """
+
+    def __init__(self, task: PMORSTask, n_eval: int = 4096, seed: int = 0) -> None:
+        self.task = task
+        self.net = task.new_net()
+        self._params = [p for p in self.net.parameters()]
+        self._shapes = [p.shape for p in self._params]
+        n = sum(p.numel() for p in self._params)
+        rng = np.random.default_rng(seed)
+        m = task.train_imp["users"].shape[0]
+        idx = torch.as_tensor(rng.choice(m, size=min(n_eval, m), replace=False))
+        self.batch = {k: v[idx] for k, v in task.train_imp.items()}
+        super().__init__(n_var=n, n_obj=2, xl=-10.0, xu=10.0)
+
+    def initial_x(self) -> np.ndarray:
+        """The freshly initialised parameters as a decision vector."""
+        return torch.cat([p.detach().reshape(-1) for p in self._params]).double().numpy()
+
+    def _load(self, x: np.ndarray) -> None:
+        flat = torch.as_tensor(x, dtype=torch.float32)
+        offset = 0
+        with torch.no_grad():
+            for p, shape in zip(self._params, self._shapes, strict=True):
+                size = int(np.prod(shape))
+                p.copy_(flat[offset : offset + size].reshape(shape))
+                offset += size
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        X = np.atleast_2d(X)
+        Fs, dFs = [], []
+        want_grad = "dF" in out  # pymoo pre-fills the keys it was asked for
+        for x in X:
+            self._load(x)
+            cons, forget = self.task.losses(self.net, self.batch)
+            Fs.append([float(cons), float(forget)])
+            if want_grad:
+                rows = []
+                for loss in (cons, forget):
+                    grads = torch.autograd.grad(loss, self._params, retain_graph=True,
+                                                allow_unused=True)  # fmt: skip
+                    rows.append(torch.cat([
+                        (g if g is not None else torch.zeros_like(p)).reshape(-1)
+                        for g, p in zip(grads, self._params, strict=True)
+                    ]).double().numpy())  # fmt: skip
+                dFs.append(np.stack(rows))
+        out["F"] = np.array(Fs)
+        if want_grad:
+            out["dF"] = np.array(dFs)
