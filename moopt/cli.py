@@ -185,7 +185,9 @@ def _print_metrics(name: str, metrics: dict) -> None:
                     row[m] = values[f"{m}@{k}"]
             rows.append(row)
     print(f"\n{name}")
-    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    # Beyond-accuracy metrics exist only for the full protocol: show "-", not NaN.
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.4f}"))
 
 
 def cmd_train(args) -> int:
