@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 DESCRIPTION = """\
 moopt: evolutionary multi-objective optimisation for recommender systems.
 
@@ -29,6 +31,7 @@ examples:
   moopt train sasrec --out runs/sasrec       train SASRec, write metrics.json + candidates
   moopt train bpr --set dim=128 --epochs 50  override model settings
   moopt rerank --candidates runs/sasrec/candidates.npz --out runs/rerank
+  moopt compare --problem quadratics --budget 60 --out runs/compare
   moopt demo --out runs/demo                 the main job
 """
 
@@ -151,6 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     _add_rerank_args(p)
 
+    p = sub.add_parser(
+        "compare", help="compare NSGA-II, MGDA and Bayesian optimisation on one problem",
+        description="Run each solver through pymoo's minimize under the same budget of "
+        "evaluations and write comparison.csv (solver, evaluations, seconds, hypervolume, "
+        "best value per objective), curves.csv, hypervolume.png and fronts.png. Problems: "
+        "quadratics (cheap, with gradients) and loss-weight (BOOML's per-group loss weights "
+        "on --data; each evaluation trains a model, so keep the budget small).",
+    )  # fmt: skip
+    p.add_argument("--problem", default="quadratics", choices=["quadratics", "loss-weight"])
+    p.add_argument("--solvers", nargs="+", default=["nsga2", "mgda", "bo"],
+                   choices=["nsga2", "mgda", "bo"])
+    p.add_argument("--budget", type=int, default=60, help="evaluations per solver")
+    p.add_argument("--data", default="ml-100k", help="dataset of the loss-weight problem")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output folder")
+
     p = sub.add_parser("data", help="show a dataset's counts")
     p.add_argument("name", nargs="?", default="ml-100k")
     p.add_argument("--path", default=None, help="folder to read instead of the packaged copy")
@@ -244,6 +263,17 @@ def cmd_rerank(args) -> int:
     return _rerank_job(args, Path(args.candidates), Path(args.out))
 
 
+def cmd_compare(args) -> int:
+    from problems.comparison import comparison_job
+
+    result, written = comparison_job(args.problem, args.out, args.budget, tuple(args.solvers),
+                                     args.data, args.seed)  # fmt: skip
+    print(result.table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.4g}"))
+    print(f"\nhypervolume reference point: {np.round(result.ref_point, 4).tolist()}")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_data(args) -> int:
     from recommenders.pipeline import load_data
 
@@ -267,8 +297,8 @@ def cmd_models(args) -> int:
 
 
 COMMANDS = {
-    "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "data": cmd_data,
-    "models": cmd_models,
+    "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "compare": cmd_compare,
+    "data": cmd_data, "models": cmd_models,
 }  # fmt: skip
 
 

@@ -1,0 +1,38 @@
+"""Cheap problems with a known Pareto set, for comparing solvers and testing them.
+
+:class:`QuadraticsProblem`: m objectives f_j(x) = ||x - c_j||^2 / d on [-1, 1]^d with
+analytic gradients (``out["dF"]``), so evolutionary, gradient and Bayesian solvers all
+apply. Its Pareto set is the convex hull of the centres c_j, and its Pareto front is
+known in closed form for m = 2: with a = ||c_1 - c_2||^2 / d, the front is
+(t^2 a, (1 - t)^2 a) for t in [0, 1].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymoo.core.problem import Problem
+
+
+class QuadraticsProblem(Problem):
+    """m scaled quadratics in d dimensions with seeded random centres in [-0.8, 0.8]^d."""
+
+    def __init__(self, n_var: int = 5, n_obj: int = 2, seed: int = 0) -> None:
+        if n_var < 1 or n_obj < 2:
+            raise ValueError("QuadraticsProblem needs n_var >= 1 and n_obj >= 2")
+        rng = np.random.default_rng(seed)
+        self.centres = rng.uniform(-0.8, 0.8, size=(n_obj, n_var))
+        super().__init__(n_var=n_var, n_obj=n_obj, xl=-1.0, xu=1.0)
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        diff = X[:, None, :] - self.centres[None]  # (n, m, d)
+        out["F"] = (diff**2).sum(axis=2) / self.n_var
+        if "dF" in out:
+            out["dF"] = 2.0 * diff / self.n_var
+
+    def pareto_front(self, n_points: int = 200) -> np.ndarray:
+        """Exact front for two objectives (points along the segment between the centres)."""
+        if self.n_obj != 2:
+            raise ValueError("the closed-form front is implemented for two objectives")
+        a = ((self.centres[0] - self.centres[1]) ** 2).sum() / self.n_var
+        t = np.linspace(0.0, 1.0, n_points)
+        return np.stack([t**2 * a, (1 - t) ** 2 * a], axis=1)
