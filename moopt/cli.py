@@ -32,6 +32,8 @@ examples:
   moopt train bpr --set dim=128 --epochs 50  override model settings
   moopt rerank --candidates runs/sasrec/candidates.npz --out runs/rerank
   moopt compare --problem quadratics --budget 60 --out runs/compare
+  moopt booml --budget 30 --out runs/booml   BO of per-group loss weights (BOOML)
+  moopt pmors --out runs/pmors               MGDA vs fixed alpha (PMORS Table 2)
   moopt demo --out runs/demo                 the main job
 """
 
@@ -113,6 +115,15 @@ def _add_rerank_args(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _add_job_args(p: argparse.ArgumentParser, device: bool = True) -> None:
+    """--data, --seed, --device and --out of the experiment commands."""
+    p.add_argument("--data", default="ml-100k", help="dataset name, folder or 'synthetic'")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    if device:
+        p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.add_argument("--out", required=True, help="output folder")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moopt", description=DESCRIPTION, epilog=EPILOG,
@@ -163,12 +174,41 @@ def build_parser() -> argparse.ArgumentParser:
         "on --data; each evaluation trains a model, so keep the budget small).",
     )  # fmt: skip
     p.add_argument("--problem", default="quadratics", choices=["quadratics", "loss-weight"])
-    p.add_argument("--solvers", nargs="+", default=["nsga2", "mgda", "bo"],
-                   choices=["nsga2", "mgda", "bo"])
-    p.add_argument("--budget", type=int, default=60, help="evaluations per solver")
-    p.add_argument("--data", default="ml-100k", help="dataset of the loss-weight problem")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--solvers", nargs="+", default=None, choices=["nsga2", "mgda", "bo"],
+                   help="default: all three on quadratics; nsga2 and bo on loss-weight, whose "
+                   "evaluations have no gradients for MGDA (moopt booml trains with MGDA-set "
+                   "weights instead)")  # fmt: skip
+    p.add_argument("--budget", type=float, default=60,
+                   help="evaluations (or seconds, with --budget-type seconds) per solver")
+    p.add_argument("--budget-type", default="evaluations", choices=["evaluations", "seconds"])
+    _add_job_args(p, device=False)
+
+    p = sub.add_parser(
+        "booml", help="BOOML: Bayesian optimisation of per-group loss weights vs fixed weights",
+        description="Search the diversity and fairness loss weights of each user group with "
+        "Bayesian optimisation (with and without the meta-learned warm start), then train "
+        "final models from scratch and score them on the test stage: fixed weights "
+        "(lambda = beta = 1), the two searched weight sets and MGDA-set weights. Writes "
+        "booml_table.csv, booml_epochs.csv, booml_history.csv and booml.json; a stopped run "
+        "resumes from the state saved in --out.",
+    )  # fmt: skip
+    p.add_argument("--budget", type=int, default=30, help="evaluations per search (default 30)")
+    p.add_argument("--n-initial", type=int, default=None, help="random points before the GP")
+    p.add_argument("--encoder", default="mf", choices=["mf", "lightgcn"])
+    p.add_argument("--groups", type=int, default=3, help="user groups W (default 3)")
+    p.add_argument("--k", type=int, default=20, help="cut-off of the metrics (default 20)")
+    _add_job_args(p)
+
+    p = sub.add_parser(
+        "pmors", help="PMORS: MGDA vs fixed alpha for a pre-ranker with a forgetting penalty",
+        description="Train the PMORS pre-ranker (consistency with a frozen BPR ranker plus "
+        "the forgetting-curve penalty on negative feedback; on MovieLens, ratings <= 2 stand "
+        "in for negative feedback) with MGDA weights under each gradient normalisation and "
+        "with fixed alpha in {0.5, ..., 1.0}; report NDCG@10, Recall@10_1 and NegExposure@10. "
+        "Writes pmors_table.csv and pmors.json.",
+    )  # fmt: skip
+    p.add_argument("--epochs", type=int, default=5, help="training epochs per weighting")
+    _add_job_args(p)
 
     p = sub.add_parser("data", help="show a dataset's counts")
     p.add_argument("name", nargs="?", default="ml-100k")
@@ -264,12 +304,48 @@ def cmd_rerank(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from problems.comparison import comparison_job
+    from problems.comparison import SOLVERS, comparison_job
 
-    result, written = comparison_job(args.problem, args.out, args.budget, tuple(args.solvers),
-                                     args.data, args.seed)  # fmt: skip
-    print(result.table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.4g}"))
+    solvers = args.solvers or (("nsga2", "bo") if args.problem == "loss-weight" else SOLVERS)
+    result, written = comparison_job(args.problem, args.out, args.budget, tuple(solvers),
+                                     args.data, args.seed, args.budget_type,
+                                     progress=True)  # fmt: skip
+    _print_table(result.table)
     print(f"\nhypervolume reference point: {np.round(result.ref_point, 4).tolist()}")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _print_table(table) -> None:
+    print(table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.4g}"))
+
+
+def cmd_booml(args) -> int:
+    from problems.loss_weight import LossWeightConfig
+    from problems.loss_weight_eval import booml_job
+    from recommenders.pipeline import load_data
+
+    cfg = LossWeightConfig(encoder=args.encoder, n_groups=args.groups, k=args.k, seed=args.seed)
+    data = load_data(args.data, seed=args.seed)
+    table, epochs, written = booml_job(data, args.out, args.budget, args.n_initial, cfg,
+                                       device=args.device, verbose=True)  # fmt: skip
+    print("evaluations of the two searches:")
+    _print_table(epochs)
+    print(f"\nfinal models on the test stage (K = {args.k}):")
+    _print_table(table)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_pmors(args) -> int:
+    from problems.pareto_stationarity import PMORSConfig
+    from problems.pareto_stationarity_eval import pmors_job
+    from recommenders.pipeline import load_data
+
+    cfg = PMORSConfig(epochs=args.epochs, seed=args.seed)
+    table, written = pmors_job(load_data(args.data, seed=args.seed), args.out, cfg,
+                               device=args.device, verbose=True)  # fmt: skip
+    _print_table(table)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -298,7 +374,7 @@ def cmd_models(args) -> int:
 
 COMMANDS = {
     "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "compare": cmd_compare,
-    "data": cmd_data, "models": cmd_models,
+    "booml": cmd_booml, "pmors": cmd_pmors, "data": cmd_data, "models": cmd_models,
 }  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from pymoo.optimize import minimize
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from pymoo.termination.max_time import TimeBasedTermination
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+from tqdm.auto import tqdm
 
 
 def nondominated(F: np.ndarray) -> np.ndarray:
@@ -39,11 +40,12 @@ def nondominated(F: np.ndarray) -> np.ndarray:
 class _Archive(Callback):
     """Records (evaluations, seconds, archive) after every generation."""
 
-    def __init__(self) -> None:
+    def __init__(self, bar=None, by_time: bool = False) -> None:
         super().__init__()
         self.start = time.perf_counter()
         self.front = np.zeros((0, 0))
         self.trace: list[tuple[int, float, np.ndarray]] = []
+        self.bar, self.by_time = bar, by_time
 
     def notify(self, algorithm) -> None:
         F = algorithm.pop.get("F")
@@ -57,6 +59,9 @@ class _Archive(Callback):
         self.front = nondominated(merged) if len(merged) else merged
         self.trace.append((int(algorithm.evaluator.n_eval), time.perf_counter() - self.start,
                            self.front.copy()))  # fmt: skip
+        if self.bar is not None:
+            done = self.trace[-1][1] if self.by_time else self.trace[-1][0]
+            self.bar.update(min(done, self.bar.total) - self.bar.n)
 
 
 @dataclass
@@ -107,13 +112,16 @@ def compare(
     seed: int = 0,
     ref_point: np.ndarray | None = None,
     verbose: bool = False,
+    progress: bool = False,
 ) -> Comparison:
     """Run every solver on ``problem`` under the same budget and compare them.
 
     Parameters
     ----------
     problem:
-        A pymoo ``Problem``.
+        A pymoo ``Problem``. Each solver gets its own copy, so a problem that keeps state
+        between evaluations (a warm start, a history) starts afresh for every solver;
+        ``Comparison.results[name].problem`` is the copy that solver used.
     solvers:
         Name -> pymoo ``Algorithm`` (copied before running, so one instance can be reused).
     budget, budget_type:
@@ -122,6 +130,8 @@ def compare(
     ref_point:
         Hypervolume reference point (minimisation); default: the worst archived value of
         each objective plus 10% of its range, over all solvers.
+    verbose, progress:
+        pymoo's per-generation display; a tqdm bar per solver over the budget.
 
     Returns
     -------
@@ -141,14 +151,18 @@ def compare(
             raise TypeError(f"solver {name!r} must be a pymoo Algorithm, got {type(algorithm)}")
         term = (MaximumFunctionCallTermination(int(budget)) if budget_type == "evaluations"
                 else TimeBasedTermination(float(budget)))  # fmt: skip
-        archive = _Archive()
+        unit = "eval" if budget_type == "evaluations" else "s"
+        bar = tqdm(total=budget, desc=name, unit=unit, disable=not progress, leave=False)
+        archive = _Archive(bar, by_time=budget_type == "seconds")
         t0 = time.perf_counter()
         try:
-            res = minimize(problem, copy.deepcopy(algorithm), term, seed=seed,
+            res = minimize(copy.deepcopy(problem), copy.deepcopy(algorithm), term, seed=seed,
                            callback=archive, verbose=verbose)  # fmt: skip
             status = "ok"
         except (ValueError, TypeError) as exc:
             res, status = None, f"error: {exc}"
+        finally:
+            bar.close()
         runs[name] = (res, archive, time.perf_counter() - t0, status)
 
     fronts = {n: a.front for n, (_, a, _, _) in runs.items() if a.front.size}

@@ -49,14 +49,18 @@ def default_solvers(problem, budget: int, names=SOLVERS) -> dict:
     return {name: made[name]() for name in names}
 
 
-def comparison_job(problem_name: str, out_dir, budget: int = 60, solvers=SOLVERS,
-                   data: str = "ml-100k", seed: int = 0) -> tuple[Comparison, list]:  # fmt: skip
-    """Run the comparison and write comparison.csv, curves.csv, hypervolume.png, fronts.png."""
+def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=SOLVERS,
+                   data: str = "ml-100k", seed: int = 0,
+                   budget_type: str = "evaluations",
+                   progress: bool = False) -> tuple[Comparison, list]:  # fmt: skip
+    """Run the comparison and write comparison.csv, curves.csv, hypervolume.png, fronts.png.
+    With a budget in seconds the solvers are sized as for a budget of 60 evaluations."""
     from recommenders.io import write_csv
 
     problem = build_problem(problem_name, data, seed)
-    result = compare(problem, default_solvers(problem, budget, solvers), budget=budget,
-                     seed=seed)  # fmt: skip
+    size = int(budget) if budget_type == "evaluations" else 60
+    result = compare(problem, default_solvers(problem, size, solvers), budget=budget,
+                     budget_type=budget_type, seed=seed, progress=progress)  # fmt: skip
     out = Path(out_dir)
     curves = pd.concat([c.assign(solver=n) for n, c in result.curves.items()], ignore_index=True)
     names = getattr(problem, "objective_names", None)

@@ -30,6 +30,13 @@ with per-user-group weights, and searches the weights. Here:
 
 ``problem.history`` records every evaluation (weights, metrics, epochs used), so the
 epochs per evaluation with and without warm start can be compared.
+
+Final models: :meth:`LossWeightProblem.fit` trains from scratch with given weights (or with
+MGDA setting the weights of f_acc, f_div and f_fair every step, the gradient method's
+answer to the same trade-off) and :meth:`LossWeightProblem.test_metrics` scores the result
+on the test stage, with training and validation items masked. :func:`booml_job` (behind
+``moopt booml``) runs the whole experiment: BO with and without warm start, then the
+test-stage table of the searched weights against fixed ones.
 """
 
 from __future__ import annotations
@@ -42,10 +49,11 @@ import torch
 from pymoo.core.problem import Problem
 
 from moopt.cluster import kmeans
-from moopt.gradient import pcgrad
+from moopt.gradient import mgda_step, pcgrad
 from recommenders import metrics as M
 from recommenders.data import Dataset, Interactions, Split, ratio_split
 from recommenders.losses import bpr_loss, category_entropy_loss, popularity_fairness_loss
+from recommenders.models.base import resolve_device
 from recommenders.models.bpr import sample_negatives_uniform
 from recommenders.models.lightgcn import normalized_adjacency
 
@@ -124,7 +132,7 @@ class LossWeightProblem(Problem):
         self.config = cfg = config or LossWeightConfig()
         self.dataset = dataset
         self.split = split or ratio_split(dataset.interactions)
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         train, valid = self.split.train, self.split.valid
         if len(valid) == 0:
             raise ValueError("the split has no validation interactions to score weights on")
@@ -135,9 +143,10 @@ class LossWeightProblem(Problem):
         self._outer_opt_state = None
         self._rng = np.random.default_rng(cfg.seed)
         self._support, self._query = support_query(train, cfg.query_share)
-        self._genres_t = torch.as_tensor(dataset.item_genres, dtype=torch.float32)
-        self._adj = normalized_adjacency(train) if cfg.encoder == "lightgcn" else None
-        self._valid_users = np.unique(valid.users)
+        self._genres_t = torch.as_tensor(dataset.item_genres, dtype=torch.float32,
+                                         device=self.device)  # fmt: skip
+        self._adj = (normalized_adjacency(train).to(self.device) if cfg.encoder == "lightgcn"
+                     else None)  # fmt: skip
         w = cfg.n_groups
         super().__init__(n_var=2 * w, n_obj=3, xl=np.full(2 * w, -2.0), xu=np.full(2 * w, 1.0))
 
@@ -154,7 +163,7 @@ class LossWeightProblem(Problem):
     def _init_theta(self) -> torch.Tensor:
         gen = torch.Generator().manual_seed(self.config.seed)
         n = self.dataset.n_users + self.dataset.n_items
-        return torch.randn(n, self.config.dim, generator=gen) * 0.1
+        return (torch.randn(n, self.config.dim, generator=gen) * 0.1).to(self.device)
 
     def _encode(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self._adj is not None:
@@ -170,16 +179,16 @@ class LossWeightProblem(Problem):
     def _losses(self, theta, users, items, negs, lam, beta):
         """(f_acc, weighted f_div, weighted f_fair, raw f_div, raw f_fair) of a batch."""
         user_emb, item_emb = self._encode(theta)
-        u, i, j = (torch.as_tensor(a) for a in (users, items, negs))
+        u, i, j = (torch.as_tensor(a, device=self.device) for a in (users, items, negs))
         pu = user_emb[u]
         acc = bpr_loss((pu * item_emb[i]).sum(-1), (pu * item_emb[j]).sum(-1))
-        ub = torch.as_tensor(np.unique(users))
-        scores = user_emb[ub] @ item_emb.T
+        unique = np.unique(users)
+        scores = user_emb[torch.as_tensor(unique, device=self.device)] @ item_emb.T
         div = category_entropy_loss(scores, self._genres_t)
         fair = popularity_fairness_loss(scores)
-        g = self.groups[ub.numpy()]
-        lam_t = torch.as_tensor(lam[g], dtype=torch.float32)
-        beta_t = torch.as_tensor(beta[g], dtype=torch.float32)
+        g = self.groups[unique]
+        lam_t = torch.as_tensor(lam[g], dtype=torch.float32, device=self.device)
+        beta_t = torch.as_tensor(beta[g], dtype=torch.float32, device=self.device)
         return acc, (lam_t * div).mean(), (beta_t * fair).mean(), div.mean(), fair.mean()
 
     def _batches(self, mask: np.ndarray):
@@ -193,21 +202,30 @@ class LossWeightProblem(Problem):
 
     # ------------------------------------------------------------------ validation
 
-    @torch.no_grad()
     def validation_metrics(self, theta: torch.Tensor) -> dict[str, float]:
-        """NDCG@K, ILD@K, ARP@K and ResSum on the validation stage."""
+        """NDCG@K, ILD@K, ARP@K and ResSum on the validation stage (training items masked)."""
+        return self._stage_metrics(theta, self.split.valid, self.split.train)
+
+    def test_metrics(self, theta: torch.Tensor) -> dict[str, float]:
+        """NDCG@K, ILD@K, ARP@K and ResSum on the test stage (training and validation items
+        masked)."""
+        if len(self.split.test) == 0:
+            raise ValueError("the split has no test interactions")
+        return self._stage_metrics(theta, self.split.test,
+                                   self.split.train.concat(self.split.valid))  # fmt: skip
+
+    @torch.no_grad()
+    def _stage_metrics(self, theta, stage: Interactions, seen: Interactions) -> dict[str, float]:
         k = self.config.k
         user_emb, item_emb = self._encode(theta)
-        users = self._valid_users
-        scores = (user_emb[torch.as_tensor(users)] @ item_emb.T).numpy()
-        train = self.split.train
-        seen_rows = np.isin(train.users, users)
-        row_of = np.full(train.n_users, -1)
+        users = np.unique(stage.users)
+        scores = (user_emb[torch.as_tensor(users, device=self.device)] @ item_emb.T).cpu().numpy()
+        seen_rows = np.isin(seen.users, users)
+        row_of = np.full(seen.n_users, -1)
         row_of[users] = np.arange(users.size)
-        scores[row_of[train.users[seen_rows]], train.items[seen_rows]] = -np.inf
+        scores[row_of[seen.users[seen_rows]], seen.items[seen_rows]] = -np.inf
         top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-        valid = self.split.valid
-        hit, n_rel = M.hit_matrix(top, users, valid.users, valid.items, train.n_items)
+        hit, n_rel = M.hit_matrix(top, users, stage.users, stage.items, seen.n_items)
         ndcg = float(M.ndcg(hit, n_rel, k).mean())
         ild = float(M.ild(top, self.dataset.item_genres).mean())
         arp = float(M.arp(top, self.popularity).mean())
@@ -282,7 +300,7 @@ class LossWeightProblem(Problem):
         """Train with the weights of ``x`` and return the validation metrics and epochs."""
         lam, beta = self.weights(x)
         t0 = time.perf_counter()
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed + len(self.history))
             if self.config.warm_start:
                 _, metrics, epochs = self._train_meta(lam, beta)
@@ -292,6 +310,72 @@ class LossWeightProblem(Problem):
                   "seconds": time.perf_counter() - t0}  # fmt: skip
         self.history.append(record)
         return record
+
+    def fit(self, x=None, mgda: str | None = None) -> tuple[torch.Tensor, dict]:
+        """Train a final model from scratch (up to ``epochs``, early stopping on validation
+        ResSum) and return its parameters and a record (weights, validation metrics,
+        epochs, seconds). The weights come from the decision vector ``x`` (log10 weights;
+        ``None``: all weights 1) or, with ``mgda`` set to a gradient normalisation
+        (``"none"``, ``"l2"``, ``"loss"``, ``"loss+"``), from MGDA's min-norm weights of
+        (f_acc, f_div, f_fair) recomputed every step; the record then holds their mean over
+        the last epoch as ``mgda_weights``. Not recorded in ``history``."""
+        cfg = self.config
+        lam, beta = self.weights(np.zeros(self.n_var) if x is None else x)
+        t0 = time.perf_counter()
+        # A fit depends on its arguments only, not on the searches run before it.
+        search_rng, self._rng = self._rng, np.random.default_rng(cfg.seed)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.seed)
+                theta = self._init_theta().requires_grad_(True)
+                opt = torch.optim.Adam([theta], lr=cfg.lr)
+                if mgda is None:
+                    run = lambda: self._plain_epoch(theta, opt, lam, beta)  # noqa: E731
+                    record = {"lambda": lam.tolist(), "beta": beta.tolist()}
+                else:
+                    seen: list[np.ndarray] = []
+                    run = lambda: seen.append(self._mgda_epoch(theta, opt, mgda))  # noqa: E731
+                    record = {}
+                theta, metrics, epochs = self._loop(theta, cfg.epochs, run)
+                if mgda is not None:
+                    record["mgda_weights"] = seen[-1].tolist()
+        finally:
+            self._rng = search_rng
+        record.update(metrics, epochs=epochs, seconds=time.perf_counter() - t0)
+        return theta, record
+
+    def _mgda_epoch(self, theta, opt, normalization: str) -> np.ndarray:
+        ones = np.ones(self.config.n_groups)
+        total, steps = np.zeros(3), 0
+        for users, items, negs in self._batches(np.ones(len(self.split.train), bool)):
+            acc, _, _, div, fair = self._losses(theta, users, items, negs, ones, ones)
+            w, combined = mgda_step([acc, div, fair], shared_params=[theta],
+                                    normalization=normalization)  # fmt: skip
+            opt.zero_grad(set_to_none=True)
+            combined.backward()
+            opt.step()
+            total += w.detach().cpu().numpy()
+            steps += 1
+        return total / max(steps, 1)
+
+    # ------------------------------------------------------------------ resume
+
+    def state_dict(self) -> dict:
+        """What a resumed search needs: the meta-learned initialisation and its optimiser
+        state, the history and the sampling generator's state."""
+        return {"theta": None if self._theta is None else self._theta.cpu(),
+                "outer_opt_state": self._outer_opt_state, "history": self.history,
+                "rng": self._rng.bit_generator.state, "config": asdict(self.config)}  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("config") != asdict(self.config):
+            raise ValueError("the saved state was written with another LossWeightConfig; "
+                             "use a new output folder or the same settings")  # fmt: skip
+        theta = state["theta"]
+        self._theta = None if theta is None else theta.to(self.device)
+        self._outer_opt_state = state["outer_opt_state"]
+        self.history = list(state["history"])
+        self._rng.bit_generator.state = state["rng"]
 
     def _evaluate(self, X, out, *args, **kwargs):
         F = []

@@ -58,6 +58,7 @@ from recommenders.data import Dataset, leave_one_out
 from recommenders.data.split import sample_negatives
 from recommenders.losses import forgetting_penalty, forgetting_weights
 from recommenders.models import BPRMF, Ranker
+from recommenders.models.base import resolve_device
 
 WINDOWS = (600.0, 3 * 3600.0, 86400.0, 7 * 86400.0)
 
@@ -143,7 +144,7 @@ class PMORSTask:
     ) -> None:
         self.config = cfg = config or PMORSConfig()
         self.dataset = dataset
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.split = split = leave_one_out(dataset.interactions)
         rng = np.random.default_rng(cfg.seed)
         if ranker is None:

@@ -111,3 +111,33 @@ def test_models_command_lists_all(capsys):
     out = capsys.readouterr().out
     for name in ("pop", "bpr", "lightgcn", "gru4rec", "sasrec", "n_heads=2"):
         assert name in out
+
+
+def test_compare_command_writes_the_comparison(tmp_path, capsys):
+    assert main(["compare", "--problem", "quadratics", "--budget", "20", "--out",
+                 str(tmp_path)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "hypervolume reference point" in out
+    for name in ("nsga2", "mgda", "bo"):
+        assert name in out
+    for f in ("comparison.csv", "curves.csv", "hypervolume.png", "fronts.png"):
+        assert (tmp_path / f).stat().st_size > 0
+
+
+def test_booml_command_on_synthetic_data(tmp_path, capsys):
+    argv = ["booml", "--data", "synthetic", "--budget", "2", "--n-initial", "2", "--k", "10",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "fixed (lambda = beta = 1)" in out and "BO with warm start" in out
+    saved = json.loads((tmp_path / "booml.json").read_text())
+    assert saved["budget"] == 2 and saved["config"]["k"] == 10
+    assert [r["search"] for r in saved["epochs"]] == ["warm", "scratch"]
+
+
+def test_pmors_command_on_synthetic_data(tmp_path, capsys):
+    assert main(["pmors", "--data", "synthetic", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "MGDA (l2)" in out and "alpha=1.0" in out
+    saved = json.loads((tmp_path / "pmors.json").read_text())
+    assert len(saved["table"]) == 10  # 4 normalisations + 6 alphas

@@ -69,3 +69,31 @@ def test_nondominated_and_errors():
         compare(QuadraticsProblem(), {"a": NSGA2()}, budget_type="hours")
     with pytest.raises(TypeError, match="pymoo Algorithm"):
         compare(QuadraticsProblem(), {"a": "nsga2"})
+
+
+class _Counting(QuadraticsProblem):
+    """Counts its evaluations, like a problem with a warm start or a history."""
+
+    def __init__(self):
+        super().__init__(n_var=2, n_obj=2, seed=0)
+        self.seen = 0
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        self.seen += len(X)
+        super()._evaluate(X, out, *args, **kwargs)
+
+
+def test_every_solver_gets_a_fresh_copy_of_a_stateful_problem():
+    p = _Counting()
+    r = compare(p, {"a": NSGA2(pop_size=6), "b": BayesOpt(n_initial=4)}, budget=12)
+    assert p.seen == 0
+    ev = r.table.set_index("solver")["evaluations"]
+    assert r.results["a"].problem.seen == ev["a"] and r.results["b"].problem.seen == 12
+
+
+def test_a_wall_time_budget_stops_every_solver():
+    r = compare(QuadraticsProblem(n_var=2), {"nsga2": NSGA2(pop_size=6)}, budget=0.5,
+                budget_type="seconds")
+    row = r.table.iloc[0]
+    assert row["status"] == "ok" and row["evaluations"] >= 6
+    assert row["seconds"] < 10
