@@ -1,7 +1,7 @@
 """The ``moopt`` command line.
 
 The engine (``moopt``) knows nothing of recommendation data; the CLI is where the
-packages are wired together, so it imports ``recommenders`` (and later ``problems``)
+packages are wired together, so it imports ``recommenders`` and ``problems``
 lazily, inside the commands that need them.
 """
 

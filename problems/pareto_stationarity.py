@@ -332,7 +332,7 @@ class ParetoStationarityProblem(Problem):
         for x in X:
             self._load(x)
             cons, forget = self.task.losses(self.net, self.batch)
-            Fs.append([float(cons), float(forget)])
+            Fs.append([float(cons.detach()), float(forget.detach())])
             if want_grad:
                 rows = []
                 for loss in (cons, forget):
