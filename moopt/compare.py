@@ -168,7 +168,8 @@ def compare(
     fronts = {n: a.front for n, (_, a, _, _) in runs.items() if a.front.size}
     if ref_point is None:
         if not fronts:
-            raise RuntimeError("no solver produced any solution; see the errors in the table")
+            errors = "; ".join(f"{n}: {r[3]}" for n, r in runs.items())
+            raise ValueError(f"no solver produced any solution ({errors})")
         allF = np.vstack(list(fronts.values()))
         lo, hi = allF.min(axis=0), allF.max(axis=0)
         ref_point = hi + 0.1 * np.where(hi > lo, hi - lo, 1.0)
