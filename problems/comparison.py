@@ -64,8 +64,6 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=SOLVE
     out = Path(out_dir)
     curves = pd.concat([c.assign(solver=n) for n, c in result.curves.items()], ignore_index=True)
     names = getattr(problem, "objective_names", None)
-    if names is None and problem_name == "loss-weight":
-        names = ("-NDCG@20", "-ILD@20", "ARP@20")
     written = [
         write_csv(out / "comparison.csv", result.table),
         write_csv(out / "curves.csv", curves),

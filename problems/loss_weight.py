@@ -57,8 +57,6 @@ from recommenders.models.base import resolve_device
 from recommenders.models.bpr import sample_negatives_uniform
 from recommenders.models.lightgcn import normalized_adjacency
 
-OBJECTIVES = ("-NDCG", "-ILD", "ARP")
-
 
 @dataclass(frozen=True)
 class LossWeightConfig:
@@ -150,6 +148,12 @@ class LossWeightProblem(Problem):
         w = cfg.n_groups
         super().__init__(n_var=2 * w, n_obj=3, xl=np.full(2 * w, -2.0), xu=np.full(2 * w, 1.0))
 
+    @property
+    def objective_names(self) -> tuple[str, str, str]:
+        """Names of the columns of F, as the re-ranking problem names its own."""
+        k = self.config.k
+        return (f"-NDCG@{k}", f"-ILD@{k}", f"ARP@{k}")
+
     # ------------------------------------------------------------------ parameters
 
     def weights(self, x) -> tuple[np.ndarray, np.ndarray]:
@@ -233,11 +237,11 @@ class LossWeightProblem(Problem):
 
     # ------------------------------------------------------------------ training
 
-    def _train_scratch(self, lam, beta):
-        cfg = self.config
+    def _train_scratch(self, run_epoch):
+        """Fresh parameters, Adam, up to ``epochs`` calls of ``run_epoch(theta, opt)``."""
         theta = self._init_theta().requires_grad_(True)
-        opt = torch.optim.Adam([theta], lr=cfg.lr)
-        return self._loop(theta, cfg.epochs, lambda: self._plain_epoch(theta, opt, lam, beta))
+        opt = torch.optim.Adam([theta], lr=self.config.lr)
+        return self._loop(theta, self.config.epochs, lambda: run_epoch(theta, opt))
 
     def _plain_epoch(self, theta, opt, lam, beta) -> None:
         for users, items, negs in self._batches(np.ones(len(self.split.train), bool)):
@@ -305,7 +309,9 @@ class LossWeightProblem(Problem):
             if self.config.warm_start:
                 _, metrics, epochs = self._train_meta(lam, beta)
             else:
-                _, metrics, epochs = self._train_scratch(lam, beta)
+                _, metrics, epochs = self._train_scratch(
+                    lambda theta, opt: self._plain_epoch(theta, opt, lam, beta)
+                )
         record = {"lambda": lam.tolist(), "beta": beta.tolist(), **metrics, "epochs": epochs,
                   "seconds": time.perf_counter() - t0}  # fmt: skip
         self.history.append(record)
@@ -327,18 +333,17 @@ class LossWeightProblem(Problem):
         try:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(cfg.seed)
-                theta = self._init_theta().requires_grad_(True)
-                opt = torch.optim.Adam([theta], lr=cfg.lr)
                 if mgda is None:
-                    run = lambda: self._plain_epoch(theta, opt, lam, beta)  # noqa: E731
+                    theta, metrics, epochs = self._train_scratch(
+                        lambda theta, opt: self._plain_epoch(theta, opt, lam, beta)
+                    )
                     record = {"lambda": lam.tolist(), "beta": beta.tolist()}
                 else:
                     seen: list[np.ndarray] = []
-                    run = lambda: seen.append(self._mgda_epoch(theta, opt, mgda))  # noqa: E731
-                    record = {}
-                theta, metrics, epochs = self._loop(theta, cfg.epochs, run)
-                if mgda is not None:
-                    record["mgda_weights"] = seen[-1].tolist()
+                    theta, metrics, epochs = self._train_scratch(
+                        lambda theta, opt: seen.append(self._mgda_epoch(theta, opt, mgda))
+                    )
+                    record = {"mgda_weights": seen[-1].tolist()}
         finally:
             self._rng = search_rng
         record.update(metrics, epochs=epochs, seconds=time.perf_counter() - t0)

@@ -23,6 +23,7 @@ Files: ``booml_table.csv`` (final models: NDCG, ILD, ARP and ResSum at K on test
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -96,8 +97,6 @@ def search(
 
 
 def _checkpoint_x(path: Path) -> list:
-    import json
-
     return json.loads(path.read_text())["X"]
 
 

@@ -39,7 +39,7 @@ def pmors_job(
     written = [
         write_csv(out / "pmors_table.csv", table),
         write_json(out / "pmors.json", {
-            "dataset": getattr(ds, "name", "dataset"), "config": asdict(task.config),
+            "dataset": ds.name, "config": asdict(task.config),
             "n_users": ds.n_users, "n_items": ds.n_items,
             "negative_training_interactions": negatives,
             "training_impressions": int(task.train_imp["users"].shape[0]),

@@ -34,6 +34,7 @@ def test_groups_and_support_query(data):
 def test_problem_shape_and_weights(data):
     p = LossWeightProblem(data, config(warm_start=False))
     assert (p.n_var, p.n_obj) == (6, 3)
+    assert p.objective_names == ("-NDCG@10", "-ILD@10", "ARP@10")
     lam, beta = p.weights(np.array([-2, 0, 1, 1, 0, -2.0]))
     np.testing.assert_allclose(lam, [0.01, 1, 10])
     np.testing.assert_allclose(beta, [10, 1, 0.01])

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from problems.loss_weight import LossWeightConfig, LossWeightProblem
 from problems.loss_weight_eval import best_x, booml_job
@@ -23,14 +24,10 @@ def test_fit_is_deterministic_and_independent_of_searches(data):
     theta_a, rec_a = p.fit(x)
     p.evaluate(np.zeros((2, 6)))  # a search in between moves the problem's generators
     theta_b, rec_b = p.fit(x)
-    assert torch_equal(theta_a, theta_b) and rec_a["ResSum"] == rec_b["ResSum"]
+    assert torch.equal(theta_a, theta_b) and rec_a["ResSum"] == rec_b["ResSum"]
     _, rec = p.fit(mgda="l2")
     w = np.asarray(rec["mgda_weights"])
     assert w.shape == (3,) and np.all(w >= 0) and w.sum() == pytest.approx(1.0)
-
-
-def torch_equal(a, b):
-    return bool((a == b).all())
 
 
 def test_test_metrics_mask_training_and_validation_items(data):
