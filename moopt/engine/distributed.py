@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..objectives import RerankInputs, pack_objectives
-from .result import RerankResult
+from .result import ARCHIVE_FIELDS, RerankResult
 
 
 def _run_shard(inputs: RerankInputs, objectives, cfg, seed, users, initial) -> RerankResult:
@@ -68,4 +68,5 @@ def run_sharded(
         objectives=parts[0].objectives,
         n_evals=np.concatenate([p.n_evals for p in parts]),
         seconds=max(p.seconds for p in parts),
+        **{name: np.concatenate([getattr(p, name) for p in parts]) for name in ARCHIVE_FIELDS},
     )

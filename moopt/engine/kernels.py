@@ -26,6 +26,7 @@ from numba import njit, prange
 
 from .._rng import next_float, next_int, stream_seed
 from ..operators._kernels import crossover_row, hash_row, mutate_row, random_list_row
+from .archive import archive_add
 
 # ----------------------------------------------------------------------------- sorting
 
@@ -152,7 +153,8 @@ def _order_desc_random_ties(values, state):
 
 @njit(cache=True)
 def survive(F, n_keep, state):
-    """Indices of the ``n_keep`` survivors of ``F`` with their rank and crowding."""
+    """Indices of the ``n_keep`` survivors of ``F`` with their rank and crowding, and the
+    front index of every row of ``F``."""
     q = F.shape[0]
     rank = nondominated_rank(F)
     n_fronts = rank.max() + 1
@@ -191,7 +193,7 @@ def survive(F, n_keep, state):
                 keep_rank[filled] = r
                 keep_cd[filled] = cd[order[a]]
                 filled += 1
-    return keep, keep_rank, keep_cd
+    return keep, keep_rank, keep_cd, rank
 
 
 @njit(cache=True)
@@ -250,9 +252,19 @@ def _contains(hashes, n, h):
 
 
 @njit(cache=True)
-def _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state):
-    """Survival of the ``total`` merged rows (mx, mf, mh) back into the population."""
-    keep, kr, kc = survive(mf[:total], X.shape[0], state)
+def _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state, arc, first_new,
+                  n_protected):  # fmt: skip
+    """Survival of the ``total`` merged rows (mx, mf, mh) back into the population.
+
+    Rows from ``first_new`` on are new; those non-dominated in the merged set are offered
+    to the archive ``arc`` (the others are dominated by a population member, which is in
+    the archive or dominated by an entry), the first ``n_protected`` of them as seeds.
+    """
+    keep, kr, kc, merged_rank = survive(mf[:total], X.shape[0], state)
+    AX, AF, AH, AP, meta = arc
+    for i in range(first_new, total):
+        if merged_rank[i] == 0:
+            archive_add(AX, AF, AH, AP, meta, mx[i], mf[i], mh[i], i - first_new < n_protected)
     for i in range(X.shape[0]):
         X[i] = mx[keep[i]]
         F[i] = mf[keep[i]]
@@ -266,7 +278,7 @@ def _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state):
 
 @njit(cache=True)
 def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, fdata, idata, consts,
-              foff, ioff, coff, max_tries):  # fmt: skip
+              foff, ioff, coff, max_tries, arc):  # fmt: skip
     """Fill the population: the ``n_seeds`` seed lists (duplicates dropped), then random
     distinct lists; evaluate it and assign rank and crowding. Returns the size reached."""
     p, k = X.shape
@@ -281,6 +293,7 @@ def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, fdata, id
             mx[size] = seeds[s]
             mh[size] = h
             size += 1
+    n_unique_seeds = size
     scratch = np.empty(n, dtype=np.int64)
     tries = 0
     while size < p and tries < max_tries * p:
@@ -294,14 +307,14 @@ def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, fdata, id
         return size
     mf = np.empty((p, F.shape[1]))
     evaluate_into(mf, kernels, mx, fdata, idata, consts, foff, ioff, coff)
-    _survive_into(X, F, H, rank, crowd, mx, mf, mh, p, state)
+    _survive_into(X, F, H, rank, crowd, mx, mf, mh, p, state, arc, 0, n_unique_seeds)
     return size
 
 
 @njit(cache=True)
 def generation_user(X, F, H, rank, crowd, n, state, kernels, fdata, idata, consts, foff, ioff,
                     coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, mx, mf, mh, c1, c2,
-                    used):  # fmt: skip
+                    used, arc):  # fmt: skip
     """One NSGA-II generation for one user, in place; ``mx`` (2P, K), ``mf`` (2P, M),
     ``mh`` (2P,), ``c1``/``c2`` (K,) and ``used`` (N,) are reusable workspace.
     Returns the number of children."""
@@ -337,13 +350,13 @@ def generation_user(X, F, H, rank, crowd, n, state, kernels, fdata, idata, const
         return 0
     total = p + made
     evaluate_into(mf[p:total], kernels, mx[p:total], fdata, idata, consts, foff, ioff, coff)
-    _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state)
+    _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state, arc, p, 0)
     return made
 
 
 @njit(cache=True)
 def inject_user(X, F, H, rank, crowd, lists, state, kernels, fdata, idata, consts, foff, ioff,
-                coff):  # fmt: skip
+                coff, arc):  # fmt: skip
     """Merge ``lists`` into the population (new ones only), then survive back to size."""
     p, k = X.shape
     m = lists.shape[0]
@@ -364,7 +377,7 @@ def inject_user(X, F, H, rank, crowd, lists, state, kernels, fdata, idata, const
         return 0
     total = p + n_new
     evaluate_into(mf[p:total], kernels, mx[p:total], fdata, idata, consts, foff, ioff, coff)
-    _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state)
+    _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state, arc, p, 0)
     return n_new
 
 
@@ -373,7 +386,8 @@ def inject_user(X, F, H, rank, crowd, lists, state, kernels, fdata, idata, const
 
 @njit(parallel=True, cache=True)
 def init_batch(X, F, H, rank, crowd, states, seeds, n_seeds, seed, stream_ids, n, kernels,
-               fdata, idata, consts, foff, ioff, coff, max_tries):  # fmt: skip
+               fdata, idata, consts, foff, ioff, coff, max_tries, AX, AF, AH, AP,
+               ameta):  # fmt: skip
     """Initialise every user's population. User ``u`` draws from stream
     ``stream_ids[u]`` of ``seed`` (its global index, so a shard reproduces the whole run);
     ``states`` (U,) receives each stream's position."""
@@ -385,6 +399,7 @@ def init_batch(X, F, H, rank, crowd, states, seeds, n_seeds, seed, stream_ids, n
         sizes[u] = init_user(
             X[u], F[u], H[u], rank[u], crowd[u], seeds[u], n_seeds[u], n, state, kernels,
             fdata[u], idata[u], consts[u], foff, ioff, coff, max_tries,
+            (AX[u], AF[u], AH[u], AP[u], ameta[u]),
         )  # fmt: skip
         states[u] = state[0]
     return sizes
@@ -392,7 +407,8 @@ def init_batch(X, F, H, rank, crowd, states, seeds, n_seeds, seed, stream_ids, n
 
 @njit(parallel=True, cache=True)
 def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, fdata, idata, consts, foff,
-                 ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries):  # fmt: skip
+                 ioff, coff, AX, AF, AH, AP, ameta, p_cx, p_mut, cx_kind, p_swap, eta,
+                 max_tries):  # fmt: skip
     """Run ``n_steps`` generations for every user; returns children made per user."""
     u_count, p, k = X.shape
     made = np.zeros(u_count, dtype=np.int64)
@@ -409,7 +425,7 @@ def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, fdata, idata
             made[u] += generation_user(
                 X[u], F[u], H[u], rank[u], crowd[u], n, state, kernels, fdata[u], idata[u],
                 consts[u], foff, ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, mx,
-                mf, mh, c1, c2, used,
+                mf, mh, c1, c2, used, (AX[u], AF[u], AH[u], AP[u], ameta[u]),
             )  # fmt: skip
         states[u] = state[0]
     return made
@@ -417,7 +433,7 @@ def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, fdata, idata
 
 @njit(cache=True)
 def inject_batch(X, F, H, rank, crowd, states, lists, kernels, fdata, idata, consts, foff, ioff,
-                 coff):  # fmt: skip
+                 coff, AX, AF, AH, AP, ameta):  # fmt: skip
     """Merge per-user ``lists`` (U, m, K) into the populations (serial: a few lists per
     user, so the cost is small and the compile time of a parallel loop is saved)."""
     u_count = X.shape[0]
@@ -427,7 +443,7 @@ def inject_batch(X, F, H, rank, crowd, states, lists, kernels, fdata, idata, con
         state[0] = states[u]
         added[u] = inject_user(
             X[u], F[u], H[u], rank[u], crowd[u], lists[u], state, kernels, fdata[u], idata[u],
-            consts[u], foff, ioff, coff,
+            consts[u], foff, ioff, coff, (AX[u], AF[u], AH[u], AP[u], ameta[u]),
         )  # fmt: skip
         states[u] = state[0]
     return added

@@ -45,7 +45,8 @@ class RerankConfig:
     evaluates ``pop_size * n_gen`` lists per user at most. ``p_swap`` is the share of
     mutations that swap two slots (the rest replace one item); ``eta`` is the list-SBX
     distribution index; ``max_tries`` bounds the matings per generation when children
-    keep duplicating existing lists.
+    keep duplicating existing lists. ``archive_size`` is the capacity of each user's
+    archive of non-dominated lists (:mod:`moopt.engine.archive`; 0 turns it off).
     """
 
     k: int = 10
@@ -58,8 +59,14 @@ class RerankConfig:
     eta: float = 15.0
     include_topk: bool = True
     max_tries: int = 200
+    archive_size: int = 256
 
     def __post_init__(self) -> None:
+        if (isinstance(self.archive_size, bool)
+                or not isinstance(self.archive_size, (int, np.integer)) or self.archive_size < 0):
+            raise ValueError(
+                f"archive_size must be a non-negative integer, got {self.archive_size!r}"
+            )  # fmt: skip
         for name in ("k", "pop_size", "n_gen", "max_tries"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -197,6 +204,12 @@ def run_engine(
     else:
         seeds = np.zeros((u, 0, k), dtype=np.int64)
     n_seeds = np.full(u, seeds.shape[1], dtype=np.int64)
+    a = cfg.archive_size
+    if 0 < a < seeds.shape[1]:
+        raise ValueError(
+            f"archive_size={a} is smaller than the {seeds.shape[1]} seed lists per user; "
+            "raise archive_size so that no seed can be pruned"
+        )
 
     m = packed.n_obj
     X = np.zeros((u, p, k), dtype=np.int64)
@@ -205,11 +218,14 @@ def run_engine(
     crowd = np.zeros((u, p))
     H = np.zeros((u, p), dtype=np.uint64)  # row hashes of the populations
     states = np.zeros(u, dtype=np.uint64)
+    arc = (np.empty((u, a, k), dtype=np.int64), np.empty((u, a, m)),
+           np.empty((u, a), dtype=np.uint64), np.empty((u, a), dtype=np.uint8),
+           np.zeros((u, 2), dtype=np.int64))  # fmt: skip
     args = (packed.kernels, packed.fdata, packed.idata, packed.consts, packed.foff,
             packed.ioff, packed.coff)  # fmt: skip
     sizes = K.init_batch(
         X, F, H, rank, crowd, states, seeds, n_seeds, np.uint64(seed),
-        np.ascontiguousarray(stream_ids, dtype=np.int64), n, *args, cfg.max_tries,
+        np.ascontiguousarray(stream_ids, dtype=np.int64), n, *args, cfg.max_tries, *arc,
     )  # fmt: skip
     if np.any(sizes < p):
         raise RuntimeError(
@@ -226,25 +242,35 @@ def run_engine(
         if lists is not None:
             lists = check_lists(lists, inputs, "the callback's lists")
             n_evals[:] += lists.shape[1]
-            K.inject_batch(X, F, H, rank, crowd, states, lists, *args)
+            K.inject_batch(X, F, H, rank, crowd, states, lists, *args, *arc)
 
     if callback is None:
         if cfg.n_gen > 1:
-            n_evals += K.evolve_batch(X, F, H, rank, crowd, states, cfg.n_gen - 1, n, *args, *evo)
+            n_evals += K.evolve_batch(
+                X, F, H, rank, crowd, states, cfg.n_gen - 1, n, *args, *arc, *evo
+            )
     else:
         notify(1)
         for gen in tqdm(range(2, cfg.n_gen + 1), desc="rerank", disable=not verbose,
                         leave=False):  # fmt: skip
-            n_evals += K.evolve_batch(X, F, H, rank, crowd, states, 1, n, *args, *evo)
+            n_evals += K.evolve_batch(X, F, H, rank, crowd, states, 1, n, *args, *arc, *evo)
             notify(gen)
         finish = getattr(callback, "on_finish", None)
         if callable(finish):
             state.F = -F
             finish(state)
+        extra = getattr(callback, "extra_evals_", None)
+        if extra is not None:  # guided initialisation, anchors: evaluations too
+            n_evals += np.asarray(extra, dtype=np.int64)
+    AX, AF, _, AP, ameta = arc
+    unused = np.arange(a)[None, :] >= ameta[:, :1]
+    AX[unused], AF[unused], AP[unused] = -1, np.nan, 0  # never uninitialised memory
     return RerankResult(
         positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
         objectives=packed.names, n_evals=n_evals, seconds=time.perf_counter() - start,
-        anchors=getattr(callback, "anchors_", None),
+        anchors=getattr(callback, "anchors_", None), archive_positions=AX, archive_F=-AF,
+        archive_size=ameta[:, 0].copy(), archive_overflow=ameta[:, 1].copy(),
+        archive_seed=AP.astype(bool),
     )  # fmt: skip
 
 
@@ -267,6 +293,7 @@ def rerank_batch(
     eta: float = 15.0,
     include_topk: bool = True,
     initial: np.ndarray | None = None,
+    archive_size: int = 256,
     extras: dict[str, np.ndarray] | None = None,
     client: Any = None,
     n_shards: int | None = None,
@@ -297,8 +324,13 @@ def rerank_batch(
     crossover:
         ``"one_point"``, ``"uniform"`` or ``"sbx"`` (PreferRec's list SBX).
     initial:
-        Extra seed lists (U, m, K) of positions for the initial populations; the top-K by
-        score is always seeded unless ``include_topk=False``.
+        Extra seed lists (U, m, K) of positions for the initial populations (validated:
+        integer positions in [0, N), distinct within a list); the top-K by score is always
+        seeded unless ``include_topk=False``. Seeds that are non-dominated when evaluated
+        stay in the archive (protected from overflow pruning).
+    archive_size:
+        Capacity A of each user's archive of non-dominated lists (``res.archive_*``;
+        ``res.choose`` picks from it); memory U * A * (8 K + 8 M + 9) bytes. 0: no archive.
     client, n_shards:
         A ``dask.distributed.Client``: users are split into ``n_shards`` shards run on the
         cluster; results equal the local run for the same seed.
@@ -312,7 +344,7 @@ def rerank_batch(
     inputs = make_inputs(scores, candidates, item_genres, item_popularity, k, extras)
     cfg = RerankConfig(
         k=k, pop_size=pop_size, n_gen=n_gen, p_cx=p_cx, p_mut=p_mut, crossover=crossover,
-        p_swap=p_swap, eta=eta, include_topk=include_topk,
+        p_swap=p_swap, eta=eta, include_topk=include_topk, archive_size=archive_size,
     )  # fmt: skip
     if isinstance(objectives, (str, ListObjective)):
         objectives = (objectives,)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..decision import angular_index, knee_index
+
+ARCHIVE_FIELDS = (
+    "archive_positions", "archive_F", "archive_size", "archive_overflow", "archive_seed",
+)  # fmt: skip
 
 
 @dataclass
@@ -20,6 +25,13 @@ class RerankResult:
     ids the positions index, ``n_evals`` (U,) lists evaluated per user, ``seconds`` the
     wall time, ``anchors`` (U, a, M) the knowledge-transfer anchors' objective values when
     a transfer callback ran.
+
+    The archive (:mod:`moopt.engine.archive`): ``archive_positions`` (U, A, K) and
+    ``archive_F`` (U, A, M, maximised) hold every user's non-dominated lists found during
+    the run in the first ``archive_size[u]`` rows (the rest hold -1 and NaN);
+    ``archive_overflow`` (U,) counts prunings of a full archive and ``archive_seed`` (U, A)
+    marks protected seed entries. Final choices (:meth:`select`, :meth:`choose`) come
+    from the archive when there is one.
     """
 
     positions: np.ndarray
@@ -31,11 +43,50 @@ class RerankResult:
     n_evals: np.ndarray
     seconds: float
     anchors: np.ndarray | None = None
+    archive_positions: np.ndarray | None = None
+    archive_F: np.ndarray | None = None
+    archive_size: np.ndarray | None = None
+    archive_overflow: np.ndarray | None = None
+    archive_seed: np.ndarray | None = None
 
     @property
     def X(self) -> np.ndarray:
         """Item ids of every list, (U, P, K)."""
         return np.take_along_axis(self.candidates[:, None, :], self.positions, axis=2)
+
+    @property
+    def has_archive(self) -> bool:
+        return self.archive_positions is not None and self.archive_positions.shape[1] > 0
+
+    @property
+    def archive_X(self) -> np.ndarray:
+        """Item ids of every archive row, (U, A, K) (rows past ``archive_size`` unused)."""
+        self._need_archive()
+        return np.take_along_axis(self.candidates[:, None, :], self.archive_positions, axis=2)
+
+    def _need_archive(self) -> None:
+        if not self.has_archive:
+            raise ValueError("this result has no archive (run with archive_size > 0)")
+
+    def archive_front(self, user: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(item ids (n, K), F (n, M))`` of one user's archive."""
+        self._need_archive()
+        n = int(self.archive_size[user])
+        return self.archive_X[user, :n], self.archive_F[user, :n]
+
+    def _source(self, source: str | None):
+        """(positions (U, S, K), F (U, S, M), valid (U, S)) of the population's first front
+        or of the archive; ``None``: the archive when there is one."""
+        if source is None:
+            source = "archive" if self.has_archive else "population"
+        if source == "archive":
+            self._need_archive()
+            slots = np.arange(self.archive_positions.shape[1])
+            valid = slots[None, :] < self.archive_size[:, None]
+            return self.archive_positions, self.archive_F, valid
+        if source == "population":
+            return self.positions, self.F, self.rank == 0
+        raise ValueError(f"source must be 'archive', 'population' or None, got {source!r}")
 
     @property
     def n_users(self) -> int:
@@ -46,15 +97,35 @@ class RerankResult:
         mask = self.rank[user] == 0
         return self.X[user][mask], self.F[user][mask]
 
-    def select(self, method: str = "knee", anchors: np.ndarray | None = None) -> np.ndarray:
-        """One population index per user: ``"knee"``, ``"angular"`` (needs anchors, given
-        or from a transfer run) or an objective name (its best front member)."""
+    def select(
+        self,
+        method: str = "knee",
+        anchors: np.ndarray | None = None,
+        *,
+        region: int | None = None,
+        source: str | None = None,
+    ) -> np.ndarray:
+        """One index per user into the archive (or ``source="population"``):
+
+        * ``"knee"``: the knee of the user's front (:func:`moopt.decision.knee_index`);
+        * ``"angular"``: PreferRec's eq. 14, the smallest mean angle to the anchors (given,
+          or from a transfer run); with ``region=r`` the angle to anchor ``r`` only (one
+          preference region, e.g. picked on validation);
+        * an objective name: the best member on that objective.
+        """
+        positions, F, valid = self._source(source)
         if method == "angular":
             anchors = self.anchors if anchors is None else np.asarray(anchors, dtype=float)
             if anchors is None:
                 raise ValueError("angular selection needs anchors (run with knowledge transfer)")
             if anchors.ndim != 3 or anchors.shape[0] != self.n_users:
                 raise ValueError(f"anchors must be (users, a, n_obj), got {anchors.shape}")
+            if region is not None:
+                if not 0 <= region < anchors.shape[1]:
+                    raise ValueError(
+                        f"region must index one of the {anchors.shape[1]} anchors, got {region}"
+                    )
+                anchors = anchors[:, region : region + 1]
         elif method != "knee" and method not in self.objectives:
             raise ValueError(
                 f"method must be 'knee', 'angular' or an objective of {self.objectives}, "
@@ -62,21 +133,81 @@ class RerankResult:
             )
         chosen = np.empty(self.n_users, dtype=np.int64)
         for u in range(self.n_users):
-            idx = np.flatnonzero(self.rank[u] == 0)
-            F = self.F[u, idx]
+            idx = np.flatnonzero(valid[u])
+            Fu = F[u, idx]
             if method == "knee":
-                j = knee_index(F)
+                j = knee_index(Fu)
             elif method == "angular":
-                j = angular_index(F, anchors[u])
+                j = angular_index(Fu, anchors[u])
             else:
-                j = int(np.argmax(F[:, self.objectives.index(method)]))
+                j = int(np.argmax(Fu[:, self.objectives.index(method)]))
             chosen[u] = idx[j]
         return chosen
 
+    def utility_index(
+        self,
+        utility: Mapping[str, float] | Callable[[np.ndarray], np.ndarray],
+        *,
+        source: str | None = None,
+    ) -> np.ndarray:
+        """Per user, the index of the archive member (or population front member) that
+        maximises ``utility``: a mapping ``{objective: weight}`` (a weighted sum of the
+        maximised objectives; objectives left out weigh 0) or a callable taking ``F``
+        (U, S, M) and returning (U, S) utilities. Ties go to the lower index."""
+        positions, F, valid = self._source(source)
+        if callable(utility):
+            values = np.asarray(utility(F), dtype=np.float64)
+            if values.shape != F.shape[:2]:
+                raise ValueError(
+                    f"utility returned shape {values.shape}; expected {F.shape[:2]} "
+                    "(one value per user and list)"
+                )
+        elif isinstance(utility, Mapping):
+            unknown = set(utility) - set(self.objectives)
+            if unknown:
+                raise ValueError(
+                    f"utility names unknown objectives {sorted(unknown)}; "
+                    f"objectives: {self.objectives}"
+                )
+            w = np.array([float(utility.get(name, 0.0)) for name in self.objectives])
+            if not np.all(np.isfinite(w)):
+                raise ValueError("utility weights must be finite")
+            values = F @ w
+        else:
+            raise TypeError(
+                "utility must be a mapping {objective: weight} or a callable F -> values, "
+                f"got {type(utility).__name__}"
+            )
+        values = np.where(valid, values, -np.inf)
+        if np.any(np.isnan(values)):
+            raise ValueError("utility produced NaN for a valid list")
+        return np.argmax(values, axis=1)
+
+    def choose(
+        self,
+        utility: Mapping[str, float] | Callable[[np.ndarray], np.ndarray] | str = "knee",
+        *,
+        anchors: np.ndarray | None = None,
+        region: int | None = None,
+        source: str | None = None,
+        positions: bool = False,
+    ) -> np.ndarray:
+        """One list per user, (U, K) item ids (or candidate positions with
+        ``positions=True``): the archive member maximising ``utility`` (see
+        :meth:`utility_index`), or picked by a rule name (see :meth:`select`)."""
+        if isinstance(utility, str):
+            idx = self.select(utility, anchors, region=region, source=source)
+        else:
+            idx = self.utility_index(utility, source=source)
+        pos, _, _ = self._source(source)
+        chosen = pos[np.arange(self.n_users), idx]
+        if positions:
+            return chosen
+        return np.take_along_axis(self.candidates, chosen, axis=1)
+
     def chosen_lists(self, method: str = "knee", anchors: np.ndarray | None = None) -> np.ndarray:
-        """The selected list of every user as item ids, (U, K)."""
-        idx = self.select(method, anchors)
-        return self.X[np.arange(self.n_users), idx]
+        """The list picked by ``method`` (see :meth:`select`) for every user, (U, K) item ids."""
+        return self.choose(method, anchors=anchors)
 
     def to_frame(self, users: np.ndarray | None = None) -> pd.DataFrame:
         """One row per (user, solution): rank, crowding, each objective and the item ids."""

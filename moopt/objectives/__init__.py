@@ -3,6 +3,7 @@
 from .builtin import (
     ACCURACY,
     DIVERSITY,
+    EXPECTED_HITS,
     ILD,
     NOVELTY,
     category_bits,
@@ -24,8 +25,8 @@ from .registry import (
 )
 
 __all__ = [
-    "ACCURACY", "DIVERSITY", "ILD", "NOVELTY", "OBJECTIVE_SIGNATURE", "ListObjective",
-    "ObjectiveData", "PackedObjectives", "RerankInputs", "category_bits", "get_objective",
-    "item_novelty", "list_objectives", "make_inputs", "objective", "pack_objectives",
-    "position_discounts", "register_objective",
+    "ACCURACY", "DIVERSITY", "EXPECTED_HITS", "ILD", "NOVELTY", "OBJECTIVE_SIGNATURE",
+    "ListObjective", "ObjectiveData", "PackedObjectives", "RerankInputs", "category_bits",
+    "get_objective", "item_novelty", "list_objectives", "make_inputs", "objective",
+    "pack_objectives", "position_discounts", "register_objective",
 ]  # fmt: skip

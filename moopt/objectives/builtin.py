@@ -13,6 +13,11 @@ forms below are the standard ones, each normalised to [0, 1]:
   pop_min the smallest positive popularity in the catalogue and zero popularities
   counted as pop_min (eq. 5's self-information, normalised by its catalogue maximum).
 * ild(L) = mean over pairs of the Jaccard distance of the items' category sets.
+* expected_hits(L) = sum_{i in L} q_i / the same sum for the top-K by q, where the scores
+  q are calibrated hit probabilities (e.g. a temperature-scaled softmax of the base
+  ranker's logits, :mod:`recommenders.calibration`). Unlike the DCG form it counts every
+  slot alike, so it tracks the list's expected number of hits, which HR/Recall@K reward;
+  chosen lists are ordered by q afterwards, so the order inside the list costs nothing.
 
 Categories are packed 62 to an int64 word, so a union is a few ORs and a popcount.
 """
@@ -71,6 +76,32 @@ def accuracy_kernel(positions, fdata, idata, consts):
     total = 0.0
     for p in range(positions.shape[0]):
         total += fdata[positions[p], 0] * consts[1 + p]
+    return total / ideal
+
+
+# --------------------------------------------------------------------------- expected hits
+
+
+def prepare_expected_hits(inputs: RerankInputs) -> ObjectiveData:
+    q = inputs.scores
+    if q.min() < 0.0 or q.max() > 1.0:
+        raise ValueError(
+            "expected_hits reads the scores as hit probabilities in [0, 1], got values in "
+            f"[{q.min():.4g}, {q.max():.4g}]; pass calibrated probabilities "
+            "(recommenders.calibration) or use the 'accuracy' objective for raw scores"
+        )
+    ideal = -np.sort(-q, axis=1)[:, : inputs.k].sum(axis=1)
+    return ObjectiveData(q[..., None], np.zeros((*q.shape, 0), np.int64), ideal[:, None])
+
+
+@njit(OBJECTIVE_SIGNATURE, cache=True)
+def expected_hits_kernel(positions, fdata, idata, consts):
+    ideal = consts[0]
+    if ideal <= 0.0:
+        return 1.0
+    total = 0.0
+    for p in range(positions.shape[0]):
+        total += fdata[positions[p], 0]
     return total / ideal
 
 
@@ -154,6 +185,10 @@ def ild_kernel(positions, fdata, idata, consts):
 ACCURACY = register_objective(
     "accuracy", accuracy_kernel, prepare_accuracy,
     description="position-discounted score of the list / that of the top-K by score",
+)  # fmt: skip
+EXPECTED_HITS = register_objective(
+    "expected_hits", expected_hits_kernel, prepare_expected_hits,
+    description="sum of calibrated hit probabilities of the list / that of the top-K",
 )  # fmt: skip
 DIVERSITY = register_objective(
     "diversity", diversity_kernel, prepare_diversity,

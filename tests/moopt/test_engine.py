@@ -74,6 +74,21 @@ def test_accuracy_is_one_for_the_topk_and_handles_negative_scores():
     )
 
 
+def test_expected_hits_counts_every_slot_alike_and_needs_probabilities():
+    from moopt.engine import evaluate_lists
+
+    q = np.array([[0.5, 0.2, 0.1, 0.05]])
+    inputs = make_inputs(q, np.array([[0, 1, 2, 3]]), np.eye(4, dtype=bool), np.ones(4), 2)
+    packed = pack_objectives(("expected_hits",), inputs)
+    vals = evaluate_lists(np.array([[[0, 1], [1, 0], [1, 2], [3, 2]]]), packed)[0, :, 0]
+    # top-2 mass 0.5 + 0.2 = 0.7; order inside the list does not matter.
+    np.testing.assert_allclose(vals, [1.0, 1.0, 0.3 / 0.7, 0.15 / 0.7])
+    for bad in ([[-0.1, 0.2, 0.3, 0.4]], [[1.5, 0.2, 0.3, 0.4]]):
+        inputs = make_inputs(np.array(bad), np.array([[0, 1, 2, 3]]), None, None, 2)
+        with pytest.raises(ValueError, match="hit probabilities"):
+            pack_objectives(("expected_hits",), inputs)
+
+
 def test_item_novelty_normalisation():
     # pop_max 8, pop_min (positive) 1: log2(8 / p) / 3; zero popularity counts as 1.
     np.testing.assert_allclose(item_novelty(np.array([8.0, 1.0, 2.0, 0.0])), [0, 1, 2 / 3, 1])

@@ -1,0 +1,113 @@
+"""Per-user archives of non-dominated lists, kept inside the batch engine.
+
+NSGA-II's survival truncates the last front by crowding, so a non-dominated list (a seed,
+say) can drop out of the population while no other list dominates it. The archive keeps
+every non-dominated objective vector the search has evaluated, so final choices never
+depend on what truncation happened to keep.
+
+Layout per user (all preallocated; the engine never grows them): ``AX`` (A, K) positions,
+``AF`` (A, M) minimised objective values, ``AH`` (A,) list hashes, ``AP`` (A,) 1 for a
+protected (seed) entry, and ``meta`` (2,) = [size, overflow count]. Memory is
+``U * A * (8 K + 8 M + 9)`` bytes for U users and capacity A.
+
+Rules of :func:`archive_add`:
+
+* a list weakly dominated by an entry (every objective no better) is not added, so one
+  list per distinct non-dominated objective vector is kept (lists with equal values are
+  interchangeable in objective space; a later seed with the same values as an entry
+  marks that entry protected instead);
+* entries the new list dominates are removed;
+* when the archive is full, the entry with the smallest crowding distance among the
+  unprotected ones (the new list included) is dropped and ``meta[1]`` counts it. Without
+  overflow the archive is exactly the non-dominated set of everything evaluated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _weakly_dominates(a, b):
+    """True if ``a`` is no worse than ``b`` in every objective (minimisation)."""
+    for m in range(a.shape[0]):
+        if a[m] > b[m]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _remove(AX, AF, AH, AP, meta, j):
+    last = meta[0] - 1
+    if j != last:
+        AX[j] = AX[last]
+        AF[j] = AF[last]
+        AH[j] = AH[last]
+        AP[j] = AP[last]
+    meta[0] = last
+
+
+@njit(cache=True)
+def _most_crowded(AF, AP, n, f, protected):
+    """Index (n = the new point) with the smallest crowding distance among unprotected
+    points of the archive plus the new point; -1 if all are protected."""
+    m = AF.shape[1]
+    q = n + 1
+    vals = np.empty(q)
+    cd = np.zeros(q)
+    for o in range(m):
+        for t in range(n):
+            vals[t] = AF[t, o]
+        vals[n] = f[o]
+        order = np.argsort(vals, kind="mergesort")
+        span = vals[order[q - 1]] - vals[order[0]]
+        cd[order[0]] = np.inf
+        cd[order[q - 1]] = np.inf
+        if span <= 0.0:
+            continue
+        for t in range(1, q - 1):
+            cd[order[t]] += (vals[order[t + 1]] - vals[order[t - 1]]) / span
+    best = -1
+    best_cd = np.inf
+    for t in range(q):
+        is_protected = protected if t == n else AP[t] == 1
+        if not is_protected and (best < 0 or cd[t] < best_cd):
+            best = t
+            best_cd = cd[t]
+    return best
+
+
+@njit(cache=True)
+def archive_add(AX, AF, AH, AP, meta, x, f, h, protected):
+    """Offer the list ``x`` (K,) with minimised values ``f`` (M,) and hash ``h``; returns
+    True if it entered the archive."""
+    cap = AX.shape[0]
+    if cap == 0:
+        return False
+    n = meta[0]
+    for j in range(n):
+        if _weakly_dominates(AF[j], f):
+            if protected and _weakly_dominates(f, AF[j]):
+                AP[j] = 1  # the same values as an entry: keep that entry for good
+            return False
+    j = 0
+    while j < meta[0]:
+        if _weakly_dominates(f, AF[j]):
+            _remove(AX, AF, AH, AP, meta, j)
+        else:
+            j += 1
+    n = meta[0]
+    if n == cap:
+        drop = _most_crowded(AF, AP, n, f, protected)
+        meta[1] += 1
+        if drop == n or drop < 0:
+            return False
+        _remove(AX, AF, AH, AP, meta, drop)
+        n = meta[0]
+    AX[n] = x
+    AF[n] = f
+    AH[n] = h
+    AP[n] = 1 if protected else 0
+    meta[0] = n + 1
+    return True
