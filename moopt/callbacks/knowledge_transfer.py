@@ -94,15 +94,35 @@ class _TransferCore:
         self.transfer = transfer_config or TransferConfig()
         self.history: list[dict] = []
 
-    def _transfer(self, inputs, positions, F, names, packed, users, gen) -> np.ndarray:
+    def _transfer(self, inputs, positions, F, names, users, gen) -> np.ndarray:
+        """Train on the populations and return the knowledge lists (U, C, K)."""
         loss = self.learner.fit(inputs, positions, F, names, users)
-        lists = self.learner.propose(inputs, users)
         self.history.append({"gen": gen, "loss": loss})
-        return lists, evaluate_lists(check_lists(lists, inputs, "knowledge lists"), packed)
+        return check_lists(self.learner.propose(inputs, users), inputs, "knowledge lists")
+
+
+# Named settings: PreferRec's, and "light", whose overhead stays below the plain engine's
+# own time for 943 users on 2 CPU cores (benchmarks/knowledge_transfer.py measures both).
+PRESETS: dict[str, tuple[dict, dict]] = {
+    "paper": ({}, {}),
+    "light": ({"guided_init": False, "every": 5},
+              {"max_samples": 1000, "epochs": 1, "hidden": 16, "n_clusters": 3}),
+}  # fmt: skip
 
 
 class KnowledgeTransfer(_TransferCore):
-    """PreferRec knowledge transfer for :func:`moopt.rerank_batch` (``callback=``)."""
+    """PreferRec knowledge transfer for :func:`moopt.rerank_batch` (``callback=``).
+
+    ``KnowledgeTransfer.preset("light")`` gives the cheap setting (see :data:`PRESETS`).
+    """
+
+    @classmethod
+    def preset(cls, name: str, seed: int = 0) -> KnowledgeTransfer:
+        """A transfer with the named settings of :data:`PRESETS` (learner seeded)."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+        transfer, learner = PRESETS[name]
+        return cls(learner_config=ParetoLearnerConfig(seed=seed, **learner), **transfer)
 
     def __init__(
         self,
@@ -115,12 +135,16 @@ class KnowledgeTransfer(_TransferCore):
         transfer = replace(transfer_config or TransferConfig(), **transfer_overrides)
         super().__init__(learner, learner_config, transfer)
         self.anchors_: np.ndarray | None = None
+        self.extra_evals_: np.ndarray | None = None
 
     def setup(self, inputs: RerankInputs, packed: PackedObjectives, config: RerankConfig,
               seed: int, stream_ids: np.ndarray) -> None:  # fmt: skip
         self._packed, self._config, self._seed = packed, config, seed
         self._users = np.asarray(stream_ids, dtype=np.int64)
         self.anchors_ = None
+        # Evaluations the engine does not see: guided initialisation's runs (charged to
+        # the central users they ran for) and the anchors' evaluation.
+        self.extra_evals_ = np.zeros(inputs.n_users, dtype=np.int64)
 
     def initial_lists(self, inputs: RerankInputs) -> np.ndarray | None:
         t = self.transfer
@@ -140,6 +164,7 @@ class KnowledgeTransfer(_TransferCore):
             inputs.select(centres), self._packed.select(centres), self._config,
             self._seed + 104729, self._users[centres],
         )  # fmt: skip
+        np.add.at(self.extra_evals_, centres, res.n_evals)
         seeds = np.empty((n_cl, t.n_guided, inputs.k), dtype=np.int64)
         for c in range(n_cl):
             front = np.flatnonzero(res.rank[c] == 0)
@@ -151,26 +176,20 @@ class KnowledgeTransfer(_TransferCore):
     def __call__(self, state: BatchState) -> np.ndarray | None:
         if state.gen % self.transfer.every != 0 or state.gen == state.n_gen:
             return None
-        lists, _ = self._transfer(
-            state.inputs,
-            state.positions,
-            state.F,
-            state.objective_names,
-            state.packed,
-            self._users,
-            state.gen,
-        )
-        return lists
+        return self._transfer(state.inputs, state.positions, state.F, state.objective_names,
+                              self._users, state.gen)  # fmt: skip
 
     def on_finish(self, state: BatchState) -> None:
         """Keep the objective values (U, C, M) of the knowledge lists the network, as last
         trained, proposes: the anchors of angular selection (eq. 14)."""
         if self.learner.model is None:  # no transfer happened (n_gen <= every)
-            self._transfer(state.inputs, state.positions, state.F, state.objective_names,
-                           state.packed, self._users, state.gen)  # fmt: skip
-        lists = check_lists(self.learner.propose(state.inputs, self._users), state.inputs,
-                            "knowledge lists")  # fmt: skip
+            lists = self._transfer(state.inputs, state.positions, state.F,
+                                   state.objective_names, self._users, state.gen)  # fmt: skip
+        else:
+            lists = check_lists(self.learner.propose(state.inputs, self._users), state.inputs,
+                                "knowledge lists")  # fmt: skip
         self.anchors_ = evaluate_lists(lists, state.packed)
+        self.extra_evals_ += lists.shape[1]
 
 
 class KnowledgeTransferCallback(_TransferCore, Callback):
@@ -212,15 +231,9 @@ class KnowledgeTransferCallback(_TransferCore, Callback):
         pop = algorithm.pop
         positions = np.round(pop.get("X")).astype(np.int64)[None]
         F = -pop.get("F")[None]
-        lists, values = self._transfer(
-            problem.inputs,
-            positions,
-            F,
-            problem.packed.names,
-            problem.packed,
-            np.array([user]),
-            algorithm.n_gen,
-        )
+        lists = self._transfer(problem.inputs, positions, F, problem.packed.names,
+                               np.array([user]), algorithm.n_gen)  # fmt: skip
+        values = evaluate_lists(lists, problem.packed)
         self.anchors_[user] = values[0]
         off = Population.new("X", lists[0])
         algorithm.evaluator.eval(problem, off, algorithm=algorithm)

@@ -160,3 +160,50 @@ def test_learner_requires_training_before_proposals():
     scores, cands, genres, pop = users(n_users=2)
     with pytest.raises(RuntimeError, match="not been trained"):
         ParetoLearner().propose(make_inputs(scores, cands, genres, pop, 5), np.arange(2))
+
+
+def test_every_transfer_evaluation_is_counted():
+    scores, cands, genres, pop = users(n_users=30)
+    cb = KnowledgeTransfer(every=3, n_user_clusters=4, n_guided=3)
+    kt = rerank_batch(scores, cands, genres, pop, k=5, pop_size=12, n_gen=7, seed=0,
+                      callback=cb)  # fmt: skip
+    c = cb.learner.config.n_clusters
+    # Every user's anchors (c lists) are evaluated once at the end; the four central
+    # users are also charged their guided-initialisation run (at least a population).
+    extra = cb.extra_evals_
+    assert np.count_nonzero(extra == c) == 26
+    assert np.count_nonzero(extra >= c + 12) == 4
+    # What is left is the engine's own work: the initial population, at most a
+    # population of children per generation, and two transfers (gens 3 and 6) of c lists.
+    engine = kt.n_evals - extra - 2 * c
+    assert np.all((engine >= 12) & (engine <= 12 * 7))
+
+
+def test_max_samples_caps_the_training_occurrences():
+    scores, cands, genres, pop = users(n_users=20)
+    res = rerank_batch(scores, cands, genres, pop, k=5, pop_size=12, n_gen=3, seed=0)
+    inputs = make_inputs(scores, cands, genres, pop, 5)
+    seen = {}
+
+    class Spy(ParetoLearner):
+        def _train(self, f, c, usr, y):
+            seen["n"] = y.shape[0]
+            return super()._train(f, c, usr, y)
+
+    Spy(max_samples=50).fit(inputs, res.positions, res.F, res.objectives, np.arange(20))
+    assert seen["n"] == 50
+    Spy().fit(inputs, res.positions, res.F, res.objectives, np.arange(20))
+    assert seen["n"] > 50
+    with pytest.raises(ValueError, match="max_samples"):
+        ParetoLearner(max_samples=0)
+
+
+def test_presets():
+    light = KnowledgeTransfer.preset("light", seed=3)
+    assert light.transfer.every == 5 and not light.transfer.guided_init
+    cfg = light.learner.config
+    assert (cfg.max_samples, cfg.epochs, cfg.hidden, cfg.n_clusters, cfg.seed) == (1000, 1, 16,
+                                                                                  3, 3)
+    assert KnowledgeTransfer.preset("paper").transfer.every == 3
+    with pytest.raises(ValueError, match="preset"):
+        KnowledgeTransfer.preset("fast")
