@@ -149,12 +149,33 @@ class RerankResult:
         utility: Mapping[str, float] | Callable[[np.ndarray], np.ndarray],
         *,
         source: str | None = None,
+        dominating: np.ndarray | None = None,
     ) -> np.ndarray:
         """Per user, the index of the archive member (or population front member) that
         maximises ``utility``: a mapping ``{objective: weight}`` (a weighted sum of the
         maximised objectives; objectives left out weigh 0) or a callable taking ``F``
-        (U, S, M) and returning (U, S) utilities. Ties go to the lower index."""
+        (U, S, M) and returning (U, S) utilities. Ties go to the lower index.
+
+        ``dominating`` (U, M): maximised objective values of a reference list per user
+        (e.g. a greedy baseline's); the choice is then restricted to members that weakly
+        dominate it, so the chosen list is at least as good on every objective. A user
+        with no such member (possible only if the reference was never seeded) keeps the
+        unrestricted choice; :attr:`n_unmatched_` counts them."""
         positions, F, valid = self._source(source)
+        self.n_unmatched_ = 0
+        if dominating is not None:
+            ref = np.asarray(dominating, dtype=np.float64)
+            if ref.shape != (self.n_users, F.shape[2]):
+                raise ValueError(
+                    f"dominating must be (users, n_obj) = {(self.n_users, F.shape[2])}, "
+                    f"got {ref.shape}"
+                )
+            # A small tolerance: the reference was evaluated outside the engine, with
+            # the same kernels but possibly another summation order.
+            dom = valid & np.all(F >= ref[:, None, :] - 1e-12, axis=2)
+            has = dom.any(axis=1)
+            self.n_unmatched_ = int((~has).sum())
+            valid = np.where(has[:, None], dom, valid)
         if callable(utility):
             values = np.asarray(utility(F), dtype=np.float64)
             if values.shape != F.shape[:2]:
@@ -190,15 +211,19 @@ class RerankResult:
         anchors: np.ndarray | None = None,
         region: int | None = None,
         source: str | None = None,
+        dominating: np.ndarray | None = None,
         positions: bool = False,
     ) -> np.ndarray:
         """One list per user, (U, K) item ids (or candidate positions with
         ``positions=True``): the archive member maximising ``utility`` (see
-        :meth:`utility_index`), or picked by a rule name (see :meth:`select`)."""
+        :meth:`utility_index`, also for ``dominating``), or picked by a rule name (see
+        :meth:`select`)."""
         if isinstance(utility, str):
+            if dominating is not None:
+                raise ValueError("dominating applies to utilities, not to named rules")
             idx = self.select(utility, anchors, region=region, source=source)
         else:
-            idx = self.utility_index(utility, source=source)
+            idx = self.utility_index(utility, source=source, dominating=dominating)
         pos, _, _ = self._source(source)
         chosen = pos[np.arange(self.n_users), idx]
         if positions:

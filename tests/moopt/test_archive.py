@@ -198,3 +198,29 @@ def test_angular_region_uses_one_anchor():
     assert np.isnan(F[u, res.archive_size]).all()  # unused rows are marked, not garbage
     with pytest.raises(ValueError, match="region"):
         res.choose("angular", anchors=anchors, region=2)
+
+
+def test_choose_dominating_a_reference_is_never_worse_on_any_objective():
+    scores, cands, genres, pop = _SHARED
+    res = _SHARED_RES
+    inputs = make_inputs(scores, cands, genres, pop, 4)
+    packed = pack_objectives(res.objectives, inputs)
+    # References: each user's top-4 (a seed, so the archive holds it or a dominator) and
+    # a list made of the last candidates.
+    for ref_pos in (np.argsort(-scores, axis=1, kind="stable")[:, :4],
+                    np.tile(np.arange(16, 20), (5, 1))):  # fmt: skip
+        ref = evaluate_lists(np.ascontiguousarray(ref_pos[:, None, :]), packed)[:, 0]
+        for w in (0.0, 1.0, 100.0):
+            pos = res.choose({"accuracy": w, "diversity": 0.5, "novelty": 0.5},
+                             dominating=ref, positions=True)  # fmt: skip
+            got = evaluate_lists(np.ascontiguousarray(pos[:, None, :]), packed)[:, 0]
+            matched = np.all(got >= ref - 1e-12, axis=1)
+            assert matched.sum() == res.n_users - res.n_unmatched_
+    top = evaluate_lists(np.argsort(-scores, axis=1, kind="stable")[:, None, :4].copy(),
+                         packed)[:, 0]  # fmt: skip
+    res.choose({"accuracy": 0.0, "novelty": 1.0}, dominating=top)
+    assert res.n_unmatched_ == 0  # the top-K is seeded
+    with pytest.raises(ValueError, match="dominating"):
+        res.choose({"accuracy": 1.0}, dominating=top[:, :2])
+    with pytest.raises(ValueError, match="named rules"):
+        res.choose("knee", dominating=top)
