@@ -107,11 +107,22 @@ def _add_rerank_args(p: argparse.ArgumentParser) -> None:
         "--methods",
         nargs="+",
         default=None,
-        help="subset of: base mmr dpp ssd nsga2 nsga2_kt (default all)",
+        help="subset of: base mmr dpp ssd nsga2 nsga2_seeded nsga2_kt (default all)",
     )
     p.add_argument(
-        "--score-transform", default="softmax", choices=["softmax", "none"],
-        help="scale of the base scores every method sees (default softmax)",
+        "--score-transform", default="calibrated", choices=["calibrated", "softmax", "none"],
+        help="scores every method sees: calibrated hit probabilities (temperature fitted on "
+        "validation; default), softmax over the candidates, or the raw scores",
+    )  # fmt: skip
+    p.add_argument(
+        "--accuracy", default="expected_hits", choices=["expected_hits", "accuracy"],
+        help="NSGA-II's accuracy objective: expected hits (default) or PreferRec's DCG",
+    )  # fmt: skip
+    p.add_argument("--seeds", type=int, default=5,
+                   help="NSGA-II seeds scored on test (default 5)")  # fmt: skip
+    p.add_argument(
+        "--valid-candidates", default=None,
+        help="validation candidates (default: candidates_valid.npz beside the test file)",
     )  # fmt: skip
 
 
@@ -265,15 +276,25 @@ def cmd_train(args) -> int:
 def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = None) -> int:
     from problems.rerank_eval import METHODS, RerankEvalConfig, rerank_job
 
+    if args.seeds < 1:
+        raise SystemExit(f"--seeds must be at least 1, got {args.seeds}")
     cfg = RerankEvalConfig(
         k=args.k, ks=tuple(k for k in (5, 10) if k <= args.k) or (args.k,),
-        pop_size=args.pop_size, n_gen=args.n_gen, seed=args.seed,
+        pop_size=args.pop_size, n_gen=args.n_gen,
+        seeds=tuple(range(args.seed, args.seed + args.seeds)),
         methods=tuple(args.methods) if args.methods else METHODS,
-        score_transform=args.score_transform,
+        score_transform=args.score_transform, accuracy=args.accuracy,
     )  # fmt: skip
-    table, written = rerank_job(candidates_path, out, cfg, tuple(args.protocols), dataset)
-    show = table.drop(columns=[c for c in table.columns if c.startswith("ILD")])
-    print(show.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    ev, written = rerank_job(candidates_path, out, cfg, tuple(args.protocols), dataset,
+                             args.valid_candidates)  # fmt: skip
+    k = cfg.key_k
+    cols = ["protocol", "method", "choice", f"HR@{k}", f"NDCG@{k}", f"Div@{k}", f"Nov@{k}",
+            f"F1@{k}", f"F2@{k}", "seconds"]  # fmt: skip
+    print(ev.table[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    if len(ev.significance):
+        print("\nsignificance (Holm-corrected over the comparisons):")
+        sig = ev.significance[["comparison", "diff", "ci_low", "ci_high", "p", "p_adj"]]
+        print(sig.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print("\nwrote " + ", ".join(str(p) for p in written))
     return 0
 

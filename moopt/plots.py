@@ -12,13 +12,20 @@ import numpy as np
 
 
 def _figure(n_panels: int, size: float = 3.6):
+    fig, axes = subplots(1, n_panels, size)
+    return fig, axes[0]
+
+
+def subplots(n_rows: int, n_cols: int, size: float = 3.6):
+    """A figure with an (n_rows, n_cols) grid of panels (always 2-D)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, n_panels, figsize=(size * n_panels, size), squeeze=False)
-    return fig, axes[0]
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows),
+                             squeeze=False)  # fmt: skip
+    return fig, axes
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:

@@ -7,6 +7,10 @@ Two protocols on a split's validation or test stage:
 * **sampled** (PreferRec's protocol): each held-out interaction is ranked against 99
   negatives drawn, with a fixed seed, from items the user never interacted with; ties
   count against the positive.
+
+Candidates files also carry a temperature-scaling calibration fitted on the validation
+stage (:func:`calibrate`, :mod:`recommenders.calibration`), so that
+:func:`calibrated_scores` turns either protocol's scores into hit probabilities.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import fit_temperature, hit_probabilities, log_partition
+from .data.interactions import Interactions
 from .data.split import Split, sample_negatives
 from .io import atomic_path
 from .metrics import accuracy_report, beyond_accuracy_report, hit_matrix, rank_candidates
@@ -124,4 +130,209 @@ def load_candidates(path: str | os.PathLike) -> dict[str, np.ndarray]:
     missing = required - set(data)
     if missing:
         raise ValueError(f"{path} is not a candidates file: missing {sorted(missing)}")
+    if "log_norm_full" in data and data["log_norm_full"].shape != data["users"].shape:
+        raise ValueError(
+            f"{path}: log_norm_full has shape {data['log_norm_full'].shape}, expected "
+            f"{data['users'].shape}; the file is corrupt, re-run moopt train"
+        )
     return data
+
+
+# ----------------------------------------------------------------- calibration
+
+#: Largest (users x items) score matrix held in memory to fit the full-protocol temperature;
+#: beyond it a seeded subset of the users is used (the normalisers are computed in chunks
+#: for every user whatever the size).
+CALIBRATION_MAX_ENTRIES = 1 << 25
+
+#: Temperature search range, as multiples of the scores' standard deviation: the NLL is
+#: unimodal in log T, so a wide range costs a few evaluations only and fits any scale
+#: (BPR logits and popularity counts alike).
+TEMPERATURE_RANGE = (1e-3, 1e3)
+
+
+def _seen_mask(history: Interactions, users: np.ndarray) -> np.ndarray:
+    """``(len(users), n_items)`` bool, True where the item is in the user's history."""
+    indptr = history.indptr
+    starts, ends = indptr[users], indptr[users + 1]
+    counts = ends - starts
+    rows = np.repeat(np.arange(users.size), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    mask = np.zeros((users.size, history.n_items), dtype=bool)
+    mask[rows, history.items[np.repeat(starts, counts) + offsets]] = True
+    return mask
+
+
+def _bounds(scores: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
+    values = scores if mask is None else scores[~mask]
+    scale = float(np.std(values, dtype=np.float64)) if values.size else 0.0
+    if not np.isfinite(scale) or scale <= 0:
+        scale = 1.0
+    return TEMPERATURE_RANGE[0] * scale, TEMPERATURE_RANGE[1] * scale
+
+
+def full_log_norm(
+    model: Ranker, history: Interactions, users: np.ndarray, temperature: float
+) -> np.ndarray:
+    """``(len(users),)`` log-normalisers of the full protocol: :func:`log_partition` of each
+    user's scores over the catalogue minus ``history``'s items, at ``temperature``.
+    Sets the model's history to ``history``; scores users in chunks."""
+    users = np.asarray(users, dtype=np.int64)
+    model.set_history(history)
+    out = np.empty(users.size, dtype=np.float64)
+    step = model.eval_batch_users
+    for start in range(0, users.size, step):
+        chunk = users[start : start + step]
+        out[start : start + chunk.size] = log_partition(
+            model.full_scores(chunk), temperature, _seen_mask(history, chunk)
+        )
+    if not np.all(np.isfinite(out)):
+        raise ValueError("some user has every item in their history; no item is left to rank")
+    return out
+
+
+def fit_full_temperature(
+    model: Ranker,
+    history: Interactions,
+    users: np.ndarray,
+    target: np.ndarray,
+    *,
+    max_entries: int = CALIBRATION_MAX_ENTRIES,
+    seed: int = 0,
+) -> tuple[float, int]:
+    """Fit the full protocol's temperature: rows are the whole catalogue per user, the items
+    of ``history`` masked, ``target`` the held-out item. Users whose target is in their
+    history cannot be scored and are dropped; when more than ``max_entries`` scores would
+    be held, a seeded subset of users is used. Returns ``(T, rows used)``."""
+    temperature, rows, _ = _fit_full(model, history, users, target, max_entries, seed)
+    return temperature, rows
+
+
+def _fit_full(model, history, users, target, max_entries, seed):
+    """:func:`fit_full_temperature`, plus every user's log-normaliser at the fitted T when
+    the score matrix of all ``users`` fitted in memory (else ``None``)."""
+    users = np.asarray(users, dtype=np.int64)
+    target = np.asarray(target, dtype=np.int64)
+    if users.shape != target.shape or users.ndim != 1:
+        raise ValueError("users and target must be 1-D arrays of the same length")
+    model.set_history(history)
+    rows = users
+    if users.size * history.n_items > max_entries:
+        keep = ~_seen_mask(history, users)[np.arange(users.size), target]
+        max_rows = max(1, int(max_entries) // history.n_items)
+        if keep.sum() > max_rows:
+            pick = np.random.default_rng(seed).choice(np.flatnonzero(keep), max_rows, False)
+            keep[:] = False
+            keep[pick] = True
+        rows, target = users[keep], target[keep]
+    scores = np.empty((rows.size, history.n_items), dtype=np.float32)
+    for start in range(0, rows.size, model.eval_batch_users):
+        chunk = rows[start : start + model.eval_batch_users]
+        scores[start : start + chunk.size] = model.full_scores(chunk)
+    mask = _seen_mask(history, rows)
+    keep = ~mask[np.arange(rows.size), target]
+    if not keep.any():
+        raise ValueError("no user has a held-out target outside their history to calibrate on")
+    bounds = _bounds(scores, mask)
+    if keep.all():
+        temperature = fit_temperature(scores, target, mask=mask, bounds=bounds)
+    else:
+        temperature = fit_temperature(scores[keep], target[keep], mask=mask[keep], bounds=bounds)
+    log_norm = log_partition(scores, temperature, mask) if rows is users else None
+    return temperature, int(keep.sum()), log_norm
+
+
+def calibrated_scores(cands: dict[str, np.ndarray], protocol: str) -> np.ndarray:
+    """Calibrated hit probabilities ``(U, N)`` of a candidates file's scores.
+
+    ``"full"``: of ``items``/``scores``, normalised over each user's unseen catalogue
+    (``log_norm_full`` at ``meta_temperature_full``), so rows sum to at most 1.
+    ``"sampled"``: of ``sampled_items``/``sampled_scores``, a softmax over the candidates at
+    ``meta_temperature_sampled``, so rows sum to 1.
+    """
+    if protocol == "full":
+        need, scores = ("meta_temperature_full", "log_norm_full"), "scores"
+    elif protocol == "sampled":
+        need, scores = ("meta_temperature_sampled",), "sampled_scores"
+    else:
+        raise ValueError(f"protocol must be 'full' or 'sampled', got {protocol!r}")
+    missing = [k for k in need if k not in cands]
+    if missing:
+        raise ValueError(
+            f"the candidates file has no {protocol} calibration (missing {missing}); it was "
+            "written before calibration existed or without validation data: re-run moopt train"
+        )
+    s = np.asarray(cands[scores], dtype=np.float64)
+    temperature = float(cands[need[0]])
+    if protocol == "full":
+        log_norm = cands["log_norm_full"]
+    else:
+        log_norm = log_partition(s, temperature)
+    return hit_probabilities(s, temperature, log_norm)
+
+
+def calibration_summary(
+    cands: dict[str, np.ndarray], protocol: str, k: int = 10
+) -> tuple[float, float]:
+    """``(mean over users of the summed q of the top-k by score, HR@k of the target)``.
+
+    A calibrated model's first number estimates the second. The full protocol's top-k are
+    the first ``k`` candidates; the sampled protocol's hit counts ties against the target
+    (as in :func:`evaluate`). ``k`` is capped at the number of candidates.
+    """
+    q = calibrated_scores(cands, protocol)
+    k = min(int(k), q.shape[1])
+    if protocol == "full":
+        sum_q = q[:, :k].sum(axis=1)
+        hit = (cands["items"][:, :k] == cands["target"][:, None]).any(axis=1)
+    else:
+        sum_q = -np.sort(-q, axis=1)[:, :k].sum(axis=1)
+        hit = rank_candidates(cands["sampled_scores"])[:, :k].any(axis=1)
+    return float(sum_q.mean()), float(hit.mean())
+
+
+def calibrate(
+    model: Ranker,
+    split: Split,
+    valid: dict[str, np.ndarray],
+    *,
+    seed: int = 0,
+    max_entries: int = CALIBRATION_MAX_ENTRIES,
+) -> tuple[dict[str, float], np.ndarray]:
+    """Fit both protocols' temperatures on validation candidates (``candidates(...,
+    "valid")``) and summarise them.
+
+    Returns ``(meta, log_norm_full)``: ``meta`` holds ``temperature_full``,
+    ``temperature_sampled`` (store them with :func:`save_candidates`, which adds the
+    ``meta_`` prefix), ``calib_valid_{full,sampled}_mean_top10_q`` and
+    ``calib_valid_{full,sampled}_hr10`` (see :func:`calibration_summary`) and
+    ``calib_valid_full_rows`` (the users the full temperature was fitted on);
+    ``log_norm_full`` is the validation users' full normaliser. The full temperature is
+    fitted over the whole catalogue with the training items masked, the sampled one on the
+    1 + 99 candidates. Leaves the model's history at the validation stage's (train).
+    """
+    history = split.history("valid")
+    t_full, rows, log_norm = _fit_full(
+        model, history, valid["users"], valid["target"], max_entries, seed
+    )
+    if log_norm is None:
+        log_norm = full_log_norm(model, history, valid["users"], t_full)
+    if not np.all(np.isfinite(log_norm)):
+        raise ValueError("some user has every item in their history; no item is left to rank")
+    sampled = np.asarray(valid["sampled_scores"])
+    t_sampled = fit_temperature(
+        sampled, np.zeros(sampled.shape[0], dtype=np.int64), bounds=_bounds(sampled)
+    )
+    meta: dict[str, float] = {"temperature_full": t_full, "temperature_sampled": t_sampled}
+    calibrated = {
+        **valid,
+        "meta_temperature_full": np.asarray(t_full),
+        "meta_temperature_sampled": np.asarray(t_sampled),
+        "log_norm_full": log_norm,
+    }
+    for protocol in ("full", "sampled"):
+        sum_q, hr = calibration_summary(calibrated, protocol, 10)
+        meta[f"calib_valid_{protocol}_mean_top10_q"] = sum_q
+        meta[f"calib_valid_{protocol}_hr10"] = hr
+    meta["calib_valid_full_rows"] = rows
+    return meta, log_norm

@@ -7,6 +7,17 @@ matching checkpoint), evaluates it under the full and sampled protocols, and wri
 * ``metrics.json``: ``{"full": {"HR@10": ...}, "sampled": {...}}`` on the test stage;
 * ``candidates.npz``: per user the top-N unseen items and scores (see
   :func:`recommenders.evaluate.candidates`), the input of re-ranking;
+* ``candidates_valid.npz``: the same for the validation stage (history: train only), on
+  which re-ranking methods are tuned.
+
+Both candidates files carry the score calibration fitted on validation
+(:func:`recommenders.evaluate.calibrate`): the temperatures ``meta_temperature_full`` and
+``meta_temperature_sampled``, per user ``log_norm_full`` (the full protocol's normaliser
+over the unseen catalogue of that file's stage), and the validation summary
+``meta_calib_valid_{full,sampled}_{mean_top10_q,hr10}``;
+:func:`recommenders.evaluate.calibrated_scores` turns the scores into hit probabilities.
+Without validation interactions neither the calibration nor ``candidates_valid.npz`` is
+written.
 * ``model.pt``: the checkpoint (state dicts, loadable with ``weights_only=True``);
 * ``run.json``: the settings, training time, epochs and device;
 * ``train_log.csv``: loss and validation NDCG@10 per epoch.
@@ -19,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -27,7 +39,7 @@ import pandas as pd
 import torch
 
 from .data import Dataset, Split, load_dataset, make_split, make_synthetic
-from .evaluate import candidates, evaluate, save_candidates
+from .evaluate import calibrate, candidates, evaluate, full_log_norm, save_candidates
 from .io import write_csv, write_json
 from .models import Ranker, get_model_class
 
@@ -146,13 +158,37 @@ def train_and_evaluate(
         model, split, "test", cfg.ks, dataset.item_genres, n_negatives=cfg.n_negatives,
         seed=cfg.seed,
     )  # fmt: skip
+    calibration_seconds = None
     if out is not None:
         n = min(cfg.n_candidates, _max_candidates(split))
+        meta = {"model": model.name, "dataset": dataset.name, "split": split.protocol,
+                "n_items": dataset.n_items}  # fmt: skip
+        calib: dict[str, float] = {}
+        valid_path = out / "candidates_valid.npz"
+        if len(split.valid):
+            start = time.perf_counter()
+            valid = candidates(model, split, n, "valid", cfg.n_negatives, cfg.seed)
+            calib, valid["log_norm_full"] = calibrate(model, split, valid, seed=cfg.seed)
+            calibration_seconds = time.perf_counter() - start
+            save_candidates(valid_path, valid, **meta, stage="valid", **calib)
+        else:
+            # Nothing to calibrate on: a stale file from another run must not be paired
+            # with this run's test candidates.
+            warnings.warn(
+                "the split has no validation interactions: candidates_valid.npz and the "
+                "score calibration are not written",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            valid_path.unlink(missing_ok=True)
         cands = candidates(model, split, n, "test", cfg.n_negatives, cfg.seed)
-        save_candidates(
-            out / "candidates.npz", cands, model=model.name, dataset=dataset.name,
-            split=split.protocol, n_items=dataset.n_items,
-        )  # fmt: skip
+        if calib:
+            start = time.perf_counter()
+            cands["log_norm_full"] = full_log_norm(
+                model, split.history("test"), cands["users"], calib["temperature_full"]
+            )
+            calibration_seconds += time.perf_counter() - start
+        save_candidates(out / "candidates.npz", cands, **meta, stage="test", **calib)
         if not reused:
             model.save(out / "model.pt")
             write_csv(out / "train_log.csv", pd.DataFrame(model.train_log_))
@@ -167,6 +203,7 @@ def train_and_evaluate(
                 "device": str(model.device),
                 "torch_threads": torch.get_num_threads(),
                 "reused_checkpoint": reused,
+                "calibration_seconds": calibration_seconds,
             },
         )
     return RunResult(cfg, metrics, model, dataset, split, fit_seconds, reused, out)

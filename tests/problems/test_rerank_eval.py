@@ -1,10 +1,11 @@
-"""The re-ranking comparison on synthetic data: every method, both protocols."""
+"""The re-ranking comparison on synthetic data: tuned on validation, scored on test."""
 
 import numpy as np
 import pytest
 
 from moopt.cli import main
 from problems.rerank_eval import (
+    GREEDY,
     RerankEvalConfig,
     list_metrics,
     protocol_arrays,
@@ -21,40 +22,92 @@ def setup():
     data = make_synthetic(n_users=40, n_items=250, seed=0)
     split = leave_one_out(data.interactions)
     model = Pop().fit(split.train, split.valid)
+    valid = candidates(model, split, n=60, stage="valid")
     cands = candidates(model, split, n=60)
     metrics = evaluate(model, split, ks=(5, 10), item_genres=data.item_genres)
     pop = split.history("test").item_counts().astype(float)
-    return data, cands, metrics, pop
+    return data, cands, valid, metrics, pop
 
 
-CFG = RerankEvalConfig(pop_size=16, n_gen=4)
+CFG = RerankEvalConfig(pop_size=16, n_gen=4, seeds=(0, 1), grid=(0.3, 0.7),
+                       w_grid=(0.0, 1.0, 10.0), score_transform="softmax")  # fmt: skip
 
 
-def test_table_covers_every_method_and_protocol(setup):
-    data, cands, metrics, pop = setup
-    table, details = rerank_evaluation(cands, data.item_genres, pop, CFG)
-    assert len(table) == 12
+@pytest.fixture(scope="module")
+def evaluation(setup):
+    data, cands, valid, _, pop = setup
+    return rerank_evaluation(cands, valid, data.item_genres, pop, CFG)
+
+
+def test_table_covers_every_method_choice_and_protocol(evaluation):
+    table = evaluation.table
     assert set(table["protocol"]) == {"full", "sampled"}
-    values = table.drop(columns=["protocol", "method", "seconds"]).to_numpy()
+    per_protocol = table.groupby("protocol").size()
+    # base 1 + 3 greedy x (paper, F1, F2) + 3 NSGA-II x (utility F1, utility F2, the two
+    # utilities restricted to lists dominating the best greedy list, knee) + transfer's
+    # angular (all anchors, region F1, region F2).
+    assert (per_protocol == 1 + 9 + 3 * 5 + 3).all()
+    metric_cols = [c for c in table.columns if "@" in c and not c.endswith("ci")]
+    values = table[metric_cols].to_numpy(dtype=float)
     assert np.all(np.isfinite(values)) and values.min() >= 0 and values.max() <= 1
-    for proto in ("full", "sampled"):
-        for lists in details[proto]["lists"].values():
-            assert lists.shape == (40, 10)
-            assert all(len(set(row)) == 10 for row in lists.tolist())
-            assert all(set(row) <= set(c) for row, c in zip(lists, details[proto]["items"],
-                                                           strict=True))
+    nsga = table[table.method.str.startswith("NSGA")]
+    assert (nsga["n_seeds"] == 2).all()
+    assert len(evaluation.runs) == 2 * len(nsga)
 
 
-def test_base_ranker_row_reproduces_the_models_own_metrics(setup):
-    data, cands, metrics, pop = setup
-    table, _ = rerank_evaluation(cands, data.item_genres, pop, CFG)
+def test_chosen_lists_are_valid_and_ordered_by_q(evaluation):
+    for d in evaluation.details.values():
+        test = d["test"]
+        for (method, seed), (res, _) in d["nsga_runs"].items():
+            for choice in d["choices"]:
+                if choice.method != method:
+                    continue
+                from problems.rerank_eval import apply_choice
+
+                pos = apply_choice(test, choice, res)
+                assert pos.shape == (40, 10)
+                assert all(len(set(row)) == 10 for row in pos.tolist())
+                q = np.take_along_axis(test.stage.q, pos, axis=1)
+                assert np.all(np.diff(q, axis=1) <= 0), (method, seed, choice.rule)
+
+
+def test_greedy_parameters_are_the_validation_argmax(evaluation):
+    for d in evaluation.details.values():
+        for choice in d["choices"]:
+            if choice.method in GREEDY and choice.rule.startswith("tuned"):
+                beta = choice.rule.split()[1]
+                curve = [m[f"{beta}@10"] for m in d["valid_curves"][choice.method]]
+                assert choice.valid_f == max(curve)
+                assert choice.param == CFG.grid[int(np.argmax(curve))]
+
+
+def test_seeded_archive_weakly_dominates_every_greedy_list(evaluation):
+    dom = evaluation.dominance
+    seeded = dom[dom["archive of"] == "NSGA-II seeded with greedy lists"]
+    assert len(seeded) == 2 * len(GREEDY)
+    assert (seeded["share weakly dominated"] == 1.0).all()
+    unseeded = dom[dom["archive of"] == "NSGA-II (unseeded)"]
+    assert ((unseeded["share weakly dominated"] >= 0) & (unseeded["share weakly dominated"]
+                                                          <= 1)).all()  # fmt: skip
+
+
+def test_significance_rows(evaluation):
+    sig = evaluation.significance
+    assert len(sig) == 2 * 2 * 3  # protocols x (F1, F2) x (over seeds, HR, Div/Nov)
+    assert np.all((sig["p_adj"] >= sig["p"]) & (sig["p_adj"] <= 1))
+    assert np.all(sig["ci_low"] <= sig["ci_high"])
+
+
+def test_base_ranker_row_reproduces_the_models_own_metrics(setup, evaluation):
+    _, _, _, metrics, _ = setup
+    table = evaluation.table
     base = table[(table.protocol == "full") & (table.method == "base ranker")].iloc[0]
     for key in ("HR@5", "HR@10", "NDCG@10", "Div@10"):
         assert base[key] == pytest.approx(metrics["full"][key])
 
 
 def test_sampled_protocol_hides_the_positive(setup):
-    _, cands, _, _ = setup
+    _, cands, _, _, _ = setup
     _, items, target = protocol_arrays(cands, "sampled", seed=0)
     assert np.array_equal(target, cands["sampled_items"][:, 0])
     # After the shuffle the positive is not always in column 0.
@@ -72,21 +125,34 @@ def test_list_metrics_hand_case():
     assert m["Div@2"] == pytest.approx((1.0 + 0.5) / 2)
 
 
-def test_transform_scores():
+def test_transform_scores_and_config_errors():
     p = transform_scores(np.array([[0.0, np.log(3.0)]]), "softmax")
     np.testing.assert_allclose(p, [[0.25, 0.75]])
     with pytest.raises(ValueError, match="score_transform"):
         RerankEvalConfig(score_transform="rank")
+    with pytest.raises(ValueError, match="probabilities"):
+        RerankEvalConfig(score_transform="none")  # expected_hits needs probabilities
+    with pytest.raises(ValueError, match="seeds"):
+        RerankEvalConfig(seeds=())
 
 
-def test_cli_rerank_writes_table_and_plot(tmp_path, capsys):
+def test_cli_rerank_tunes_on_validation_and_writes_everything(tmp_path, capsys):
     run = tmp_path / "pop"
     assert main(["train", "pop", "--data", "synthetic", "--out", str(run), "--quiet",
                  "--n-candidates", "50"]) == 0
+    assert (run / "candidates_valid.npz").is_file()
     out = tmp_path / "rerank"
     assert main(["rerank", "--candidates", str(run / "candidates.npz"), "--out", str(out),
-                 "--pop-size", "12", "--n-gen", "3", "--protocols", "full"]) == 0
+                 "--pop-size", "12", "--n-gen", "3", "--seeds", "2",
+                 "--methods", "base", "mmr", "nsga2_seeded"]) == 0
     text = capsys.readouterr().out
-    assert "NSGA-II + transfer" in text and "F1@10" in text
-    assert (out / "rerank_results.csv").read_text().count("\n") == 7
-    assert (out / "pareto_front.png").stat().st_size > 10_000
+    assert "NSGA-II seeded with greedy lists" in text and "F1@10" in text
+    for name in ("rerank_results.csv", "rerank_runs.csv", "rerank_significance.csv",
+                 "rerank_dominance.csv"):
+        assert (out / name).stat().st_size > 100, name
+    for name in ("tradeoff.png", "calibration.png", "pareto_front.png"):
+        assert (out / name).stat().st_size > 10_000, name
+    # No validation file: a clear error, not a silent fallback to tuning on test.
+    (run / "candidates_valid.npz").unlink()
+    assert main(["rerank", "--candidates", str(run / "candidates.npz"), "--out", str(out)]) == 2
+    assert "no validation candidates" in capsys.readouterr().err
