@@ -376,11 +376,20 @@ def tune(valid: Context, cfg: RerankEvalConfig) -> tuple[list[Choice], dict]:
                 j = _best([r[f"{beta}@{kk}"] for r in per_region])
                 choices.append(Choice(m, f"angular region {beta}", j,
                                       per_region[j][f"{beta}@{kk}"]))  # fmt: skip
+    if "nsga2" in cfg.methods and "nsga2_kt" in cfg.methods:
+        # Separates the transfer's two effects: its search (the transfer rows with utility
+        # or knee choice) and its final choice (plain search, angular choice with the
+        # anchors the transfer run proposed for the same users and seed).
+        choices.append(Choice("nsga2", ANGULAR_FROM_TRANSFER, None, None))
     return choices, curves
 
 
-def apply_choice(ctx: Context, choice: Choice, res=None) -> np.ndarray:
-    """Positions (U, K) of a validated choice on a stage (``res``: the NSGA-II run)."""
+ANGULAR_FROM_TRANSFER = "angular (all anchors of the transfer run)"
+
+
+def apply_choice(ctx: Context, choice: Choice, res=None, anchors=None) -> np.ndarray:
+    """Positions (U, K) of a validated choice on a stage (``res``: the NSGA-II run;
+    ``anchors``: the transfer run's anchors, for :data:`ANGULAR_FROM_TRANSFER`)."""
     m = choice.method
     if m == "base":
         return ctx.base()
@@ -393,6 +402,10 @@ def apply_choice(ctx: Context, choice: Choice, res=None) -> np.ndarray:
         pos = res.choose("knee", positions=True)
     elif choice.rule == "angular (all anchors)":
         pos = res.choose("angular", positions=True)
+    elif choice.rule == ANGULAR_FROM_TRANSFER:
+        if anchors is None:
+            raise ValueError(f"the rule {choice.rule!r} needs anchors= from a transfer run")
+        pos = res.choose("angular", anchors=anchors, positions=True)
     elif choice.rule.startswith("angular region"):
         pos = res.choose("angular", region=int(choice.param), positions=True)
     else:  # pragma: no cover - tune() makes only the rules above
@@ -449,16 +462,28 @@ def _label(choice: Choice) -> str:
     return choice.rule
 
 
+def validated_choice(choices: list[Choice], methods, beta: str) -> Choice:
+    """The choice with the highest validation F-beta among ``methods``' F-beta choices:
+    a greedy method's ``tuned F-beta`` parameter, or an NSGA-II variant's ``utility
+    F-beta`` rules (plain or restricted to lists dominating the best greedy list). The
+    test stage never enters this pick."""
+    methods = (methods,) if isinstance(methods, str) else tuple(methods)
+    pool = [c for c in choices if c.method in methods and c.valid_f is not None
+            and (c.rule == f"tuned {beta}" or c.rule.startswith(f"utility {beta}"))]  # fmt: skip
+    if not pool:
+        raise ValueError(f"no validated {beta} choice among {methods}")
+    return max(pool, key=lambda c: c.valid_f)
+
+
 def _significance(protocol, choices, rows, runs, per_user, test: Context, cfg):
-    """NSGA-II seeded (utility dominating the best greedy list, validated) against that
-    best validation-tuned greedy baseline, for F1 and F2: over seeds (the F-measure of
-    each seed), and over users for HR and (Div + Nov) / 2 on the first seed."""
+    """NSGA-II seeded with its validated choice (the utility rule with the best
+    validation F, see :func:`validated_choice`) against the best validation-tuned greedy
+    baseline, for F1 and F2: over seeds (the F-measure of each seed), and over users for
+    HR and (Div + Nov) / 2 on the first seed."""
     kk, out = cfg.key_k, []
     for beta in ("F1", "F2"):
-        head = next(c for c in choices if c.method == "nsga2_seeded"
-                    and c.rule.startswith(f"utility {beta}, dominating"))  # fmt: skip
-        best = next(c for c in choices if (c.method, c.param) == head.ref
-                    and c.rule == f"tuned {beta}")  # fmt: skip
+        head = validated_choice(choices, "nsga2_seeded", beta)
+        best = validated_choice(choices, GREEDY, beta)
         vs = f"NSGA-II seeded vs {LABELS[best.method]} ({PARAM[best.method]}={best.param:g})"
         b_row = next(r for r in rows if r["protocol"] == protocol
                      and r["method"] == LABELS[best.method] and r["choice"] == _label(best))
@@ -516,7 +541,9 @@ def rerank_evaluation(
                 per_seed = []
                 for s in cfg.seeds:
                     res, secs = nsga_runs[choice.method, s]
-                    pos = apply_choice(test, choice, res)
+                    anchors = (nsga_runs["nsga2_kt", s][0].anchors
+                               if choice.rule == ANGULAR_FROM_TRANSFER else None)  # fmt: skip
+                    pos = apply_choice(test, choice, res, anchors)
                     met = test.metrics(pos)
                     per_seed.append(met)
                     runs.append({**base, "seed": s, **met, "seconds": secs,
@@ -662,7 +689,7 @@ def plot_user_front(evaluation: RerankEvaluation, protocol: str, user: int, path
     for choice in d["choices"]:
         if choice.method in NSGA and (choice.method, test.cfg.seeds[0]) not in runs:
             continue
-        if choice.rule in ("paper",) or choice.rule.endswith("F2"):
+        if choice.rule in ("paper", ANGULAR_FROM_TRANSFER) or choice.rule.endswith("F2"):
             continue
         r = runs[choice.method, test.cfg.seeds[0]][0] if choice.method in NSGA else None
         pos = apply_choice(test, choice, r)[user]

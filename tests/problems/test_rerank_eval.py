@@ -45,8 +45,9 @@ def test_table_covers_every_method_choice_and_protocol(evaluation):
     per_protocol = table.groupby("protocol").size()
     # base 1 + 3 greedy x (paper, F1, F2) + 3 NSGA-II x (utility F1, utility F2, the two
     # utilities restricted to lists dominating the best greedy list, knee) + transfer's
-    # angular (all anchors, region F1, region F2).
-    assert (per_protocol == 1 + 9 + 3 * 5 + 3).all()
+    # angular (all anchors, region F1, region F2) + plain NSGA-II with the transfer run's
+    # anchors (angular choice without the transfer's search).
+    assert (per_protocol == 1 + 9 + 3 * 5 + 3 + 1).all()
     metric_cols = [c for c in table.columns if "@" in c and not c.endswith("ci")]
     values = table[metric_cols].to_numpy(dtype=float)
     assert np.all(np.isfinite(values)) and values.min() >= 0 and values.max() <= 1
@@ -64,7 +65,8 @@ def test_chosen_lists_are_valid_and_ordered_by_q(evaluation):
                     continue
                 from problems.rerank_eval import apply_choice
 
-                pos = apply_choice(test, choice, res)
+                anchors = d["nsga_runs"]["nsga2_kt", seed][0].anchors
+                pos = apply_choice(test, choice, res, anchors)
                 assert pos.shape == (40, 10)
                 assert all(len(set(row)) == 10 for row in pos.tolist())
                 q = np.take_along_axis(test.stage.q, pos, axis=1)
@@ -156,3 +158,23 @@ def test_cli_rerank_tunes_on_validation_and_writes_everything(tmp_path, capsys):
     (run / "candidates_valid.npz").unlink()
     assert main(["rerank", "--candidates", str(run / "candidates.npz"), "--out", str(out)]) == 2
     assert "no validation candidates" in capsys.readouterr().err
+
+
+def test_validated_choice_picks_the_best_validation_f_and_ignores_test():
+    from problems.rerank_eval import Choice, validated_choice
+
+    choices = [
+        Choice("mmr", "tuned F1", 0.9, 0.30),
+        Choice("dpp", "tuned F1", 0.8, 0.32),
+        Choice("dpp", "tuned F2", 0.4, 0.50),
+        Choice("nsga2_seeded", "utility F1 ", 2.0, 0.33),
+        Choice("nsga2_seeded", "utility F1, dominating DPP", 0.0, 0.34, ("dpp", 0.8)),
+        Choice("nsga2_seeded", "utility F2", 1.0, 0.45),
+        Choice("nsga2_seeded", "knee", None, None),
+    ]
+    assert validated_choice(choices, GREEDY, "F1").param == 0.8
+    assert validated_choice(choices, GREEDY, "F2").method == "dpp"
+    assert validated_choice(choices, "nsga2_seeded", "F1").valid_f == 0.34
+    assert validated_choice(choices, "nsga2_seeded", "F2").rule == "utility F2"
+    with pytest.raises(ValueError, match="no validated F1"):
+        validated_choice(choices, "nsga2", "F1")
