@@ -28,7 +28,8 @@ item plus C - 1 random items, C = 10), test impressions each user's test interac
 100 candidates (the test item plus 99 items the user never rated). Metrics on the test
 impressions:
 
-* NDCG@10: of the held-out item in the pre-ranker's top 10 of the 100 candidates;
+* NDCG@10: of the held-out item in the pre-ranker's top 10 of the 100 candidates (ties
+  counted against it, so a constant pre-ranker scores 0);
 * Recall@10_1 (PMORS eq. 9): share of impressions whose ranking-model top-1 among the 100
   candidates is in the pre-ranker's top 10;
 * NegExposure@10: share of the pre-ranker's top-10 items that received a rating <= 2 in
@@ -54,6 +55,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from moopt.gradient import mgda_step
+from recommenders import metrics as M
 from recommenders.data import Dataset, leave_one_out
 from recommenders.data.split import sample_negatives
 from recommenders.losses import forgetting_penalty, forgetting_weights
@@ -246,14 +248,28 @@ class PMORSTask:
 
     @torch.no_grad()
     def metrics(self, net: PreRanker) -> dict[str, float]:
-        """NDCG@10, Recall@10_1 and NegExposure@10 on the test impressions."""
+        """NDCG@10, Recall@10_1 and NegExposure@10 on the test impressions.
+
+        Ties are broken against the item being looked for, as in
+        :func:`recommenders.metrics.rank_candidates`: the held-out item (column 0) ranks
+        behind every candidate scored higher *or equal*, and so does the ranking model's
+        top-1 for Recall@10_1, so a constant pre-ranker earns no credit. NegExposure@10
+        reads the top 10 with ties in a random order (seeded by ``config.seed``), not in
+        column order.
+        """
         imp = self.test_imp
-        pre = net(imp["users"], imp["items"]).cpu().numpy()
-        top = np.argsort(-pre, axis=1, kind="stable")[:, :10]
-        hit = top == 0  # column 0 holds the held-out item
-        ndcg = float((hit / np.log2(np.arange(10) + 2)).sum(axis=1).mean())
+        pre = np.asarray(net(imp["users"], imp["items"]).cpu().numpy(), dtype=np.float64)
+        n, c = pre.shape
+        hit = M.rank_candidates(pre, positive_column=0)
+        ndcg = float(M.ndcg(hit, np.ones(n), 10).mean())
         rank_top1 = imp["rank_scores"].cpu().numpy().argmax(axis=1)
-        recall_10_1 = float((top == rank_top1[:, None]).any(axis=1).mean())
+        top1_score = pre[np.arange(n), rank_top1][:, None]
+        top1_rank = (pre >= top1_score).sum(axis=1) - 1  # ties counted ahead of it
+        recall_10_1 = float((top1_rank < 10).mean())
+        rng = np.random.default_rng(self.config.seed)
+        perm = rng.permuted(np.tile(np.arange(c), (n, 1)), axis=1)
+        order = np.argsort(-np.take_along_axis(pre, perm, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(perm, order[:, :10], axis=1)
         neg = np.take_along_axis(self.test_negative_recent, top, axis=1)
         return {"NDCG@10": ndcg, "Recall@10_1": recall_10_1, "NegExposure@10": float(neg.mean())}
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from problems.pareto_stationarity import (
     ParetoStationarityProblem,
@@ -70,3 +71,75 @@ def test_problem_gradients_match_finite_differences(task):
     Fm = problem.evaluate((x - eps * d)[None])
     numeric = (Fp - Fm)[0] / (2 * eps)
     np.testing.assert_allclose(dF[0] @ d, numeric, rtol=5e-2, atol=1e-4)
+
+
+# ------------------------------------------------------------------ scoring with ties
+
+
+class _FixedScores:
+    """A stand-in pre-ranker that returns given scores for the test impressions."""
+
+    def __init__(self, scores):
+        self.scores = torch.as_tensor(np.asarray(scores, dtype=np.float32))
+
+    def __call__(self, users, items):
+        return self.scores
+
+
+def _scoring_task(rank_scores, negative_recent=None):
+    """A PMORSTask holding only hand-made test impressions (column 0: the held-out item)."""
+    rank_scores = np.asarray(rank_scores, dtype=np.float32)
+    n, c = rank_scores.shape
+    task = PMORSTask.__new__(PMORSTask)
+    task.config = PMORSConfig()
+    task.test_imp = {
+        "users": torch.zeros(n, dtype=torch.long),
+        "items": torch.arange(c).repeat(n, 1),
+        "rank_scores": torch.as_tensor(rank_scores),
+    }
+    task.test_negative_recent = (np.zeros((n, c), bool) if negative_recent is None
+                                 else np.asarray(negative_recent, bool))  # fmt: skip
+    return task
+
+
+def test_constant_pre_ranker_earns_no_credit():
+    # Ties go against the held-out item (and against the ranker's top-1): a constant
+    # scorer ranks column 0 behind all 11 others, outside the top 10.
+    rank = np.tile(-np.arange(12.0), (3, 1))  # the ranker's top-1 is column 0
+    task = _scoring_task(rank)
+    m = task.metrics(_FixedScores(np.zeros((3, 12))))
+    assert m["NDCG@10"] == 0.0
+    assert m["Recall@10_1"] == 0.0
+
+
+def test_tied_held_out_item_is_ranked_pessimistically():
+    rank = np.tile(-np.arange(12.0), (2, 1))
+    rank[:, 5] = 10.0  # the ranker's top-1 is column 5
+    pre = np.zeros((2, 12))
+    # Row 0: three candidates above the held-out item, two tied with it: rank 5 (0-based).
+    pre[0, [1, 2, 3]] = 2.0
+    pre[0, [0, 4, 6]] = 1.0
+    # Row 1: the held-out item alone on top: rank 0.
+    pre[1, 0] = 3.0
+    pre[1, 1] = 2.0
+    pre[1, 2:] = 1.0
+    m = _scoring_task(rank).metrics(_FixedScores(pre))
+    assert m["NDCG@10"] == pytest.approx((1 / np.log2(7) + 1.0) / 2)
+    # Row 0: column 5 (score 0) is behind 11 candidates with score >= 0 -> miss.
+    # Row 1: column 5 has columns 0, 1 and its 9 tied peers ahead or tied -> miss.
+    assert m["Recall@10_1"] == 0.0
+    pre[1, 7:] = 0.0  # now column 5 has 0, 1, 2, 3, 4, 6 at >= -> rank 6 -> hit
+    assert _scoring_task(rank).metrics(_FixedScores(pre))["Recall@10_1"] == 0.5
+
+
+def test_neg_exposure_counts_the_top_ten():
+    neg = np.zeros((1, 12), bool)
+    neg[0, [0, 1, 11]] = True
+    task = _scoring_task(np.zeros((1, 12)), neg)
+    # Strict order: the top 10 are columns 0..9, two of them negatively rated.
+    assert task.metrics(_FixedScores(-np.arange(12.0)[None]))["NegExposure@10"] == 0.2
+    # All tied: ten of the twelve at random (seeded), so 1, 2 or 3 negatives, the same
+    # every call.
+    a = task.metrics(_FixedScores(np.zeros((1, 12))))["NegExposure@10"]
+    assert a in (0.1, 0.2, 0.3)
+    assert task.metrics(_FixedScores(np.zeros((1, 12))))["NegExposure@10"] == a
