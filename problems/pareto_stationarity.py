@@ -115,14 +115,30 @@ class PreRanker(nn.Module):
 def negative_rates(event_items, event_times, event_negative, items, times, windows) -> np.ndarray:
     """Per query (item, time): share of the item's ratings in (time - w, time) that were
     negative, for every window w; 0 where the item had no rating. Shapes: events (E,),
-    queries ``items``/``times`` (...,), result (..., W)."""
-    base = np.int64(event_times.min()) - np.int64(max(windows)) - 1
-    span = np.int64(event_times.max() - base + 2)
-    order = np.lexsort((event_times, event_items))
-    keys = event_items[order].astype(np.int64) * span + (event_times[order] - base)
-    neg_cum = np.concatenate([[0], np.cumsum(event_negative[order])])
+    queries ``items``/``times`` (...,), result (..., W).
+
+    Each (item, time) becomes one sortable key ``item * span + (time - base)``; ``base``
+    and ``span`` cover the event times *and* every query time minus every window, so no
+    key of one item reaches into another item's range."""
+    event_items = np.asarray(event_items, dtype=np.int64)
+    event_times = np.asarray(event_times, dtype=np.int64)
+    event_negative = np.asarray(event_negative)
     q_items = np.asarray(items, dtype=np.int64)
     q_times = np.asarray(times, dtype=np.int64)
+    q_items, q_times = np.broadcast_arrays(q_items, q_times)
+    if not len(windows) or min(windows) <= 0:
+        raise ValueError(f"windows must be positive lengths in seconds, got {windows!r}")
+    if event_items.shape != event_times.shape or event_items.shape != event_negative.shape:
+        raise ValueError("event_items, event_times and event_negative must have the same shape")
+    if q_items.size == 0 or event_items.size == 0:
+        return np.zeros((*q_items.shape, len(windows)))
+    lo = min(int(event_times.min()), int(q_times.min()))
+    hi = max(int(event_times.max()), int(q_times.max()))
+    base = np.int64(lo) - np.int64(max(windows)) - 1
+    span = np.int64(hi - base + 2)
+    order = np.lexsort((event_times, event_items))
+    keys = event_items[order] * span + (event_times[order] - base)
+    neg_cum = np.concatenate([[0], np.cumsum(event_negative[order])])
     end = np.searchsorted(keys, q_items * span + (q_times - base), side="left")
     out = np.zeros((*q_items.shape, len(windows)))
     for w, win in enumerate(windows):

@@ -27,6 +27,19 @@ def test_negative_rates_hand_case():
     assert negative_rates(items, times, neg, np.array([0]), np.array([100]), (50,))[0, 0] == 0
 
 
+def test_negative_rates_queries_outside_the_training_times_read_their_own_item():
+    # Item 0 rated negatively at t = 100, item 1 at t = 105. Window 150 s.
+    items, times, neg = np.array([0, 1]), np.array([100, 105]), np.array([1, 1])
+    # Inside the training times: each item sees its own rating.
+    inside = negative_rates(items, times, neg, np.array([0, 1]), np.array([200, 200]), (150,))
+    np.testing.assert_array_equal(inside, [[1.0], [1.0]])
+    # Item 0 at t = 300 looks at (150, 300): nothing, rate 0 (keys sized on the training
+    # times alone spilled into item 1's rating at 105). Item 1 at t = 0 looks at
+    # (-150, 0): nothing, rate 0 (not item 0's rating at 100).
+    outside = negative_rates(items, times, neg, np.array([0, 1]), np.array([300, 0]), (150,))
+    np.testing.assert_array_equal(outside, [[0.0], [0.0]])
+
+
 @pytest.fixture(scope="module")
 def task():
     data = make_synthetic(n_users=120, n_items=200, seed=1)
