@@ -54,7 +54,7 @@ from pymoo.core.problem import Problem
 from torch import nn
 from tqdm.auto import tqdm
 
-from moopt.gradient import mgda_step
+from moopt.gradient import MGDA
 from recommenders import metrics as M
 from recommenders.data import Dataset, leave_one_out
 from recommenders.data.split import sample_negatives
@@ -229,7 +229,9 @@ class PMORSTask:
               verbose: bool = False) -> tuple[PreRanker, pd.DataFrame]:  # fmt: skip
         """Train a pre-ranker with MGDA weights every step (``"mgda"``) or a fixed alpha
         (``loss = alpha L_cons + (1 - alpha) L_forget``). Returns the net and a per-epoch log
-        (losses, mean consistency weight, mean min-norm)."""
+        (losses, mean consistency weight, mean min-norm). ``grad_norm`` is the norm of the
+        min-norm point MGDA solved at each step (of this step's gradients, after the
+        configured normalisation), averaged over the epoch; NaN with a fixed alpha."""
         if weights != "mgda" and not (isinstance(weights, float) and 0.0 <= weights <= 1.0):
             raise ValueError(f"weights must be 'mgda' or an alpha in [0, 1], got {weights!r}")
         cfg = self.config
@@ -237,6 +239,7 @@ class PMORSTask:
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         gen = torch.Generator().manual_seed(cfg.seed)
         shared = [p for p in net.parameters()]
+        solver = MGDA(normalization=cfg.mgda_normalization)
         log = []
         for epoch in tqdm(range(epochs or cfg.epochs), desc=f"pmors {weights}",
                           disable=not verbose, leave=False):  # fmt: skip
@@ -245,10 +248,8 @@ class PMORSTask:
             for batch in self._batches(gen):
                 cons, forget = self.losses(net, batch)
                 if weights == "mgda":
-                    w, total = mgda_step(
-                        [cons, forget], shared_params=shared, normalization=cfg.mgda_normalization
-                    )
-                    alpha, norm = float(w[0]), float(_combined_norm(shared))
+                    w, total = solver.step([cons, forget], shared_params=shared)
+                    alpha, norm = float(w[0]), float(solver.last_norm)
                 else:
                     alpha, norm = float(weights), float("nan")
                     total = alpha * cons + (1 - alpha) * forget
@@ -316,11 +317,6 @@ class PMORSTask:
                          "alpha (last epoch)": float(log["alpha"].iloc[-1]),
                          "seconds": time.perf_counter() - t0})  # fmt: skip
         return pd.DataFrame(rows)
-
-
-def _combined_norm(params) -> float:
-    sq = sum(float((p.grad**2).sum()) for p in params if p.grad is not None)
-    return float(np.sqrt(sq))
 
 
 class ParetoStationarityProblem(Problem):

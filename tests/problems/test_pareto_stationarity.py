@@ -156,3 +156,29 @@ def test_neg_exposure_counts_the_top_ten():
     a = task.metrics(_FixedScores(np.zeros((1, 12))))["NegExposure@10"]
     assert a in (0.1, 0.2, 0.3)
     assert task.metrics(_FixedScores(np.zeros((1, 12))))["NegExposure@10"] == a
+
+
+def test_logged_grad_norm_is_the_min_norm_of_the_step(task):
+    # One batch holding every training impression, one epoch: the log's grad_norm is the
+    # min-norm of this step's two gradients at the fresh network, computed here by hand.
+    from dataclasses import replace
+
+    from moopt.gradient import min_norm
+
+    base = task.config
+    task.config = replace(base, batch_size=10**6)
+    try:
+        _, log = task.train("mgda", epochs=1)
+    finally:
+        task.config = base
+    net = task.new_net()
+    params = list(net.parameters())
+    rows = []
+    for loss in task.losses(net, task.train_imp):
+        grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+        rows.append(torch.cat([(g if g is not None else torch.zeros_like(p)).reshape(-1)
+                               for g, p in zip(grads, params, strict=True)]))  # fmt: skip
+    w, norm = min_norm(torch.stack(rows).double())
+    assert float(norm) > 0
+    assert log["grad_norm"].iloc[0] == pytest.approx(float(norm), rel=1e-3)
+    assert log["alpha"].iloc[0] == pytest.approx(float(w[0]), abs=1e-3)
