@@ -24,9 +24,9 @@ interactions only.
 
 Setup: the ranking model is a BPR-MF fitted on the training stage of a leave-one-out
 split and then frozen. Training impressions are training interactions (the interacted
-item plus C - 1 random items, C = 10), test impressions each user's test interaction with
-100 candidates (the test item plus 99 items the user never rated). Metrics on the test
-impressions:
+item plus C - 1 distinct other items drawn uniformly, C = 10), test impressions each
+user's test interaction with 100 candidates (the test item plus 99 items the user never
+rated). Metrics on the test impressions:
 
 * NDCG@10: of the held-out item in the pre-ranker's top 10 of the 100 candidates (ties
   counted against it, so a constant pre-ranker scores 0);
@@ -150,6 +150,41 @@ def negative_rates(event_items, event_times, event_negative, items, times, windo
     return out
 
 
+def impression_candidates(positives, n_items: int, n_others: int,
+                          rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+    """Candidate sets of training impressions: ``positives`` in column 0, then ``n_others``
+    distinct items drawn uniformly without replacement from the other ``n_items - 1``
+    items (never the positive). Returns an ``(len(positives), 1 + n_others)`` int64 array.
+
+    Rows with a repeated item are redrawn whole (a few rounds; rare unless ``n_others`` is
+    a large share of the catalogue), the rest with ``rng.choice`` one row at a time.
+    """
+    pos = np.asarray(positives, dtype=np.int64)
+    if pos.ndim != 1:
+        raise ValueError(f"positives must be 1-D, got shape {pos.shape}")
+    if isinstance(n_others, bool) or not isinstance(n_others, (int, np.integer)) or n_others < 1:
+        raise ValueError(f"n_others must be a positive integer, got {n_others!r}")
+    if n_others > n_items - 1:
+        raise ValueError(f"n_others={n_others} exceeds the {n_items - 1} items other than the "
+                         "positive; lower n_train_candidates")  # fmt: skip
+    if pos.size and (pos.min() < 0 or pos.max() >= n_items):
+        raise ValueError(f"positives must lie in [0, n_items={n_items})")
+    # Draw from 0..n_items-2 and skip over the positive: uniform over the other items.
+    others = rng.integers(0, n_items - 1, size=(pos.size, n_others))
+    for _ in range(10):
+        srt = np.sort(others, axis=1)
+        bad = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))
+        if bad.size == 0:
+            break
+        others[bad] = rng.integers(0, n_items - 1, size=(bad.size, n_others))
+    else:
+        srt = np.sort(others, axis=1)
+        for r in np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1)):
+            others[r] = rng.choice(n_items - 1, size=n_others, replace=False)
+    others += others >= pos[:, None]
+    return np.concatenate([pos[:, None], others], axis=1)
+
+
 class PMORSTask:
     """Data, frozen ranking model and training of the PMORS pre-ranker (module docstring)."""
 
@@ -176,11 +211,10 @@ class PMORSTask:
         self.retention = torch.as_tensor(forgetting_weights(cfg.windows, cfg.strength),
                                          dtype=torch.float32)  # fmt: skip
 
-        # Training impressions: an interaction plus random items, scored by the ranker.
+        # Training impressions: an interaction plus distinct other items, scored by the ranker.
         rows = rng.choice(len(train), size=min(cfg.max_impressions, len(train)), replace=False)
         users, pos, times = train.users[rows], train.items[rows], train.timestamps[rows]
-        others = rng.integers(0, dataset.n_items, size=(rows.size, cfg.n_train_candidates - 1))
-        cands = np.concatenate([pos[:, None], others], axis=1)
+        cands = impression_candidates(pos, dataset.n_items, cfg.n_train_candidates - 1, rng)
         self.train_imp = self._impressions(users, cands, times)
 
         # Test impressions: each user's test item with 99 never-rated items.

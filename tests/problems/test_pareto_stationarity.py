@@ -182,3 +182,31 @@ def test_logged_grad_norm_is_the_min_norm_of_the_step(task):
     assert float(norm) > 0
     assert log["grad_norm"].iloc[0] == pytest.approx(float(norm), rel=1e-3)
     assert log["alpha"].iloc[0] == pytest.approx(float(w[0]), abs=1e-3)
+
+
+def test_training_impressions_hold_distinct_candidates(task):
+    # Column 0 is the interacted item; the other C - 1 candidates are distinct and never it.
+    items = task.train_imp["items"].numpy()
+    assert items.shape[1] == task.config.n_train_candidates
+    assert all(np.unique(row).size == row.size for row in items)
+    # Column 0 is a training interaction of the impression's user.
+    train = task.split.train
+    users = task.train_imp["users"].numpy()
+    assert np.isin(users * train.n_items + items[:, 0], train.keys()).all()
+
+
+def test_impression_candidates_without_replacement():
+    from problems.pareto_stationarity import impression_candidates
+
+    rng = np.random.default_rng(0)
+    # Nine others out of ten items: every row is exactly the whole catalogue.
+    cands = impression_candidates(np.array([0, 4, 9, 4]), 10, 9, rng)
+    assert cands.shape == (4, 10)
+    np.testing.assert_array_equal(cands[:, 0], [0, 4, 9, 4])
+    np.testing.assert_array_equal(np.sort(cands, axis=1), np.tile(np.arange(10), (4, 1)))
+    a = impression_candidates(np.arange(50) % 7, 7, 3, np.random.default_rng(1))
+    b = impression_candidates(np.arange(50) % 7, 7, 3, np.random.default_rng(1))
+    np.testing.assert_array_equal(a, b)
+    assert all(np.unique(r).size == 4 for r in a)
+    with pytest.raises(ValueError, match="n_others"):
+        impression_candidates(np.array([0]), 5, 5, rng)
