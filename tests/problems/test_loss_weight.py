@@ -76,3 +76,52 @@ def test_lightgcn_encoder_runs(data):
 def test_bad_config():
     with pytest.raises(ValueError, match="encoder"):
         LossWeightConfig(encoder="gnn")
+
+
+def test_meta_step_adapts_and_evaluates_on_the_same_users(data):
+    # BOOML Algorithm 1: user i's parameters adapt on S_i and the outer gradient is taken on
+    # Q_i. Every meta step calls _losses twice: support batch, then query batch.
+    p = LossWeightProblem(data, LossWeightConfig(k=10, dim=16, batch_size=64, meta_epochs=1))
+    calls = []
+    inner = p._losses
+
+    def record(theta, users, items, negs, lam, beta):
+        calls.append((np.asarray(users), np.asarray(items)))
+        return inner(theta, users, items, negs, lam, beta)
+
+    p._losses = record
+    p.train_and_score(np.zeros(6))
+    assert len(calls) >= 4 and len(calls) % 2 == 0
+    train = p.split.train
+    support_keys = train.keys()[p._support]
+    query_keys = train.keys()[p._query]
+    covered = set()
+    for (su, si), (qu, qi) in zip(calls[::2], calls[1::2], strict=True):
+        assert set(su.tolist()) == set(qu.tolist())
+        assert np.isin(su * train.n_items + si, support_keys).all()
+        assert np.isin(qu * train.n_items + qi, query_keys).all()
+        covered.update(su.tolist())
+    # Every user with both a support and a query set takes part once per meta-epoch.
+    has_both = (np.bincount(train.users[p._support], minlength=train.n_users) > 0) & (
+        np.bincount(train.users[p._query], minlength=train.n_users) > 0
+    )
+    assert covered == set(np.flatnonzero(has_both).tolist())
+
+
+def test_meta_projection_is_booml_eq17_by_default(data, monkeypatch):
+    import problems.loss_weight as lw
+
+    assert LossWeightConfig().projection == "booml"
+    with pytest.raises(ValueError, match="projection"):
+        LossWeightConfig(projection="sequential")
+    used = []
+    real_booml, real_pcgrad = lw.project_conflicts, lw.pcgrad
+    monkeypatch.setattr(lw, "project_conflicts", lambda G: used.append("booml") or real_booml(G))
+    monkeypatch.setattr(lw, "pcgrad", lambda G, **kw: used.append("pcgrad") or real_pcgrad(G, **kw))
+    LossWeightProblem(data, config(meta_epochs=1)).train_and_score(np.zeros(6))
+    assert used and set(used) == {"booml"}
+    used.clear()
+    LossWeightProblem(data, config(meta_epochs=1, projection="pcgrad")).train_and_score(
+        np.zeros(6)
+    )
+    assert used and set(used) == {"pcgrad"}
