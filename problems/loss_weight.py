@@ -33,8 +33,11 @@ with per-user-group weights, and searches the weights. Here:
   for the outer update. Without warm start every evaluation trains from scratch for up to
   ``epochs`` epochs.
 
-``problem.history`` records every evaluation (weights, metrics, epochs used), so the
-epochs per evaluation with and without warm start can be compared.
+``problem.history`` records every evaluation (weights, metrics, epochs used, wall-clock
+seconds and gradient passes), so the cost per evaluation with and without warm start can
+be compared: a warm-start evaluation is capped at ``meta_epochs`` meta-epochs and a scratch
+one at ``epochs`` epochs, so epochs alone mostly restate the caps, and a meta-epoch costs
+four gradient passes per group of users where a plain epoch costs one per batch.
 
 Final models: :meth:`LossWeightProblem.fit` trains from scratch with given weights (or with
 MGDA setting the weights of f_acc, f_div and f_fair every step, the gradient method's
@@ -156,6 +159,7 @@ class LossWeightProblem(Problem):
         self._theta: torch.Tensor | None = None
         self._outer_opt_state = None
         self._rng = np.random.default_rng(cfg.seed)
+        self._grad_passes = 0
         self._support, self._query = support_query(train, cfg.query_share)
         self._genres_t = torch.as_tensor(dataset.item_genres, dtype=torch.float32,
                                          device=self.device)  # fmt: skip
@@ -265,6 +269,7 @@ class LossWeightProblem(Problem):
             opt.zero_grad(set_to_none=True)
             (acc + wdiv + wfair).backward()
             opt.step()
+            self._grad_passes += 1
 
     def _train_meta(self, lam, beta):
         cfg = self.config
@@ -335,6 +340,7 @@ class LossWeightProblem(Problem):
             opt.zero_grad(set_to_none=True)
             theta.grad = projected.sum(dim=0).reshape(theta.shape)
             opt.step()
+            self._grad_passes += 1 + len(grads)
 
     def _loop(self, theta, max_epochs, run_epoch):
         """Epochs with early stopping on validation ResSum; returns the best parameters,
@@ -356,9 +362,13 @@ class LossWeightProblem(Problem):
         return best_theta, best_metrics, epochs
 
     def train_and_score(self, x) -> dict:
-        """Train with the weights of ``x`` and return the validation metrics and epochs."""
+        """Train with the weights of ``x`` and return the validation metrics, the epochs
+        run, the wall-clock ``seconds`` and the ``gradient_passes`` (backward passes of one
+        loss through the encoder: one per batch of a plain epoch; four per meta-task group
+        of a meta-epoch, the inner step and f_acc, f_div, f_fair on the query sets)."""
         lam, beta = self.weights(x)
         t0 = time.perf_counter()
+        self._grad_passes = 0
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed + len(self.history))
             if self.config.warm_start:
@@ -368,21 +378,24 @@ class LossWeightProblem(Problem):
                     lambda theta, opt: self._plain_epoch(theta, opt, lam, beta)
                 )
         record = {"lambda": lam.tolist(), "beta": beta.tolist(), **metrics, "epochs": epochs,
-                  "seconds": time.perf_counter() - t0}  # fmt: skip
+                  "seconds": time.perf_counter() - t0,
+                  "gradient_passes": self._grad_passes}  # fmt: skip
         self.history.append(record)
         return record
 
     def fit(self, x=None, mgda: str | None = None) -> tuple[torch.Tensor, dict]:
         """Train a final model from scratch (up to ``epochs``, early stopping on validation
         ResSum) and return its parameters and a record (weights, validation metrics,
-        epochs, seconds). The weights come from the decision vector ``x`` (log10 weights;
-        ``None``: all weights 1) or, with ``mgda`` set to a gradient normalisation
+        epochs, seconds, gradient passes). The weights come from the decision vector ``x``
+        (log10 weights; ``None``: all weights 1) or, with ``mgda`` set to a gradient
+        normalisation
         (``"none"``, ``"l2"``, ``"loss"``, ``"loss+"``), from MGDA's min-norm weights of
         (f_acc, f_div, f_fair) recomputed every step; the record then holds their mean over
         the last epoch as ``mgda_weights``. Not recorded in ``history``."""
         cfg = self.config
         lam, beta = self.weights(np.zeros(self.n_var) if x is None else x)
         t0 = time.perf_counter()
+        self._grad_passes = 0
         # A fit depends on its arguments only, not on the searches run before it.
         search_rng, self._rng = self._rng, np.random.default_rng(cfg.seed)
         try:
@@ -401,7 +414,8 @@ class LossWeightProblem(Problem):
                     record = {"mgda_weights": seen[-1].tolist()}
         finally:
             self._rng = search_rng
-        record.update(metrics, epochs=epochs, seconds=time.perf_counter() - t0)
+        record.update(metrics, epochs=epochs, seconds=time.perf_counter() - t0,
+                      gradient_passes=self._grad_passes)  # fmt: skip
         return theta, record
 
     def _mgda_epoch(self, theta, opt, normalization: str) -> np.ndarray:
@@ -414,6 +428,7 @@ class LossWeightProblem(Problem):
             opt.zero_grad(set_to_none=True)
             combined.backward()
             opt.step()
+            self._grad_passes += 3 + 1  # one gradient per objective, then the backward pass
             total += w.detach().cpu().numpy()
             steps += 1
         return total / max(steps, 1)

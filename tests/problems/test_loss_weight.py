@@ -1,5 +1,7 @@
 """BOOML's loss-weight search problem on synthetic data."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -140,3 +142,22 @@ def test_meta_projection_is_booml_eq17_by_default(data, monkeypatch):
         np.zeros(6)
     )
     assert used and set(used) == {"pcgrad"}
+
+
+def test_evaluations_record_gradient_passes_and_seconds(data):
+    # One batch (one meta-task group) per epoch: a plain epoch is 1 backward pass, a
+    # meta-epoch 4 (the inner step, then f_acc, f_div and f_fair on the query sets).
+    big = LossWeightConfig(k=10, dim=16, batch_size=10**6, epochs=3, patience=5, meta_epochs=2)
+    scratch = LossWeightProblem(data, replace(big, warm_start=False)).train_and_score(np.zeros(6))
+    assert scratch["epochs"] == 3 and scratch["gradient_passes"] == 3
+    warm = LossWeightProblem(data, big).train_and_score(np.zeros(6))
+    assert warm["epochs"] == 2 and warm["gradient_passes"] == 8
+    assert scratch["seconds"] > 0 and warm["seconds"] > 0
+    # Final models count theirs too; MGDA takes 3 gradients and 1 backward pass a step.
+    p = LossWeightProblem(data, replace(big, warm_start=False))
+    assert p.fit()[1]["gradient_passes"] == 3
+    assert p.fit(mgda="l2")[1]["gradient_passes"] == 12
+    # With batches of 256 a plain epoch is ceil(n / 256) passes.
+    small = LossWeightProblem(data, replace(big, batch_size=256, warm_start=False, epochs=1))
+    n = len(small.split.train)
+    assert small.train_and_score(np.zeros(6))["gradient_passes"] == -(-n // 256)
