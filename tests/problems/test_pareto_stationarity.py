@@ -38,6 +38,10 @@ def test_negative_rates_queries_outside_the_training_times_read_their_own_item()
     # (-150, 0): nothing, rate 0 (not item 0's rating at 100).
     outside = negative_rates(items, times, neg, np.array([0, 1]), np.array([300, 0]), (150,))
     np.testing.assert_array_equal(outside, [[0.0], [0.0]])
+    with pytest.raises(ValueError, match="windows"):
+        negative_rates(items, times, neg, np.array([0]), np.array([200]), (0,))
+    with pytest.raises(ValueError, match="same shape"):
+        negative_rates(items, times, neg[:1], np.array([0]), np.array([200]), (150,))
 
 
 @pytest.fixture(scope="module")
