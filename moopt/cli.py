@@ -208,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default="mf", choices=["mf", "lightgcn"])
     p.add_argument("--groups", type=int, default=3, help="user groups W (default 3)")
     p.add_argument("--k", type=int, default=20, help="cut-off of the metrics (default 20)")
+    p.add_argument("--projection", default="booml", choices=["booml", "pcgrad"],
+                   help="how the warm start's outer step projects conflicting objective "
+                   "gradients: booml (default, BOOML eq. 17: off the original gradients at "
+                   "once) or pcgrad (PCGrad's sequential form)")  # fmt: skip
     _add_job_args(p)
 
     p = sub.add_parser(
@@ -346,11 +350,13 @@ def cmd_booml(args) -> int:
     from problems.loss_weight_eval import booml_job
     from recommenders.pipeline import load_data
 
-    cfg = LossWeightConfig(encoder=args.encoder, n_groups=args.groups, k=args.k, seed=args.seed)
+    cfg = LossWeightConfig(encoder=args.encoder, n_groups=args.groups, k=args.k, seed=args.seed,
+                           projection=args.projection)  # fmt: skip
     data = load_data(args.data, seed=args.seed)
     table, epochs, written = booml_job(data, args.out, args.budget, args.n_initial, cfg,
                                        device=args.device, verbose=True)  # fmt: skip
-    print("evaluations of the two searches:")
+    print(f"evaluations of the two searches (warm start projection: {cfg.projection}; "
+          "epochs, wall-clock seconds and gradient passes per evaluation):")
     _print_table(epochs)
     print(f"\nfinal models on the test stage (K = {args.k}):")
     _print_table(table)

@@ -18,18 +18,26 @@ with per-user-group weights, and searches the weights. Here:
 * **encoders**: BPR-MF or LightGCN, trained with Adam and early stopping on validation
   ResSum (NDCG + sigmoid(ILD) + sigmoid(1/ARP), BOOML section 4.1.2);
 * **warm start** (BOOML section 4.2, Algorithm 1): one parameter vector is shared across
-  evaluations. Each evaluation runs at most ``meta_epochs`` meta-epochs from it: an inner
-  step on each batch of a user's support interactions (the older 80% of their training
-  data) with the weighted loss, then the per-objective gradients on query interactions
-  (the newer 20%) at the adapted parameters, one per component of the weighted loss
-  (f_acc, lambda f_div, beta f_fair: eq. 14 split as in eq. 16), combined by PCGrad
-  (eq. 17) for the outer
-  update. We use the first-order approximation (the outer gradient is taken at the adapted
-  parameters, not through the inner step) and Adam for the outer update. Without warm
-  start every evaluation trains from scratch for up to ``epochs`` epochs.
+  evaluations. Each evaluation runs at most ``meta_epochs`` meta-epochs from it. A
+  meta-epoch shuffles the users that have both a support set (the older 80% of their
+  training data) and a query set (the newer 20%) and takes them a group at a time (about
+  ``batch_size`` support interactions): an inner step on the group's support
+  interactions with the weighted loss (eq. 13), then the per-objective gradients on *the
+  same users'* query interactions at the adapted parameters, one per component of the
+  weighted loss (f_acc, lambda f_div, beta f_fair: eq. 14 split as in eq. 16), projected
+  against each other and summed for the outer update. The projection is BOOML's eq. 17 by
+  default (``projection="booml"``: each gradient projected off the original gradients it
+  conflicts with, at once); ``projection="pcgrad"`` uses PCGrad's sequential form. We use
+  the first-order approximation (the outer gradient is taken at the adapted parameters,
+  not through the inner step), one inner step per group rather than per user, and Adam
+  for the outer update. Without warm start every evaluation trains from scratch for up to
+  ``epochs`` epochs.
 
-``problem.history`` records every evaluation (weights, metrics, epochs used), so the
-epochs per evaluation with and without warm start can be compared.
+``problem.history`` records every evaluation (weights, metrics, epochs used, wall-clock
+seconds and gradient passes), so the cost per evaluation with and without warm start can
+be compared: a warm-start evaluation is capped at ``meta_epochs`` meta-epochs and a scratch
+one at ``epochs`` epochs, so epochs alone mostly restate the caps, and a meta-epoch costs
+four gradient passes per group of users where a plain epoch costs one per batch.
 
 Final models: :meth:`LossWeightProblem.fit` trains from scratch with given weights (or with
 MGDA setting the weights of f_acc, f_div and f_fair every step, the gradient method's
@@ -49,7 +57,7 @@ import torch
 from pymoo.core.problem import Problem
 
 from moopt.cluster import kmeans
-from moopt.gradient import mgda_step, pcgrad
+from moopt.gradient import mgda_step, pcgrad, project_conflicts
 from recommenders import metrics as M
 from recommenders.data import Dataset, Interactions, Split, ratio_split
 from recommenders.losses import bpr_loss, category_entropy_loss, popularity_fairness_loss
@@ -57,11 +65,19 @@ from recommenders.models.base import resolve_device
 from recommenders.models.bpr import sample_negatives_uniform
 from recommenders.models.lightgcn import normalized_adjacency
 
+PROJECTIONS = ("booml", "pcgrad")
+
 
 @dataclass(frozen=True)
 class LossWeightConfig:
     """BOOML's settings where given (W = 3, weights in [0.01, 10], inner and outer
-    learning rates 1e-2, 5 meta-epochs for MF); the rest sized for a CPU."""
+    learning rates 1e-2, 5 meta-epochs for MF); the rest sized for a CPU.
+
+    ``projection`` sets how the warm start's outer step resolves conflicting objective
+    gradients: ``"booml"`` (default) is BOOML's eq. 17, every gradient projected off the
+    *original* gradients it conflicts with at once (:func:`moopt.gradient.
+    project_conflicts`); ``"pcgrad"`` is PCGrad's sequential form, in a random order per
+    step (:func:`moopt.gradient.pcgrad`)."""
 
     n_groups: int = 3
     encoder: str = "mf"
@@ -77,6 +93,7 @@ class LossWeightConfig:
     inner_lr: float = 1e-2
     outer_lr: float = 1e-2
     query_share: float = 0.2
+    projection: str = "booml"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -87,6 +104,8 @@ class LossWeightConfig:
                 raise ValueError(f"{name} must be >= 1")
         if not 0 < self.query_share < 1:
             raise ValueError("query_share must be in (0, 1)")
+        if self.projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {PROJECTIONS}, got {self.projection!r}")
 
 
 def group_features(train: Interactions, item_genres: np.ndarray) -> np.ndarray:
@@ -140,6 +159,7 @@ class LossWeightProblem(Problem):
         self._theta: torch.Tensor | None = None
         self._outer_opt_state = None
         self._rng = np.random.default_rng(cfg.seed)
+        self._grad_passes = 0
         self._support, self._query = support_query(train, cfg.query_share)
         self._genres_t = torch.as_tensor(dataset.item_genres, dtype=torch.float32,
                                          device=self.device)  # fmt: skip
@@ -249,6 +269,7 @@ class LossWeightProblem(Problem):
             opt.zero_grad(set_to_none=True)
             (acc + wdiv + wfair).backward()
             opt.step()
+            self._grad_passes += 1
 
     def _train_meta(self, lam, beta):
         cfg = self.config
@@ -264,22 +285,62 @@ class LossWeightProblem(Problem):
         self._outer_opt_state = opt.state_dict()
         return result
 
+    def _meta_batches(self):
+        """Meta-tasks of one meta-epoch: ``(support batch, query batch)`` pairs over the same
+        users, each batch ``(users, items, negatives)``. Users with both a support and a
+        query set are shuffled and packed into groups of about ``batch_size`` support
+        interactions; a group's support batch holds those users' support interactions and
+        its query batch their query interactions (BOOML Algorithm 1: user i adapts on S_i
+        and is evaluated on Q_i). Users without a query set have no meta-loss and sit out.
+        """
+        train = self.split.train
+        n_users = train.n_users
+        sup_rows, q_rows = np.flatnonzero(self._support), np.flatnonzero(self._query)
+        sup_count = np.bincount(train.users[sup_rows], minlength=n_users)
+        has_query = np.bincount(train.users[q_rows], minlength=n_users) > 0
+        users = np.flatnonzero((sup_count > 0) & has_query)
+        if users.size == 0:
+            raise ValueError("no user has both support and query interactions; lower "
+                             "query_share or use a longer training stage")  # fmt: skip
+        users = users[self._rng.permutation(users.size)]
+        starts = np.concatenate([[0], np.cumsum(sup_count[users])[:-1]])
+        group = np.full(n_users, -1, dtype=np.int64)
+        group[users] = starts // self.config.batch_size
+        n_groups = int(group.max()) + 1
+        pairs = []
+        for rows in (sup_rows, q_rows):
+            g = group[train.users[rows]]
+            rows, g = rows[g >= 0], g[g >= 0]
+            order = np.argsort(g, kind="stable")
+            rows, g = rows[order], g[order]
+            negs = sample_negatives_uniform(train, train.users[rows], self._rng)
+            bounds = np.searchsorted(g, np.arange(n_groups + 1))
+            pairs.append([(train.users[rows[a:b]], train.items[rows[a:b]], negs[a:b])
+                          for a, b in zip(bounds[:-1], bounds[1:], strict=True)])  # fmt: skip
+        return list(zip(*pairs, strict=True))
+
+    def _project(self, G: torch.Tensor) -> torch.Tensor:
+        if self.config.projection == "booml":
+            return project_conflicts(G)
+        return pcgrad(G, seed=self._rng)
+
     def _meta_epoch(self, theta, opt, lam, beta) -> None:
         cfg = self.config
-        query = list(self._batches(self._query))
-        for step, (users, items, negs) in enumerate(self._batches(self._support)):
+        for (users, items, negs), (qu, qi, qn) in self._meta_batches():
+            # Inner step on the users' support sets (eq. 13).
             acc, wdiv, wfair, _, _ = self._losses(theta, users, items, negs, lam, beta)
             (grad,) = torch.autograd.grad(acc + wdiv + wfair, theta)
             adapted = (theta - cfg.inner_lr * grad).detach().requires_grad_(True)
-            qu, qi, qn = query[step % len(query)]
-            # The components of the weighted meta-loss (eq. 14), one gradient each (eq. 16).
+            # The components of the same users' meta-loss on their query sets (eq. 14),
+            # one gradient each (eq. 16), projected (eq. 17) and summed for the outer step.
             q_acc, q_div, q_fair, _, _ = self._losses(adapted, qu, qi, qn, lam, beta)
             grads = [torch.autograd.grad(f, adapted, retain_graph=True)[0].reshape(-1)
                      for f in (q_acc, q_div, q_fair)]  # fmt: skip
-            projected = pcgrad(torch.stack(grads), seed=self._rng)
+            projected = self._project(torch.stack(grads))
             opt.zero_grad(set_to_none=True)
             theta.grad = projected.sum(dim=0).reshape(theta.shape)
             opt.step()
+            self._grad_passes += 1 + len(grads)
 
     def _loop(self, theta, max_epochs, run_epoch):
         """Epochs with early stopping on validation ResSum; returns the best parameters,
@@ -301,9 +362,13 @@ class LossWeightProblem(Problem):
         return best_theta, best_metrics, epochs
 
     def train_and_score(self, x) -> dict:
-        """Train with the weights of ``x`` and return the validation metrics and epochs."""
+        """Train with the weights of ``x`` and return the validation metrics, the epochs
+        run, the wall-clock ``seconds`` and the ``gradient_passes`` (backward passes of one
+        loss through the encoder: one per batch of a plain epoch; four per meta-task group
+        of a meta-epoch, the inner step and f_acc, f_div, f_fair on the query sets)."""
         lam, beta = self.weights(x)
         t0 = time.perf_counter()
+        self._grad_passes = 0
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.seed + len(self.history))
             if self.config.warm_start:
@@ -313,21 +378,24 @@ class LossWeightProblem(Problem):
                     lambda theta, opt: self._plain_epoch(theta, opt, lam, beta)
                 )
         record = {"lambda": lam.tolist(), "beta": beta.tolist(), **metrics, "epochs": epochs,
-                  "seconds": time.perf_counter() - t0}  # fmt: skip
+                  "seconds": time.perf_counter() - t0,
+                  "gradient_passes": self._grad_passes}  # fmt: skip
         self.history.append(record)
         return record
 
     def fit(self, x=None, mgda: str | None = None) -> tuple[torch.Tensor, dict]:
         """Train a final model from scratch (up to ``epochs``, early stopping on validation
         ResSum) and return its parameters and a record (weights, validation metrics,
-        epochs, seconds). The weights come from the decision vector ``x`` (log10 weights;
-        ``None``: all weights 1) or, with ``mgda`` set to a gradient normalisation
+        epochs, seconds, gradient passes). The weights come from the decision vector ``x``
+        (log10 weights; ``None``: all weights 1) or, with ``mgda`` set to a gradient
+        normalisation
         (``"none"``, ``"l2"``, ``"loss"``, ``"loss+"``), from MGDA's min-norm weights of
         (f_acc, f_div, f_fair) recomputed every step; the record then holds their mean over
         the last epoch as ``mgda_weights``. Not recorded in ``history``."""
         cfg = self.config
         lam, beta = self.weights(np.zeros(self.n_var) if x is None else x)
         t0 = time.perf_counter()
+        self._grad_passes = 0
         # A fit depends on its arguments only, not on the searches run before it.
         search_rng, self._rng = self._rng, np.random.default_rng(cfg.seed)
         try:
@@ -346,7 +414,8 @@ class LossWeightProblem(Problem):
                     record = {"mgda_weights": seen[-1].tolist()}
         finally:
             self._rng = search_rng
-        record.update(metrics, epochs=epochs, seconds=time.perf_counter() - t0)
+        record.update(metrics, epochs=epochs, seconds=time.perf_counter() - t0,
+                      gradient_passes=self._grad_passes)  # fmt: skip
         return theta, record
 
     def _mgda_epoch(self, theta, opt, normalization: str) -> np.ndarray:
@@ -359,6 +428,7 @@ class LossWeightProblem(Problem):
             opt.zero_grad(set_to_none=True)
             combined.backward()
             opt.step()
+            self._grad_passes += 3 + 1  # one gradient per objective, then the backward pass
             total += w.detach().cpu().numpy()
             steps += 1
         return total / max(steps, 1)

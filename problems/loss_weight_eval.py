@@ -7,8 +7,11 @@ Steps, all on one chronological 6:2:2 split:
 1. **search** (twice: ``warm`` with the meta-learned warm start, ``scratch`` without):
    :class:`moopt.algorithms.BayesOpt` with BOOML's rescaled-sum scalarisation over
    :class:`LossWeightProblem`, ``budget`` evaluations, through ``pymoo.optimize.minimize``.
-   Every evaluation records the epochs it trained, so the two searches give the epochs
-   per evaluation with and without warm start. Both searches save their state after every
+   Every evaluation records the epochs it trained, its wall-clock seconds and its gradient
+   passes, so the two searches give the cost per evaluation with and without warm start
+   (epochs alone mostly restate the caps ``meta_epochs`` and ``epochs``). The warm start's
+   projection of conflicting gradients (``LossWeightConfig.projection``, BOOML eq. 17 by
+   default) is in the epochs table and the settings. Both searches save their state after every
    evaluation (the BO checkpoint and the problem's warm-start state) and resume from it.
 2. **selection**: in each search, the weights with the best validation ResSum@K.
 3. **final models**, each trained from scratch with the same seed and early stopping on
@@ -17,7 +20,7 @@ Steps, all on one chronological 6:2:2 split:
    setting the weights of (f_acc, f_div, f_fair) every step.
 
 Files: ``booml_table.csv`` (final models: NDCG, ILD, ARP and ResSum at K on test),
-``booml_epochs.csv`` (epochs and seconds per evaluation of each search),
+``booml_epochs.csv`` (epochs, seconds and gradient passes per evaluation of each search),
 ``booml_history.csv`` (every evaluation), ``booml.json`` (all of it, with the settings).
 """
 
@@ -101,13 +104,15 @@ def _checkpoint_x(path: Path) -> list:
 
 
 def history_frame(history: list[dict]) -> pd.DataFrame:
-    """One row per evaluation: weights per group, validation metrics, epochs, seconds."""
+    """One row per evaluation: weights per group, validation metrics, epochs, seconds,
+    gradient passes."""
     rows = []
     for i, r in enumerate(history):
         row = {"evaluation": i + 1}
         row.update({f"lambda_{g}": v for g, v in enumerate(r["lambda"])})
         row.update({f"beta_{g}": v for g, v in enumerate(r["beta"])})
         row.update({k: r[k] for k in ("NDCG", "ILD", "ARP", "ResSum", "epochs", "seconds")})
+        row["gradient_passes"] = r.get("gradient_passes", np.nan)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -131,7 +136,8 @@ def _final_row(problem: LossWeightProblem, label: str, x=None, mgda=None) -> dic
         weights = f"acc/div/fair={w[0]:.3f}/{w[1]:.3f}/{w[2]:.3f} (last epoch)"
     return {"method": label, "weights": weights, f"valid ResSum@{k}": rec["ResSum"],
             **{f"{m}@{k}": test[m] for m in ("NDCG", "ILD", "ARP", "ResSum")},
-            "epochs": rec["epochs"], "seconds": rec["seconds"]}  # fmt: skip
+            "epochs": rec["epochs"], "seconds": rec["seconds"],
+            "gradient passes": rec["gradient_passes"]}  # fmt: skip
 
 
 def booml_job(
@@ -160,9 +166,13 @@ def booml_job(
         best[tag] = best_x(hist, cfg.n_groups)
         epochs_rows.append({
             "search": tag, "evaluations": len(hist),
+            "projection": cfg.projection if warm else "-",
             "mean epochs": hist["epochs"].mean(), "median epochs": hist["epochs"].median(),
             "max epochs": int(hist["epochs"].max()),
             "mean seconds": hist["seconds"].mean(), "total seconds": hist["seconds"].sum(),
+            "mean gradient passes": hist["gradient_passes"].mean(),
+            "max gradient passes": int(hist["gradient_passes"].max()),
+            "total gradient passes": int(hist["gradient_passes"].sum()),
             f"best valid ResSum@{cfg.k}": hist["ResSum"].max(),
         })  # fmt: skip
 

@@ -24,11 +24,12 @@ interactions only.
 
 Setup: the ranking model is a BPR-MF fitted on the training stage of a leave-one-out
 split and then frozen. Training impressions are training interactions (the interacted
-item plus C - 1 random items, C = 10), test impressions each user's test interaction with
-100 candidates (the test item plus 99 items the user never rated). Metrics on the test
-impressions:
+item plus C - 1 distinct other items drawn uniformly, C = 10), test impressions each
+user's test interaction with 100 candidates (the test item plus 99 items the user never
+rated). Metrics on the test impressions:
 
-* NDCG@10: of the held-out item in the pre-ranker's top 10 of the 100 candidates;
+* NDCG@10: of the held-out item in the pre-ranker's top 10 of the 100 candidates (ties
+  counted against it, so a constant pre-ranker scores 0);
 * Recall@10_1 (PMORS eq. 9): share of impressions whose ranking-model top-1 among the 100
   candidates is in the pre-ranker's top 10;
 * NegExposure@10: share of the pre-ranker's top-10 items that received a rating <= 2 in
@@ -53,7 +54,8 @@ from pymoo.core.problem import Problem
 from torch import nn
 from tqdm.auto import tqdm
 
-from moopt.gradient import mgda_step
+from moopt.gradient import MGDA
+from recommenders import metrics as M
 from recommenders.data import Dataset, leave_one_out
 from recommenders.data.split import sample_negatives
 from recommenders.losses import forgetting_penalty, forgetting_weights
@@ -113,14 +115,30 @@ class PreRanker(nn.Module):
 def negative_rates(event_items, event_times, event_negative, items, times, windows) -> np.ndarray:
     """Per query (item, time): share of the item's ratings in (time - w, time) that were
     negative, for every window w; 0 where the item had no rating. Shapes: events (E,),
-    queries ``items``/``times`` (...,), result (..., W)."""
-    base = np.int64(event_times.min()) - np.int64(max(windows)) - 1
-    span = np.int64(event_times.max() - base + 2)
-    order = np.lexsort((event_times, event_items))
-    keys = event_items[order].astype(np.int64) * span + (event_times[order] - base)
-    neg_cum = np.concatenate([[0], np.cumsum(event_negative[order])])
+    queries ``items``/``times`` (...,), result (..., W).
+
+    Each (item, time) becomes one sortable key ``item * span + (time - base)``; ``base``
+    and ``span`` cover the event times *and* every query time minus every window, so no
+    key of one item reaches into another item's range."""
+    event_items = np.asarray(event_items, dtype=np.int64)
+    event_times = np.asarray(event_times, dtype=np.int64)
+    event_negative = np.asarray(event_negative)
     q_items = np.asarray(items, dtype=np.int64)
     q_times = np.asarray(times, dtype=np.int64)
+    q_items, q_times = np.broadcast_arrays(q_items, q_times)
+    if not len(windows) or min(windows) <= 0:
+        raise ValueError(f"windows must be positive lengths in seconds, got {windows!r}")
+    if event_items.shape != event_times.shape or event_items.shape != event_negative.shape:
+        raise ValueError("event_items, event_times and event_negative must have the same shape")
+    if q_items.size == 0 or event_items.size == 0:
+        return np.zeros((*q_items.shape, len(windows)))
+    lo = min(int(event_times.min()), int(q_times.min()))
+    hi = max(int(event_times.max()), int(q_times.max()))
+    base = np.int64(lo) - np.int64(max(windows)) - 1
+    span = np.int64(hi - base + 2)
+    order = np.lexsort((event_times, event_items))
+    keys = event_items[order] * span + (event_times[order] - base)
+    neg_cum = np.concatenate([[0], np.cumsum(event_negative[order])])
     end = np.searchsorted(keys, q_items * span + (q_times - base), side="left")
     out = np.zeros((*q_items.shape, len(windows)))
     for w, win in enumerate(windows):
@@ -130,6 +148,41 @@ def negative_rates(event_items, event_times, event_negative, items, times, windo
         neg = neg_cum[end] - neg_cum[start]
         out[..., w] = np.divide(neg, total, out=np.zeros(total.shape), where=total > 0)
     return out
+
+
+def impression_candidates(positives, n_items: int, n_others: int,
+                          rng: np.random.Generator) -> np.ndarray:  # fmt: skip
+    """Candidate sets of training impressions: ``positives`` in column 0, then ``n_others``
+    distinct items drawn uniformly without replacement from the other ``n_items - 1``
+    items (never the positive). Returns an ``(len(positives), 1 + n_others)`` int64 array.
+
+    Rows with a repeated item are redrawn whole (a few rounds; rare unless ``n_others`` is
+    a large share of the catalogue), the rest with ``rng.choice`` one row at a time.
+    """
+    pos = np.asarray(positives, dtype=np.int64)
+    if pos.ndim != 1:
+        raise ValueError(f"positives must be 1-D, got shape {pos.shape}")
+    if isinstance(n_others, bool) or not isinstance(n_others, (int, np.integer)) or n_others < 1:
+        raise ValueError(f"n_others must be a positive integer, got {n_others!r}")
+    if n_others > n_items - 1:
+        raise ValueError(f"n_others={n_others} exceeds the {n_items - 1} items other than the "
+                         "positive; lower n_train_candidates")  # fmt: skip
+    if pos.size and (pos.min() < 0 or pos.max() >= n_items):
+        raise ValueError(f"positives must lie in [0, n_items={n_items})")
+    # Draw from 0..n_items-2 and skip over the positive: uniform over the other items.
+    others = rng.integers(0, n_items - 1, size=(pos.size, n_others))
+    for _ in range(10):
+        srt = np.sort(others, axis=1)
+        bad = np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1))
+        if bad.size == 0:
+            break
+        others[bad] = rng.integers(0, n_items - 1, size=(bad.size, n_others))
+    else:
+        srt = np.sort(others, axis=1)
+        for r in np.flatnonzero((srt[:, 1:] == srt[:, :-1]).any(axis=1)):
+            others[r] = rng.choice(n_items - 1, size=n_others, replace=False)
+    others += others >= pos[:, None]
+    return np.concatenate([pos[:, None], others], axis=1)
 
 
 class PMORSTask:
@@ -158,11 +211,10 @@ class PMORSTask:
         self.retention = torch.as_tensor(forgetting_weights(cfg.windows, cfg.strength),
                                          dtype=torch.float32)  # fmt: skip
 
-        # Training impressions: an interaction plus random items, scored by the ranker.
+        # Training impressions: an interaction plus distinct other items, scored by the ranker.
         rows = rng.choice(len(train), size=min(cfg.max_impressions, len(train)), replace=False)
         users, pos, times = train.users[rows], train.items[rows], train.timestamps[rows]
-        others = rng.integers(0, dataset.n_items, size=(rows.size, cfg.n_train_candidates - 1))
-        cands = np.concatenate([pos[:, None], others], axis=1)
+        cands = impression_candidates(pos, dataset.n_items, cfg.n_train_candidates - 1, rng)
         self.train_imp = self._impressions(users, cands, times)
 
         # Test impressions: each user's test item with 99 never-rated items.
@@ -211,7 +263,9 @@ class PMORSTask:
               verbose: bool = False) -> tuple[PreRanker, pd.DataFrame]:  # fmt: skip
         """Train a pre-ranker with MGDA weights every step (``"mgda"``) or a fixed alpha
         (``loss = alpha L_cons + (1 - alpha) L_forget``). Returns the net and a per-epoch log
-        (losses, mean consistency weight, mean min-norm)."""
+        (losses, mean consistency weight, mean min-norm). ``grad_norm`` is the norm of the
+        min-norm point MGDA solved at each step (of this step's gradients, after the
+        configured normalisation), averaged over the epoch; NaN with a fixed alpha."""
         if weights != "mgda" and not (isinstance(weights, float) and 0.0 <= weights <= 1.0):
             raise ValueError(f"weights must be 'mgda' or an alpha in [0, 1], got {weights!r}")
         cfg = self.config
@@ -219,6 +273,7 @@ class PMORSTask:
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
         gen = torch.Generator().manual_seed(cfg.seed)
         shared = [p for p in net.parameters()]
+        solver = MGDA(normalization=cfg.mgda_normalization)
         log = []
         for epoch in tqdm(range(epochs or cfg.epochs), desc=f"pmors {weights}",
                           disable=not verbose, leave=False):  # fmt: skip
@@ -227,10 +282,8 @@ class PMORSTask:
             for batch in self._batches(gen):
                 cons, forget = self.losses(net, batch)
                 if weights == "mgda":
-                    w, total = mgda_step(
-                        [cons, forget], shared_params=shared, normalization=cfg.mgda_normalization
-                    )
-                    alpha, norm = float(w[0]), float(_combined_norm(shared))
+                    w, total = solver.step([cons, forget], shared_params=shared)
+                    alpha, norm = float(w[0]), float(solver.last_norm)
                 else:
                     alpha, norm = float(weights), float("nan")
                     total = alpha * cons + (1 - alpha) * forget
@@ -246,14 +299,28 @@ class PMORSTask:
 
     @torch.no_grad()
     def metrics(self, net: PreRanker) -> dict[str, float]:
-        """NDCG@10, Recall@10_1 and NegExposure@10 on the test impressions."""
+        """NDCG@10, Recall@10_1 and NegExposure@10 on the test impressions.
+
+        Ties are broken against the item being looked for, as in
+        :func:`recommenders.metrics.rank_candidates`: the held-out item (column 0) ranks
+        behind every candidate scored higher *or equal*, and so does the ranking model's
+        top-1 for Recall@10_1, so a constant pre-ranker earns no credit. NegExposure@10
+        reads the top 10 with ties in a random order (seeded by ``config.seed``), not in
+        column order.
+        """
         imp = self.test_imp
-        pre = net(imp["users"], imp["items"]).cpu().numpy()
-        top = np.argsort(-pre, axis=1, kind="stable")[:, :10]
-        hit = top == 0  # column 0 holds the held-out item
-        ndcg = float((hit / np.log2(np.arange(10) + 2)).sum(axis=1).mean())
+        pre = np.asarray(net(imp["users"], imp["items"]).cpu().numpy(), dtype=np.float64)
+        n, c = pre.shape
+        hit = M.rank_candidates(pre, positive_column=0)
+        ndcg = float(M.ndcg(hit, np.ones(n), 10).mean())
         rank_top1 = imp["rank_scores"].cpu().numpy().argmax(axis=1)
-        recall_10_1 = float((top == rank_top1[:, None]).any(axis=1).mean())
+        top1_score = pre[np.arange(n), rank_top1][:, None]
+        top1_rank = (pre >= top1_score).sum(axis=1) - 1  # ties counted ahead of it
+        recall_10_1 = float((top1_rank < 10).mean())
+        rng = np.random.default_rng(self.config.seed)
+        perm = rng.permuted(np.tile(np.arange(c), (n, 1)), axis=1)
+        order = np.argsort(-np.take_along_axis(pre, perm, axis=1), axis=1, kind="stable")
+        top = np.take_along_axis(perm, order[:, :10], axis=1)
         neg = np.take_along_axis(self.test_negative_recent, top, axis=1)
         return {"NDCG@10": ndcg, "Recall@10_1": recall_10_1, "NegExposure@10": float(neg.mean())}
 
@@ -284,11 +351,6 @@ class PMORSTask:
                          "alpha (last epoch)": float(log["alpha"].iloc[-1]),
                          "seconds": time.perf_counter() - t0})  # fmt: skip
         return pd.DataFrame(rows)
-
-
-def _combined_norm(params) -> float:
-    sq = sum(float((p.grad**2).sum()) for p in params if p.grad is not None)
-    return float(np.sqrt(sq))
 
 
 class ParetoStationarityProblem(Problem):

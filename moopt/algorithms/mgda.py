@@ -11,6 +11,11 @@ follow Fliege and Svaiter, "Steepest descent methods for multicriteria optimizat
 
 where the clip keeps iterates in the problem's box. ``pop_size`` independent descents run
 side by side from seeded random starts, so a run returns several Pareto-stationary points.
+A descent stops when its point is Pareto stationary (min-norm <= ``tol``), when the box
+blocks its direction (``blocked``) or when its line search finds no acceptable step within
+``max_backtracks`` halvings (``failed``: the point keeps its place, and since its values
+and gradients do not change it is not searched again); the run ends when every descent has
+stopped. ``pop.get("failed")`` and ``pop.get("blocked")`` say which stopped how.
 The problem must fill ``out["dF"]`` (shape (n, n_obj, n_var)).
 """
 
@@ -150,9 +155,9 @@ class MGDA(Algorithm):
         X = pop.get("X").astype(float)
         F, dF = self._check(pop)
         norms = pop.get("norm").astype(float)
-        blocked = pop.get("blocked")
-        blocked = np.zeros(len(pop), bool) if blocked is None else blocked.astype(bool)
-        active = np.flatnonzero((norms > self.tol) & ~blocked)
+        blocked = self._flag(pop, "blocked")
+        failed = self._flag(pop, "failed")
+        active = np.flatnonzero((norms > self.tol) & ~blocked & ~failed)
         if active.size == 0:
             self.termination.force_termination = True
             return
@@ -182,15 +187,26 @@ class MGDA(Algorithm):
             if pending.size == 0:
                 break
             step[pending] *= self.beta
-        # Points whose line search failed stay where they are.
+        # Points whose line search failed stay where they are, marked: their F and dF do
+        # not change, so a later search from them would repeat this one exactly.
         parts = [pop[i] for i in range(len(pop))]
         for p, i in enumerate(active):
             if new_pop[p] is not None:
                 parts[i] = new_pop[p]
         self.pop = Population.create(*parts)
         blocked[active] = stuck
+        failed[active[pending]] = True
         self.pop.set("blocked", blocked)
+        self.pop.set("failed", failed)
         self._update_norms(self.pop)
+
+    @staticmethod
+    def _flag(pop, name: str) -> np.ndarray:
+        """A boolean attribute of every member (False where never set)."""
+        values = pop.get(name)
+        if values is None:
+            return np.zeros(len(pop), bool)
+        return np.array([bool(v) for v in values], dtype=bool)
 
     def _set_optimum(self) -> None:
         F = self.pop.get("F")

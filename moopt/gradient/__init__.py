@@ -4,13 +4,22 @@ One method per module, each citing the paper and equation it implements:
 
 * :mod:`~moopt.gradient.min_norm`: minimum-norm point of the convex hull of gradients
   (Sener & Koltun, NeurIPS 2018, eq. (3)-(4), Algorithm 2).
-* :mod:`~moopt.gradient.pcgrad`: gradient surgery (Yu et al., NeurIPS 2020, Algorithm 1).
+* :mod:`~moopt.gradient.pcgrad`: gradient surgery (Yu et al., NeurIPS 2020, Algorithm 1) and
+  BOOML's simultaneous form of it (eq. 17), :func:`project_conflicts`.
 * :mod:`~moopt.gradient.mgda`: MGDA / MGDA-UB loss weighting and PCGrad backward for torch
   training loops.
 """
 
 from .mgda import MGDA, mgda_step, pcgrad_backward
 from .min_norm import gram_min_norm, min_norm
-from .pcgrad import pcgrad
+from .pcgrad import pcgrad, project_conflicts
 
-__all__ = ["MGDA", "gram_min_norm", "mgda_step", "min_norm", "pcgrad", "pcgrad_backward"]
+__all__ = [
+    "MGDA",
+    "gram_min_norm",
+    "mgda_step",
+    "min_norm",
+    "pcgrad",
+    "pcgrad_backward",
+    "project_conflicts",
+]

@@ -9,6 +9,17 @@ objectives j in random order; whenever the running ``g_i`` conflicts with the *o
 
 The update direction is the sum of the projected gradients; this module returns them unsummed
 so that callers can inspect or weight them.
+
+:func:`project_conflicts` is the simultaneous form that BOOML (Uncertain Multi-Objective
+Recommendation via Orthogonal Meta-Learning Enhanced Bayesian Optimization, eq. 17 and
+Algorithm 1 line 15) writes: every ``g_m`` is projected off each *original* ``g_n`` it
+conflicts with, all at once,
+
+    g~_m = g_m - sum_{n != m} min(g_m . g_n, 0) / ||g_n||^2 g_n,
+
+so the result does not depend on a visiting order and needs no randomness. PCGrad's
+sequential form tests each conflict against the running, already projected ``g_i``; the two
+agree for two objectives and can differ from three on.
 """
 
 from __future__ import annotations
@@ -23,7 +34,7 @@ try:  # torch is a dependency of the package, but the numpy path must not need i
 except ImportError:  # pragma: no cover
     torch = None
 
-__all__ = ["pcgrad"]
+__all__ = ["pcgrad", "project_conflicts"]
 
 
 def _visit_orders(m: int, rng: np.random.Generator | None, shuffle: bool) -> list[list[int]]:
@@ -143,3 +154,59 @@ def _pcgrad_torch(G: torch.Tensor, rng: np.random.Generator | None, shuffle: boo
     inv = torch.where(sq > 0, 1.0 / torch.where(sq > 0, sq, torch.ones_like(sq)), 0.0)
     rows = _pcgrad_kernel(X, inv, orders, lambda x: torch.clamp(x, max=0.0))
     return torch.stack(rows)
+
+
+def project_conflicts(G: ArrayLike | torch.Tensor) -> np.ndarray | torch.Tensor:
+    """BOOML eq. 17: project every gradient off the original gradients it conflicts with.
+
+    ``out[m] = G[m] - sum_{n != m} min(G[m] . G[n], 0) / ||G[n]||^2 G[n]`` with every inner
+    product taken between *unprojected* rows (a zero row has no direction and projects
+    nothing). Deterministic; see the module docstring for how it differs from
+    :func:`pcgrad`.
+
+    Parameters
+    ----------
+    G:
+        ``(m, d)`` finite gradients, one objective per row: a numpy array (or array-like) or
+        a torch tensor on any device.
+
+    Returns
+    -------
+    The ``(m, d)`` projected gradients, the same kind as ``G`` (float64 numpy for integer
+    input, float32 stays float32; a tensor on ``G``'s device and dtype). Sum the rows for
+    the update direction. ``G`` is not modified.
+    """
+    if torch is not None and isinstance(G, torch.Tensor):
+        if G.is_complex():
+            raise TypeError(f"G must be real, got complex dtype {G.dtype}; pass G.real")
+        _check_shape(tuple(G.shape))
+        X = G.detach()
+        if not X.is_floating_point():
+            X = X.to(torch.get_default_dtype())
+        finite_rows = torch.isfinite(X).all(dim=1)
+        if not bool(finite_rows.all()):
+            raise ValueError(_non_finite_message(torch.nonzero(~finite_rows).flatten().tolist()))
+        dots = X @ X.T
+        sq = torch.diagonal(dots)
+        inv = torch.where(sq > 0, 1.0 / torch.where(sq > 0, sq, torch.ones_like(sq)), 0.0)
+        coef = torch.clamp(dots, max=0.0) * inv[None, :]
+        coef.fill_diagonal_(0.0)
+        return X - coef @ X
+
+    arr = np.asarray(G)
+    if arr.dtype.kind == "c":
+        raise TypeError(f"G must be real, got complex dtype {arr.dtype}; pass its real part")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"G must be a numeric array, got dtype {arr.dtype}")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    _check_shape(arr.shape)
+    if not np.all(np.isfinite(arr)):
+        bad = sorted({int(i) for i in np.argwhere(~np.isfinite(arr))[:, 0]})
+        raise ValueError(_non_finite_message(bad))
+    dots = arr @ arr.T
+    sq = np.diag(dots).copy()
+    inv = np.divide(1.0, sq, out=np.zeros_like(sq), where=sq > 0)
+    coef = np.minimum(dots, 0.0) * inv[None, :]
+    np.fill_diagonal(coef, 0.0)
+    return (arr - coef @ arr).astype(arr.dtype, copy=False)

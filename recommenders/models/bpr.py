@@ -32,15 +32,31 @@ def sample_negatives_uniform(
 ) -> np.ndarray:
     """One item per user drawn uniformly from the items the user has not seen in ``train``.
 
-    Vectorised rejection sampling: redraw only the rows that hit a seen item.
+    Vectorised rejection sampling: redraw only the rows that hit a seen item, for at most
+    ``max_rounds`` rounds; rows still on a seen item after that (users who have seen most
+    of the catalogue) are drawn exactly from their user's unseen items. Every returned
+    item is unseen. Raises ``ValueError`` naming the user when a user has seen every item.
     """
+    users = np.asarray(users, dtype=np.int64)
     seen = np.unique(train.keys())
     neg = rng.integers(0, train.n_items, size=users.shape[0])
+    bad = np.isin(users * np.int64(train.n_items) + neg, seen)
     for _ in range(max_rounds):
-        bad = np.isin(users * np.int64(train.n_items) + neg, seen)
         if not bad.any():
             break
         neg[bad] = rng.integers(0, train.n_items, size=int(bad.sum()))
+        bad = np.isin(users * np.int64(train.n_items) + neg, seen)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        for u in np.unique(users[rows]):
+            pool = np.setdiff1d(np.arange(train.n_items), train.user_items(int(u)))
+            if pool.size == 0:
+                raise ValueError(
+                    f"user {int(u)} has interacted with all {train.n_items} items in train, "
+                    "so there is no negative to sample for them"
+                )
+            mine = rows[users[rows] == u]
+            neg[mine] = rng.choice(pool, size=mine.size)
     return neg
 
 

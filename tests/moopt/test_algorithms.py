@@ -199,3 +199,33 @@ def test_bayesopt_same_seed_same_result():
     a = minimize(Branin(), BayesOpt(n_initial=4), ("n_evals", 10), seed=1).pop.get("X")
     b = minimize(Branin(), BayesOpt(n_initial=4), ("n_evals", 10), seed=1).pop.get("X")
     np.testing.assert_array_equal(a, b)
+
+
+class _WrongGradientOnTheRight(Problem):
+    """f1 = x^2, f2 = 2 x^2 on [-10, 10] with the gradient's sign flipped for x > 0, so the
+    Armijo search fails there at every step size; counts the evaluations of points x > 0."""
+
+    def __init__(self):
+        super().__init__(n_var=1, n_obj=2, xl=-10.0, xu=10.0)
+        self.right = 0
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        x = X[:, 0]
+        self.right += int((x > 0).sum())
+        out["F"] = np.stack([x**2, 2 * x**2], axis=1)
+        if "dF" in out:
+            sign = np.where(x > 0, -1.0, 1.0)
+            out["dF"] = np.stack([2 * x * sign, 4 * x * sign], axis=1)[:, :, None]
+
+
+def test_mgda_stops_searching_from_a_point_whose_line_search_failed():
+    p = _WrongGradientOnTheRight()
+    algo = MGDA(sampling=np.array([[-4.0], [4.0]]), lr=0.1, max_backtracks=3)
+    res = minimize(p, algo, ("n_gen", 20), seed=0)
+    # x = 4: one evaluation at the start and 3 + 1 trial steps in the first generation;
+    # afterwards it is marked and never searched again.
+    assert p.right == 1 + 4
+    X = res.algorithm.pop.get("X")[:, 0]
+    failed = res.algorithm.pop.get("failed").astype(bool)
+    assert X[1] == 4.0 and failed.tolist() == [False, True]
+    assert abs(X[0]) < 1.0  # the other descent went on towards 0

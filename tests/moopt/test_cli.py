@@ -133,6 +133,10 @@ def test_booml_command_on_synthetic_data(tmp_path, capsys):
     saved = json.loads((tmp_path / "booml.json").read_text())
     assert saved["budget"] == 2 and saved["config"]["k"] == 10
     assert [r["search"] for r in saved["epochs"]] == ["warm", "scratch"]
+    assert saved["config"]["projection"] == "booml" and "projection: booml" in out
+    for row in saved["epochs"]:
+        assert row["mean gradient passes"] > 0 and row["mean seconds"] > 0
+    assert all(r["gradient passes"] > 0 for r in saved["table"])
 
 
 def test_pmors_command_on_synthetic_data(tmp_path, capsys):

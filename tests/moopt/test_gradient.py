@@ -5,7 +5,15 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
-from moopt.gradient import MGDA, gram_min_norm, mgda_step, min_norm, pcgrad, pcgrad_backward
+from moopt.gradient import (
+    MGDA,
+    gram_min_norm,
+    mgda_step,
+    min_norm,
+    pcgrad,
+    pcgrad_backward,
+    project_conflicts,
+)
 
 # ----------------------------------------------------------------------------------------------
 # min_norm against an exact QP
@@ -421,3 +429,35 @@ def test_pcgrad_backward_writes_projected_sum():
     with pytest.raises(ValueError, match=r"gradient of losses\[0\]"):
         q = torch.tensor([0.0], requires_grad=True)
         pcgrad_backward([q.sqrt().sum() * 1.0, q.sum()], [q])
+
+
+# ------------------------------------------------------------------ BOOML eq. 17
+
+
+def test_project_conflicts_uses_the_original_gradients_by_hand():
+    # BOOML eq. 17: every g_m is projected off each original g_n it conflicts with, at once.
+    G = np.array([[1.0, 0.0], [-1.0, 2.0], [0.0, -1.0]])
+    # g1: conflicts with g2 only (g1.g2 = -1, |g2|^2 = 5): g1 + (1/5) g2 = (0.8, 0.4).
+    # g2: with g1 (-1, |g1|^2 = 1) and g3 (-2, |g3|^2 = 1): g2 + g1 + 2 g3 = (0, 0).
+    # g3: with g2 (-2): g3 + (2/5) g2 = (-0.4, -0.2).
+    expected = np.array([[0.8, 0.4], [0.0, 0.0], [-0.4, -0.2]])
+    np.testing.assert_allclose(project_conflicts(G), expected, atol=1e-15)
+    out_t = project_conflicts(torch.tensor(G))
+    assert isinstance(out_t, torch.Tensor) and out_t.dtype == torch.float64
+    np.testing.assert_allclose(out_t.numpy(), expected, atol=1e-15)
+    # PCGrad's sequential form differs: g1, once projected off g2, then conflicts with g3.
+    np.testing.assert_allclose(pcgrad(G, shuffle=False)[0], [0.8, 0.0], atol=1e-15)
+
+
+def test_project_conflicts_edge_cases_and_errors():
+    G = np.array([[1.0, 2.0], [3.0, 1.0]])  # no conflict: unchanged
+    np.testing.assert_array_equal(project_conflicts(G), G)
+    Z = np.array([[0.0, 0.0], [1.0, -1.0]])  # a zero gradient has no direction
+    np.testing.assert_array_equal(project_conflicts(Z), Z)
+    assert project_conflicts(G.astype(np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match="2-D"):
+        project_conflicts(np.ones(3))
+    with pytest.raises(ValueError, match="non-finite"):
+        project_conflicts(np.array([[np.nan, 1.0], [1.0, 1.0]]))
+    with pytest.raises(TypeError, match="numeric"):
+        project_conflicts(np.array([["a", "b"]]))
