@@ -150,7 +150,7 @@ def test_cli_rerank_tunes_on_validation_and_writes_everything(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "NSGA-II seeded with greedy lists" in text and "F1@10" in text
     for name in ("rerank_results.csv", "rerank_runs.csv", "rerank_significance.csv",
-                 "rerank_dominance.csv"):
+                 "rerank_dominance.csv", "rerank_summary.md"):
         assert (out / name).stat().st_size > 100, name
     for name in ("tradeoff.png", "calibration.png", "pareto_front.png"):
         assert (out / name).stat().st_size > 10_000, name
@@ -178,3 +178,21 @@ def test_validated_choice_picks_the_best_validation_f_and_ignores_test():
     assert validated_choice(choices, "nsga2_seeded", "F2").rule == "utility F2"
     with pytest.raises(ValueError, match="no validated F1"):
         validated_choice(choices, "nsga2", "F1")
+
+
+def test_summary_table_has_the_headline_rows_with_validated_choices(evaluation):
+    from problems.rerank_eval import markdown_table, summary_table, validated_choice
+
+    summary = summary_table(evaluation)
+    # base + 3 greedy x 3 + 3 NSGA-II x (validated F1, F2, knee) + 2 angular + 1 anchors-only
+    assert len(summary) == 1 + 9 + 9 + 2 + 1
+    choices = evaluation.details["full"]["choices"]
+    seeded = summary[(summary.method == "NSGA-II seeded with greedy lists")
+                     & (summary.choice == "validated F1")].iloc[0]  # fmt: skip
+    head = validated_choice(choices, "nsga2_seeded", "F1")
+    table = evaluation.table
+    row = table[(table.protocol == "full") & (table.rule == head.rule)
+                & (table.method == "NSGA-II seeded with greedy lists")].iloc[0]  # fmt: skip
+    assert seeded["full F1@10"].startswith(f"{row['F1@10']:.4f} +- ")
+    text = markdown_table(summary)
+    assert text.count("\n") == len(summary) + 2 and text.startswith("| method | choice |")
