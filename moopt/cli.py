@@ -220,9 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the forgetting-curve penalty on negative feedback; on MovieLens, ratings <= 2 stand "
         "in for negative feedback) with MGDA weights under each gradient normalisation and "
         "with fixed alpha in {0.5, ..., 1.0}; report NDCG@10, Recall@10_1 and NegExposure@10. "
-        "Writes pmors_table.csv and pmors.json.",
+        "Writes pmors_table.csv and pmors.json; with --seeds N > 1 also pmors_runs.csv "
+        "(every seed) and pmors_significance.csv (MGDA vs each alpha, paired over seeds).",
     )  # fmt: skip
     p.add_argument("--epochs", type=int, default=5, help="training epochs per weighting")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="repeat over seeds --seed, --seed+1, ... and report mean, 95%% CI and "
+                        "paired tests (default 1)")  # fmt: skip
     _add_job_args(p)
 
     p = sub.add_parser("data", help="show a dataset's counts")
@@ -366,13 +370,23 @@ def cmd_booml(args) -> int:
 
 def cmd_pmors(args) -> int:
     from problems.pareto_stationarity import PMORSConfig
-    from problems.pareto_stationarity_eval import pmors_job
+    from problems.pareto_stationarity_eval import pmors_job, pmors_seeds_job
     from recommenders.pipeline import load_data
 
     cfg = PMORSConfig(epochs=args.epochs, seed=args.seed)
-    table, written = pmors_job(load_data(args.data, seed=args.seed), args.out, cfg,
-                               device=args.device, verbose=True)  # fmt: skip
-    _print_table(table)
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.seeds == 1:
+        table, written = pmors_job(load_data(args.data, seed=args.seed), args.out, cfg,
+                                   device=args.device, verbose=True)  # fmt: skip
+        _print_table(table)
+    else:
+        seeds = range(args.seed, args.seed + args.seeds)
+        table, sig, written = pmors_seeds_job(lambda s: load_data(args.data, seed=s), args.out,
+                                              seeds, cfg, device=args.device, verbose=True)
+        _print_table(table)
+        print("\nMGDA vs fixed alpha, paired over seeds (Holm over the comparisons):")
+        _print_table(sig[["comparison", "diff", "ci_low", "ci_high", "p", "p_adj"]])
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
