@@ -25,7 +25,7 @@ Rules of :func:`archive_add`:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -37,7 +37,7 @@ def _weakly_dominates(a, b):
     return True
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _remove(AX, AF, AH, AP, meta, j):
     last = meta[0] - 1
     if j != last:
@@ -85,15 +85,30 @@ def archive_add(AX, AF, AH, AP, meta, x, f, h, protected):
     cap = AX.shape[0]
     if cap == 0:
         return False
-    n = meta[0]
-    for j in range(n):
-        if _weakly_dominates(AF[j], f):
-            if protected and _weakly_dominates(f, AF[j]):
-                AP[j] = 1  # the same values as an entry: keep that entry for good
-            return False
+    # One pass: an entry that weakly dominates f rejects it; entries f weakly dominates
+    # go. Both cannot happen for one f (entries never weakly dominate each other), so
+    # rejection always comes before any removal, as if the two checks were separate.
+    m = f.shape[0]
     j = 0
     while j < meta[0]:
-        if _weakly_dominates(f, AF[j]):
+        entry_le = True  # entry <= f everywhere
+        f_le = True  # f <= entry everywhere
+        for c in range(m):
+            a = AF[j, c]
+            b = f[c]
+            if a > b:
+                entry_le = False
+                if not f_le:
+                    break
+            elif a < b:
+                f_le = False
+                if not entry_le:
+                    break
+        if entry_le:
+            if protected and f_le:
+                AP[j] = 1  # the same values as an entry: keep that entry for good
+            return False
+        if f_le:
             _remove(AX, AF, AH, AP, meta, j)
         else:
             j += 1
@@ -111,3 +126,14 @@ def archive_add(AX, AF, AH, AP, meta, x, f, h, protected):
     AP[n] = 1 if protected else 0
     meta[0] = n + 1
     return True
+
+
+@njit(parallel=True, cache=True)
+def blank_unused(AX, AF, AP, meta):
+    """Rows past each user's archive size: positions -1, values NaN, not protected (so
+    results never show uninitialised memory)."""
+    for u in prange(AX.shape[0]):
+        for j in range(meta[u, 0], AX.shape[1]):
+            AX[u, j, :] = -1
+            AF[u, j, :] = np.nan
+            AP[u, j] = 0
