@@ -41,8 +41,10 @@ def _weakly_dominates(a, b):
 def _remove(AX, AF, AH, AP, meta, j):
     last = meta[0] - 1
     if j != last:
-        AX[j] = AX[last]
-        AF[j] = AF[last]
+        for c in range(AX.shape[1]):
+            AX[j, c] = AX[last, c]
+        for c in range(AF.shape[1]):
+            AF[j, c] = AF[last, c]
         AH[j] = AH[last]
         AP[j] = AP[last]
     meta[0] = last
@@ -82,46 +84,56 @@ def _most_crowded(AF, AP, n, f, protected):
 def archive_add(AX, AF, AH, AP, meta, x, f, h, protected):
     """Offer the list ``x`` (K,) with minimised values ``f`` (M,) and hash ``h``; returns
     True if it entered the archive."""
+    return archive_add_row(AX, AF, AH, AP, meta, x.reshape((1, x.shape[0])),
+                           f.reshape((1, f.shape[0])), 0, h, protected)  # fmt: skip
+
+
+@njit(inline="always")
+def archive_add_row(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
+    """:func:`archive_add` of row ``i`` of ``MX`` (lists) and ``MF`` (values): the engine
+    offers rows of its merged population without making views of them."""
     cap = AX.shape[0]
     if cap == 0:
         return False
-    # One pass: an entry that weakly dominates f rejects it; entries f weakly dominates
-    # go. Both cannot happen for one f (entries never weakly dominate each other), so
-    # rejection always comes before any removal, as if the two checks were separate.
-    m = f.shape[0]
+    # One pass: an entry that weakly dominates the row rejects it; entries the row weakly
+    # dominates go. Both cannot happen for one row (entries never weakly dominate each
+    # other), so rejection comes before any removal, as if the checks were separate.
+    m = MF.shape[1]
     j = 0
     while j < meta[0]:
-        entry_le = True  # entry <= f everywhere
-        f_le = True  # f <= entry everywhere
+        entry_le = True  # entry <= row everywhere
+        row_le = True  # row <= entry everywhere
         for c in range(m):
             a = AF[j, c]
-            b = f[c]
+            b = MF[i, c]
             if a > b:
                 entry_le = False
-                if not f_le:
+                if not row_le:
                     break
             elif a < b:
-                f_le = False
+                row_le = False
                 if not entry_le:
                     break
         if entry_le:
-            if protected and f_le:
+            if protected and row_le:
                 AP[j] = 1  # the same values as an entry: keep that entry for good
             return False
-        if f_le:
+        if row_le:
             _remove(AX, AF, AH, AP, meta, j)
         else:
             j += 1
     n = meta[0]
     if n == cap:
-        drop = _most_crowded(AF, AP, n, f, protected)
+        drop = _most_crowded(AF, AP, n, MF[i], protected)
         meta[1] += 1
         if drop == n or drop < 0:
             return False
         _remove(AX, AF, AH, AP, meta, drop)
         n = meta[0]
-    AX[n] = x
-    AF[n] = f
+    for c in range(AX.shape[1]):
+        AX[n, c] = MX[i, c]
+    for c in range(m):
+        AF[n, c] = MF[i, c]
     AH[n] = h
     AP[n] = 1 if protected else 0
     meta[0] = n + 1

@@ -22,7 +22,7 @@ Speed: nothing is allocated inside the generation loop. Each user gets one
 :class:`Workspace` (merged population, sorting and ranking buffers, a hash set for
 duplicate checks) allocated once in the batch functions and passed down. Sorting uses
 merge sorts on index buffers (no ``argsort`` allocations), non-dominated sorting keeps
-its fronts as linked lists (O(q) memory instead of a q x q member table), and the
+its fronts in a preallocated member table read from contiguous memory, and the
 built-in objectives are evaluated inline (:func:`evaluate_into` dispatches on the
 objective codes of :mod:`moopt.objectives`), so the typed list of kernel pointers is
 only called for user-defined objectives.
@@ -44,7 +44,7 @@ from ..objectives.registry import (
     OBJ_NOVELTY,
 )
 from ..operators._kernels import crossover_row, hash_row, mutate_row, random_list_row
-from .archive import archive_add
+from .archive import archive_add_row
 
 # ----------------------------------------------------------------------------- workspace
 
@@ -53,12 +53,13 @@ Workspace = namedtuple(
     [
         "mx", "mf", "mh",  # merged population (q, K), (q, M), (q,)
         "order", "tmp", "sv", "tv", "keys",  # sorting: (q,) x 4, tie-break keys (q, 2)
-        "rank", "head", "nxt",  # non-dominated sorting: (q,) each
+        "rank", "count", "memb",  # non-dominated sorting: (q,), (q,), fronts (q, q) int32
         "start", "fill", "by_front",  # rows grouped by front: (q + 1,), (q + 1,), (q,)
         "cd", "jitter",  # crowding of one front, tie-breaking draws: (q,)
         "keep", "keep_rank", "keep_cd",  # survivors: (P,)
         "perm", "cursor",  # tournament permutation (P,) and its position (1,)
-        "c1", "c2", "used", "scratch",  # children (K,), operator scratch (N,)
+        "pa", "pb", "c1", "c2",  # parents and children (K,)
+        "used", "scratch",  # operator scratch (N,)
         "htab", "hstamp", "epoch",  # hash set of list hashes: (T,), (T,), (1,)
     ],
 )  # fmt: skip
@@ -75,11 +76,12 @@ def make_workspace(q, p, k, m, n):
         np.empty((q, k), dtype=np.int64), np.empty((q, m)), np.empty(q, dtype=np.uint64),
         np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
         np.empty((q, 2)),
-        np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64),
+        np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty((q, q), dtype=np.int32),
         np.empty(q + 1, dtype=np.int64), np.empty(q + 1, dtype=np.int64),
         np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
         np.empty(p, dtype=np.int64), np.empty(p, dtype=np.int64), np.empty(p),
         np.empty(p, dtype=np.int64), np.empty(1, dtype=np.int64),
+        np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64),
         np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.zeros(n, dtype=np.bool_),
         np.empty(n, dtype=np.int64),
         np.zeros(t, dtype=np.uint64), np.zeros(t, dtype=np.int64), np.zeros(1, dtype=np.int64),
@@ -242,38 +244,119 @@ def _dominates_earlier(F, j, i):
     return False
 
 
+@njit(inline="always")
+def _stair_find(F, stair, n, x1):
+    """Position of the last of the ``n`` staircase rows ``stair`` (sorted by column 1)
+    with ``F[., 1] <= x1``; -1 if none (binary search)."""
+    if n == 0:
+        return -1
+    # Halving without a data-dependent branch (a conditional move): the answer, if at
+    # least ``base``, stays in [base, base + size).
+    base = 0
+    size = n
+    while size > 1:
+        half = size >> 1
+        base = base + half if F[stair[base + half], 1] <= x1 else base
+        size -= half
+    return base if F[stair[base], 1] <= x1 else -1
+
+
 @njit(cache=True)
-def rank_into(F, q, rank, order, tmp, head, nxt, sv, tv):
+def _rank_into_3(F, q, rank, order, count, stair):
+    """:func:`rank_into` for three objectives, each front kept as the staircase of its
+    members in objectives 1 and 2 (the members no other member weakly dominates there,
+    ``stair[f, :count[f]]`` by objective 1 ascending, so objective 2 descending).
+
+    Rows come in lexicographic order, so every member has objective 0 no larger than the
+    row ``i`` being placed; a member dominates ``i`` if it is no larger in objectives 1
+    and 2 and differs somewhere. The staircase row with the largest objective 1 that is
+    still <= that of ``i`` has the smallest objective 2 among those members, so one
+    binary search decides. If that row equals ``i`` exactly, no member dominates ``i``
+    (one that did would dominate the equal row, a member of the same front).
+    """
+    n_fronts = 0
+    for t in range(q):
+        i = order[t]
+        x1 = F[i, 1]
+        x2 = F[i, 2]
+        f = 0
+        while f < n_fronts:
+            s = _stair_find(F, stair[f], count[f], x1)
+            if s < 0:
+                break
+            w = stair[f, s]
+            if F[w, 2] > x2:
+                break
+            if F[w, 0] == F[i, 0] and F[w, 1] == x1 and F[w, 2] == x2:
+                break
+            f += 1
+        if f == n_fronts:
+            count[f] = 0
+            n_fronts += 1
+        rank[i] = f
+        # Insert i into the staircase of front f unless a staircase row weakly dominates
+        # it in objectives 1 and 2; drop the rows it weakly dominates there.
+        row = stair[f]
+        n = count[f]
+        s = _stair_find(F, row, n, x1)
+        if s >= 0 and F[row[s], 2] <= x2:
+            continue
+        # Rows after s have objective 1 > x1; those with objective 2 >= x2 are dominated
+        # (a contiguous run, as objective 2 decreases along the staircase). Row s itself
+        # (objective 1 <= x1, objective 2 > x2) is dominated if its objective 1 == x1.
+        first = s + 1
+        if s >= 0 and F[row[s], 1] == x1:
+            first = s
+        last = s + 1
+        while last < n and F[row[last], 2] >= x2:
+            last += 1
+        # Replace row[first:last] by i.
+        removed = last - first
+        if removed == 0:
+            for r in range(n, first, -1):
+                row[r] = row[r - 1]
+        elif removed > 1:
+            for r in range(last, n):
+                row[r - removed + 1] = row[r]
+        row[first] = i
+        count[f] = n - removed + 1
+    return n_fronts
+
+
+@njit(cache=True)
+def rank_into(F, q, rank, order, tmp, count, memb, sv, tv):
     """Front index of rows ``0..q-1`` of ``F`` into ``rank`` (0 = non-dominated); returns
-    the number of fronts. ``order``, ``tmp``, ``head``, ``nxt``, ``sv`` and ``tv`` (q,)
-    are scratch.
+    the number of fronts. ``order``, ``tmp``, ``count``, ``sv``, ``tv`` (q,) and ``memb``
+    (q, q) are scratch.
 
     Efficient non-dominated sort with sequential search (ENS-SS; Zhang, Tian, Cheng and
     Jin, IEEE TEVC 2015): rows are visited in lexicographic order, so a row can only be
     dominated by rows already placed, and each joins the first front none of whose
-    members dominates it. Each front is a linked list (``head[f]`` its newest member,
-    ``nxt[i]`` the member placed before ``i``), so members are checked newest first,
-    where a dominator is likeliest, in O(q) memory.
+    members dominates it (members checked newest first, where a dominator is likeliest).
+    ``memb[f, :count[f]]`` lists front ``f``; the table is preallocated workspace. With
+    three objectives each front is searched as a staircase instead (:func:`_rank_into_3`).
     """
     lex_order_into(F, q, order, tmp, sv, tv)
+    if F.shape[1] == 3:
+        return _rank_into_3(F, q, rank, order, count, memb)
     n_fronts = 0
     for t in range(q):
         i = order[t]
         f = 0
         while f < n_fronts:
-            j = head[f]
-            while j >= 0:
-                if _dominates_earlier(F, j, i):
+            dominated = False
+            for s in range(count[f] - 1, -1, -1):
+                if _dominates_earlier(F, memb[f, s], i):
+                    dominated = True
                     break
-                j = nxt[j]
-            if j < 0:
+            if not dominated:
                 break
             f += 1
         if f == n_fronts:
-            head[f] = -1
+            count[f] = 0
             n_fronts += 1
-        nxt[i] = head[f]
-        head[f] = i
+        memb[f, count[f]] = i
+        count[f] += 1
         rank[i] = f
     return n_fronts
 
@@ -283,9 +366,9 @@ def nondominated_rank(F):
     """Front index of every row of ``F`` (0 = non-dominated); see :func:`rank_into`."""
     q = F.shape[0]
     rank = np.empty(q, dtype=np.int64)
-    scratch = np.empty((4, q), dtype=np.int64)
-    rank_into(F, q, rank, scratch[0], scratch[1], scratch[2], scratch[3], np.empty(q),
-              np.empty(q))  # fmt: skip
+    scratch = np.empty((3, q), dtype=np.int64)
+    rank_into(F, q, rank, scratch[0], scratch[1], scratch[2], np.empty((q, q), dtype=np.int32),
+              np.empty(q), np.empty(q))  # fmt: skip
     return rank
 
 
@@ -342,7 +425,7 @@ def survive_into(F, q, n_keep, state, ws):
     distance, larger first, equal distances in random order (one draw per member).
     """
     rank = ws.rank
-    n_fronts = rank_into(F, q, rank, ws.order, ws.tmp, ws.head, ws.nxt, ws.sv, ws.tv)
+    n_fronts = rank_into(F, q, rank, ws.order, ws.tmp, ws.count, ws.memb, ws.sv, ws.tv)
     # Counting sort of the rows by front.
     start = ws.start
     fill = ws.fill
@@ -547,8 +630,8 @@ def _survive_into(X, F, H, rank, crowd, ws, total, state, arc, first_new, n_prot
     if AX.shape[0] > 0:
         for i in range(first_new, total):
             if ws.rank[i] == 0:
-                archive_add(AX, AF, AH, AP, meta, mx[i], mf[i], mh[i],
-                            i - first_new < n_protected)  # fmt: skip
+                archive_add_row(AX, AF, AH, AP, meta, mx, mf, i, mh[i],
+                                i - first_new < n_protected)  # fmt: skip
     k = X.shape[1]
     m = F.shape[1]
     for i in range(X.shape[0]):
@@ -600,6 +683,21 @@ def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, codes, fd
     return size
 
 
+@njit(inline="always")
+def _take_child(child, mx, mh, p, made, n, state, used, p_mut, p_swap, htab, hstamp, e):
+    """Mutate ``child`` with probability ``p_mut``; unless its hash is already in the set,
+    store it as merged row ``p + made``. Returns the new number of children."""
+    if next_float(state) < p_mut:
+        mutate_row(child, n, state, used, p_swap)
+    h = hash_row(child)
+    if not hset_add(htab, hstamp, e, h):
+        return made
+    for c in range(child.shape[0]):
+        mx[p + made, c] = child[c]
+    mh[p + made] = h
+    return made + 1
+
+
 @njit(cache=True)
 def generation_user(X, F, H, rank, crowd, n, state, kernels, codes, fdata, idata, consts, foff,
                     ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, arc,
@@ -620,26 +718,25 @@ def generation_user(X, F, H, rank, crowd, n, state, kernels, codes, fdata, idata
     tries = 0
     perm, cursor = ws.perm, ws.cursor
     cursor[0] = p  # exhausted: the first draw shuffles
+    k = X.shape[1]
+    pa, pb = ws.pa, ws.pb
     while made < p and tries < max_tries:
         tries += 1
         a = tournament(rank, crowd, perm, cursor, state)
         b = tournament(rank, crowd, perm, cursor, state)
         if next_float(state) < p_cx:
-            crossover_row(cx_kind, X[a], X[b], c1, c2, n, state, used, eta)
+            for c in range(k):
+                pa[c] = X[a, c]
+                pb[c] = X[b, c]
+            crossover_row(cx_kind, pa, pb, c1, c2, n, state, used, eta)
         else:
-            c1[:] = X[a]
-            c2[:] = X[b]
-        for child in (c1, c2):
-            if made == p:
-                break
-            if next_float(state) < p_mut:
-                mutate_row(child, n, state, used, p_swap)
-            h = hash_row(child)
-            if not hset_add(htab, hstamp, e, h):
-                continue
-            mx[p + made] = child
-            mh[p + made] = h
-            made += 1
+            for c in range(k):
+                c1[c] = X[a, c]
+                c2[c] = X[b, c]
+        made = _take_child(c1, mx, mh, p, made, n, state, used, p_mut, p_swap, htab, hstamp, e)
+        if made < p:
+            made = _take_child(c2, mx, mh, p, made, n, state, used, p_mut, p_swap, htab,
+                               hstamp, e)  # fmt: skip
     if made == 0:
         return 0
     total = p + made
