@@ -1,21 +1,41 @@
 """pymoo's NSGA2 with moopt's list operators, one user at a time, against
-``moopt.rerank_batch`` for all users at once, on the same synthetic users.
+``moopt.rerank_batch`` for all users at once, and against ``rerank_batch`` at a baseline
+revision of this repository, on the same synthetic users.
 
 Settings (PreferRec's): N = 100 candidates, K = 10, 18 genres, population 50,
-10 generations, crossover 0.9, mutation 0.2. Both runs use the same operators (list
+10 generations, crossover 0.9, mutation 0.2, the default objectives (accuracy, diversity,
+novelty, each in [0, 1]). Both NSGA-II implementations use the same operators (list
 one-point crossover with repair, swap/replace mutation, row-hash duplicate elimination)
-and binary tournaments on rank then crowding. Quality is the mean hypervolume of each
-user's final non-dominated lists, reference point (1.1, 1.1, 1.1) on the negated
-objectives. Numba compilation is excluded (a warm-up call runs first).
+and binary tournaments on rank then crowding.
 
-    python -m benchmarks.rerank_speed [--users 943] [--pymoo-users N] [--repeats 3]
+Speed: users per second of one ``rerank_batch`` call (input checks and result included),
+with the default archive (``archive_size=256``, what users get) and without one
+(``archive_size=0``). The baseline revision runs in a temporary ``git worktree`` in a
+subprocess that waits for requests, so current and baseline runs alternate in one
+benchmark run on the same inputs (timings on a shared machine drift; alternating keeps
+the comparison fair). Numba compilation is excluded (warm-up calls run first on both
+sides). pymoo is timed on the first ``--pymoo-users`` users.
+
+Quality: each user's hypervolume of the final population's first front, objectives
+negated to [-1, 0] with reference point 0, so values lie in [0, 1] (a difference of
+0.005 is 0.5 % of the unit cube). Differences are paired by user, with their standard
+error.
+
+    python -m benchmarks.rerank_speed [--users 943,6040,20000] [--pymoo-users 50]
+        [--repeats 1] [--baseline db004be | none]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
+import tempfile
+import textwrap
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -34,6 +54,9 @@ from problems import ListReRankingProblem
 from recommenders.io import write_json
 
 N, K, GENRES, POP, GEN, PCX, PMUT = 100, 10, 18, 50, 10, 0.9, 0.2
+DEFAULT_BASELINE = "db004be"  # the engine before the archive
+DEFAULT_USERS = "943,6040,20000"
+REPO = Path(__file__).resolve().parent.parent
 
 
 def synthetic_users(n_users: int, n_items: int = 3000, seed: int = 0):
@@ -63,103 +86,283 @@ def pymoo_algorithm() -> NSGA2:
     return algo
 
 
-def run(n_users: int, pymoo_users: int | None, seed: int, repeats: int = 1) -> dict:
-    """Time both solvers and compare hypervolumes.
+def front_hv(F_max: np.ndarray, rank: np.ndarray | None = None) -> float:
+    """Hypervolume of maximised values in [0, 1]: negated to [-1, 0], reference point 0."""
+    if rank is not None:
+        F_max = F_max[rank == 0]
+    return float(HV(ref_point=np.zeros(F_max.shape[1]))(-F_max))
 
-    With ``repeats`` > 1 each solver runs again with independent seeds on the same users;
-    per-user hypervolumes are averaged over repeats before comparing, which shrinks the
-    algorithms' own run-to-run noise (the users' differences cancel in the pairing).
+
+def user_hvs(F: np.ndarray, rank: np.ndarray, n: int) -> np.ndarray:
+    """Per-user front hypervolume of the first ``n`` users of a batch result."""
+    return np.array([front_hv(F[u], rank[u]) for u in range(n)])
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> dict:
+    """Mean of ``a - b`` over users with its standard error."""
+    d = np.asarray(a) - np.asarray(b)
+    se = float(np.std(d, ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0
+    return {"difference": float(d.mean()), "se": se}
+
+
+# ----------------------------------------------------------------------------- baseline
+
+# Runs inside the baseline worktree (PYTHONPATH points there): one JSON request per line
+# on stdin ({"inputs": npz, "seed": s, "out": npz}), one JSON answer per line on stdout.
+_BASELINE_SCRIPT = textwrap.dedent(
     """
-    scores, cands, genres, pop = synthetic_users(n_users, seed=seed)
-    hv = HV(ref_point=np.full(3, 1.1))
-    pymoo_users = n_users if pymoo_users is None else min(pymoo_users, n_users)
+    import json, sys, time
+    import numpy as np
+    from moopt import rerank_batch
 
-    # Warm-up: compile (or load) every kernel both sides use.
+    def call(d, seed, n_gen):
+        return rerank_batch(d["scores"], d["candidates"], d["genres"], d["popularity"],
+                            k=d["k"].item(), pop_size=d["pop"].item(), n_gen=n_gen,
+                            p_cx=d["p_cx"].item(), p_mut=d["p_mut"].item(), seed=seed)
+
+    ready = False
+    for line in sys.stdin:
+        req = json.loads(line)
+        d = dict(np.load(req["inputs"]))
+        if not ready:  # compile (or load) every kernel before timing anything
+            call({**d, "scores": d["scores"][:2], "candidates": d["candidates"][:2]}, 0, 2)
+            ready = True
+        t0 = time.perf_counter()
+        res = call(d, req["seed"], d["n_gen"].item())
+        seconds = time.perf_counter() - t0
+        np.savez(req["out"], F=res.F, rank=res.rank)
+        print(json.dumps({"seconds": seconds}), flush=True)
+    """
+)
+
+
+class Baseline:
+    """``rerank_batch`` at another revision: a detached worktree in a temporary
+    directory and a subprocess serving timing requests; removed on :meth:`close`."""
+
+    def __init__(self, rev: str):
+        self.rev = rev
+        self.tmp = tempfile.mkdtemp(prefix="moopt-baseline-")
+        self.tree = os.path.join(self.tmp, "tree")
+        self.commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True,
+            capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", self.tree, rev],
+                       check=True, capture_output=True)  # fmt: skip
+        script = os.path.join(self.tmp, "serve.py")
+        Path(script).write_text(_BASELINE_SCRIPT)
+        env = {**os.environ, "PYTHONPATH": self.tree}
+        self.proc = subprocess.Popen([sys.executable, script], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env,
+                                     cwd=self.tree)  # fmt: skip
+        self.n_calls = 0
+
+    def run(self, inputs: str, seed: int) -> tuple[float, np.ndarray, np.ndarray]:
+        out = os.path.join(self.tmp, f"out{self.n_calls}.npz")
+        self.n_calls += 1
+        self.proc.stdin.write(json.dumps({"inputs": inputs, "seed": seed, "out": out}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the baseline process ({self.rev}) stopped; see its stderr")
+        with np.load(out) as r:
+            F, rank = r["F"], r["rank"]
+        os.remove(out)
+        return json.loads(line)["seconds"], F, rank
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=60)
+        finally:
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", self.tree],
+                           capture_output=True)  # fmt: skip
+            subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], capture_output=True)
+            for f in Path(self.tmp).glob("*"):
+                if f.is_file():
+                    f.unlink()
+            try:
+                os.rmdir(self.tmp)
+            except OSError:
+                pass
+
+
+# ----------------------------------------------------------------------------- one size
+
+
+def _batch(data, seed: int, archive_size: int):
+    scores, cands, genres, pop = data
+    t0 = time.perf_counter()
+    res = rerank_batch(scores, cands, genres, pop, k=K, pop_size=POP, n_gen=GEN, p_cx=PCX,
+                       p_mut=PMUT, seed=seed, archive_size=archive_size)  # fmt: skip
+    return time.perf_counter() - t0, res.F, res.rank
+
+
+def run(n_users: int, pymoo_users: int, seed: int, repeats: int = 1,
+        baseline: Baseline | None = None, hv_users: int | None = None) -> dict:  # fmt: skip
+    """Time pymoo, the current engine (archive on and off) and the baseline on one
+    set of ``n_users`` users; hypervolumes of the first ``hv_users`` users (all: None).
+
+    Runs alternate (current, current without archive, baseline) ``repeats`` times with
+    seeds ``seed + 7919 r``; per-user hypervolumes are averaged over repeats.
+    """
+    data = synthetic_users(n_users, seed=seed)
+    scores, cands, genres, pop = data
+    pymoo_users = min(pymoo_users, n_users)
+    n_hv = n_users if hv_users is None else min(max(hv_users, pymoo_users), n_users)
+
+    # Warm-up: compile (or load) every kernel this process uses.
     rerank_batch(scores[:2], cands[:2], genres, pop, k=K, pop_size=POP, n_gen=2, seed=seed)
+    rerank_batch(scores[:2], cands[:2], genres, pop, k=K, pop_size=POP, n_gen=2, seed=seed,
+                 archive_size=0)  # fmt: skip
     minimize(ListReRankingProblem(scores[0], cands[0], genres, pop, k=K), pymoo_algorithm(),
              ("n_gen", 2), seed=seed)  # fmt: skip
 
-    pymoo_hv = np.zeros((repeats, pymoo_users))
-    batch_hv = np.zeros((repeats, n_users))
-    pymoo_seconds = batch_seconds = 0.0
+    inputs = None
+    if baseline is not None:
+        inputs = os.path.join(baseline.tmp, f"inputs{n_users}.npz")
+        np.savez(inputs, scores=scores, candidates=cands, genres=genres, popularity=pop,
+                 k=K, pop=POP, n_gen=GEN, p_cx=PCX, p_mut=PMUT)  # fmt: skip
+
+    variants = ["current", "current_no_archive"] + (["baseline"] if baseline else [])
+    seconds = {v: [] for v in variants}
+    hvs = {v: np.zeros((repeats, n_hv)) for v in variants}
     for r in range(repeats):
-        t0 = time.perf_counter()
+        s = seed + 7919 * r
+        for v in variants:
+            if v == "baseline":
+                t, F, rank = baseline.run(inputs, s)
+            else:
+                t, F, rank = _batch(data, s, 256 if v == "current" else 0)
+            seconds[v].append(t)
+            hvs[v][r] = user_hvs(F, rank, n_hv)
+    if inputs is not None:
+        os.remove(inputs)
+
+    pymoo_hv = np.zeros((repeats, pymoo_users))
+    t0 = time.perf_counter()
+    for r in range(repeats):
         for u in range(pymoo_users):
             problem = ListReRankingProblem(scores[u], cands[u], genres, pop, k=K)
             res = minimize(problem, pymoo_algorithm(), ("n_gen", GEN),
                            seed=seed + 1_000_003 * r + u)  # fmt: skip
-            pymoo_hv[r, u] = hv(res.F)
-        pymoo_seconds += time.perf_counter() - t0
+            pymoo_hv[r, u] = front_hv(-res.F)
+    pymoo_per_user = (time.perf_counter() - t0) / (pymoo_users * repeats)
 
-        t0 = time.perf_counter()
-        batch = rerank_batch(scores, cands, genres, pop, k=K, pop_size=POP, n_gen=GEN,
-                             p_cx=PCX, p_mut=PMUT, seed=seed + 7919 * r)  # fmt: skip
-        batch_seconds += time.perf_counter() - t0
-        batch_hv[r] = [hv(-batch.F[u][batch.rank[u] == 0]) for u in range(n_users)]
-
-    per_user_pymoo = pymoo_seconds / (pymoo_users * repeats)
-    per_user_batch = batch_seconds / (n_users * repeats)
-    diff = batch_hv[:, :pymoo_users].mean(axis=0) - pymoo_hv.mean(axis=0)
-    return {
+    hv = {v: h.mean(axis=0) for v, h in hvs.items()}
+    out = {
         "users": n_users,
-        "pymoo_users_timed": pymoo_users,
         "repeats": repeats,
-        "threads": numba.get_num_threads(),
-        "cpu_count": os.cpu_count(),
-        "pymoo_seconds": pymoo_seconds,
-        "pymoo_seconds_per_user": per_user_pymoo,
-        "batch_seconds": batch_seconds,
-        "batch_seconds_per_user": per_user_batch,
-        "speedup": per_user_pymoo / per_user_batch,
+        "hv_users": n_hv,
+        "pymoo_users_timed": pymoo_users,
+        "pymoo_ms_per_user": 1000 * pymoo_per_user,
         "pymoo_mean_hv": float(pymoo_hv.mean()),
-        "batch_mean_hv": float(batch_hv[:, :pymoo_users].mean()),
-        "batch_mean_hv_all_users": float(batch_hv.mean()),
-        "hv_difference": float(diff.mean()),
-        # Paired by user: the standard error says how much of the difference is noise.
-        "hv_difference_se": float(np.std(diff, ddof=1) / np.sqrt(pymoo_users)),
     }
+    for v in variants:
+        ups = n_users * repeats / sum(seconds[v])
+        out[v] = {
+            "seconds": sum(seconds[v]) / repeats,
+            "seconds_each_run": seconds[v],
+            "users_per_second": ups,
+            # The fastest run: least disturbed by other work on a shared machine.
+            "users_per_second_best_run": n_users / min(seconds[v]),
+            "ms_per_user": 1000 / ups,
+            "speedup_over_pymoo": pymoo_per_user * ups,
+            "mean_hv": float(hv[v].mean()),
+            "mean_hv_pymoo_users": float(hv[v][:pymoo_users].mean()),
+            "hv_minus_pymoo": paired(hv[v][:pymoo_users], pymoo_hv.mean(axis=0)),
+        }
+    if baseline is not None:
+        b = out["baseline"]["users_per_second"]
+        b_best = out["baseline"]["users_per_second_best_run"]
+        for v in ("current", "current_no_archive"):
+            out[v]["ratio_to_baseline"] = out[v]["users_per_second"] / b
+            out[v]["ratio_to_baseline_best_run"] = out[v]["users_per_second_best_run"] / b_best
+            out[v]["hv_minus_baseline"] = paired(hv[v], hv["baseline"])
+    return out
+
+
+def report(r: dict, baseline_name: str | None) -> None:
+    print(f"{r['users']} users ({r['repeats']} run(s); hypervolume over {r['hv_users']} users, "
+          f"pymoo over the first {r['pymoo_users_timed']}):")  # fmt: skip
+    print(f"  pymoo NSGA2, one user at a time: {r['pymoo_ms_per_user']:.1f} ms/user, "
+          f"HV {r['pymoo_mean_hv']:.4f}")  # fmt: skip
+    names = {
+        "current": "rerank_batch (archive 256)",
+        "current_no_archive": "rerank_batch (archive 0)",
+        "baseline": f"rerank_batch at {baseline_name}",
+    }
+    for v, label in names.items():
+        if v not in r:
+            continue
+        x = r[v]
+        line = (f"  {label:<28} {x['users_per_second']:8.0f} users/s "
+                f"({x['ms_per_user']:.3f} ms/user, {x['speedup_over_pymoo']:.0f}x pymoo), "
+                f"HV {x['mean_hv']:.4f}; vs pymoo {x['hv_minus_pymoo']['difference']:+.4f} "
+                f"+- {x['hv_minus_pymoo']['se']:.4f}")  # fmt: skip
+        if r["repeats"] > 1:
+            line += f" [best run {x['users_per_second_best_run']:.0f} users/s]"
+        if "ratio_to_baseline" in x:
+            d = x["hv_minus_baseline"]
+            if r["repeats"] > 1:
+                line += f"; best runs {x['ratio_to_baseline_best_run']:.2f}x"
+            line += (f"; {x['ratio_to_baseline']:.2f}x baseline, HV vs baseline "
+                     f"{d['difference']:+.4f} +- {d['se']:.4f}")  # fmt: skip
+        print(line)
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=943, help="users re-ranked (default 943)")
     parser.add_argument(
-        "--pymoo-users",
-        type=int,
-        default=None,
-        help="time pymoo on the first N users only (default: all)",
-    )
+        "--users", default=DEFAULT_USERS,
+        help=f"comma-separated user counts (default {DEFAULT_USERS})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pymoo-users", type=int, default=50,
+        help="time pymoo on the first N users of each size (default 50)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--hv-users", type=int, default=None,
+        help="hypervolumes of the first N users only (default: all)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--repeats",
-        type=int,
-        default=3,
-        help="independent runs of each solver, hypervolumes averaged (default 3)",
-    )
+        "--repeats", type=int, default=1,
+        help="alternating runs of each engine, hypervolumes averaged (default 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--baseline", default=DEFAULT_BASELINE,
+        help=f"git revision to compare with (default {DEFAULT_BASELINE}); 'none' skips it",
+    )  # fmt: skip
     parser.add_argument("--out", default="runs/bench/rerank_speed.json")
     args = parser.parse_args(argv)
-    r = run(args.users, args.pymoo_users, args.seed, args.repeats)
-    print(
-        f"rerank speed: {r['users']} users, N={N}, K={K}, pop {POP}, {GEN} generations, "
-        f"{r['threads']} threads"
-    )
-    print(
-        f"  pymoo NSGA2, one user at a time: {r['pymoo_seconds']:.2f} s for "
-        f"{r['pymoo_users_timed']} users x {r['repeats']} runs "
-        f"({1000 * r['pymoo_seconds_per_user']:.1f} ms/user)"
-    )
-    print(
-        f"  moopt.rerank_batch, all users:   {r['batch_seconds']:.3f} s for {r['repeats']} "
-        f"runs ({1000 * r['batch_seconds_per_user']:.3f} ms/user)"
-    )
-    print(f"  speed-up per user: {r['speedup']:.0f}x")
-    print(
-        f"  mean hypervolume (ref 1.1^3): pymoo {r['pymoo_mean_hv']:.4f}, batch "
-        f"{r['batch_mean_hv']:.4f} (difference {r['hv_difference']:+.4f} "
-        f"+- {r['hv_difference_se']:.4f} s.e.)"
-    )
-    write_json(args.out, r)
-    return r
+    sizes = [int(s) for s in str(args.users).split(",") if s.strip()]
+    print(f"rerank speed: N={N}, K={K}, pop {POP}, {GEN} generations, "
+          f"{numba.get_num_threads()} threads, {os.cpu_count()} CPUs")  # fmt: skip
+    baseline = None
+    if args.baseline and args.baseline.lower() != "none":
+        baseline = Baseline(args.baseline)
+    results = []
+    try:
+        for n in sizes:
+            r = run(n, args.pymoo_users, args.seed, args.repeats, baseline, args.hv_users)
+            report(r, baseline.commit if baseline else None)
+            results.append(r)
+    finally:
+        if baseline is not None:
+            baseline.close()
+    out = {
+        "settings": {"N": N, "K": K, "genres": GENRES, "pop_size": POP, "n_gen": GEN,
+                     "p_cx": PCX, "p_mut": PMUT, "seed": args.seed,
+                     "baseline": baseline.commit if baseline else None,
+                     "threads": numba.get_num_threads(), "cpu_count": os.cpu_count(),
+                     "hv": "objectives negated to [-1, 0], reference point 0"},  # fmt: skip
+        "sizes": results,
+    }
+    write_json(args.out, out)
+    return out
 
 
 if __name__ == "__main__":

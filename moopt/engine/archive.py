@@ -25,7 +25,7 @@ Rules of :func:`archive_add`:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -37,12 +37,14 @@ def _weakly_dominates(a, b):
     return True
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _remove(AX, AF, AH, AP, meta, j):
     last = meta[0] - 1
     if j != last:
-        AX[j] = AX[last]
-        AF[j] = AF[last]
+        for c in range(AX.shape[1]):
+            AX[j, c] = AX[last, c]
+        for c in range(AF.shape[1]):
+            AF[j, c] = AF[last, c]
         AH[j] = AH[last]
         AP[j] = AP[last]
     meta[0] = last
@@ -82,32 +84,68 @@ def _most_crowded(AF, AP, n, f, protected):
 def archive_add(AX, AF, AH, AP, meta, x, f, h, protected):
     """Offer the list ``x`` (K,) with minimised values ``f`` (M,) and hash ``h``; returns
     True if it entered the archive."""
+    return archive_add_row(AX, AF, AH, AP, meta, x.reshape((1, x.shape[0])),
+                           f.reshape((1, f.shape[0])), 0, h, protected)  # fmt: skip
+
+
+@njit(inline="always")
+def archive_add_row(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
+    """:func:`archive_add` of row ``i`` of ``MX`` (lists) and ``MF`` (values): the engine
+    offers rows of its merged population without making views of them."""
     cap = AX.shape[0]
     if cap == 0:
         return False
-    n = meta[0]
-    for j in range(n):
-        if _weakly_dominates(AF[j], f):
-            if protected and _weakly_dominates(f, AF[j]):
-                AP[j] = 1  # the same values as an entry: keep that entry for good
-            return False
+    # One pass: an entry that weakly dominates the row rejects it; entries the row weakly
+    # dominates go. Both cannot happen for one row (entries never weakly dominate each
+    # other), so rejection comes before any removal, as if the checks were separate.
+    m = MF.shape[1]
     j = 0
     while j < meta[0]:
-        if _weakly_dominates(f, AF[j]):
+        entry_le = True  # entry <= row everywhere
+        row_le = True  # row <= entry everywhere
+        for c in range(m):
+            a = AF[j, c]
+            b = MF[i, c]
+            if a > b:
+                entry_le = False
+                if not row_le:
+                    break
+            elif a < b:
+                row_le = False
+                if not entry_le:
+                    break
+        if entry_le:
+            if protected and row_le:
+                AP[j] = 1  # the same values as an entry: keep that entry for good
+            return False
+        if row_le:
             _remove(AX, AF, AH, AP, meta, j)
         else:
             j += 1
     n = meta[0]
     if n == cap:
-        drop = _most_crowded(AF, AP, n, f, protected)
+        drop = _most_crowded(AF, AP, n, MF[i], protected)
         meta[1] += 1
         if drop == n or drop < 0:
             return False
         _remove(AX, AF, AH, AP, meta, drop)
         n = meta[0]
-    AX[n] = x
-    AF[n] = f
+    for c in range(AX.shape[1]):
+        AX[n, c] = MX[i, c]
+    for c in range(m):
+        AF[n, c] = MF[i, c]
     AH[n] = h
     AP[n] = 1 if protected else 0
     meta[0] = n + 1
     return True
+
+
+@njit(parallel=True, cache=True)
+def blank_unused(AX, AF, AP, meta):
+    """Rows past each user's archive size: positions -1, values NaN, not protected (so
+    results never show uninitialised memory)."""
+    for u in prange(AX.shape[0]):
+        for j in range(meta[u, 0], AX.shape[1]):
+            AX[u, j, :] = -1
+            AF[u, j, :] = np.nan
+            AP[u, j] = 0

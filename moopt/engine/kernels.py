@@ -17,16 +17,96 @@ genetic algorithm: NSGA-II", IEEE TEVC 2002, with pymoo's conventions:
 
 All objectives are minimised here (the caller negates maximised ones). User ``u`` draws
 from its own SplitMix64 stream, so results do not depend on the thread count.
+
+Speed: nothing is allocated inside the generation loop. Each user gets one
+:class:`Workspace` (merged population, sorting and ranking buffers, a hash set for
+duplicate checks) allocated once in the batch functions and passed down. Sorting uses
+merge sorts on index buffers (no ``argsort`` allocations), non-dominated sorting keeps
+its fronts in a preallocated member table read from contiguous memory, and the
+built-in objectives are evaluated inline (:func:`evaluate_into` dispatches on the
+objective codes of :mod:`moopt.objectives`), so the typed list of kernel pointers is
+only called for user-defined objectives.
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
 
 from .._rng import next_float, next_int, stream_seed
+from ..objectives.registry import (
+    OBJ_ACCURACY,
+    OBJ_DIVERSITY,
+    OBJ_EXPECTED_HITS,
+    OBJ_ILD,
+    OBJ_NOVELTY,
+)
 from ..operators._kernels import crossover_row, hash_row, mutate_row, random_list_row
-from .archive import archive_add
+from .archive import archive_add_row
+
+# ----------------------------------------------------------------------------- workspace
+
+Workspace = namedtuple(
+    "Workspace",
+    [
+        "mx", "mf", "mh",  # merged population (q, K), (q, M), (q,)
+        "order", "tmp", "sv", "tv", "keys",  # sorting: (q,) x 4, tie-break keys (q, 2)
+        "rank", "count", "memb",  # non-dominated sorting: (q,), (q,), fronts (q, q) int32
+        "start", "fill", "by_front",  # rows grouped by front: (q + 1,), (q + 1,), (q,)
+        "cd", "jitter",  # crowding of one front, tie-breaking draws: (q,)
+        "keep", "keep_rank", "keep_cd",  # survivors: (P,)
+        "perm", "cursor",  # tournament permutation (P,) and its position (1,)
+        "pa", "pb", "c1", "c2",  # parents and children (K,)
+        "used", "scratch",  # operator scratch (N,)
+        "htab", "hstamp", "epoch",  # hash set of list hashes: (T,), (T,), (1,)
+    ],
+)  # fmt: skip
+
+
+@njit(cache=True)
+def make_workspace(q, p, k, m, n):
+    """A :class:`Workspace` for merged populations of up to ``q`` rows, population ``p``,
+    lists of ``k`` out of ``n`` candidates and ``m`` objectives."""
+    t = 16
+    while t < 4 * q:
+        t *= 2
+    return Workspace(
+        np.empty((q, k), dtype=np.int64), np.empty((q, m)), np.empty(q, dtype=np.uint64),
+        np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
+        np.empty((q, 2)),
+        np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty((q, q), dtype=np.int32),
+        np.empty(q + 1, dtype=np.int64), np.empty(q + 1, dtype=np.int64),
+        np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
+        np.empty(p, dtype=np.int64), np.empty(p, dtype=np.int64), np.empty(p),
+        np.empty(p, dtype=np.int64), np.empty(1, dtype=np.int64),
+        np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64),
+        np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.zeros(n, dtype=np.bool_),
+        np.empty(n, dtype=np.int64),
+        np.zeros(t, dtype=np.uint64), np.zeros(t, dtype=np.int64), np.zeros(1, dtype=np.int64),
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- hash set
+
+
+@njit(inline="always")
+def hset_add(htab, hstamp, epoch, h):
+    """Add hash ``h`` to the set (``htab``, ``hstamp``) of epoch ``epoch``; False if it was
+    already there. Open addressing with linear probing (load <= 1/4); slots stamped with
+    an older epoch count as empty, so a new epoch empties the set in O(1)."""
+    mask = htab.shape[0] - 1
+    i = np.int64((h ^ (h >> np.uint64(31))) & np.uint64(mask))
+    while True:
+        if hstamp[i] != epoch:
+            hstamp[i] = epoch
+            htab[i] = h
+            return True
+        if htab[i] == h:
+            return False
+        i = (i + 1) & mask
+
 
 # ----------------------------------------------------------------------------- sorting
 
@@ -50,74 +130,283 @@ def dominates(a, b):
     return 0
 
 
+@njit(inline="always")
+def _pair_less(va, ia, vb, ib, keys, nk):
+    """(value ``va``, row ``ia``) before (``vb``, ``ib``): by value, then by columns
+    ``1..nk-1`` of ``keys`` at the rows, then by row (a strict total order)."""
+    if va < vb:
+        return True
+    if vb < va:
+        return False
+    for c in range(1, nk):
+        x = keys[ia, c]
+        y = keys[ib, c]
+        if x < y:
+            return True
+        if y < x:
+            return False
+    return ia < ib
+
+
+@njit(cache=True)
+def sort_pairs(vals, idx, n, tv, ti, keys, nk):
+    """Sort the pairs (``vals[t]``, ``idx[t]``), t < n, in place: by value, ties by
+    columns ``1..nk-1`` of ``keys[idx]``, then by ``idx`` (so the result equals a stable
+    argsort on those keys). ``tv`` and ``ti`` (n,) are scratch. Values move with their
+    rows, so comparisons read contiguous memory; insertion-sorted runs of 16, then
+    bottom-up merges; nothing is allocated."""
+    run = 16
+    for lo in range(0, n, run):
+        hi = min(lo + run, n)
+        for i in range(lo + 1, hi):
+            cv = vals[i]
+            ci = idx[i]
+            j = i - 1
+            while j >= lo and _pair_less(cv, ci, vals[j], idx[j], keys, nk):
+                vals[j + 1] = vals[j]
+                idx[j + 1] = idx[j]
+                j -= 1
+            vals[j + 1] = cv
+            idx[j + 1] = ci
+    sv = vals
+    si = idx
+    dv = tv
+    di = ti
+    in_place = True
+    width = run
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i = lo
+            j = mid
+            o = lo
+            while i < mid and j < hi:
+                if _pair_less(sv[j], si[j], sv[i], si[i], keys, nk):
+                    dv[o] = sv[j]
+                    di[o] = si[j]
+                    j += 1
+                else:
+                    dv[o] = sv[i]
+                    di[o] = si[i]
+                    i += 1
+                o += 1
+            while i < mid:
+                dv[o] = sv[i]
+                di[o] = si[i]
+                i += 1
+                o += 1
+            while j < hi:
+                dv[o] = sv[j]
+                di[o] = si[j]
+                j += 1
+                o += 1
+        sv, dv = dv, sv
+        si, di = di, si
+        in_place = not in_place
+        width *= 2
+    if not in_place:
+        for t in range(n):
+            vals[t] = sv[t]
+            idx[t] = si[t]
+
+
+@njit(cache=True)
+def lex_order_into(F, q, order, tmp, sv, tv):
+    """Rows ``0..q-1`` of ``F`` in lexicographic order (column 0 first, ties by row)
+    into ``order``; ``tmp``, ``sv`` and ``tv`` (q,) are scratch."""
+    for t in range(q):
+        sv[t] = F[t, 0]
+        order[t] = t
+    sort_pairs(sv, order, q, tv, tmp, F, F.shape[1])
+
+
 @njit(cache=True)
 def lexicographic_order(F):
     """Row indices sorting ``F`` lexicographically (column 0 first), stable."""
-    q, m = F.shape
-    order = np.arange(q)
-    vals = np.empty(q)
-    for c in range(m - 1, -1, -1):
-        for t in range(q):
-            vals[t] = F[order[t], c]
-        order = order[np.argsort(vals, kind="mergesort")]
+    q = F.shape[0]
+    order = np.empty(q, dtype=np.int64)
+    lex_order_into(F, q, order, np.empty(q, dtype=np.int64), np.empty(q), np.empty(q))
     return order
 
 
+@njit(inline="always")
+def _dominates_earlier(F, j, i):
+    """True if row ``j``, which precedes row ``i`` in lexicographic order (so
+    ``F[j, 0] <= F[i, 0]``), dominates it (minimisation)."""
+    m = F.shape[1]
+    for c in range(1, m):
+        if F[j, c] > F[i, c]:
+            return False
+    for c in range(m):
+        if F[j, c] != F[i, c]:
+            return True
+    return False
+
+
+@njit(inline="always")
+def _stair_find(F, stair, n, x1):
+    """Position of the last of the ``n`` staircase rows ``stair`` (sorted by column 1)
+    with ``F[., 1] <= x1``; -1 if none (binary search)."""
+    if n == 0:
+        return -1
+    # Halving without a data-dependent branch (a conditional move): the answer, if at
+    # least ``base``, stays in [base, base + size).
+    base = 0
+    size = n
+    while size > 1:
+        half = size >> 1
+        base = base + half if F[stair[base + half], 1] <= x1 else base
+        size -= half
+    return base if F[stair[base], 1] <= x1 else -1
+
+
 @njit(cache=True)
-def nondominated_rank(F):
-    """Front index of every row of ``F`` (0 = non-dominated).
+def _rank_into_3(F, q, rank, order, count, stair):
+    """:func:`rank_into` for three objectives, each front kept as the staircase of its
+    members in objectives 1 and 2 (the members no other member weakly dominates there,
+    ``stair[f, :count[f]]`` by objective 1 ascending, so objective 2 descending).
+
+    Rows come in lexicographic order, so every member has objective 0 no larger than the
+    row ``i`` being placed; a member dominates ``i`` if it is no larger in objectives 1
+    and 2 and differs somewhere. The staircase row with the largest objective 1 that is
+    still <= that of ``i`` has the smallest objective 2 among those members, so one
+    binary search decides. If that row equals ``i`` exactly, no member dominates ``i``
+    (one that did would dominate the equal row, a member of the same front).
+    """
+    n_fronts = 0
+    for t in range(q):
+        i = order[t]
+        x1 = F[i, 1]
+        x2 = F[i, 2]
+        f = 0
+        while f < n_fronts:
+            s = _stair_find(F, stair[f], count[f], x1)
+            if s < 0:
+                break
+            w = stair[f, s]
+            if F[w, 2] > x2:
+                break
+            if F[w, 0] == F[i, 0] and F[w, 1] == x1 and F[w, 2] == x2:
+                break
+            f += 1
+        if f == n_fronts:
+            count[f] = 0
+            n_fronts += 1
+        rank[i] = f
+        # Insert i into the staircase of front f unless a staircase row weakly dominates
+        # it in objectives 1 and 2; drop the rows it weakly dominates there.
+        row = stair[f]
+        n = count[f]
+        s = _stair_find(F, row, n, x1)
+        if s >= 0 and F[row[s], 2] <= x2:
+            continue
+        # Rows after s have objective 1 > x1; those with objective 2 >= x2 are dominated
+        # (a contiguous run, as objective 2 decreases along the staircase). Row s itself
+        # (objective 1 <= x1, objective 2 > x2) is dominated if its objective 1 == x1.
+        first = s + 1
+        if s >= 0 and F[row[s], 1] == x1:
+            first = s
+        last = s + 1
+        while last < n and F[row[last], 2] >= x2:
+            last += 1
+        # Replace row[first:last] by i.
+        removed = last - first
+        if removed == 0:
+            for r in range(n, first, -1):
+                row[r] = row[r - 1]
+        elif removed > 1:
+            for r in range(last, n):
+                row[r - removed + 1] = row[r]
+        row[first] = i
+        count[f] = n - removed + 1
+    return n_fronts
+
+
+@njit(cache=True)
+def rank_into(F, q, rank, order, tmp, count, memb, sv, tv):
+    """Front index of rows ``0..q-1`` of ``F`` into ``rank`` (0 = non-dominated); returns
+    the number of fronts. ``order``, ``tmp``, ``count``, ``sv``, ``tv`` (q,) and ``memb``
+    (q, q) are scratch.
 
     Efficient non-dominated sort with sequential search (ENS-SS; Zhang, Tian, Cheng and
     Jin, IEEE TEVC 2015): rows are visited in lexicographic order, so a row can only be
     dominated by rows already placed, and each joins the first front none of whose
     members dominates it (members checked newest first, where a dominator is likeliest).
+    ``memb[f, :count[f]]`` lists front ``f``; the table is preallocated workspace. With
+    three objectives each front is searched as a staircase instead (:func:`_rank_into_3`).
     """
-    q = F.shape[0]
-    rank = np.empty(q, dtype=np.int64)
-    members = np.empty((q, q), dtype=np.int64)
-    count = np.zeros(q, dtype=np.int64)
+    lex_order_into(F, q, order, tmp, sv, tv)
+    if F.shape[1] == 3:
+        return _rank_into_3(F, q, rank, order, count, memb)
     n_fronts = 0
-    for i in lexicographic_order(F):
+    for t in range(q):
+        i = order[t]
         f = 0
         while f < n_fronts:
             dominated = False
-            for t in range(count[f] - 1, -1, -1):
-                if dominates(F[members[f, t]], F[i]) == 1:
+            for s in range(count[f] - 1, -1, -1):
+                if _dominates_earlier(F, memb[f, s], i):
                     dominated = True
                     break
             if not dominated:
                 break
             f += 1
-        members[f, count[f]] = i
-        count[f] += 1
         if f == n_fronts:
+            count[f] = 0
             n_fronts += 1
+        memb[f, count[f]] = i
+        count[f] += 1
         rank[i] = f
+    return n_fronts
+
+
+@njit(cache=True)
+def nondominated_rank(F):
+    """Front index of every row of ``F`` (0 = non-dominated); see :func:`rank_into`."""
+    q = F.shape[0]
+    rank = np.empty(q, dtype=np.int64)
+    scratch = np.empty((3, q), dtype=np.int64)
+    rank_into(F, q, rank, scratch[0], scratch[1], scratch[2], np.empty((q, q), dtype=np.int32),
+              np.empty(q), np.empty(q))  # fmt: skip
     return rank
+
+
+@njit(cache=True)
+def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys):
+    """NSGA-II crowding distance of the rows ``members[:size]`` of ``F`` (one front) into
+    ``cd[:size]``; ``idx``, ``ti``, ``sv``, ``tv`` (size,) and ``keys`` are scratch."""
+    n_obj = F.shape[1]
+    if size <= 2:
+        for t in range(size):
+            cd[t] = np.inf
+        return
+    for t in range(size):
+        cd[t] = 0.0
+    for m in range(n_obj):
+        for t in range(size):
+            sv[t] = F[members[t], m]
+            idx[t] = t
+        sort_pairs(sv, idx, size, tv, ti, keys, 1)
+        span = sv[size - 1] - sv[0]
+        if span <= 0.0:
+            continue
+        cd[idx[0]] = np.inf
+        cd[idx[size - 1]] = np.inf
+        for t in range(1, size - 1):
+            cd[idx[t]] += (sv[t + 1] - sv[t - 1]) / span
+    for t in range(size):
+        cd[t] = cd[t] / n_obj
 
 
 @njit(cache=True)
 def crowding_of(F, members):
     """NSGA-II crowding distance of the rows ``members`` of ``F`` (one front)."""
     n = members.shape[0]
-    n_obj = F.shape[1]
-    cd = np.zeros(n)
-    if n <= 2:
-        cd[:] = np.inf
-        return cd
-    vals = np.empty(n)
-    for m in range(n_obj):
-        for t in range(n):
-            vals[t] = F[members[t], m]
-        order = np.argsort(vals, kind="mergesort")
-        span = vals[order[n - 1]] - vals[order[0]]
-        if span <= 0.0:
-            continue
-        cd[order[0]] = np.inf
-        cd[order[n - 1]] = np.inf
-        for t in range(1, n - 1):
-            cd[order[t]] += (vals[order[t + 1]] - vals[order[t - 1]]) / span
-    return cd / n_obj
+    cd = np.empty(n)
+    crowding_into(F, members, n, cd, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+                  np.empty(n), np.empty(n), np.empty((n, 1)))  # fmt: skip
+    return cd
 
 
 @njit(cache=True)
@@ -127,58 +416,39 @@ def crowding_distance(F):
 
 
 @njit(cache=True)
-def _order_desc_random_ties(values, state):
-    """Indices sorting ``values`` descending, equal values in random order (insertion sort
-    on (value, jitter): fronts are small)."""
-    n = values.shape[0]
-    jitter = np.empty(n)
-    order = np.empty(n, dtype=np.int64)
-    for a in range(n):
-        jitter[a] = next_float(state)
-        order[a] = a
-    for a in range(1, n):
-        cur = order[a]
-        b = a - 1
-        while b >= 0:
-            prev = order[b]
-            if values[prev] > values[cur] or (
-                values[prev] == values[cur] and jitter[prev] <= jitter[cur]
-            ):
-                break
-            order[b + 1] = prev
-            b -= 1
-        order[b + 1] = cur
-    return order
+def survive_into(F, q, n_keep, state, ws):
+    """Survival of rows ``0..q-1`` of ``F``: the ``n_keep`` survivors into ``ws.keep``
+    with their rank and crowding (``ws.keep_rank``, ``ws.keep_cd``), and the front index
+    of every row into ``ws.rank``.
 
-
-@njit(cache=True)
-def survive(F, n_keep, state):
-    """Indices of the ``n_keep`` survivors of ``F`` with their rank and crowding, and the
-    front index of every row of ``F``."""
-    q = F.shape[0]
-    rank = nondominated_rank(F)
-    n_fronts = rank.max() + 1
+    Fronts are taken whole while they fit; the splitting front is truncated by crowding
+    distance, larger first, equal distances in random order (one draw per member).
+    """
+    rank = ws.rank
+    n_fronts = rank_into(F, q, rank, ws.order, ws.tmp, ws.count, ws.memb, ws.sv, ws.tv)
     # Counting sort of the rows by front.
-    start = np.zeros(n_fronts + 1, dtype=np.int64)
+    start = ws.start
+    fill = ws.fill
+    by_front = ws.by_front
+    for r in range(n_fronts + 1):
+        start[r] = 0
     for i in range(q):
         start[rank[i] + 1] += 1
     for r in range(n_fronts):
         start[r + 1] += start[r]
-    by_front = np.empty(q, dtype=np.int64)
-    fill = start[:-1].copy()
+    for r in range(n_fronts):
+        fill[r] = start[r]
     for i in range(q):
         by_front[fill[rank[i]]] = i
         fill[rank[i]] += 1
-    keep = np.empty(n_keep, dtype=np.int64)
-    keep_rank = np.empty(n_keep, dtype=np.int64)
-    keep_cd = np.empty(n_keep)
+    keep, keep_rank, keep_cd, cd, keys = ws.keep, ws.keep_rank, ws.keep_cd, ws.cd, ws.keys
     filled = 0
     for r in range(n_fronts):
         if filled == n_keep:
             break
         members = by_front[start[r] : start[r + 1]]
-        cd = crowding_of(F, members)
         size = members.shape[0]
+        crowding_into(F, members, size, cd, ws.order, ws.tmp, ws.sv, ws.tv, keys)
         if filled + size <= n_keep:
             for a in range(size):
                 keep[filled] = members[a]
@@ -186,17 +456,32 @@ def survive(F, n_keep, state):
                 keep_cd[filled] = cd[a]
                 filled += 1
         else:
-            # Truncate the splitting front by crowding, larger first, random among ties.
-            order = _order_desc_random_ties(cd, state)
+            # Truncate the splitting front: crowding descending, random order among ties.
+            sv, order = ws.sv, ws.order
+            for a in range(size):
+                sv[a] = -cd[a]
+                keys[a, 1] = next_float(state)
+                order[a] = a
+            sort_pairs(sv, order, size, ws.tv, ws.tmp, keys, 2)
             for a in range(n_keep - filled):
-                keep[filled] = members[order[a]]
+                b = ws.order[a]
+                keep[filled] = members[b]
                 keep_rank[filled] = r
-                keep_cd[filled] = cd[order[a]]
+                keep_cd[filled] = cd[b]
                 filled += 1
-    return keep, keep_rank, keep_cd, rank
 
 
 @njit(cache=True)
+def survive(F, n_keep, state):
+    """Indices of the ``n_keep`` survivors of ``F`` with their rank and crowding, and the
+    front index of every row of ``F``."""
+    q, m = F.shape
+    ws = make_workspace(q, n_keep, 1, m, 1)
+    survive_into(F, q, n_keep, state, ws)
+    return ws.keep, ws.keep_rank, ws.keep_cd, ws.rank
+
+
+@njit(inline="always")
 def next_competitor(perm, cursor, state):
     """The next tournament competitor. As in pymoo's ``TournamentSelection``, competitors
     are read from concatenated random permutations of the population, so every member
@@ -216,7 +501,7 @@ def next_competitor(perm, cursor, state):
     return c
 
 
-@njit(cache=True)
+@njit(inline="always")
 def tournament(rank, crowd, perm, cursor, state):
     """Binary tournament: lower rank wins, then larger crowding, then a coin flip."""
     a = next_competitor(perm, cursor, state)
@@ -230,154 +515,265 @@ def tournament(rank, crowd, perm, cursor, state):
 
 # ----------------------------------------------------------------------------- evaluation
 
-
-@njit(cache=True)
-def evaluate_into(out, kernels, x, fdata, idata, consts, foff, ioff, coff):
-    """Minimised objective values (negated kernel values) of the lists ``x`` into ``out``."""
-    n_obj = len(kernels)
-    for i in range(x.shape[0]):
-        for j in range(n_obj):
-            out[i, j] = -kernels[j](
-                x[i], fdata[:, foff[j] : foff[j + 1]], idata[:, ioff[j] : ioff[j + 1]],
-                consts[coff[j] : coff[j + 1]],
-            )  # fmt: skip
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
 
 
-@njit(cache=True)
-def _contains(hashes, n, h):
-    for i in range(n):
-        if hashes[i] == h:
-            return True
-    return False
+@njit(inline="always")
+def popcount64(v):
+    """Set bits of a non-negative int64 (SWAR popcount, no loop over bits)."""
+    x = np.uint64(v)
+    x = x - ((x >> np.uint64(1)) & _M1)
+    x = (x & _M2) + ((x >> np.uint64(2)) & _M2)
+    x = (x + (x >> np.uint64(4))) & _M4
+    return np.int64((x * _H01) >> np.uint64(56))
 
 
 @njit(cache=True)
-def _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state, arc, first_new,
-                  n_protected):  # fmt: skip
-    """Survival of the ``total`` merged rows (mx, mf, mh) back into the population.
+def evaluate_into(out, kernels, codes, x, fdata, idata, consts, foff, ioff, coff):
+    """Minimised objective values (negated kernel values) of the lists ``x`` into ``out``.
+
+    Objective ``j`` with a built-in code (``codes[j] >= 0``, see
+    :mod:`moopt.objectives.registry`) is computed inline, with the same arithmetic as
+    its kernel; the others call their kernel through the typed list ``kernels``.
+    """
+    n_obj = codes.shape[0]
+    k = x.shape[1]
+    for j in range(n_obj):
+        code = codes[j]
+        f0 = foff[j]
+        i0 = ioff[j]
+        c0 = coff[j]
+        if code == OBJ_ACCURACY:
+            ideal = consts[c0]
+            for i in range(x.shape[0]):
+                if ideal <= 0.0:
+                    out[i, j] = -1.0
+                    continue
+                total = 0.0
+                for p in range(k):
+                    total += fdata[x[i, p], f0] * consts[c0 + 1 + p]
+                out[i, j] = -(total / ideal)
+        elif code == OBJ_EXPECTED_HITS:
+            ideal = consts[c0]
+            for i in range(x.shape[0]):
+                if ideal <= 0.0:
+                    out[i, j] = -1.0
+                    continue
+                total = 0.0
+                for p in range(k):
+                    total += fdata[x[i, p], f0]
+                out[i, j] = -(total / ideal)
+        elif code == OBJ_NOVELTY:
+            for i in range(x.shape[0]):
+                total = 0.0
+                for p in range(k):
+                    total += fdata[x[i, p], f0]
+                out[i, j] = -(total / k)
+        elif code == OBJ_DIVERSITY:
+            n_cat = consts[c0]
+            for i in range(x.shape[0]):
+                covered = 0
+                for w in range(i0, ioff[j + 1]):
+                    union = 0
+                    for p in range(k):
+                        union |= idata[x[i, p], w]
+                    covered += popcount64(union)
+                out[i, j] = -(covered / n_cat)
+        elif code == OBJ_ILD:
+            for i in range(x.shape[0]):
+                out[i, j] = -_ild(x[i], idata, i0, ioff[j + 1])
+        else:
+            kernel = kernels[j]
+            fd = fdata[:, f0 : foff[j + 1]]
+            idd = idata[:, i0 : ioff[j + 1]]
+            cs = consts[c0 : coff[j + 1]]
+            for i in range(x.shape[0]):
+                out[i, j] = -kernel(x[i], fd, idd, cs)
+
+
+@njit(inline="always")
+def _ild(positions, idata, w0, w1):
+    """The ILD kernel's arithmetic on category words ``w0..w1-1`` of ``idata``."""
+    k = positions.shape[0]
+    if k < 2:
+        return 0.0
+    total = 0.0
+    for a in range(k):
+        for b in range(a + 1, k):
+            inter = 0
+            union = 0
+            for w in range(w0, w1):
+                x = idata[positions[a], w]
+                y = idata[positions[b], w]
+                inter += popcount64(x & y)
+                union += popcount64(x | y)
+            if union > 0:
+                total += 1.0 - inter / union
+    return total / (k * (k - 1) / 2)
+
+
+@njit(cache=True)
+def _survive_into(X, F, H, rank, crowd, ws, total, state, arc, first_new, n_protected):
+    """Survival of the ``total`` merged rows (``ws.mx``, ``ws.mf``, ``ws.mh``) back into
+    the population.
 
     Rows from ``first_new`` on are new; those non-dominated in the merged set are offered
     to the archive ``arc`` (the others are dominated by a population member, which is in
     the archive or dominated by an entry), the first ``n_protected`` of them as seeds.
     """
-    keep, kr, kc, merged_rank = survive(mf[:total], X.shape[0], state)
+    mx, mf, mh = ws.mx, ws.mf, ws.mh
+    survive_into(mf, total, X.shape[0], state, ws)
     AX, AF, AH, AP, meta = arc
-    for i in range(first_new, total):
-        if merged_rank[i] == 0:
-            archive_add(AX, AF, AH, AP, meta, mx[i], mf[i], mh[i], i - first_new < n_protected)
+    if AX.shape[0] > 0:
+        for i in range(first_new, total):
+            if ws.rank[i] == 0:
+                archive_add_row(AX, AF, AH, AP, meta, mx, mf, i, mh[i],
+                                i - first_new < n_protected)  # fmt: skip
+    k = X.shape[1]
+    m = F.shape[1]
     for i in range(X.shape[0]):
-        X[i] = mx[keep[i]]
-        F[i] = mf[keep[i]]
-        H[i] = mh[keep[i]]
-        rank[i] = kr[i]
-        crowd[i] = kc[i]
+        src = ws.keep[i]
+        for c in range(k):
+            X[i, c] = mx[src, c]
+        for c in range(m):
+            F[i, c] = mf[src, c]
+        H[i] = mh[src]
+        rank[i] = ws.keep_rank[i]
+        crowd[i] = ws.keep_cd[i]
 
 
 # ----------------------------------------------------------------------------- one user
 
 
 @njit(cache=True)
-def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, fdata, idata, consts,
-              foff, ioff, coff, max_tries, arc):  # fmt: skip
+def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, codes, fdata, idata,
+              consts, foff, ioff, coff, max_tries, arc, ws):  # fmt: skip
     """Fill the population: the ``n_seeds`` seed lists (duplicates dropped), then random
-    distinct lists; evaluate it and assign rank and crowding. Returns the size reached."""
-    p, k = X.shape
-    mx = np.empty((p, k), dtype=np.int64)
-    mh = np.empty(p, dtype=np.uint64)
+    distinct lists; evaluate it and assign rank and crowding. Returns the size reached.
+    ``ws`` is a :class:`Workspace` with room for at least P merged rows."""
+    p = X.shape[0]
+    mx, mh, htab, hstamp = ws.mx, ws.mh, ws.htab, ws.hstamp
+    ws.epoch[0] += 1
+    e = ws.epoch[0]
     size = 0
     for s in range(n_seeds):
         if size == p:
             break
         h = hash_row(seeds[s])
-        if not _contains(mh, size, h):
+        if hset_add(htab, hstamp, e, h):
             mx[size] = seeds[s]
             mh[size] = h
             size += 1
     n_unique_seeds = size
-    scratch = np.empty(n, dtype=np.int64)
     tries = 0
     while size < p and tries < max_tries * p:
-        random_list_row(mx[size], n, state, scratch)
+        random_list_row(mx[size], n, state, ws.scratch)
         h = hash_row(mx[size])
         tries += 1
-        if not _contains(mh, size, h):
+        if hset_add(htab, hstamp, e, h):
             mh[size] = h
             size += 1
     if size < p:
         return size
-    mf = np.empty((p, F.shape[1]))
-    evaluate_into(mf, kernels, mx, fdata, idata, consts, foff, ioff, coff)
-    _survive_into(X, F, H, rank, crowd, mx, mf, mh, p, state, arc, 0, n_unique_seeds)
+    evaluate_into(ws.mf[:p], kernels, codes, mx[:p], fdata, idata, consts, foff, ioff, coff)
+    _survive_into(X, F, H, rank, crowd, ws, p, state, arc, 0, n_unique_seeds)
     return size
 
 
+@njit(inline="always")
+def _take_child(child, mx, mh, p, made, n, state, used, p_mut, p_swap, htab, hstamp, e):
+    """Mutate ``child`` with probability ``p_mut``; unless its hash is already in the set,
+    store it as merged row ``p + made``. Returns the new number of children."""
+    if next_float(state) < p_mut:
+        mutate_row(child, n, state, used, p_swap)
+    h = hash_row(child)
+    if not hset_add(htab, hstamp, e, h):
+        return made
+    for c in range(child.shape[0]):
+        mx[p + made, c] = child[c]
+    mh[p + made] = h
+    return made + 1
+
+
 @njit(cache=True)
-def generation_user(X, F, H, rank, crowd, n, state, kernels, fdata, idata, consts, foff, ioff,
-                    coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, mx, mf, mh, c1, c2,
-                    used, arc):  # fmt: skip
-    """One NSGA-II generation for one user, in place; ``mx`` (2P, K), ``mf`` (2P, M),
-    ``mh`` (2P,), ``c1``/``c2`` (K,) and ``used`` (N,) are reusable workspace.
-    Returns the number of children."""
+def generation_user(X, F, H, rank, crowd, n, state, kernels, codes, fdata, idata, consts, foff,
+                    ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, arc,
+                    ws):  # fmt: skip
+    """One NSGA-II generation for one user, in place; ``ws`` is a :class:`Workspace`
+    with room for 2P merged rows. Returns the number of children."""
     p = X.shape[0]
+    mx, mf, mh, c1, c2, used = ws.mx, ws.mf, ws.mh, ws.c1, ws.c2, ws.used
+    htab, hstamp = ws.htab, ws.hstamp
+    ws.epoch[0] += 1
+    e = ws.epoch[0]
     mx[:p] = X
     mf[:p] = F
-    mh[:p] = H
+    for i in range(p):
+        mh[i] = H[i]
+        hset_add(htab, hstamp, e, H[i])
     made = 0
     tries = 0
-    perm = np.empty(p, dtype=np.int64)
-    cursor = np.full(1, p, dtype=np.int64)  # exhausted: the first draw shuffles
+    perm, cursor = ws.perm, ws.cursor
+    cursor[0] = p  # exhausted: the first draw shuffles
+    k = X.shape[1]
+    pa, pb = ws.pa, ws.pb
     while made < p and tries < max_tries:
         tries += 1
         a = tournament(rank, crowd, perm, cursor, state)
         b = tournament(rank, crowd, perm, cursor, state)
         if next_float(state) < p_cx:
-            crossover_row(cx_kind, X[a], X[b], c1, c2, n, state, used, eta)
+            for c in range(k):
+                pa[c] = X[a, c]
+                pb[c] = X[b, c]
+            crossover_row(cx_kind, pa, pb, c1, c2, n, state, used, eta)
         else:
-            c1[:] = X[a]
-            c2[:] = X[b]
-        for child in (c1, c2):
-            if made == p:
-                break
-            if next_float(state) < p_mut:
-                mutate_row(child, n, state, used, p_swap)
-            h = hash_row(child)
-            if _contains(mh, p + made, h):
-                continue
-            mx[p + made] = child
-            mh[p + made] = h
-            made += 1
+            for c in range(k):
+                c1[c] = X[a, c]
+                c2[c] = X[b, c]
+        made = _take_child(c1, mx, mh, p, made, n, state, used, p_mut, p_swap, htab, hstamp, e)
+        if made < p:
+            made = _take_child(c2, mx, mh, p, made, n, state, used, p_mut, p_swap, htab,
+                               hstamp, e)  # fmt: skip
     if made == 0:
         return 0
     total = p + made
-    evaluate_into(mf[p:total], kernels, mx[p:total], fdata, idata, consts, foff, ioff, coff)
-    _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state, arc, p, 0)
+    evaluate_into(mf[p:total], kernels, codes, mx[p:total], fdata, idata, consts, foff, ioff,
+                  coff)  # fmt: skip
+    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0)
     return made
 
 
 @njit(cache=True)
-def inject_user(X, F, H, rank, crowd, lists, state, kernels, fdata, idata, consts, foff, ioff,
-                coff, arc):  # fmt: skip
-    """Merge ``lists`` into the population (new ones only), then survive back to size."""
-    p, k = X.shape
+def inject_user(X, F, H, rank, crowd, lists, state, kernels, codes, fdata, idata, consts, foff,
+                ioff, coff, arc, ws):  # fmt: skip
+    """Merge ``lists`` into the population (new ones only), then survive back to size;
+    ``ws`` has room for P + len(lists) merged rows."""
+    p = X.shape[0]
     m = lists.shape[0]
-    mx = np.empty((p + m, k), dtype=np.int64)
-    mf = np.empty((p + m, F.shape[1]))
-    mh = np.empty(p + m, dtype=np.uint64)
+    mx, mf, mh, htab, hstamp = ws.mx, ws.mf, ws.mh, ws.htab, ws.hstamp
+    ws.epoch[0] += 1
+    e = ws.epoch[0]
     mx[:p] = X
     mf[:p] = F
-    mh[:p] = H
+    for i in range(p):
+        mh[i] = H[i]
+        hset_add(htab, hstamp, e, H[i])
     n_new = 0
     for i in range(m):
         h = hash_row(lists[i])
-        if not _contains(mh, p + n_new, h):
+        if hset_add(htab, hstamp, e, h):
             mx[p + n_new] = lists[i]
             mh[p + n_new] = h
             n_new += 1
     if n_new == 0:
         return 0
     total = p + n_new
-    evaluate_into(mf[p:total], kernels, mx[p:total], fdata, idata, consts, foff, ioff, coff)
-    _survive_into(X, F, H, rank, crowd, mx, mf, mh, total, state, arc, p, 0)
+    evaluate_into(mf[p:total], kernels, codes, mx[p:total], fdata, idata, consts, foff, ioff,
+                  coff)  # fmt: skip
+    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0)
     return n_new
 
 
@@ -386,64 +782,62 @@ def inject_user(X, F, H, rank, crowd, lists, state, kernels, fdata, idata, const
 
 @njit(parallel=True, cache=True)
 def init_batch(X, F, H, rank, crowd, states, seeds, n_seeds, seed, stream_ids, n, kernels,
-               fdata, idata, consts, foff, ioff, coff, max_tries, AX, AF, AH, AP,
+               codes, fdata, idata, consts, foff, ioff, coff, max_tries, AX, AF, AH, AP,
                ameta):  # fmt: skip
     """Initialise every user's population. User ``u`` draws from stream
     ``stream_ids[u]`` of ``seed`` (its global index, so a shard reproduces the whole run);
     ``states`` (U,) receives each stream's position."""
-    u_count = X.shape[0]
+    u_count, p, k = X.shape
     sizes = np.empty(u_count, dtype=np.int64)
     for u in prange(u_count):
+        ws = make_workspace(p, p, k, F.shape[2], n)
         state = np.empty(1, dtype=np.uint64)
         state[0] = stream_seed(seed, stream_ids[u])
         sizes[u] = init_user(
             X[u], F[u], H[u], rank[u], crowd[u], seeds[u], n_seeds[u], n, state, kernels,
-            fdata[u], idata[u], consts[u], foff, ioff, coff, max_tries,
-            (AX[u], AF[u], AH[u], AP[u], ameta[u]),
+            codes, fdata[u], idata[u], consts[u], foff, ioff, coff, max_tries,
+            (AX[u], AF[u], AH[u], AP[u], ameta[u]), ws,
         )  # fmt: skip
         states[u] = state[0]
     return sizes
 
 
 @njit(parallel=True, cache=True)
-def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, fdata, idata, consts, foff,
-                 ioff, coff, AX, AF, AH, AP, ameta, p_cx, p_mut, cx_kind, p_swap, eta,
+def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, codes, fdata, idata, consts,
+                 foff, ioff, coff, AX, AF, AH, AP, ameta, p_cx, p_mut, cx_kind, p_swap, eta,
                  max_tries):  # fmt: skip
-    """Run ``n_steps`` generations for every user; returns children made per user."""
+    """Run ``n_steps`` generations for every user; returns children made per user.
+    Each user's workspace is allocated once, before its generations."""
     u_count, p, k = X.shape
     made = np.zeros(u_count, dtype=np.int64)
     for u in prange(u_count):
+        ws = make_workspace(2 * p, p, k, F.shape[2], n)
         state = np.empty(1, dtype=np.uint64)
         state[0] = states[u]
-        mx = np.empty((2 * p, k), dtype=np.int64)
-        mf = np.empty((2 * p, F.shape[2]))
-        mh = np.empty(2 * p, dtype=np.uint64)
-        c1 = np.empty(k, dtype=np.int64)
-        c2 = np.empty(k, dtype=np.int64)
-        used = np.zeros(n, dtype=np.bool_)
         for _ in range(n_steps):
             made[u] += generation_user(
-                X[u], F[u], H[u], rank[u], crowd[u], n, state, kernels, fdata[u], idata[u],
-                consts[u], foff, ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, mx,
-                mf, mh, c1, c2, used, (AX[u], AF[u], AH[u], AP[u], ameta[u]),
+                X[u], F[u], H[u], rank[u], crowd[u], n, state, kernels, codes, fdata[u],
+                idata[u], consts[u], foff, ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta,
+                max_tries, (AX[u], AF[u], AH[u], AP[u], ameta[u]), ws,
             )  # fmt: skip
         states[u] = state[0]
     return made
 
 
 @njit(cache=True)
-def inject_batch(X, F, H, rank, crowd, states, lists, kernels, fdata, idata, consts, foff, ioff,
-                 coff, AX, AF, AH, AP, ameta):  # fmt: skip
+def inject_batch(X, F, H, rank, crowd, states, lists, kernels, codes, fdata, idata, consts,
+                 foff, ioff, coff, AX, AF, AH, AP, ameta):  # fmt: skip
     """Merge per-user ``lists`` (U, m, K) into the populations (serial: a few lists per
     user, so the cost is small and the compile time of a parallel loop is saved)."""
-    u_count = X.shape[0]
+    u_count, p, k = X.shape
     added = np.zeros(u_count, dtype=np.int64)
+    ws = make_workspace(p + lists.shape[1], p, k, F.shape[2], 1)
     for u in range(u_count):
         state = np.empty(1, dtype=np.uint64)
         state[0] = states[u]
         added[u] = inject_user(
-            X[u], F[u], H[u], rank[u], crowd[u], lists[u], state, kernels, fdata[u], idata[u],
-            consts[u], foff, ioff, coff, (AX[u], AF[u], AH[u], AP[u], ameta[u]),
+            X[u], F[u], H[u], rank[u], crowd[u], lists[u], state, kernels, codes, fdata[u],
+            idata[u], consts[u], foff, ioff, coff, (AX[u], AF[u], AH[u], AP[u], ameta[u]), ws,
         )  # fmt: skip
         states[u] = state[0]
     return added

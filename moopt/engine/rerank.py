@@ -30,6 +30,7 @@ from ..objectives import (
 )
 from ..operators._kernels import CX_ONE_POINT, CX_SBX, CX_UNIFORM
 from . import kernels as K
+from .archive import blank_unused
 from .result import RerankResult
 
 CROSSOVERS = {"one_point": CX_ONE_POINT, "uniform": CX_UNIFORM, "sbx": CX_SBX}
@@ -153,8 +154,8 @@ def evaluate_lists(lists: np.ndarray, packed: PackedObjectives) -> np.ndarray:
     out = np.empty((u, m, packed.n_obj))
     for row in range(u):
         K.evaluate_into(
-            out[row], packed.kernels, lists[row], packed.fdata[row], packed.idata[row],
-            packed.consts[row], packed.foff, packed.ioff, packed.coff,
+            out[row], packed.kernels, packed.codes, lists[row], packed.fdata[row],
+            packed.idata[row], packed.consts[row], packed.foff, packed.ioff, packed.coff,
         )  # fmt: skip
     return -out
 
@@ -221,8 +222,8 @@ def run_engine(
     arc = (np.empty((u, a, k), dtype=np.int64), np.empty((u, a, m)),
            np.empty((u, a), dtype=np.uint64), np.empty((u, a), dtype=np.uint8),
            np.zeros((u, 2), dtype=np.int64))  # fmt: skip
-    args = (packed.kernels, packed.fdata, packed.idata, packed.consts, packed.foff,
-            packed.ioff, packed.coff)  # fmt: skip
+    args = (packed.kernels, packed.codes, packed.fdata, packed.idata, packed.consts,
+            packed.foff, packed.ioff, packed.coff)  # fmt: skip
     sizes = K.init_batch(
         X, F, H, rank, crowd, states, seeds, n_seeds, np.uint64(seed),
         np.ascontiguousarray(stream_ids, dtype=np.int64), n, *args, cfg.max_tries, *arc,
@@ -263,8 +264,8 @@ def run_engine(
         if extra is not None:  # guided initialisation, anchors: evaluations too
             n_evals += np.asarray(extra, dtype=np.int64)
     AX, AF, _, AP, ameta = arc
-    unused = np.arange(a)[None, :] >= ameta[:, :1]
-    AX[unused], AF[unused], AP[unused] = -1, np.nan, 0  # never uninitialised memory
+    if a > 0:
+        blank_unused(AX, AF, AP, ameta)  # never uninitialised memory
     return RerankResult(
         positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
         objectives=packed.names, n_evals=n_evals, seconds=time.perf_counter() - start,

@@ -27,7 +27,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .registry import OBJECTIVE_SIGNATURE, ObjectiveData, RerankInputs, register_objective
+from .registry import (
+    OBJ_ACCURACY,
+    OBJ_DIVERSITY,
+    OBJ_EXPECTED_HITS,
+    OBJ_ILD,
+    OBJ_NOVELTY,
+    OBJECTIVE_SIGNATURE,
+    ObjectiveData,
+    RerankInputs,
+    register_objective,
+    set_inline_code,
+)
 
 BITS_PER_WORD = 62  # stay clear of the sign bit
 
@@ -202,3 +213,11 @@ ILD = register_objective(
     "ild", ild_kernel, prepare_diversity,
     description="mean pairwise Jaccard distance of the items' category sets",
 )  # fmt: skip
+
+# The engine computes these inline (moopt.engine.kernels.evaluate_into).
+_INLINE = (
+    (ACCURACY, OBJ_ACCURACY), (EXPECTED_HITS, OBJ_EXPECTED_HITS), (DIVERSITY, OBJ_DIVERSITY),
+    (NOVELTY, OBJ_NOVELTY), (ILD, OBJ_ILD),
+)  # fmt: skip
+for _obj, _code in _INLINE:
+    set_inline_code(_obj.kernel, _code)

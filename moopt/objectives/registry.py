@@ -245,6 +245,28 @@ _REGISTRY: dict[str, ListObjective] = {}
 
 MAX_OBJECTIVES = 8
 
+# Codes of the built-in objectives: the engine evaluates these inline (same arithmetic as
+# their kernels) instead of calling through a function pointer; -1 = call the kernel.
+OBJ_GENERIC = -1
+OBJ_ACCURACY = 0
+OBJ_EXPECTED_HITS = 1
+OBJ_DIVERSITY = 2
+OBJ_NOVELTY = 3
+OBJ_ILD = 4
+_INLINE_CODES: dict[CPUDispatcher, int] = {}
+
+
+def set_inline_code(kernel: CPUDispatcher, code: int) -> None:
+    """Declare that the engine computes ``kernel`` inline under ``code`` (built-ins only:
+    the engine's :func:`~moopt.engine.kernels.evaluate_into` must implement the code)."""
+    _INLINE_CODES[kernel] = code
+
+
+def objective_code(obj: ListObjective) -> int:
+    """The engine's inline code of an objective's kernel, or :data:`OBJ_GENERIC`. Keyed by
+    the kernel itself, so a user objective that reuses a built-in name is never inlined."""
+    return _INLINE_CODES.get(obj.kernel, OBJ_GENERIC)
+
 # Kernels reach the engine as a numba typed List of function pointers: it crosses the
 # Python/Numba boundary as one pointer (~3 us a call), where a tuple of dispatchers is
 # converted kernel by kernel (~90 us each), and its length is not part of the compiled
@@ -314,10 +336,12 @@ def list_objectives() -> dict[str, str]:
 @dataclass(frozen=True, eq=False)
 class PackedObjectives:
     """Several objectives' data concatenated for the kernels, with column offsets;
-    ``kernels`` is a typed List (see :func:`kernel_list`)."""
+    ``kernels`` is a typed List (see :func:`kernel_list`); ``codes`` (M,) the engine's
+    inline code of each objective (:func:`objective_code`)."""
 
     objectives: tuple[ListObjective, ...]
     kernels: List
+    codes: np.ndarray
     fdata: np.ndarray
     idata: np.ndarray
     consts: np.ndarray
@@ -335,7 +359,7 @@ class PackedObjectives:
 
     def select(self, users: np.ndarray) -> PackedObjectives:
         return PackedObjectives(
-            self.objectives, self.kernels, np.ascontiguousarray(self.fdata[users]),
+            self.objectives, self.kernels, self.codes, np.ascontiguousarray(self.fdata[users]),
             np.ascontiguousarray(self.idata[users]), np.ascontiguousarray(self.consts[users]),
             self.foff, self.ioff, self.coff,
         )  # fmt: skip
@@ -372,6 +396,7 @@ def pack_objectives(specs: Sequence[str | ListObjective], inputs: RerankInputs) 
     return PackedObjectives(
         objectives=objs,
         kernels=kernel_list(o.kernel for o in objs),
+        codes=np.array([objective_code(o) for o in objs], dtype=np.int64),
         fdata=np.ascontiguousarray(np.concatenate([d.fdata for d in datas], axis=2)),
         idata=np.ascontiguousarray(np.concatenate([d.idata for d in datas], axis=2)),
         consts=np.ascontiguousarray(np.concatenate([d.consts for d in datas], axis=1)),

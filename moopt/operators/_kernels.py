@@ -1,7 +1,9 @@
 """Numba kernels on K-of-N lists: sampling, crossover, mutation, repair and hashing.
 
 A list is a row of K distinct candidate positions in [0, N), in order. Row-level
-functions (``*_row``) are shared by the batch engine; the ``*_batch`` kernels behind the
+functions (``*_row``) are shared by the batch engine (inlined into their callers, so the
+engine's mating loop passes no arrays through calls, whose reference counting costs
+more than these small bodies); the ``*_batch`` kernels behind the
 pymoo operators run one parallel loop over rows, giving row ``r`` the random stream
 ``stream_seed(seed, r)`` so results do not depend on the thread count. Every kernel
 returns lists of K distinct valid positions; callers validate shapes and ranges before
@@ -13,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._rng import next_float, next_int, stream_seed
+from .._rng import mix64, next_float, next_int, stream_seed
 
 # ---------------------------------------------------------------------------- row helpers
 
@@ -35,7 +37,7 @@ def random_list_row(out, n, state, scratch):
         out[i] = scratch[i]
 
 
-@njit(cache=True)
+@njit(inline="always")
 def repair_row(child, n, state, used):
     """Replace repeated positions in ``child`` by random positions it does not use.
 
@@ -63,7 +65,7 @@ def repair_row(child, n, state, used):
         used[child[p]] = False
 
 
-@njit(cache=True)
+@njit(inline="always")
 def one_point_row(a, b, c1, c2, n, state, used):
     """List one-point crossover: heads of one parent, tails of the other, then repair."""
     k = a.shape[0]
@@ -79,7 +81,7 @@ def one_point_row(a, b, c1, c2, n, state, used):
     repair_row(c2, n, state, used)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def uniform_row(a, b, c1, c2, n, state, used):
     """Uniform crossover: each slot from either parent with probability 1/2, then repair."""
     for p in range(a.shape[0]):
@@ -93,7 +95,7 @@ def uniform_row(a, b, c1, c2, n, state, used):
     repair_row(c2, n, state, used)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def sbx_row(a, b, c1, c2, n, state, used, eta):
     """List-level simulated binary crossover (PreferRec's operator), then repair.
 
@@ -129,7 +131,7 @@ CX_UNIFORM = 1
 CX_SBX = 2
 
 
-@njit(cache=True)
+@njit(inline="always")
 def crossover_row(kind, a, b, c1, c2, n, state, used, eta):
     if kind == CX_ONE_POINT:
         one_point_row(a, b, c1, c2, n, state, used)
@@ -139,7 +141,7 @@ def crossover_row(kind, a, b, c1, c2, n, state, used, eta):
         sbx_row(a, b, c1, c2, n, state, used, eta)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def swap_row(x, state):
     """Swap two distinct slots (changes the order, not the set)."""
     k = x.shape[0]
@@ -154,7 +156,7 @@ def swap_row(x, state):
     x[j] = tmp
 
 
-@njit(cache=True)
+@njit(inline="always")
 def replace_row(x, n, state, used):
     """Replace one slot by a random candidate the list does not hold (if one exists)."""
     k = x.shape[0]
@@ -172,7 +174,7 @@ def replace_row(x, n, state, used):
         used[x[p]] = False
 
 
-@njit(cache=True)
+@njit(inline="always")
 def mutate_row(x, n, state, used, p_swap):
     """One swap (probability ``p_swap``) or one replacement."""
     if next_float(state) < p_swap:
@@ -181,20 +183,19 @@ def mutate_row(x, n, state, used, p_swap):
         replace_row(x, n, state, used)
 
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
+_HASH_SEED = np.uint64(0x243F6A8885A308D3)
+_HASH_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd: the polynomial is a bijection per slot
 
 
-@njit(cache=True)
+@njit(inline="always")
 def hash_row(x):
-    """Order-sensitive 64-bit FNV-1a hash of a list."""
-    h = _FNV_OFFSET
+    """Order-sensitive 64-bit hash of a list: a polynomial in the positions (odd
+    multiplier, modulo 2**64; one multiply-add per slot) through the SplitMix64
+    finaliser, so every output bit depends on every slot."""
+    h = _HASH_SEED
     for p in range(x.shape[0]):
-        v = np.uint64(x[p])
-        for _ in range(8):
-            h = (h ^ (v & np.uint64(0xFF))) * _FNV_PRIME
-            v = v >> np.uint64(8)
-    return h
+        h = h * _HASH_MULT + np.uint64(x[p])
+    return mix64(h)
 
 
 # ---------------------------------------------------------------------------- batch kernels
