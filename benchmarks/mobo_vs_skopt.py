@@ -10,7 +10,9 @@ Every solver gets the same evaluation budget and the same 10-point initial desig
   and maximises NDCG + sigmoid(ILD) + sigmoid(1/ARP), which is decreasing in each of the
   three losses here as well (ARP = f3 > 0).
 
-Solvers: ``MOBO()`` (defaults: q = 1, 10 restarts, 512 raw samples, 128 QMC samples),
+Solvers: ``MOBO()`` (defaults: q = 1, 10 restarts, 512 raw samples, 128 QMC samples;
+reference point by BoTorch's advice on the observed front) and ``MOBO(ref_point=
+"observed")`` (the same rule on all observed points, which rewards extending the front),
 ``BayesOpt(scalarization="parego")``, ``BayesOpt(scalarization="booml_ressum")`` (only on
 the three-objective problem: it is defined for (-NDCG, -ILD, ARP)) and, as the generic
 rescaled sum any problem admits, ``BayesOpt(scalarization="sum")`` (the mean of the
@@ -49,6 +51,7 @@ def solvers(n_obj: int, n_initial: int) -> dict:
 
     out = {
         "MOBO qLogNEHVI": lambda: MOBO(n_initial=n_initial),
+        "MOBO ref=observed": lambda: MOBO(n_initial=n_initial, ref_point="observed"),
         "BayesOpt parego": lambda: BayesOpt(n_initial=n_initial, scalarization="parego"),
         "BayesOpt sum": lambda: BayesOpt(n_initial=n_initial, scalarization="sum"),
     }

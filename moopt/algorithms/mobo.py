@@ -22,7 +22,12 @@ With ``ref_point=None`` it follows BoTorch's advice (``infer_reference_point``, 
 Ishibuchi et al. 2011): in the normalised negated space above, the nadir of the observed
 (feasible) Pareto front minus 10% of the front's range in each objective, i.e. slightly
 worse than the worst Pareto-optimal value seen. It is recomputed every iteration as the
-front moves; ``ref_point_`` holds the last one, in the problem's units. A user-given
+front moves; ``ref_point_`` holds the last one, in the problem's units. It rewards
+filling in and pushing the current front more than stretching its ends: on ZDT1 (30
+evaluations) the points found lay on the true front but only over f1 in [0, 0.4].
+``ref_point="observed"`` applies the same rule to every observed (feasible) point rather
+than the front, i.e. the worst value seen minus 10% of the observed range, which rewards
+extending the front as well (see benchmarks/mobo_vs_skopt.py). A user-given
 ``ref_point`` is in the problem's units (minimisation: a solution dominates it when every
 objective is below it) and must be dominated by at least one evaluated solution once
 the initial design is in, or the run stops with a ValueError.
@@ -62,6 +67,7 @@ from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 INITIAL_DESIGNS = ("sobol", "lhs")
+REF_RULES = ("front", "observed")
 REPEAT_TOL = 1e-6  # two points closer than this (unit cube, max norm) are one point
 _EXTRA_HINT = 'pip install "moopt[bo]" (or pip install botorch==0.18.1)'
 
@@ -123,8 +129,9 @@ class MOBO(Algorithm):
     batch_size:
         Points proposed (and evaluated together) per iteration, q >= 1.
     ref_point:
-        Hypervolume reference point in the problem's units (minimisation), or ``None`` for
-        BoTorch's advice (see the module docstring).
+        Hypervolume reference point in the problem's units (minimisation); ``None`` (or
+        ``"front"``) for BoTorch's advice on the observed front, ``"observed"`` for the
+        same rule on all observed points (see the module docstring).
     init:
         ``"sobol"`` (scrambled Sobol) or ``"lhs"`` (Latin hypercube), seeded.
     num_restarts, raw_samples:
@@ -146,7 +153,7 @@ class MOBO(Algorithm):
         self,
         n_initial: int | None = None,
         batch_size: int = 1,
-        ref_point: np.ndarray | list[float] | None = None,
+        ref_point: np.ndarray | list[float] | str | None = None,
         init: str = "sobol",
         num_restarts: int = 10,
         raw_samples: int = 512,
@@ -172,7 +179,13 @@ class MOBO(Algorithm):
         if init not in INITIAL_DESIGNS:
             raise ValueError(f"init must be one of {INITIAL_DESIGNS}, got {init!r}")
         self.init = init
-        if ref_point is not None:
+        if ref_point is None or isinstance(ref_point, str):
+            if ref_point not in (None, *REF_RULES):
+                raise ValueError(
+                    f"ref_point must be a vector, None or one of {REF_RULES}, got {ref_point!r}"
+                )
+            ref_point = None if ref_point == "front" else ref_point
+        else:
             try:
                 ref = np.asarray(ref_point, dtype=float)
             except (TypeError, ValueError) as err:
@@ -220,7 +233,7 @@ class MOBO(Algorithm):
         if np.any(xl >= xu):
             raise ValueError("the problem's bounds need xl < xu on every variable; fix the bounds")
         self._xl, self._xu = xl.copy(), xu.copy()
-        if self.ref_point is not None and len(self.ref_point) != problem.n_obj:
+        if isinstance(self.ref_point, np.ndarray) and len(self.ref_point) != problem.n_obj:
             raise ValueError(
                 f"ref_point has {len(self.ref_point)} values but the problem has "
                 f"n_obj={problem.n_obj}"
@@ -257,7 +270,8 @@ class MOBO(Algorithm):
             "batch_size": self.batch_size, "num_restarts": self.num_restarts,
             "raw_samples": self.raw_samples, "mc_samples": self.mc_samples,
             "maxiter": self.maxiter,
-            "ref_point": None if self.ref_point is None else self.ref_point.tolist(),
+            "ref_point": self.ref_point if not isinstance(self.ref_point, np.ndarray)
+            else self.ref_point.tolist(),
         }  # fmt: skip
 
     def _resume(self, problem) -> None:
@@ -320,6 +334,9 @@ class MOBO(Algorithm):
     def _reference_point(self, Y: np.ndarray, hi: np.ndarray, span: np.ndarray) -> np.ndarray:
         """The reference point in the normalised negated space (see the module docstring)."""
         feasible = self._feasible()
+        Yf = Y[feasible] if feasible.any() else Y
+        if isinstance(self.ref_point, str):  # "observed"
+            return infer_reference_point(Yf)
         if self.ref_point is not None:
             F = np.asarray(self._F, float)[feasible]
             if not (F < self.ref_point).all(axis=1).any():
@@ -329,7 +346,6 @@ class MOBO(Algorithm):
                     "below it); choose a larger ref_point or leave it None"
                 )
             return (hi - self.ref_point) / span
-        Yf = Y[feasible] if feasible.any() else Y
         return infer_reference_point(Yf[_pareto_mask(Yf)])
 
     def _propose(self, q: int) -> np.ndarray:

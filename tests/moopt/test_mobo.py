@@ -143,6 +143,20 @@ def test_user_reference_point_and_constraints():
     assert np.all(res.opt.get("G") <= 0)
 
 
+def test_reference_point_rules_in_the_problems_units():
+    # One proposal after a 6-point design: ref_point_ is computed from those 6 points.
+    front_rule = minimize(Counted(), MOBO(n_initial=6, **FAST), ("n_evals", 7), seed=0)
+    F = front_rule.pop.get("F")[:6]
+    front = F[np.all(F[:, None] <= F[None], axis=2).sum(axis=0) == 1]
+    np.testing.assert_allclose(front_rule.algorithm.ref_point_,
+                               front.max(0) + 0.1 * np.ptp(front, axis=0))  # fmt: skip
+    observed = minimize(Counted(), MOBO(n_initial=6, ref_point="observed", **FAST),
+                        ("n_evals", 7), seed=0)  # fmt: skip
+    np.testing.assert_allclose(observed.algorithm.ref_point_, F.max(0) + 0.1 * np.ptp(F, 0))
+    with pytest.raises(ValueError, match="ref_point must be a vector, None or one of"):
+        MOBO(ref_point="median")
+
+
 def test_reference_point_advice_matches_botorch():
     from botorch.utils.multi_objective.hypervolume import infer_reference_point as bt
 
