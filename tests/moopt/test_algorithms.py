@@ -1,4 +1,4 @@
-"""MGDA and BayesOpt as pymoo algorithms."""
+"""MGDA and BayesOpt as pymoo algorithms (MOBO: test_mobo.py, which needs BoTorch)."""
 
 import json
 
@@ -229,3 +229,16 @@ def test_mgda_stops_searching_from_a_point_whose_line_search_failed():
     failed = res.algorithm.pop.get("failed").astype(bool)
     assert X[1] == 4.0 and failed.tolist() == [False, True]
     assert abs(X[0]) < 1.0  # the other descent went on towards 0
+
+
+# ------------------------------------------------------------------ MOBO without BoTorch
+
+
+def test_mobo_without_botorch_names_the_extra(monkeypatch):
+    import sys
+
+    from moopt.algorithms import MOBO  # importable without BoTorch: BoTorch loads on use
+
+    monkeypatch.setitem(sys.modules, "botorch", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"moopt\[bo\]"):
+        MOBO()
