@@ -1,20 +1,34 @@
-"""Solvers compared head to head on one problem under one budget.
+"""Solvers compared head to head on one problem under one budget, over several seeds.
 
 Every solver is a pymoo ``Algorithm`` (NSGA-II, :class:`moopt.algorithms.MGDA`,
-:class:`moopt.algorithms.BayesOpt`, ...) run by pymoo's own ``minimize`` with the same
-termination: a number of evaluations or of seconds. After every generation a callback
-merges the algorithm's population into a non-dominated archive of everything it has
-kept, so the hypervolume can be followed against evaluations. All hypervolumes use one
-reference point shared by the solvers (given, or the worst archived value per objective
-plus 10% of its range). A solver that cannot handle the problem (MGDA on a problem
-without gradients, say) gets a row with its error rather than stopping the comparison.
+:class:`moopt.algorithms.BayesOpt`, :class:`moopt.algorithms.MOBO`, ...) run by pymoo's
+own ``minimize`` with the same termination: a number of evaluations or of seconds. After
+every generation a callback merges the algorithm's population into a non-dominated
+archive of everything it has kept, so the hypervolume can be followed against
+evaluations (or seconds).
+
+Budgets are charged honestly: pymoo stops a run at the end of the generation that
+crosses an evaluation budget, so a population-based solver may evaluate more than the
+budget; every final number is read off the archive at the last generation that fits in
+the budget (``evaluations``), and ``evaluations_spent`` says what the run used in all.
+
+All hypervolumes of one comparison share one reference point (given, or the worst
+archived value per objective over every solver and seed plus 10% of its range). Where
+the problem knows its Pareto front (pymoo's ZDT and DTLZ problems, the two-objective
+quadratics), the inverted generational distance (IGD) to it is reported too.
+
+With several seeds every solver runs once per seed; the table gives the mean and a
+t-based 95% CI of each indicator (:func:`moopt.stats.mean_ci`), the curves get
+confidence bands, and the two best solvers by mean hypervolume (and by IGD) are compared
+by a paired t-test over seeds (:func:`moopt.stats.paired_over_seeds`). A solver that
+cannot handle the problem gets a row with its error rather than stopping the comparison.
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,11 +36,14 @@ import pandas as pd
 from pymoo.core.algorithm import Algorithm
 from pymoo.core.callback import Callback
 from pymoo.indicators.hv import HV
+from pymoo.indicators.igd import IGD
 from pymoo.optimize import minimize
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from pymoo.termination.max_time import TimeBasedTermination
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from tqdm.auto import tqdm
+
+from . import stats
 
 
 def nondominated(F: np.ndarray) -> np.ndarray:
@@ -63,28 +80,138 @@ class _Archive(Callback):
             done = self.trace[-1][1] if self.by_time else self.trace[-1][0]
             self.bar.update(min(done, self.bar.total) - self.bar.n)
 
+    def within(self, budget: float, budget_type: str) -> tuple[int, float, np.ndarray]:
+        """The last record that fits in an evaluation budget (the first one if none does);
+        with a budget in seconds the last record (pymoo's time limit is already per
+        generation)."""
+        if not self.trace:
+            return 0, 0.0, np.zeros((0, 0))
+        if budget_type == "seconds":
+            return self.trace[-1]
+        fits = [rec for rec in self.trace if rec[0] <= budget]
+        return fits[-1] if fits else self.trace[0]
+
+
+def initial_design(algorithm: Algorithm) -> int | None:
+    """How many evaluations ``algorithm`` spends before it can adapt: ``n_initial`` of the
+    Bayesian optimisers, ``pop_size`` of population-based ones (None when unknown)."""
+    for attr in ("n_initial", "pop_size"):
+        value = getattr(algorithm, attr, None)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return int(value)
+    return None
+
+
+def known_front(problem) -> np.ndarray | None:
+    """The problem's Pareto front if it can give one (pymoo's test problems do), else None."""
+    try:
+        pf = problem.pareto_front()
+    except Exception:  # a problem without a known front may raise anything here
+        return None
+    if pf is None:
+        return None
+    pf = np.asarray(pf, dtype=float)
+    if pf.ndim != 2 or pf.shape[1] != problem.n_obj or not np.all(np.isfinite(pf)):
+        return None
+    return pf
+
+
+def _seed_list(seed: int, seeds) -> list[int]:
+    if seeds is None:
+        return [int(seed)]
+    if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be at least 1 (the number of runs per solver), "
+                             f"got {seeds}")  # fmt: skip
+        return [int(seed) + i for i in range(int(seeds))]
+    if isinstance(seeds, Sequence) and not isinstance(seeds, str):
+        out = [int(s) for s in seeds]
+        if not out:
+            raise ValueError("seeds is an empty list; pass a number of seeds or their values")
+        if len(set(out)) != len(out):
+            raise ValueError(f"seeds has repeated values {out}; each seed once")
+        return out
+    raise TypeError(f"seeds must be an int (how many) or a list of ints, got {type(seeds)}")
+
 
 @dataclass
 class Comparison:
-    """What :func:`compare` returns: ``table`` (one row per solver), per-solver ``curves``
-    (evaluations, seconds, hypervolume) and final ``fronts``, and the ``ref_point``."""
+    """What :func:`compare` returns.
+
+    Attributes
+    ----------
+    table:
+        One row per solver: status, ``seeds`` (runs that finished), ``evaluations`` (within
+        the budget) and ``evaluations_spent``, ``seconds`` (wall time per run),
+        ``hypervolume`` and ``igd`` (when the front is known), ``n_front``, ``best f1..fM``,
+        ``gradients`` (where a solver's gradients came from, for MGDA);
+        all means over seeds, and with several seeds ``hypervolume_ci_low/high`` (and
+        ``igd_ci_low/high``): the 95% t interval of the mean.
+    runs:
+        One row per (solver, seed) with the same indicators.
+    curves:
+        Solver -> DataFrame (seed, evaluations, seconds, hypervolume[, igd]) after every
+        generation.
+    bands:
+        Solver -> DataFrame (x, mean, ci_low, ci_high) of the hypervolume on a grid of
+        evaluations (or seconds) shared by the seeds; the CI is zero-width with one seed.
+    fronts:
+        Solver -> final non-dominated points of the first seed; ``fronts_by_seed`` has all.
+    significance:
+        The two best solvers by mean hypervolume (and by IGD) compared by a paired t-test
+        over seeds: a, b, diff (a - b), its CI, t, p, Cohen's d. Empty with one seed.
+    """
 
     table: pd.DataFrame
     curves: dict[str, pd.DataFrame]
     fronts: dict[str, np.ndarray]
     ref_point: np.ndarray
     results: dict = field(default_factory=dict)
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bands: dict[str, pd.DataFrame] = field(default_factory=dict)
+    significance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fronts_by_seed: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    pareto_front: np.ndarray | None = None
+    budget_type: str = "evaluations"
 
-    def plot_hypervolume(self, x: str = "evaluations"):
-        """Hypervolume against evaluations (or ``x="seconds"``), one line per solver."""
-        from .plots import plot_curves
+    def plot_hypervolume(self, x: str | None = None, band: bool = True):
+        """Mean hypervolume against evaluations (or seconds) with its 95% band over seeds.
 
-        curves = {name: (c[x].to_numpy(), c["hypervolume"].to_numpy())
-                  for name, c in self.curves.items() if len(c)}  # fmt: skip
-        return plot_curves(curves, x, "hypervolume", title="hypervolume during the run")
+        ``x`` defaults to the budget's unit; ``x="seconds"`` under an evaluation budget
+        draws each seed's curve instead (seconds differ between seeds, so no band).
+        """
+        from .plots import _figure
+
+        x = x or self.budget_type
+        if x not in ("evaluations", "seconds"):
+            raise ValueError(f"x must be 'evaluations' or 'seconds', got {x!r}")
+        fig, axes = _figure(1, size=4.5)
+        ax = axes[0]
+        for i, (name, b) in enumerate(self.bands.items()):
+            colour = f"C{i}"
+            if x == self.budget_type and len(b):
+                ax.step(b["x"], b["mean"], where="post", color=colour, label=name)
+                if band:
+                    ax.fill_between(b["x"], b["ci_low"], b["ci_high"], step="post",
+                                    color=colour, alpha=0.2, linewidth=0)  # fmt: skip
+            else:
+                c = self.curves.get(name, pd.DataFrame())
+                for j, (_, per_seed) in enumerate(c.groupby("seed") if len(c) else []):
+                    ax.plot(per_seed[x], per_seed["hypervolume"], color=colour, alpha=0.7,
+                            label=name if j == 0 else None)  # fmt: skip
+        ax.set_xlabel(x)
+        ax.set_ylabel("hypervolume")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        n_seeds = int(self.runs["seed"].nunique()) if len(self.runs) else 1
+        ax.set_title("hypervolume during the run" + (f" (mean, 95% CI over {n_seeds} seeds)"
+                                                     if n_seeds > 1 else ""))  # fmt: skip
+        fig.tight_layout()
+        return fig
 
     def plot_fronts(self, names=None):
-        """Final non-dominated points of every solver, objectives pairwise."""
+        """Final non-dominated points of every solver (first seed), objectives pairwise,
+        with the known Pareto front where there is one."""
         from itertools import combinations
 
         from .plots import _figure
@@ -93,6 +220,9 @@ class Comparison:
         pairs = list(combinations(range(m), 2)) or [(0, 0)]
         fig, axes = _figure(len(pairs))
         for ax, (a, b) in zip(axes, pairs, strict=True):
+            if self.pareto_front is not None:
+                ax.scatter(self.pareto_front[:, a], self.pareto_front[:, b], s=3, c="0.7",
+                           label="Pareto front")  # fmt: skip
             for name, F in self.fronts.items():
                 if len(F):
                     ax.scatter(F[:, a], F[:, b], s=16, label=name)
@@ -104,6 +234,69 @@ class Comparison:
         return fig
 
 
+def _run_one(problem, algorithm, budget, budget_type, seed, verbose, progress, label):
+    term = (MaximumFunctionCallTermination(int(budget)) if budget_type == "evaluations"
+            else TimeBasedTermination(float(budget)))  # fmt: skip
+    unit = "eval" if budget_type == "evaluations" else "s"
+    bar = tqdm(total=budget, desc=label, unit=unit, disable=not progress, leave=False)
+    archive = _Archive(bar, by_time=budget_type == "seconds")
+    t0 = time.perf_counter()
+    try:
+        res = minimize(copy.deepcopy(problem), copy.deepcopy(algorithm), term, seed=seed,
+                       callback=archive, verbose=verbose)  # fmt: skip
+        status = "ok"
+    except (ValueError, TypeError) as exc:
+        res, status = None, f"error: {exc}"
+    finally:
+        bar.close()
+    return res, archive, time.perf_counter() - t0, status
+
+
+def _step_values(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Value of the step function through (x, y) at each grid point (0 before the first)."""
+    idx = np.searchsorted(x, grid, side="right") - 1
+    return np.where(idx >= 0, y[np.clip(idx, 0, None)], 0.0)
+
+
+def _bands(curves: dict[str, pd.DataFrame], budget: float, budget_type: str, alpha: float):
+    x_col = budget_type
+    points = [c[x_col].to_numpy() for c in curves.values() if len(c)]
+    if budget_type == "seconds":
+        grid = np.linspace(0.0, float(budget), 101)
+    else:
+        grid = np.unique(np.concatenate(points + [np.array([float(budget)])]))
+        grid = grid[grid <= budget]
+    out = {}
+    for name, c in curves.items():
+        if not len(c):
+            out[name] = pd.DataFrame(columns=["x", "mean", "ci_low", "ci_high"])
+            continue
+        Y = np.array([_step_values(s[x_col].to_numpy(), s["hypervolume"].to_numpy(), grid)
+                      for _, s in c.groupby("seed")])  # fmt: skip
+        mean = Y.mean(axis=0)
+        if len(Y) > 1:
+            lo, hi = np.array([stats.mean_ci(col, alpha)[1:] for col in Y.T]).T
+        else:
+            lo, hi = mean.copy(), mean.copy()
+        out[name] = pd.DataFrame({"x": grid, "mean": mean, "ci_low": lo, "ci_high": hi})
+    return out
+
+
+def _significance(runs: pd.DataFrame, indicators: list[tuple[str, bool]], alpha: float):
+    """Best against second best (by mean) for each (indicator, larger_is_better)."""
+    ok = runs[runs["status"] == "ok"]
+    rows = []
+    for col, larger in indicators:
+        pivot = ok.pivot(index="seed", columns="solver", values=col).dropna(axis=0)
+        if pivot.shape[0] < 2 or pivot.shape[1] < 2:
+            continue
+        order = pivot.mean().sort_values(ascending=not larger).index
+        a, b = order[0], order[1]
+        r = stats.paired_over_seeds(pivot[a].to_numpy(), pivot[b].to_numpy(), alpha=alpha)
+        rows.append({"indicator": col, "a": a, "b": b, **r.as_dict()})
+    return pd.DataFrame(rows)
+
+
 def compare(
     problem,
     solvers: Mapping[str, Algorithm],
@@ -113,31 +306,37 @@ def compare(
     ref_point: np.ndarray | None = None,
     verbose: bool = False,
     progress: bool = False,
+    seeds: int | Sequence[int] | None = None,
+    pareto_front: np.ndarray | None = None,
+    alpha: float = 0.05,
 ) -> Comparison:
-    """Run every solver on ``problem`` under the same budget and compare them.
+    """Run every solver on ``problem`` under the same budget, on one or several seeds.
 
     Parameters
     ----------
     problem:
-        A pymoo ``Problem``. Each solver gets its own copy, so a problem that keeps state
-        between evaluations (a warm start, a history) starts afresh for every solver;
-        ``Comparison.results[name].problem`` is the copy that solver used.
+        A pymoo ``Problem``. Each run gets its own copy, so a problem that keeps state
+        between evaluations (a warm start, a history) starts afresh for every solver and
+        seed; ``Comparison.results[name]`` is the first seed's pymoo ``Result``.
     solvers:
-        Name -> pymoo ``Algorithm`` (copied before running, so one instance can be reused).
+        Name -> pymoo ``Algorithm`` (copied before every run, so one instance can be reused).
     budget, budget_type:
-        ``"evaluations"`` (problem evaluations, as pymoo's evaluator counts them) or
-        ``"seconds"`` of wall time.
+        ``"evaluations"`` (problem evaluations, as pymoo's evaluator counts them, gradient
+        probes included) or ``"seconds"`` of wall time per run. An evaluation budget
+        smaller than a solver's initial design (``n_initial`` or ``pop_size``) is an error.
+    seed, seeds:
+        ``seeds=None`` runs once with ``seed``; ``seeds=5`` runs seeds ``seed .. seed+4``;
+        a list gives the seeds themselves. Every solver sees the same seeds, so they pair.
     ref_point:
         Hypervolume reference point (minimisation); default: the worst archived value of
-        each objective plus 10% of its range, over all solvers.
+        each objective plus 10% of its range, over all solvers and seeds. A given point
+        that no archived solution dominates is an error (every hypervolume would be 0).
+    pareto_front:
+        The true front for IGD; default: ``problem.pareto_front()`` where it exists.
     verbose, progress:
-        pymoo's per-generation display; a tqdm bar per solver over the budget.
-
-    Returns
-    -------
-    Comparison
-        ``.table`` columns: solver, status, evaluations, seconds, hypervolume, n_front and
-        ``best f1..fM`` (the best archived value of each objective).
+        pymoo's per-generation display; a tqdm bar per run over the budget.
+    alpha:
+        Level of the confidence intervals and tests (95% by default).
     """
     if not solvers:
         raise ValueError("solvers is empty; pass a mapping of names to pymoo algorithms")
@@ -145,51 +344,128 @@ def compare(
         raise ValueError(f"budget_type must be 'evaluations' or 'seconds', got {budget_type!r}")
     if not budget > 0:
         raise ValueError(f"budget must be positive, got {budget}")
-    runs = {}
+    seed_values = _seed_list(seed, seeds)
     for name, algorithm in solvers.items():
         if not isinstance(algorithm, Algorithm):
             raise TypeError(f"solver {name!r} must be a pymoo Algorithm, got {type(algorithm)}")
-        term = (MaximumFunctionCallTermination(int(budget)) if budget_type == "evaluations"
-                else TimeBasedTermination(float(budget)))  # fmt: skip
-        unit = "eval" if budget_type == "evaluations" else "s"
-        bar = tqdm(total=budget, desc=name, unit=unit, disable=not progress, leave=False)
-        archive = _Archive(bar, by_time=budget_type == "seconds")
-        t0 = time.perf_counter()
-        try:
-            res = minimize(copy.deepcopy(problem), copy.deepcopy(algorithm), term, seed=seed,
-                           callback=archive, verbose=verbose)  # fmt: skip
-            status = "ok"
-        except (ValueError, TypeError) as exc:
-            res, status = None, f"error: {exc}"
-        finally:
-            bar.close()
-        runs[name] = (res, archive, time.perf_counter() - t0, status)
+        need = initial_design(algorithm)
+        if budget_type == "evaluations" and need is not None and need > budget:
+            raise ValueError(
+                f"solver {name!r} needs {need} evaluations for its initial design but the "
+                f"budget is {budget:g}; raise the budget or shrink n_initial / pop_size"
+            )
+    pf = known_front(problem) if pareto_front is None else np.asarray(pareto_front, float)
+    if pf is not None and (pf.ndim != 2 or pf.shape[1] != problem.n_obj):
+        raise ValueError(f"pareto_front must be (n, n_obj={problem.n_obj}), got {pf.shape}")
 
-    fronts = {n: a.front for n, (_, a, _, _) in runs.items() if a.front.size}
+    runs: dict[tuple[str, int], tuple] = {}
+    for s in seed_values:
+        for name, algorithm in solvers.items():
+            label = name if len(seed_values) == 1 else f"{name} seed {s}"
+            runs[name, s] = _run_one(problem, algorithm, budget, budget_type, s, verbose,
+                                     progress, label)  # fmt: skip
+
+    scored = {key: arch.within(budget, budget_type) for key, (_, arch, _, _) in runs.items()}
+    fronts_all = [F for (_, _, F) in scored.values() if F.size]
     if ref_point is None:
-        if not fronts:
-            errors = "; ".join(f"{n}: {r[3]}" for n, r in runs.items())
+        if not fronts_all:
+            errors = "; ".join(f"{n}: {r[3]}" for (n, s), r in runs.items() if s == seed_values[0])
             raise ValueError(f"no solver produced any solution ({errors})")
-        allF = np.vstack(list(fronts.values()))
+        allF = np.vstack(fronts_all)
         lo, hi = allF.min(axis=0), allF.max(axis=0)
         ref_point = hi + 0.1 * np.where(hi > lo, hi - lo, 1.0)
     ref_point = np.asarray(ref_point, dtype=float)
+    if ref_point.shape != (problem.n_obj,) or not np.all(np.isfinite(ref_point)):
+        raise ValueError(f"ref_point must be {problem.n_obj} finite values, got {ref_point}")
+    if fronts_all and not any(np.any(np.all(F < ref_point, axis=1)) for F in fronts_all):
+        raise ValueError(
+            f"no solution of any solver dominates ref_point {ref_point.tolist()}, so every "
+            "hypervolume would be 0; pass a worse reference point or ref_point=None"
+        )
     hv = HV(ref_point=ref_point)
+    igd = IGD(pf) if pf is not None else None
 
-    rows, curves = [], {}
-    for name, (_res, archive, seconds, status) in runs.items():
-        trace = archive.trace
-        curves[name] = pd.DataFrame(
-            [{"evaluations": e, "seconds": s, "hypervolume": float(hv(F)) if len(F) else 0.0}
-             for e, s, F in trace]
-        )  # fmt: skip
-        front = archive.front
-        row = {"solver": name, "status": status,
-               "evaluations": trace[-1][0] if trace else 0, "seconds": seconds,
-               "hypervolume": float(hv(front)) if front.size else 0.0,
-               "n_front": len(front)}  # fmt: skip
-        for j in range(problem.n_obj):
-            row[f"best f{j + 1}"] = float(front[:, j].min()) if front.size else np.nan
+    run_rows, curves, fronts_by_seed = [], {}, {}
+    for name in solvers:
+        frames = []
+        for s in seed_values:
+            res, archive, seconds, status = runs[name, s]
+            evals, _, front = scored[name, s]
+            trace = pd.DataFrame(
+                [{"seed": s, "evaluations": e, "seconds": t,
+                  "hypervolume": float(hv(F)) if len(F) else 0.0,
+                  **({"igd": float(igd(F)) if len(F) else np.inf} if igd else {})}
+                 for e, t, F in archive.trace]
+            )  # fmt: skip
+            frames.append(trace)
+            fronts_by_seed.setdefault(name, []).append(front)
+            row = {"solver": name, "seed": s, "status": status, "evaluations": evals,
+                   "evaluations_spent": archive.trace[-1][0] if archive.trace else 0,
+                   "seconds": seconds,
+                   "hypervolume": float(hv(front)) if front.size else 0.0}  # fmt: skip
+            if igd is not None:
+                row["igd"] = float(igd(front)) if front.size else np.inf
+            row["n_front"] = len(front)
+            source = getattr(getattr(res, "algorithm", None), "gradient_source_", None)
+            if source is not None:  # MGDA says where its gradients came from
+                row["gradients"] = source
+            for j in range(problem.n_obj):
+                row[f"best f{j + 1}"] = float(front[:, j].min()) if front.size else np.nan
+            run_rows.append(row)
+        curves[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    runs_table = pd.DataFrame(run_rows)
+
+    table = _summary(runs_table, list(solvers), len(seed_values) > 1, igd is not None, alpha)
+    bands = _bands(curves, budget, budget_type, alpha)
+    indicators = [("hypervolume", True)] + ([("igd", False)] if igd is not None else [])
+    significance = (_significance(runs_table, indicators, alpha) if len(seed_values) > 1
+                    else pd.DataFrame())  # fmt: skip
+    first = seed_values[0]
+    return Comparison(
+        table=table, curves=curves,
+        fronts={n: fronts_by_seed[n][0] for n in solvers if fronts_by_seed[n][0].size},
+        ref_point=ref_point, results={n: runs[n, first][0] for n in solvers},
+        runs=runs_table, bands=bands, significance=significance,
+        fronts_by_seed=fronts_by_seed, pareto_front=pf, budget_type=budget_type,
+    )  # fmt: skip
+
+
+def _summary(runs: pd.DataFrame, names: list[str], with_ci: bool, with_igd: bool, alpha):
+    """One row per solver: means over the seeds that ran, CIs with several seeds."""
+    rows = []
+    metric_cols = [c for c in runs.columns if c not in ("solver", "seed", "status", "gradients")]
+    for name in names:
+        mine = runs[runs["solver"] == name]
+        ok = mine[mine["status"] == "ok"]
+        if len(ok) == len(mine):
+            status = "ok"
+        elif len(ok) == 0:
+            status = mine["status"].iloc[0]
+        else:
+            first_error = mine["status"][mine["status"] != "ok"].iloc[0]
+            status = f"ok on {len(ok)} of {len(mine)} seeds; {first_error}"
+        row = {"solver": name, "status": status, "seeds": len(ok)}
+        if "gradients" in mine.columns:
+            sources = mine["gradients"].dropna().unique()
+            row["gradients"] = ", ".join(sources) if len(sources) else "-"
+        src = ok if len(ok) else mine
+        for col in metric_cols:
+            values = src[col].to_numpy(dtype=float)
+            finite = values[np.isfinite(values)]
+            row[col] = float(finite.mean()) if finite.size else np.nan
+        if with_ci:
+            for col in ["hypervolume"] + (["igd"] if with_igd else []):
+                values = ok[col].to_numpy(dtype=float)
+                values = values[np.isfinite(values)]
+                if values.size >= 2:
+                    _, lo, hi = stats.mean_ci(values, alpha)
+                else:
+                    lo = hi = float(values[0]) if values.size else np.nan
+                row[f"{col}_ci_low"], row[f"{col}_ci_high"] = lo, hi
         rows.append(row)
-    return Comparison(pd.DataFrame(rows), curves, fronts, ref_point,
-                      {n: r[0] for n, r in runs.items()})  # fmt: skip
+    table = pd.DataFrame(rows)
+    order = ["solver", "status", "seeds", "evaluations", "evaluations_spent", "seconds",
+             "hypervolume", "hypervolume_ci_low", "hypervolume_ci_high", "igd", "igd_ci_low",
+             "igd_ci_high", "n_front"]  # fmt: skip
+    cols = [c for c in order if c in table.columns]
+    return table[cols + [c for c in table.columns if c not in cols]]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recommenders import stats
+from moopt import stats
 from recommenders.io import write_csv, write_json
 
 from .pareto_stationarity import PMORSConfig, PMORSTask
@@ -80,7 +80,7 @@ def summarise_seeds(runs: pd.DataFrame, metrics: Sequence[str] = METRICS) -> pd.
 
 def mgda_vs_fixed(runs: pd.DataFrame, metric: str = "NDCG@10") -> pd.DataFrame:
     """Every MGDA row against every fixed alpha on ``metric``, paired over seeds, Holm
-    over all the comparisons (``recommenders.stats.compare_table``)."""
+    over all the comparisons (``moopt.stats.compare_table``)."""
     seeds = sorted(runs["seed"].unique())
     if len(seeds) < 2:
         raise ValueError("a paired test over seeds needs at least 2 seeds")

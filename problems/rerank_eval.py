@@ -44,13 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from moopt import rerank_batch
+from moopt import rerank_batch, stats
 from moopt.callbacks import KnowledgeTransfer
 from moopt.engine import evaluate_lists
 from moopt.objectives import make_inputs, pack_objectives
 from recommenders import metrics as M
 from recommenders import rerank as R
-from recommenders import stats
 
 GREEDY = ("mmr", "dpp", "ssd")
 NSGA = ("nsga2", "nsga2_seeded", "nsga2_kt")

@@ -124,6 +124,17 @@ def test_compare_command_writes_the_comparison(tmp_path, capsys):
         assert (tmp_path / f).stat().st_size > 0
 
 
+def test_compare_command_on_a_pymoo_problem_over_seeds(tmp_path, capsys):
+    assert main(["compare", "--problem", "zdt2", "--n-var", "4", "--solvers", "nsga2", "bo",
+                 "--budget", "20", "--seeds", "2", "--out", str(tmp_path)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "best two solvers, paired over seeds" in out and "igd" in out
+    assert (tmp_path / "significance.csv").stat().st_size > 0
+    assert main(["compare", "--problem", "zdt2", "--budget", "20", "--seeds", "0", "--out",
+                 str(tmp_path / "x")]) == 2  # fmt: skip
+    assert "seeds must be at least 1" in capsys.readouterr().err
+
+
 def test_booml_command_on_synthetic_data(tmp_path, capsys):
     argv = ["booml", "--data", "synthetic", "--budget", "2", "--n-initial", "2", "--k", "10",
             "--out", str(tmp_path)]  # fmt: skip

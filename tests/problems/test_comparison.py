@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.problems.multi.zdt import ZDT1
 
 from moopt.algorithms import MGDA, BayesOpt
 from problems import QuadraticsProblem
@@ -17,16 +18,41 @@ def test_build_problem_and_default_solvers():
     assert isinstance(s["mgda"], MGDA) and isinstance(s["bo"], BayesOpt)
     assert s["bo"].n_initial == 20
     assert default_solvers(p, 10, ("bo",))["bo"].n_initial == 5
-    with pytest.raises(ValueError, match="unknown problem"):
+    with pytest.raises(ValueError, match="unknown problem 'knapsack'"):
         build_problem("knapsack")
     with pytest.raises(ValueError, match="unknown solvers"):
         default_solvers(p, 10, ("cmaes",))
 
 
+def test_pymoo_test_problems_by_name_and_a_user_class():
+    z = build_problem("zdt1", n_var=6)
+    assert isinstance(z, ZDT1) and z.n_var == 6
+    d = build_problem("dtlz2")
+    assert (d.n_obj, d.pareto_front().shape[1]) == (3, 3)
+    u = build_problem("problems.synthetic:QuadraticsProblem")
+    assert isinstance(u, QuadraticsProblem)
+    with pytest.raises(ValueError, match="cannot import module 'no_such_module'"):
+        build_problem("no_such_module:P")
+    with pytest.raises(ValueError, match="has no 'Missing'"):
+        build_problem("problems.synthetic:Missing")
+    with pytest.raises(TypeError, match="must be a pymoo Problem subclass"):
+        build_problem("problems.comparison:build_problem")
+    with pytest.raises(ValueError, match="module:Class"):
+        build_problem("problems.synthetic:")
+
+
+def test_mobo_is_sized_to_the_budget():
+    pytest.importorskip("botorch")
+    p = build_problem("zdt1")
+    assert default_solvers(p, 50, ("mobo",))["mobo"].batch_size == 1
+    m = default_solvers(p, 200, ("mobo",))["mobo"]
+    assert (m.n_initial, m.batch_size) == (40, 5)
+
+
 def test_comparison_job_writes_its_files(tmp_path):
     result, written = comparison_job("quadratics", tmp_path, budget=24, seed=1)
-    assert [w.name for w in written] == ["comparison.csv", "curves.csv", "hypervolume.png",
-                                         "fronts.png"]
+    assert [w.name for w in written] == ["comparison.csv", "runs.csv", "curves.csv", "bands.csv",
+                                         "hypervolume.png", "fronts.png"]
     table = pd.read_csv(tmp_path / "comparison.csv")
     assert list(table["solver"]) == ["nsga2", "mgda", "bo"]
     assert (table["status"] == "ok").all() and (table["hypervolume"] > 0).all()
@@ -34,3 +60,17 @@ def test_comparison_job_writes_its_files(tmp_path):
     curves = pd.read_csv(tmp_path / "curves.csv")
     assert set(curves["solver"]) == {"nsga2", "mgda", "bo"}
     assert not curves.isna().any().any()
+
+
+def test_comparison_job_over_seeds_on_zdt1(tmp_path):
+    result, written = comparison_job("zdt1", tmp_path, budget=24, seed=0, seeds=2, n_var=4,
+                                     solvers=("nsga2", "bo"))
+    assert "significance.csv" in [w.name for w in written]
+    table = pd.read_csv(tmp_path / "comparison.csv").set_index("solver")
+    assert (table["seeds"] == 2).all()
+    assert {"hypervolume_ci_low", "igd", "igd_ci_high"} <= set(table.columns)
+    assert (table["hypervolume_ci_low"] <= table["hypervolume"]).all()
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert len(runs) == 4 and set(runs["seed"]) == {0, 1}
+    sig = pd.read_csv(tmp_path / "significance.csv")
+    assert list(sig["indicator"]) == ["hypervolume", "igd"]

@@ -1,4 +1,4 @@
-"""recommenders.stats against cases computed by hand (the arithmetic is in the comments)."""
+"""moopt.stats against cases computed by hand (the arithmetic is in the comments)."""
 
 import math
 
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from recommenders import stats as S
+from moopt import stats as S
 
 # Running example: a - b = d = [1, 0, 1, 3].
 A = [1.0, 2.0, 3.0, 4.0]
