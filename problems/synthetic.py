@@ -1,10 +1,10 @@
 """Cheap problems with a known Pareto set, for comparing solvers and testing them.
 
 :class:`QuadraticsProblem`: m objectives f_j(x) = ||x - c_j||^2 / d on [-1, 1]^d with
-analytic gradients (``out["dF"]``), so evolutionary, gradient and Bayesian solvers all
-apply. Its Pareto set is the convex hull of the centres c_j, and its Pareto front is
-known in closed form for m = 2: with a = ||c_1 - c_2||^2 / d, the front is
-(t^2 a, (1 - t)^2 a) for t in [0, 1].
+analytic gradients (``out["dF"]``, and ``evaluate_torch`` for autograd), so
+evolutionary, gradient and Bayesian solvers all apply. Its Pareto set is the convex hull
+of the centres c_j, and its Pareto front is known in closed form for m = 2: with
+a = ||c_1 - c_2||^2 / d, the front is (t^2 a, (1 - t)^2 a) for t in [0, 1].
 """
 
 from __future__ import annotations
@@ -28,6 +28,13 @@ class QuadraticsProblem(Problem):
         out["F"] = (diff**2).sum(axis=2) / self.n_var
         if "dF" in out:
             out["dF"] = 2.0 * diff / self.n_var
+
+    def evaluate_torch(self, X):
+        """The objectives on a torch tensor (n, n_var) -> (n, n_obj), for autograd."""
+        import torch
+
+        centres = torch.as_tensor(self.centres, dtype=X.dtype, device=X.device)
+        return ((X[:, None, :] - centres[None]) ** 2).sum(dim=2) / self.n_var
 
     def pareto_front(self, n_points: int = 200) -> np.ndarray:
         """Exact front for two objectives (points along the segment between the centres)."""

@@ -16,7 +16,18 @@ blocks its direction (``blocked``) or when its line search finds no acceptable s
 ``max_backtracks`` halvings (``failed``: the point keeps its place, and since its values
 and gradients do not change it is not searched again); the run ends when every descent has
 stopped. ``pop.get("failed")`` and ``pop.get("blocked")`` say which stopped how.
-The problem must fill ``out["dF"]`` (shape (n, n_obj, n_var)).
+
+Gradients (``gradient=``): the problem's own ``out["dF"]`` (shape (n, n_obj, n_var)) where
+it fills them; else torch autograd through a method ``evaluate_torch(X) -> F`` of the
+problem (float64 tensors, shapes (n, n_var) -> (n, n_obj)); else central finite
+differences with step ``h_i = fd_step * max(1, |x_i|)``, one-sided where a central probe
+would leave the box, so no point outside [xl, xu] is ever evaluated. Finite-difference
+probes are ordinary evaluations (1 + 2 n_var per gradient at most): they go through
+pymoo's evaluator, so ``n_eval`` and any evaluation budget count them. As with any
+algorithm that evaluates a batch per generation, a run under pymoo's evaluation limit may
+end a little past the limit (the generation in progress completes);
+:func:`moopt.compare.compare` reads results at the last generation within the budget.
+``gradient_source_`` says which source a run used.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ from pymoo.core.population import Population
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from ..gradient import min_norm
+
+GRADIENTS = ("auto", "problem", "autograd", "fd")
 
 
 class MGDA(Algorithm):
@@ -47,6 +60,17 @@ class MGDA(Algorithm):
         Normalise each gradient to unit length before the min-norm solve.
     sampling:
         Starting points as an (n, n_var) array; default: seeded uniform in the box.
+    gradient:
+        ``"auto"`` (the problem's ``out["dF"]`` if it fills them, else ``evaluate_torch``
+        autograd if the problem has it, else finite differences), ``"problem"``,
+        ``"autograd"`` or ``"fd"``.
+    fd_step:
+        Relative finite-difference step.
+
+    Attributes
+    ----------
+    gradient_source_:
+        ``"analytic"``, ``"autograd"`` or ``"finite differences"`` once a run has started.
     """
 
     def __init__(
@@ -60,9 +84,18 @@ class MGDA(Algorithm):
         normalize: bool = False,
         max_backtracks: int = 30,
         sampling: np.ndarray | None = None,
+        gradient: str = "auto",
+        fd_step: float = 1e-6,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        if gradient not in GRADIENTS:
+            raise ValueError(f"gradient must be one of {GRADIENTS}, got {gradient!r}")
+        if isinstance(fd_step, bool) or not isinstance(fd_step, (int, float, np.floating)) \
+                or not np.isfinite(fd_step) or not 0 < fd_step < 1:  # fmt: skip
+            raise ValueError(f"fd_step must be a number in (0, 1), e.g. 1e-6, got {fd_step!r}")
+        self.gradient, self.fd_step = gradient, float(fd_step)
+        self.gradient_source_: str | None = None
         if isinstance(pop_size, bool) or not isinstance(pop_size, (int, np.integer)):
             raise ValueError(f"pop_size must be a positive integer, got {pop_size!r}")
         if pop_size < 1:
@@ -95,9 +128,17 @@ class MGDA(Algorithm):
                 f"sampling must be (n, n_var={problem.n_var}) starting points, "
                 f"got shape {self.sampling.shape}"
             )
-        # Every evaluation returns gradients too: the line search needs them at the
-        # accepted point anyway, so no point is evaluated twice.
-        self.evaluator.evaluate_values_of = ["F", "dF"]
+        if self.gradient == "autograd" and not callable(getattr(problem, "evaluate_torch", None)):
+            raise ValueError(
+                "gradient='autograd' needs a problem method evaluate_torch(X) -> F on torch "
+                "tensors; add it or use gradient='fd'"
+            )
+        # With the problem's gradients every evaluation returns them too: the line search
+        # needs them at the accepted point anyway, so no point is evaluated twice. "auto"
+        # asks for them once and falls back if the problem leaves them out.
+        self.gradient_source_ = {"autograd": "autograd", "fd": "finite differences"}.get(
+            self.gradient)  # fmt: skip
+        self.evaluator.evaluate_values_of = ["F"] if self.gradient_source_ else ["F", "dF"]
 
     def _initialize_infill(self):
         if self.sampling is not None:
@@ -110,8 +151,92 @@ class MGDA(Algorithm):
         return Population.new("X", X)
 
     def _initialize_advance(self, infills=None, **kwargs):
-        self._check(infills)
+        if self.gradient_source_ is None:
+            dF = self.pop.get("dF")
+            missing = dF is None or (isinstance(dF, np.ndarray) and dF.dtype == object) or (
+                np.asarray(dF).size > 0 and not np.any(np.isfinite(np.asarray(dF, float))))
+            if missing and self.gradient == "auto":
+                has_torch = callable(getattr(self.problem, "evaluate_torch", None))
+                self.gradient_source_ = "autograd" if has_torch else "finite differences"
+                self.evaluator.evaluate_values_of = ["F"]
+                self.pop.set("dF", [None] * len(self.pop))  # pymoo's placeholders
+            else:
+                self.gradient_source_ = "analytic"
+        self._fill_gradients(self.pop)
+        self._check(self.pop)
         self._update_norms(self.pop)
+
+    # ------------------------------------------------------------------ gradients
+
+    def _fill_gradients(self, pop) -> None:
+        """Set ``dF`` of the members that lack it, by autograd or finite differences."""
+        if self.gradient_source_ == "analytic" or len(pop) == 0:
+            return
+        todo = [i for i, ind in enumerate(pop) if np.ndim(ind.get("dF")) != 2]
+        if not todo:
+            return
+        X = np.array([pop[i].X for i in todo], dtype=float)
+        F = np.array([pop[i].F for i in todo], dtype=float)
+        if not np.all(np.isfinite(F)):
+            raise ValueError("the problem returned non-finite objective values (F)")
+        G = self._autograd(X) if self.gradient_source_ == "autograd" else self._fd(X, F)
+        for k, i in enumerate(todo):
+            pop[i].set("dF", G[k])
+
+    def _autograd(self, X: np.ndarray) -> np.ndarray:
+        import torch
+
+        x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+        Y = self.problem.evaluate_torch(x)
+        if not isinstance(Y, torch.Tensor) or tuple(Y.shape) != (len(X), self.problem.n_obj):
+            raise ValueError(
+                f"evaluate_torch must return a tensor of shape (n, {self.problem.n_obj}), "
+                f"got {getattr(Y, 'shape', type(Y))}"
+            )
+        grads = [torch.autograd.grad(Y[:, j].sum(), x, retain_graph=True, allow_unused=True)[0]
+                 for j in range(Y.shape[1])]  # fmt: skip
+        G = np.stack([np.zeros(X.shape) if g is None else g.detach().cpu().numpy()
+                      for g in grads], axis=1)  # fmt: skip
+        return G
+
+    def _fd(self, X: np.ndarray, F: np.ndarray) -> np.ndarray:
+        """Central differences, one-sided at the box; probes evaluated as one batch."""
+        xl, xu = np.asarray(self.problem.xl, float), np.asarray(self.problem.xu, float)
+        n, d = X.shape
+        h = self.fd_step * np.maximum(1.0, np.abs(X))
+        up_ok = X + h <= xu
+        down_ok = X - h >= xl
+        probes, slots = [], []  # slots: (point, variable, +1 / -1)
+        for p in range(n):
+            for j in range(d):
+                for sign, ok in ((1, up_ok[p, j]), (-1, down_ok[p, j])):
+                    if ok:
+                        x = X[p].copy()
+                        x[j] += sign * h[p, j]
+                        probes.append(x)
+                        slots.append((p, j, sign))
+        G = np.zeros((n, self.problem.n_obj, d))
+        if not probes:
+            return G
+        trial = Population.new("X", np.array(probes))
+        self.evaluator.eval(self.problem, trial, algorithm=self)
+        PF = np.asarray(trial.get("F"), dtype=float)
+        if not np.all(np.isfinite(PF)):
+            raise ValueError("the problem returned non-finite objective values (F) near "
+                             "a point; finite differences need finite values around it")
+        up = np.full((n, d, self.problem.n_obj), np.nan)
+        down = np.full_like(up, np.nan)
+        for (p, j, sign), f in zip(slots, PF, strict=True):
+            (up if sign > 0 else down)[p, j] = f
+        for p in range(n):
+            for j in range(d):
+                if up_ok[p, j] and down_ok[p, j]:
+                    G[p, :, j] = (up[p, j] - down[p, j]) / (2 * h[p, j])
+                elif up_ok[p, j]:
+                    G[p, :, j] = (up[p, j] - F[p]) / h[p, j]
+                elif down_ok[p, j]:
+                    G[p, :, j] = (F[p] - down[p, j]) / h[p, j]
+        return G
 
     # ------------------------------------------------------------------ iteration
 
@@ -136,6 +261,14 @@ class MGDA(Algorithm):
         if not np.all(np.isfinite(dF)):
             raise ValueError("the problem returned non-finite gradients (dF)")
         return np.asarray(F, dtype=float), dF
+
+    def _values(self, pop) -> np.ndarray:
+        F = np.asarray(pop.get("F"), dtype=float)
+        if not np.all(np.isfinite(F)):
+            raise ValueError("the problem returned non-finite objective values (F)")
+        if self.gradient_source_ == "analytic":
+            self._check(pop)
+        return F
 
     def _direction(self, G: np.ndarray) -> tuple[np.ndarray, float]:
         if self.normalize:
@@ -173,7 +306,7 @@ class MGDA(Algorithm):
             moved = np.linalg.norm(trial_X - X[idx], axis=1) > 1e-15
             trial = Population.new("X", trial_X)
             self.evaluator.eval(self.problem, trial, algorithm=self)
-            tF, _ = self._check(trial)
+            tF = self._values(trial)
             # Multi-objective Armijo on the projected step x' - x.
             bound = F[idx] + self.c * np.einsum("pmv,pv->pm", dF[idx], trial_X - X[idx])
             ok = np.all(tF <= bound + 1e-15, axis=1) | ~moved | (not self.armijo)
@@ -198,6 +331,7 @@ class MGDA(Algorithm):
         failed[active[pending]] = True
         self.pop.set("blocked", blocked)
         self.pop.set("failed", failed)
+        self._fill_gradients(self.pop)
         self._update_norms(self.pop)
 
     @staticmethod

@@ -71,7 +71,7 @@ def test_mgda_errors():
     from pymoo.problems import get_problem
 
     with pytest.raises(ValueError, match="MGDA needs gradients"):
-        minimize(get_problem("zdt1", n_var=3), MGDA(), ("n_gen", 3))
+        minimize(get_problem("zdt1", n_var=3), MGDA(gradient="problem"), ("n_gen", 3))
 
     class NanGrad(QuadraticsProblem):
         def _evaluate(self, X, out, *args, **kwargs):
@@ -242,3 +242,79 @@ def test_mobo_without_botorch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "botorch", None)  # as if it were not installed
     with pytest.raises(ImportError, match=r"moopt\[bo\]"):
         MOBO()
+
+
+# ----------------------------------------------------------------- gradients without dF
+
+
+class _NoGradients(QuadraticsProblem):
+    """The quadratics without out["dF"] and without evaluate_torch; records every X."""
+
+    evaluate_torch = None
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.seen = []
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        self.seen.append(np.array(X))
+        out["F"] = ((X[:, None, :] - self.centres[None]) ** 2).sum(axis=2) / self.n_var
+
+
+def _one_point(problem, algorithm, x):
+    """Run the setup and the first evaluation of ``algorithm`` from the single point x."""
+    algorithm.sampling = np.atleast_2d(x)
+    algorithm.setup(problem, termination=("n_gen", 1), seed=0)
+    algorithm.next()
+    return algorithm
+
+
+def test_finite_differences_and_autograd_match_the_analytic_gradient():
+    x = np.array([[0.3, -0.2, 0.7]])
+    exact = QuadraticsProblem(n_var=3, seed=4)
+    out = exact.evaluate(x, return_values_of=["dF"])
+    fd = _one_point(_NoGradients(n_var=3, seed=4), MGDA(gradient="auto"), x)
+    assert fd.gradient_source_ == "finite differences"
+    np.testing.assert_allclose(fd.pop.get("dF")[0], out[0], atol=1e-6)
+    ag = _one_point(QuadraticsProblem(n_var=3, seed=4), MGDA(gradient="autograd"), x)
+    assert ag.gradient_source_ == "autograd"
+    np.testing.assert_allclose(ag.pop.get("dF")[0], out[0], atol=1e-12)
+    an = _one_point(QuadraticsProblem(n_var=3, seed=4), MGDA(), x)
+    assert an.gradient_source_ == "analytic"
+
+
+def test_finite_differences_stay_in_the_box_and_are_counted():
+    p = _NoGradients(n_var=3, seed=0)
+    # x0 on the upper bound, x1 on the lower bound, x2 inside: 1 + 1 + 2 probes.
+    alg = _one_point(p, MGDA(), [1.0, -1.0, 0.0])
+    X = np.vstack(p.seen)
+    assert np.all(X >= -1.0) and np.all(X <= 1.0)
+    assert alg.evaluator.n_eval == 1 + 4
+    x = np.array([1.0, -1.0, 0.0])
+    # One-sided differences at the bounds are first-order: error ~ h / d = 1e-6 / 3 * 2.
+    np.testing.assert_allclose(alg.pop.get("dF")[0], 2 * (x - p.centres) / 3, atol=1e-5)
+
+
+def test_mgda_with_finite_differences_improves_on_zdt1():
+    from pymoo.indicators.hv import HV
+    from pymoo.problems import get_problem
+
+    p = get_problem("zdt1", n_var=5)
+    res = minimize(p, MGDA(pop_size=3), ("n_evals", 300), seed=1)
+    assert res.algorithm.gradient_source_ == "finite differences"
+    hv = HV(ref_point=np.array([11.0, 11.0]))
+    start = res.algorithm.norms_[0]  # gradients were available at the starting points
+    assert start.shape == (3,)
+    first = minimize(p, MGDA(pop_size=3), ("n_gen", 1), seed=1).pop.get("F")
+    assert hv(res.pop.get("F")) > hv(first) + 1.0
+    assert res.algorithm.evaluator.n_eval <= 300 + 3 * (1 + 2 * 5) * 31
+
+
+def test_gradient_arguments_are_checked():
+    with pytest.raises(ValueError, match="gradient must be one of"):
+        MGDA(gradient="numeric")
+    for bad in (0, -1e-3, 1.5, float("nan"), True):
+        with pytest.raises(ValueError, match="fd_step"):
+            MGDA(fd_step=bad)
+    with pytest.raises(ValueError, match="evaluate_torch"):
+        minimize(_NoGradients(n_var=2), MGDA(gradient="autograd"), ("n_gen", 2))

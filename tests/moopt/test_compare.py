@@ -56,13 +56,14 @@ def test_plots(result):
 
 
 def test_a_solver_that_cannot_run_is_reported_not_fatal():
-    r = compare(get_problem("zdt1", n_var=4), {"nsga2": NSGA2(pop_size=8), "mgda": MGDA()},
+    r = compare(get_problem("zdt1", n_var=4), {"nsga2": NSGA2(pop_size=8),
+                                                    "mgda": MGDA(gradient="problem")},
                 budget=24)
     row = r.table.set_index("solver").loc["mgda"]
     assert row["status"].startswith("error: MGDA needs gradients")
     assert r.table.set_index("solver").loc["nsga2", "status"] == "ok"
     with pytest.raises(ValueError, match="no solver produced any solution .*mgda: error: MGDA"):
-        compare(get_problem("zdt1", n_var=4), {"mgda": MGDA()}, budget=10)
+        compare(get_problem("zdt1", n_var=4), {"mgda": MGDA(gradient="problem")}, budget=10)
 
 
 def test_nondominated_and_errors():
