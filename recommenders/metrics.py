@@ -14,7 +14,7 @@ Every function validates its input and raises ``ValueError`` rather than returni
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -384,4 +384,64 @@ def beyond_accuracy_report(
         if recall_at is not None and k in recall_at:
             out[f"F1@{k}"] = f_beta(recall_at[k], div, nov, 1.0)
             out[f"F2@{k}"] = f_beta(recall_at[k], div, nov, 2.0)
+    return out
+
+
+# ----------------------------------------------------------------- per domain
+
+
+def interest_entropy(lists: np.ndarray, item_genres: np.ndarray) -> np.ndarray:
+    """User interest entropy: Shannon entropy (natural log) of the genre distribution of
+    each list, every listed item spreading one unit of mass evenly over its genres (items
+    without a genre are left out; a list with none scores 0)."""
+    genres = np.asarray(item_genres, dtype=bool)
+    if genres.ndim != 2 or genres.shape[1] == 0:
+        raise ValueError("item_genres must be a (n_items, n_genres) array with n_genres >= 1")
+    lists = _check_lists(lists, genres.shape[0])
+    g = genres[lists].astype(np.float64)  # (U, K, G)
+    sizes = g.sum(axis=2, keepdims=True)
+    mass = np.divide(g, sizes, out=np.zeros_like(g), where=sizes > 0).sum(axis=1)  # (U, G)
+    total = mass.sum(axis=1, keepdims=True)
+    p = np.divide(mass, total, out=np.zeros_like(mass), where=total > 0)
+    logp = np.log(p, out=np.zeros_like(p), where=p > 0)
+    return -(p * logp).sum(axis=1)
+
+
+def per_domain_accuracy(
+    hit: np.ndarray,
+    n_relevant: np.ndarray,
+    target_items: np.ndarray,
+    item_genres: np.ndarray,
+    names: Sequence[str],
+    k: int = 10,
+) -> list[dict]:
+    """Recall@k and NDCG@k over the rows whose held-out item belongs to each domain.
+
+    One row of ``hit`` per held-out item (leave-one-out: one per user), ``target_items``
+    the held-out item of each row; a target of several genres counts in each of them.
+    Returns one dict per domain: ``domain``, ``n_targets``, ``Recall@k``, ``NDCG@k``; a
+    domain without test targets is reported with ``n_targets`` 0 and no metric values
+    (its keys are absent), never a silent NaN.
+    """
+    genres = np.asarray(item_genres, dtype=bool)
+    if genres.ndim != 2 or genres.shape[1] != len(names):
+        raise ValueError(f"item_genres must be (n_items, {len(names)}) to match names, "
+                         f"got {genres.shape}")  # fmt: skip
+    target_items = np.asarray(target_items, dtype=np.int64)
+    if target_items.shape != (np.asarray(hit).shape[0],):
+        raise ValueError(f"target_items must have one entry per row of hit "
+                         f"({np.asarray(hit).shape[0]}), got {target_items.shape}")  # fmt: skip
+    if target_items.size and (target_items.min() < 0 or target_items.max() >= genres.shape[0]):
+        raise ValueError("target_items must lie in [0, n_items)")
+    rec = recall(hit, n_relevant, k)
+    nd = ndcg(hit, n_relevant, k)
+    member = genres[target_items]  # (rows, G)
+    out = []
+    for d, name in enumerate(names):
+        rows = member[:, d]
+        row = {"domain": name, "n_targets": int(rows.sum())}
+        if rows.any():
+            row[f"Recall@{k}"] = float(rec[rows].mean())
+            row[f"NDCG@{k}"] = float(nd[rows].mean())
+        out.append(row)
     return out

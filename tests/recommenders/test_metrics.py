@@ -155,3 +155,32 @@ def test_reports_are_means_of_the_per_user_values():
 def test_bad_input_raises(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_interest_entropy_by_hand():
+    # Items: 0 in genre A, 1 in B, 2 in A and B, 3 in none.
+    genres = np.array([[1, 0], [0, 1], [1, 1], [0, 0]], bool)
+    lists = np.array([[0, 0, 3], [0, 1, 3], [2, 2, 2]])
+    # List 0: all mass on A -> 0. List 1: A 1, B 1 -> ln 2. List 2: each item 0.5/0.5 -> ln 2.
+    np.testing.assert_allclose(M.interest_entropy(lists, genres), [0.0, np.log(2), np.log(2)])
+    assert M.interest_entropy(np.array([[3, 3]]), genres).tolist() == [0.0]
+
+
+def test_per_domain_accuracy_by_hand():
+    genres = np.array([[1, 0], [0, 1], [1, 1]], bool)
+    # Three users, one target each: item 0 (A), item 1 (B), item 2 (A and B).
+    hit = np.array([[1, 0], [0, 0], [0, 1]], bool)
+    rows = M.per_domain_accuracy(hit, np.ones(3), [0, 1, 2], genres, ["A", "B"], k=2)
+    a, b = rows
+    assert (a["n_targets"], b["n_targets"]) == (2, 2)
+    # A: users 0 and 2, hits at positions 1 and 2 -> Recall 1, NDCG (1 + 1/log2(3)) / 2.
+    assert a["Recall@2"] == 1.0
+    assert a["NDCG@2"] == pytest.approx((1 + 1 / np.log2(3)) / 2)
+    # B: users 1 and 2 -> Recall 0.5, NDCG (0 + 1/log2(3)) / 2.
+    assert b["Recall@2"] == 0.5 and b["NDCG@2"] == pytest.approx(0.5 / np.log2(3))
+    empty = M.per_domain_accuracy(hit[:1], np.ones(1), [0], genres, ["A", "B"], k=2)[1]
+    assert empty == {"domain": "B", "n_targets": 0}
+    with pytest.raises(ValueError, match="target_items must have one entry per row"):
+        M.per_domain_accuracy(hit, np.ones(3), [0, 1], genres, ["A", "B"], k=2)
+    with pytest.raises(ValueError, match="to match names"):
+        M.per_domain_accuracy(hit, np.ones(3), [0, 1, 2], genres, ["A"], k=2)
