@@ -135,6 +135,41 @@ class Ranker(abc.ABC):
         self.train_log_: list[dict[str, float]] = []
         self.best_epoch_: int | None = None
         self.fit_seconds_: float | None = None
+        self.item_loss_weights: np.ndarray | None = None
+        self.epoch_hooks: list = []
+
+    # ------------------------------------------------------------------ loss weights
+
+    def set_item_loss_weights(self, weights) -> Ranker:
+        """Per-item weights of the training examples (by target item), for losses that use
+        them (``loss="sampled_weighted"``); ``None`` removes them. Finite and >= 0."""
+        if weights is None:
+            self.item_loss_weights = None
+            return self
+        w = np.asarray(weights, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights must be 1-D (one per item), got shape {w.shape}")
+        if self.n_items and w.shape[0] != self.n_items:
+            raise ValueError(f"weights has {w.shape[0]} entries but there are {self.n_items} items")
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("weights must be finite and non-negative")
+        self.item_loss_weights = w
+        self._item_w_cache = None
+        return self
+
+    def item_loss_weights_tensor(self) -> torch.Tensor | None:
+        """The item weights on the model's device (float32), or None."""
+        if self.item_loss_weights is None:
+            return None
+        cache = getattr(self, "_item_w_cache", None)
+        if cache is None or cache[0] is not self.item_loss_weights:
+            tensor = torch.as_tensor(self.item_loss_weights, dtype=torch.float32,
+                                     device=self.device)  # fmt: skip
+            self._item_w_cache = cache = (self.item_loss_weights, tensor)
+        if cache[1].shape[0] != self.n_items:
+            raise ValueError(f"item loss weights have {cache[1].shape[0]} entries but there are "
+                             f"{self.n_items} items")  # fmt: skip
+        return cache[1]
 
     # ------------------------------------------------------------------ to implement
 
@@ -206,6 +241,13 @@ class Ranker(abc.ABC):
                     f"{self.name}: training loss became {loss} at epoch {epoch}; lower lr"
                 )
             row = {"epoch": epoch, "loss": float(loss), "seconds": time.perf_counter() - t0}
+            if self.epoch_hooks:
+                # Hooks (e.g. dynamic loss weights) run between epochs; their time is
+                # logged apart so that their overhead can be reported.
+                t1 = time.perf_counter()
+                for hook in self.epoch_hooks:
+                    hook(self, epoch)
+                row["hook_seconds"] = time.perf_counter() - t1
             if valid is not None and len(valid) and epoch % cfg.eval_every == 0:
                 score = self.validation_ndcg(valid)
                 row["valid_ndcg@10"] = score

@@ -1,7 +1,13 @@
 """Shared machinery of next-item models (SASRec, GRU4Rec).
 
-Training uses full softmax: cross-entropy of the next item over *all* items at every
-position of a sequence window, the loss RecBole calls ``CE``. Each user's training
+Training loss (``loss=``): ``"ce"`` (default), full softmax, the cross-entropy of the next
+item over *all* items at every position of a sequence window, the loss RecBole calls
+``CE``; ``"sampled"``, sampled softmax over the batch's other targets plus
+``n_negatives`` items drawn from a ``"uniform"`` or ``"popularity"`` sampler, with the
+log-Q correction (:mod:`recommenders.sampled_softmax`); ``"sampled_weighted"``, the same
+with every example weighted by its target item's weight (set with
+:meth:`~recommenders.models.base.Ranker.set_item_loss_weights`; the dynamic domain
+weights of :mod:`recommenders.domains` update it between epochs). Each user's training
 sequence is cut into windows of ``max_len`` inputs; the first window ends at the user's
 latest item, later ones step back by ``max_len`` after a random per-epoch overlap, so
 every training transition is a target at least once per epoch and window boundaries
@@ -23,10 +29,29 @@ from .base import Ranker, TrainConfig
 IGNORE = -100
 
 
+LOSSES = ("ce", "sampled", "sampled_weighted")
+
+
 @dataclass(frozen=True)
 class SequentialConfig(TrainConfig):
     max_len: int = 50
     batch_size: int = 128
+    loss: str = "ce"
+    n_negatives: int = 256
+    negatives: str = "uniform"
+    logq: bool = True
+    in_batch: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.negatives not in ("uniform", "popularity"):
+            raise ValueError(f"negatives must be 'uniform' or 'popularity', got {self.negatives!r}")
+        if isinstance(self.n_negatives, bool) or self.n_negatives < 0:
+            raise ValueError(f"n_negatives must be a non-negative integer, got {self.n_negatives}")
+        if self.loss != "ce" and self.n_negatives == 0 and not self.in_batch:
+            raise ValueError("a sampled loss needs negatives: n_negatives > 0 or in_batch=True")
 
 
 def training_windows(
@@ -83,8 +108,7 @@ class SequentialRanker(Ranker):
             tgt = torch.as_tensor(targets[idx], device=self.device)
             hidden = self.net.encode(inp)
             keep = tgt != IGNORE
-            logits = hidden[keep] @ self.net.item_weights().T
-            loss = F.cross_entropy(logits, tgt[keep])
+            loss = self._loss(hidden[keep], tgt[keep], train, gen)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -92,6 +116,34 @@ class SequentialRanker(Ranker):
             total += float(loss.detach()) * count
             n += count
         return total / n
+
+    def _loss(self, hidden, targets, train, gen) -> torch.Tensor:
+        cfg = self.config
+        weights = self.net.item_weights()
+        if cfg.loss == "ce":
+            return F.cross_entropy(hidden @ weights.T, targets)
+        from ..sampled_softmax import NegativeSampler, sampled_softmax_loss
+
+        state = getattr(self, "_sampling", None)
+        if state is None or state[0] is not train:
+            counts = train.item_counts().astype(np.float64)
+            sampler = (NegativeSampler(self.n_items, cfg.negatives, counts, device=self.device)
+                       if cfg.n_negatives > 0 else None)  # fmt: skip
+            batch_probs = torch.as_tensor(counts / counts.sum(), device=self.device)
+            self._sampling = state = (train, sampler, batch_probs)
+        _, sampler, batch_probs = state
+        example_weights = None
+        if cfg.loss == "sampled_weighted":
+            item_w = self.item_loss_weights_tensor()
+            if item_w is None:
+                raise ValueError("loss='sampled_weighted' needs item weights: call "
+                                 "set_item_loss_weights(weights) before fit")  # fmt: skip
+            example_weights = item_w[targets]
+        return sampled_softmax_loss(
+            hidden, weights, targets, sampler=sampler, n_negatives=cfg.n_negatives,
+            in_batch=cfg.in_batch, batch_probs=batch_probs, logq=cfg.logq,
+            weights=example_weights, generator=gen,
+        )  # fmt: skip
 
     def _scores(self, users: torch.Tensor) -> torch.Tensor:
         hidden = self.net.encode(self._seq[users])[:, -1, :]

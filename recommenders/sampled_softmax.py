@@ -1,0 +1,195 @@
+"""Sampled softmax for next-item models, with the log-Q correction and mixed negatives.
+
+The full softmax over I items costs O(I d) per example. The sampled softmax scores each
+example's positive against a small candidate set instead: the other examples' targets in
+the batch (*in-batch negatives*) and ``n_negatives`` items drawn, with replacement, from
+a fixed proposal q (uniform or by popularity) and shared by the batch (together, *mixed
+negatives*, as in Yang et al., "Mixed negative sampling for learning two-tower neural
+networks in recommendations", WWW 2020).
+
+Candidates do not appear uniformly: a batch's targets are drawn from the training
+popularity p, so popular items show up as negatives far more often and a plain softmax
+over the candidates punishes them for it. The log-Q correction (Bengio and Senecal
+2008; Yi et al., "Sampling-bias-corrected neural modeling for large corpus item
+recommendations", RecSys 2019) subtracts from every candidate's logit the log of its
+expected number of appearances in the candidate set,
+
+    z'_j = z_j - log Q_j,   Q_j = B p_j [in-batch] + K q_j [sampled],
+
+with B the batch size and K = ``n_negatives`` (an item that can come from both sources
+gets the sum). The positive's own logit is corrected too, as in the standard estimator,
+so the loss is the cross-entropy of the positive over the corrected candidate logits. As
+the candidate set grows the corrected loss's gradient approaches the full softmax's
+(the test checks this on a case where the full softmax is known); without the correction
+it is biased toward the proposal. In-batch negatives alone are the known pitfall: with
+popularity-skewed data they concentrate on a few head items (and without the correction
+the model learns to push those down), so mixed negatives with log-Q are the default.
+
+Logits, corrections and the log-sum-exp are computed in float64: the corrections of rare
+items (log Q of 1e-7 and below) are large against the logits. A negative candidate equal
+to the row's positive (an *accidental hit*: a repeated target in the batch, or a sampled
+copy of it) is masked out so that the positive is never its own negative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+SAMPLERS = ("uniform", "popularity")
+
+
+class NegativeSampler:
+    """Draws negatives with replacement from a fixed distribution over the items.
+
+    ``kind="uniform"``: q_j = 1 / I. ``kind="popularity"``: q_j proportional to
+    ``max(counts[j], 1) ** alpha`` (training interaction counts; ``alpha`` < 1 flattens
+    the distribution; the floor of one count keeps every q_j > 0, since log q_j enters
+    the correction).
+    ``probs`` holds q as float64 on ``device``.
+    """
+
+    def __init__(self, n_items: int, kind: str = "uniform", counts=None, alpha: float = 1.0,
+                 device: str | torch.device = "cpu") -> None:  # fmt: skip
+        if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
+            raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
+        if kind not in SAMPLERS:
+            raise ValueError(f"kind must be one of {SAMPLERS}, got {kind!r}")
+        if kind == "uniform":
+            probs = np.full(int(n_items), 1.0 / n_items)
+        else:
+            if counts is None:
+                raise ValueError("kind='popularity' needs counts (training count per item)")
+            c = np.asarray(counts, dtype=np.float64)
+            if c.shape != (n_items,):
+                raise ValueError(f"counts must have shape ({n_items},), got {c.shape}")
+            if not np.all(np.isfinite(c)) or np.any(c < 0):
+                raise ValueError("counts must be finite and non-negative")
+            if not np.isfinite(alpha) or alpha < 0:
+                raise ValueError(f"alpha must be a non-negative number, got {alpha}")
+            w = np.maximum(c, 1.0) ** float(alpha)
+            probs = w / w.sum()
+        self.kind, self.n_items = kind, int(n_items)
+        self.probs = torch.as_tensor(probs, dtype=torch.float64, device=device)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` item ids (int64) drawn with replacement from q."""
+        if n == 0:
+            return torch.zeros(0, dtype=torch.int64, device=self.probs.device)
+        if self.kind == "uniform":
+            idx = torch.randint(0, self.n_items, (n,), generator=generator)
+        else:
+            idx = torch.multinomial(self.probs.cpu(), n, replacement=True, generator=generator)
+        return idx.to(self.probs.device)
+
+
+def _check(hidden, item_weights, targets, weights, n_negatives):
+    if not isinstance(hidden, torch.Tensor) or not isinstance(item_weights, torch.Tensor):
+        raise TypeError("hidden and item_weights must be torch tensors")
+    if hidden.ndim != 2 or item_weights.ndim != 2 or hidden.shape[1] != item_weights.shape[1]:
+        raise ValueError(f"hidden must be (N, d) and item_weights (I, d) with the same d; got "
+                         f"{tuple(hidden.shape)} and {tuple(item_weights.shape)}")  # fmt: skip
+    if targets.ndim != 1 or targets.shape[0] != hidden.shape[0]:
+        raise ValueError(f"targets must be (N,) = ({hidden.shape[0]},), got {tuple(targets.shape)}")
+    if targets.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"targets must be an integer tensor, got {targets.dtype}")
+    n_items = item_weights.shape[0]
+    if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= n_items):
+        raise ValueError(f"targets must lie in [0, {n_items})")
+    if not torch.isfinite(hidden).all():
+        raise ValueError("hidden holds NaN or infinite values")
+    if weights is not None:
+        if weights.shape != targets.shape:
+            raise ValueError(f"weights must be (N,) = ({targets.shape[0]},), "
+                             f"got {tuple(weights.shape)}")  # fmt: skip
+        if not torch.isfinite(weights).all() or bool((weights < 0).any()):
+            raise ValueError("weights must be finite and non-negative")
+    if isinstance(n_negatives, bool) or not isinstance(n_negatives, int) or n_negatives < 0:
+        raise ValueError(f"n_negatives must be a non-negative integer, got {n_negatives!r}")
+
+
+def sampled_softmax_loss(
+    hidden: torch.Tensor,
+    item_weights: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    sampler: NegativeSampler | None,
+    n_negatives: int = 256,
+    in_batch: bool = True,
+    batch_probs: torch.Tensor | None = None,
+    logq: bool = True,
+    weights: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Sampled-softmax cross-entropy of each example's positive (see the module docstring).
+
+    Parameters
+    ----------
+    hidden, item_weights, targets:
+        User states (N, d), output item embeddings (I, d) and positive items (N,).
+    sampler, n_negatives:
+        Proposal of the shared sampled negatives and how many; ``sampler=None`` (or 0)
+        uses in-batch negatives only.
+    in_batch:
+        Use the other rows' targets as negatives.
+    batch_probs:
+        (I,) probability that an item is a training target (normalised training counts):
+        needed for the log-Q correction of in-batch candidates.
+    logq:
+        Apply the log-Q correction.
+    weights:
+        (N,) per-example weights: the loss is ``mean(w_i * l_i)`` (the weighted loss
+        sum_i w_i L_i / N). It is not renormalised by the sum of the weights: the weights
+        are meant to scale the gradient of some examples (a sparse domain's) against the
+        others', and renormalising would undo that whenever all weights move together.
+    reduction:
+        ``"mean"`` or ``"none"`` (the per-example losses, weighted).
+    """
+    _check(hidden, item_weights, targets, weights, n_negatives)
+    if reduction not in ("mean", "none"):
+        raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+    use_sampled = sampler is not None and n_negatives > 0
+    if not in_batch and not use_sampled:
+        raise ValueError("no negatives: set in_batch=True or give a sampler and n_negatives > 0")
+    if sampler is not None and sampler.n_items != item_weights.shape[0]:
+        raise ValueError(f"sampler covers {sampler.n_items} items but item_weights has "
+                         f"{item_weights.shape[0]}")  # fmt: skip
+    if logq and in_batch:
+        if batch_probs is None:
+            raise ValueError("logq with in-batch negatives needs batch_probs (target popularity)")
+        if batch_probs.shape != (item_weights.shape[0],) or not torch.isfinite(batch_probs).all():
+            raise ValueError("batch_probs must be (I,) finite probabilities")
+    n = targets.shape[0]
+    device = hidden.device
+    targets = targets.to(torch.int64)
+    # Candidate columns: the batch's targets (column i is row i's positive) then the sample.
+    cand = [targets]
+    if use_sampled:
+        cand.append(sampler.sample(n_negatives, generator).to(device))
+    cand = torch.cat(cand)
+    logits = (hidden.double() @ item_weights[cand].double().T)  # (N, C)
+    if logq:
+        expected = torch.zeros(cand.shape[0], dtype=torch.float64, device=device)
+        if in_batch:
+            expected += n * batch_probs.to(device=device, dtype=torch.float64)[cand]
+        if use_sampled:
+            expected += n_negatives * sampler.probs.to(device)[cand]
+        logits = logits - torch.log(expected)[None, :]
+    # Masks: row i keeps column i (its positive); drops every other column holding its
+    # target (accidental hits) and, without in-batch negatives, the other rows' targets.
+    same = cand[None, :] == targets[:, None]
+    eye = torch.zeros_like(same)
+    eye[:, :n] = torch.eye(n, dtype=torch.bool, device=device)
+    drop = same & ~eye
+    if not in_batch:
+        batch_cols = torch.zeros_like(same)
+        batch_cols[:, :n] = True
+        drop |= batch_cols & ~eye
+    logits = logits.masked_fill(drop, float("-inf"))
+    diag = torch.arange(n, device=device)
+    per_example = torch.logsumexp(logits, dim=1) - logits[diag, diag]
+    per_example = per_example.to(hidden.dtype)
+    if weights is not None:
+        per_example = per_example * weights.to(per_example.dtype)
+    return per_example.mean() if reduction == "mean" else per_example
