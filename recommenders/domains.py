@@ -1,0 +1,261 @@
+"""Per-domain loss weights from domain sparsity (the Dynamic Weighted Loss seed).
+
+Source: "Adaptive Weighted Loss for Sequential Recommendations on Sparse Domains"
+(``../shared/papers/000_1455a72d2832f86d.txt``), section III (Dynamic Weighted Loss
+Modeling) and its Algorithms 1 and 2. A domain is a genre on MovieLens; an item of
+several genres belongs to each.
+
+* :func:`domain_stats`: per domain the interaction share f_d = |I_d| / |I| (an interaction
+  with a multi-genre item counts once in each of its genres, so the shares can sum to
+  more than 1), the users U_d with an interaction in d, and the entropy H_d (natural log)
+  of the interaction distribution over d's items.
+* :func:`sparsity`: Algorithm 1's score s_d = a log(1/f_d) + b log(|U|/|U_d|) + c H_d.
+* :func:`weights_from_sparsity`: Algorithm 1's normalisation. Read literally,
+  w_d = clip((s_d - s_min)/(s_max - s_min), w_min, w_max) never exceeds 1, so the paper's
+  bounds [0.2, 5.0] could only act from below and every domain would be weighted *down*
+  relative to the generic loss. ``mapping="mean"`` (the default) therefore divides the
+  normalised score by its interaction-weighted mean, so the average training example
+  keeps weight 1 and the loss keeps the generic loss's scale, then clips to
+  [w_min, w_max]; ``mapping="paper"`` is the literal form.
+* Variants: :func:`generic_weights` (all 1), :func:`fixed_weights` (the predecessor
+  PinnerFormerLite's h_d: listed sparse domains 2, others 1) and :class:`DynamicWeights`
+  (Algorithm 2: recomputed every ``every`` epochs and smoothed by an exponential moving
+  average with ``mu``).
+* :func:`item_weights`: the weight of a training example is its target item's, the
+  maximum (default) or mean of its genres' weights.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+MAPPINGS = ("mean", "paper")
+RULES = ("max", "mean")
+
+
+def _genres(item_genres, n_items: int | None = None) -> np.ndarray:
+    g = np.asarray(item_genres)
+    if g.ndim != 2 or g.shape[1] == 0:
+        raise ValueError(f"item_genres must be (n_items, n_domains) with n_domains >= 1, "
+                         f"got shape {g.shape}")  # fmt: skip
+    if n_items is not None and g.shape[0] != n_items:
+        raise ValueError(f"item_genres has {g.shape[0]} rows but there are {n_items} items")
+    return g.astype(bool)
+
+
+@dataclass(frozen=True)
+class DomainStats:
+    """The per-domain quantities of Algorithm 1 (arrays in the order of ``names``)."""
+
+    names: tuple[str, ...]
+    interactions: np.ndarray  # |I_d|
+    share: np.ndarray  # f_d
+    users: np.ndarray  # |U_d|
+    n_users: int  # |U|
+    entropy: np.ndarray  # H_d
+
+
+def _stats_from_pairs(users, items, genres, names, empty_ok: bool) -> DomainStats:
+    users = np.asarray(users, dtype=np.int64)
+    items = np.asarray(items, dtype=np.int64)
+    if users.size == 0:
+        raise ValueError("no interactions to compute domain statistics from")
+    member = genres[items]  # (n, D)
+    counts = member.sum(axis=0).astype(np.int64)
+    empty = [names[d] for d in np.flatnonzero(counts == 0)]
+    if empty and not empty_ok:
+        raise ValueError(f"domain(s) {empty} have no interactions: drop them from item_genres "
+                         "(and names) or use more data")  # fmt: skip
+    n_users = int(np.unique(users).size)
+    user_counts = np.array([np.unique(users[member[:, d]]).size for d in range(len(names))])
+    entropy = np.zeros(len(names))
+    per_item = np.bincount(items, minlength=genres.shape[0]).astype(np.float64)
+    for d in range(len(names)):
+        item_counts = per_item[genres[:, d]]
+        total = item_counts.sum()
+        if total > 0:
+            p = item_counts[item_counts > 0] / total
+            entropy[d] = float(-(p * np.log(p)).sum())
+    return DomainStats(tuple(names), counts, counts / users.size, user_counts, n_users, entropy)
+
+
+def domain_stats(interactions, item_genres, names: Sequence[str]) -> DomainStats:
+    """Algorithm 1's per-domain statistics of ``interactions`` (an ``Interactions``).
+
+    An empty domain is an error (its log(1/f_d) would be infinite)."""
+    genres = _genres(item_genres, interactions.n_items)
+    if len(names) != genres.shape[1]:
+        raise ValueError(f"names has {len(names)} entries but item_genres has "
+                         f"{genres.shape[1]} columns")  # fmt: skip
+    return _stats_from_pairs(interactions.users, interactions.items, genres, list(names), False)
+
+
+def sparsity(stats: DomainStats, a: float = 1.0, b: float = 1.0, c: float = 1.0) -> np.ndarray:
+    """s_d = a log(1/f_d) + b log(|U|/|U_d|) + c H_d (Algorithm 1)."""
+    for name, v in (("a", a), ("b", b), ("c", c)):
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be finite, got {v}")
+    if np.any(stats.share <= 0) or np.any(stats.users <= 0):
+        raise ValueError("every domain needs interactions and users to have a sparsity score")
+    return (a * np.log(1.0 / stats.share) + b * np.log(stats.n_users / stats.users)
+            + c * stats.entropy)  # fmt: skip
+
+
+def weights_from_sparsity(s, w_min: float = 0.2, w_max: float = 5.0, mapping: str = "mean",
+                          shares=None) -> np.ndarray:  # fmt: skip
+    """Domain weights from sparsity scores (see the module docstring for the two mappings).
+
+    ``shares`` (the domains' interaction shares f_d) weight the mean of ``mapping="mean"``;
+    without them the plain mean over domains is used. Equal scores give weight 1 each.
+    """
+    s = np.asarray(s, dtype=np.float64)
+    if s.ndim != 1 or s.size == 0:
+        raise ValueError(f"s must be a non-empty 1-D array of scores, got shape {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("sparsity scores must be finite")
+    if not (np.isfinite(w_min) and np.isfinite(w_max) and 0 < w_min < w_max):
+        raise ValueError(f"need 0 < w_min < w_max (finite), got w_min={w_min}, w_max={w_max}")
+    if mapping not in MAPPINGS:
+        raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
+    spread = s.max() - s.min()
+    if spread == 0:
+        return np.ones_like(s)
+    n = (s - s.min()) / spread
+    if mapping == "mean":
+        share = np.ones_like(s) if shares is None else np.asarray(shares, dtype=np.float64)
+        if share.shape != s.shape or np.any(share < 0) or share.sum() <= 0:
+            raise ValueError("shares must be non-negative, one per domain, not all zero")
+        n = n / (np.sum(share * n) / share.sum())
+    return np.clip(n, w_min, w_max)
+
+
+def generic_weights(n_domains: int) -> np.ndarray:
+    """The generic model: every domain weight 1."""
+    if n_domains < 1:
+        raise ValueError(f"n_domains must be at least 1, got {n_domains}")
+    return np.ones(int(n_domains))
+
+
+def fixed_weights(names: Sequence[str], sparse: Sequence[str], value: float = 2.0) -> np.ndarray:
+    """PinnerFormerLite's fixed h_d: ``value`` for the listed sparse domains, 1 elsewhere."""
+    unknown = [d for d in sparse if d not in names]
+    if unknown:
+        raise ValueError(f"unknown domain(s) {unknown}; known: {list(names)}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"value must be a positive number, got {value}")
+    return np.array([value if d in sparse else 1.0 for d in names])
+
+
+def item_weights(domain_weights, item_genres, rule: str = "max") -> np.ndarray:
+    """Per-item weights from the domain weights of its genres.
+
+    ``rule="max"`` (default): a film of a sparse and a dense genre takes the sparse
+    genre's weight, since it is the sparse genre whose signal the generic loss dilutes and
+    the per-domain evaluation counts the film as a target of every genre it has.
+    ``"mean"``: the average over its genres. An item without a genre gets 1.
+    """
+    w = np.asarray(domain_weights, dtype=np.float64)
+    genres = _genres(item_genres)
+    if w.shape != (genres.shape[1],):
+        raise ValueError(f"domain_weights must have one entry per domain ({genres.shape[1]}), "
+                         f"got shape {w.shape}")  # fmt: skip
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("domain_weights must be finite and non-negative")
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    has = genres.any(axis=1)
+    out = np.ones(genres.shape[0])
+    masked = np.where(genres, w[None, :], np.nan)
+    if rule == "max":
+        out[has] = np.nanmax(masked[has], axis=1)
+    else:
+        out[has] = np.nanmean(masked[has], axis=1)
+    return out
+
+
+class DynamicWeights:
+    """Algorithm 2: domain weights recomputed every ``every`` epochs, EMA-smoothed.
+
+    The paper recomputes the sparsity scores during training; on fixed training data they
+    would not change, so here they are recomputed from the model's recent behaviour: each
+    update takes the model's top-``k`` lists for ``users`` and treats every recommended
+    slot as an interaction of that user, so f_d, U_d and H_d describe how much of domain d
+    the model currently serves. A domain the model under-serves becomes sparser and gains
+    weight. A domain absent from every list gets the largest score of the update (the
+    most under-served), not an error. The new weights are mapped like the initial ones
+    and blended: w <- mu * w + (1 - mu) * w_computed.
+
+    ``weights`` starts at Algorithm 1 on the training data; ``history`` holds
+    ``(epoch, weights)`` after every update and ``seconds_`` the time spent in updates
+    (including the top-k lists), so the trainer can report the overhead.
+    """
+
+    def __init__(self, stats: DomainStats, item_genres, a: float = 1.0, b: float = 1.0,
+                 c: float = 1.0, w_min: float = 0.2, w_max: float = 5.0, mapping: str = "mean",
+                 every: int = 2, mu: float = 0.9, k: int = 10) -> None:  # fmt: skip
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 1:
+            raise ValueError(f"every must be a positive integer, got {every!r}")
+        if not 0 < mu < 1:
+            raise ValueError(f"mu must lie in (0, 1), got {mu}")
+        self.genres = _genres(item_genres)
+        self.names = stats.names
+        self.params = dict(a=a, b=b, c=c)
+        self.bounds = dict(w_min=w_min, w_max=w_max, mapping=mapping)
+        self.every, self.mu, self.k = int(every), float(mu), int(k)
+        self.weights = weights_from_sparsity(sparsity(stats, **self.params), shares=stats.share,
+                                             **self.bounds)  # fmt: skip
+        self.history: list[tuple[int, np.ndarray]] = [(0, self.weights.copy())]
+        self.seconds_ = 0.0
+
+    def computed(self, lists: np.ndarray, users: np.ndarray) -> np.ndarray:
+        """Weights from top-k lists (rows of ``lists``, the lists of ``users``)."""
+        lists = np.asarray(lists, dtype=np.int64)
+        flat_users = np.repeat(np.asarray(users, dtype=np.int64), lists.shape[1])
+        st = _stats_from_pairs(flat_users, lists.ravel(), self.genres, list(self.names), True)
+        served = st.interactions > 0
+        s = np.zeros(len(self.names))
+        if served.any():
+            part = DomainStats(st.names, st.interactions[served], st.share[served],
+                               st.users[served], st.n_users, st.entropy[served])  # fmt: skip
+            s[served] = sparsity(part, **self.params)
+            s[~served] = s[served].max()
+        return weights_from_sparsity(s, shares=st.share, **self.bounds)
+
+    def update(self, epoch: int, lists: np.ndarray, users: np.ndarray) -> bool:
+        """EMA step with the weights of these lists when ``epoch`` is a multiple of
+        ``every``; returns whether it updated."""
+        if epoch % self.every:
+            return False
+        t0 = time.perf_counter()
+        new = self.computed(lists, users)
+        self.weights = self.mu * self.weights + (1.0 - self.mu) * new
+        self.history.append((int(epoch), self.weights.copy()))
+        self.seconds_ += time.perf_counter() - t0
+        return True
+
+    def hook(self, users: np.ndarray, rule: str = "max"):
+        """An epoch hook for a ranker (``model.epoch_hooks.append(dw.hook(users))``): every
+        ``every`` epochs it ranks ``users`` (seen items masked), updates the weights and
+        sets the model's per-item loss weights."""
+        users = np.asarray(users, dtype=np.int64)
+
+        def _hook(model, epoch: int) -> None:
+            if epoch % self.every:
+                return
+            t0 = time.perf_counter()
+            was_training = model.net.training
+            model.net.eval()
+            lists, _ = model.topk(users, self.k, exclude_seen=True)
+            if was_training:
+                model.net.train()
+            self.seconds_ += time.perf_counter() - t0
+            self.update(epoch, lists, users)
+            t1 = time.perf_counter()
+            model.set_item_loss_weights(item_weights(self.weights, self.genres, rule))
+            self.seconds_ += time.perf_counter() - t1
+
+        return _hook

@@ -1,0 +1,126 @@
+"""Domain sparsity and loss weights (Dynamic Weighted Loss) on a toy computed by hand."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recommenders import domains as D
+from recommenders.data.interactions import Interactions
+
+# Items: 0 in A, 1 in A, 2 in B, 3 in A and B, 4 in none.
+GENRES = np.array([[1, 0], [1, 0], [0, 1], [1, 1], [0, 0]], bool)
+NAMES = ["A", "B"]
+# u0: 0, 1, 3; u1: 0, 2; u2: 4, 0 -> 7 interactions.
+TOY = Interactions(users=[0, 0, 0, 1, 1, 2, 2], items=[0, 1, 3, 0, 2, 4, 0],
+                   timestamps=[1, 2, 3, 1, 2, 1, 2], ratings=np.ones(7), n_users=3, n_items=5)
+# A: items 0 (x3), 1, 3 -> 5 interactions, f = 5/7, users {0, 1, 2}, H = H(3/5, 1/5, 1/5).
+# B: items 2, 3 -> 2 interactions, f = 2/7, users {0, 1}, H = ln 2.
+H_A = -(0.6 * math.log(0.6) + 2 * 0.2 * math.log(0.2))  # 0.9502705
+S_A = math.log(7 / 5) + math.log(3 / 3) + H_A  # 1.2867402
+S_B = math.log(7 / 2) + math.log(3 / 2) + math.log(2)  # 2.3513753
+
+
+def test_stats_and_sparsity_by_hand():
+    s = D.domain_stats(TOY, GENRES, NAMES)
+    assert s.interactions.tolist() == [5, 2] and s.users.tolist() == [3, 2] and s.n_users == 3
+    np.testing.assert_allclose(s.share, [5 / 7, 2 / 7])
+    np.testing.assert_allclose(s.entropy, [H_A, math.log(2)], atol=1e-12)
+    np.testing.assert_allclose(D.sparsity(s), [S_A, S_B], atol=1e-12)
+    # The three terms separately.
+    np.testing.assert_allclose(D.sparsity(s, 1, 0, 0), [math.log(7 / 5), math.log(7 / 2)])
+    np.testing.assert_allclose(D.sparsity(s, 0, 2, 0), [0.0, 2 * math.log(1.5)])
+
+
+def test_weights_paper_and_mean_mappings():
+    shares = np.array([5 / 7, 2 / 7])
+    s = np.array([S_A, S_B])
+    # Normalised: A 0, B 1. Paper: clip to [0.2, 5] -> (0.2, 1), never above 1.
+    np.testing.assert_allclose(D.weights_from_sparsity(s, mapping="paper"), [0.2, 1.0])
+    # Mean: interaction-weighted mean of (0, 1) is 2/7 -> (0, 3.5) -> clip A to 0.2.
+    np.testing.assert_allclose(D.weights_from_sparsity(s, shares=shares), [0.2, 3.5])
+    np.testing.assert_allclose(D.weights_from_sparsity(s, w_max=3.0, shares=shares), [0.2, 3.0])
+    # Before clipping the interaction-weighted mean weight is 1.
+    three = np.array([0.0, 1.0, 3.0])
+    sh = np.array([0.5, 0.3, 0.2])
+    w = D.weights_from_sparsity(three, w_min=1e-9, w_max=1e9, shares=sh)
+    assert np.sum(sh * w) / sh.sum() == pytest.approx(1.0)
+    assert D.weights_from_sparsity([2.0, 2.0]).tolist() == [1.0, 1.0]
+
+
+def test_variants_and_item_weights():
+    assert D.generic_weights(3).tolist() == [1.0, 1.0, 1.0]
+    assert D.fixed_weights(["A", "B", "C"], ["B"]).tolist() == [1.0, 2.0, 1.0]
+    w = np.array([0.5, 3.0])
+    assert D.item_weights(w, GENRES).tolist() == [0.5, 0.5, 3.0, 3.0, 1.0]
+    assert D.item_weights(w, GENRES, "mean").tolist() == [0.5, 0.5, 3.0, 1.75, 1.0]
+
+
+def test_dynamic_weights_ema_every_n_epochs():
+    s = D.domain_stats(TOY, GENRES, NAMES)
+    dw = D.DynamicWeights(s, GENRES, every=2, mu=0.9)
+    w0 = dw.weights.copy()
+    np.testing.assert_allclose(w0, [0.2, 3.5])
+    # Lists serving only domain A items (0 and 1) to two users: B is absent, so it gets
+    # the largest score; A's score is then the smaller one -> computed weights (w_min, ...).
+    lists, users = np.array([[0, 1], [1, 0]]), np.array([0, 1])
+    new = dw.computed(lists, users)
+    assert dw.update(1, lists, users) is False and len(dw.history) == 1
+    assert dw.update(2, lists, users) is True
+    np.testing.assert_allclose(dw.weights, 0.9 * w0 + 0.1 * new)
+    # Repeated updates with the same computed weights converge geometrically (rate mu).
+    gaps = []
+    for epoch in (4, 6, 8):
+        dw.update(epoch, lists, users)
+        gaps.append(np.abs(dw.weights - new).max())
+    assert gaps[1] == pytest.approx(0.9 * gaps[0]) and gaps[2] == pytest.approx(0.9 * gaps[1])
+    assert [e for e, _ in dw.history] == [0, 2, 4, 6, 8] and dw.seconds_ >= 0
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match=r"domain\(s\) \['B'\] have no interactions"):
+        D.domain_stats(TOY.select(np.isin(TOY.items, [0, 1, 4])), GENRES, NAMES)
+    with pytest.raises(ValueError, match="unknown domain"):
+        D.fixed_weights(NAMES, ["Film-Noir"])
+    with pytest.raises(ValueError, match="finite and non-negative"):
+        D.item_weights([1.0, np.inf], GENRES)
+    with pytest.raises(ValueError, match="one entry per domain"):
+        D.item_weights([1.0], GENRES)
+    with pytest.raises(ValueError, match="rows but there are 5 items"):
+        D.domain_stats(TOY, GENRES[:4], NAMES)
+    with pytest.raises(ValueError, match="w_min < w_max"):
+        D.weights_from_sparsity([1.0, 2.0], w_min=5.0, w_max=0.2)
+    with pytest.raises(ValueError, match="finite"):
+        D.weights_from_sparsity([1.0, np.nan])
+    with pytest.raises(ValueError, match="mu must lie"):
+        D.DynamicWeights(D.domain_stats(TOY, GENRES, NAMES), GENRES, mu=1.0)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(-50, 50), min_size=1, max_size=12),
+       st.floats(0.05, 1.0), st.floats(1.5, 10.0), st.sampled_from(["mean", "paper"]))  # fmt: skip
+def test_weights_stay_within_bounds(s, w_min, w_max, mapping):
+    w = D.weights_from_sparsity(s, w_min, w_max, mapping)
+    assert np.all(np.isfinite(w))
+    assert np.all((w >= w_min - 1e-12) & (w <= w_max + 1e-12)) or np.all(w == 1.0)
+
+
+def test_ml100k_sparse_genres_weigh_more_than_dense_ones():
+    from recommenders.data import recbole_ml100k_dir
+
+    if recbole_ml100k_dir() is None:
+        pytest.skip("ML-100K (RecBole wheel) not installed")
+    from recommenders.pipeline import load_data
+
+    data = load_data("ml-100k")
+    names = list(data.genre_names)
+    keep = data.item_genres.any(axis=0)
+    genres = data.item_genres[:, keep]
+    names = [n for n, k in zip(names, keep, strict=True) if k]
+    s = D.domain_stats(data.interactions, genres, names)
+    w = dict(zip(names, D.weights_from_sparsity(D.sparsity(s), shares=s.share), strict=True))
+    for sparse in ("Film-Noir", "Documentary", "Western", "Fantasy"):
+        for dense in ("Drama", "Comedy"):
+            assert w[sparse] > w[dense], (sparse, dense, w)
