@@ -121,6 +121,7 @@ def sampled_softmax_loss(
     weights: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     reduction: str = "mean",
+    max_in_batch: int = 512,
 ) -> torch.Tensor:
     """Sampled-softmax cross-entropy of each example's positive (see the module docstring).
 
@@ -131,8 +132,11 @@ def sampled_softmax_loss(
     sampler, n_negatives:
         Proposal of the shared sampled negatives and how many; ``sampler=None`` (or 0)
         uses in-batch negatives only.
-    in_batch:
-        Use the other rows' targets as negatives.
+    in_batch, max_in_batch:
+        Use the rows' targets as shared negatives; with more than ``max_in_batch`` rows, the
+        targets of ``max_in_batch`` rows drawn without replacement (a next-item batch has a
+        row per sequence position, thousands of them, and all-pairs logits would cost
+        O(N^2)). B in the correction is the number of rows used.
     batch_probs:
         (I,) probability that an item is a training target (normalised training counts):
         needed for the log-Q correction of in-batch candidates.
@@ -147,6 +151,8 @@ def sampled_softmax_loss(
         ``"mean"`` or ``"none"`` (the per-example losses, weighted).
     """
     _check(hidden, item_weights, targets, weights, n_negatives)
+    if isinstance(max_in_batch, bool) or not isinstance(max_in_batch, int) or max_in_batch < 1:
+        raise ValueError(f"max_in_batch must be a positive integer, got {max_in_batch!r}")
     if reduction not in ("mean", "none"):
         raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
     use_sampled = sampler is not None and n_negatives > 0
@@ -163,32 +169,34 @@ def sampled_softmax_loss(
     n = targets.shape[0]
     device = hidden.device
     targets = targets.to(torch.int64)
-    # Candidate columns: the batch's targets (column i is row i's positive) then the sample.
-    cand = [targets]
+    h = hidden.double()
+    pos_logit = (h * item_weights[targets].double()).sum(dim=1)  # (N,)
+    # Shared negative columns: the targets of (up to max_in_batch) rows, then the sample.
+    shared, n_batch = [], 0
+    if in_batch:
+        rows = (torch.arange(n, device=device) if n <= max_in_batch else
+                torch.randperm(n, generator=generator)[:max_in_batch].to(device))  # fmt: skip
+        shared.append(targets[rows])
+        n_batch = rows.numel()
     if use_sampled:
-        cand.append(sampler.sample(n_negatives, generator).to(device))
-    cand = torch.cat(cand)
-    logits = (hidden.double() @ item_weights[cand].double().T)  # (N, C)
+        shared.append(sampler.sample(n_negatives, generator).to(device))
+    shared = torch.cat(shared)
+    logits = h @ item_weights[shared].double().T  # (N, C)
     if logq:
-        expected = torch.zeros(cand.shape[0], dtype=torch.float64, device=device)
-        if in_batch:
-            expected += n * batch_probs.to(device=device, dtype=torch.float64)[cand]
-        if use_sampled:
-            expected += n_negatives * sampler.probs.to(device)[cand]
-        logits = logits - torch.log(expected)[None, :]
-    # Masks: row i keeps column i (its positive); drops every other column holding its
-    # target (accidental hits) and, without in-batch negatives, the other rows' targets.
-    same = cand[None, :] == targets[:, None]
-    eye = torch.zeros_like(same)
-    eye[:, :n] = torch.eye(n, dtype=torch.bool, device=device)
-    drop = same & ~eye
-    if not in_batch:
-        batch_cols = torch.zeros_like(same)
-        batch_cols[:, :n] = True
-        drop |= batch_cols & ~eye
-    logits = logits.masked_fill(drop, float("-inf"))
-    diag = torch.arange(n, device=device)
-    per_example = torch.logsumexp(logits, dim=1) - logits[diag, diag]
+
+        def log_expected(items):
+            q = torch.zeros(items.shape[0], dtype=torch.float64, device=device)
+            if in_batch:
+                q += n_batch * batch_probs.to(device=device, dtype=torch.float64)[items]
+            if use_sampled:
+                q += n_negatives * sampler.probs.to(device)[items]
+            return torch.log(q)
+
+        logits = logits - log_expected(shared)[None, :]
+        pos_logit = pos_logit - log_expected(targets)
+    # Accidental hits: a shared column holding the row's own target is not its negative.
+    logits = logits.masked_fill(shared[None, :] == targets[:, None], float("-inf"))
+    per_example = torch.logsumexp(torch.cat([pos_logit[:, None], logits], dim=1), dim=1) - pos_logit
     per_example = per_example.to(hidden.dtype)
     if weights is not None:
         per_example = per_example * weights.to(per_example.dtype)

@@ -90,6 +90,21 @@ def test_weights_and_reduction():
     assert base.shape == (2,)
 
 
+def test_in_batch_negatives_are_subsampled_for_long_batches():
+    g = torch.Generator().manual_seed(0)
+    h, w = torch.randn(50, 4, generator=g), torch.randn(20, 4, generator=g)
+    t = torch.randint(0, 20, (50,), generator=g)
+    probs = torch.full((20,), 0.05, dtype=torch.float64)
+    full = sampled_softmax_loss(h, w, t, sampler=None, batch_probs=probs, reduction="none")
+    sub = [sampled_softmax_loss(h, w, t, sampler=None, batch_probs=probs, max_in_batch=10,
+                                generator=torch.Generator().manual_seed(s), reduction="none")
+           for s in range(2)]  # fmt: skip
+    assert torch.isfinite(sub[0]).all() and not torch.equal(sub[0], full)
+    assert not torch.equal(sub[0], sub[1])  # different rows drawn
+    with pytest.raises(ValueError, match="max_in_batch"):
+        sampled_softmax_loss(h, w, t, sampler=None, batch_probs=probs, max_in_batch=0)
+
+
 def test_same_generator_same_loss():
     s = NegativeSampler(4)
     a = sampled_softmax_loss(H, W, T, sampler=s, n_negatives=3, batch_probs=P,
