@@ -205,6 +205,27 @@ def build_parser() -> argparse.ArgumentParser:
     _add_job_args(p, device=False)
 
     p = sub.add_parser(
+        "dwl", help="Dynamic Weighted Loss: per-domain loss weights for sparse genres",
+        description="Train a next-item model with the sampled softmax (log-Q corrected, mixed "
+        "negatives) in the generic, fixed and dynamic domain-weighting variants over several "
+        "seeds, evaluate per genre (leave-one-out, full ranking) and write dwl_runs.csv, "
+        "dwl_summary.csv, dwl_table.csv, dwl_significance.csv, dwl_significance_users.csv "
+        "and dwl_domains.png. Finished runs are reused when the command is repeated.",
+    )  # fmt: skip
+    p.add_argument("--variants", default="generic,fixed,dynamic",
+                   help="comma-separated among generic, fixed, dynamic")
+    p.add_argument("--seeds", type=int, default=5, help="seeds --seed .. --seed + N - 1")
+    p.add_argument("--model", default="sasrec", help="sasrec (default) or gru4rec")
+    p.add_argument("--epochs", type=int, default=30, help="maximum epochs per run")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping patience")
+    p.add_argument("--n-negatives", type=int, default=256, help="sampled negatives per batch")
+    p.add_argument("--sparse", default="Film-Noir,Documentary,Western,Fantasy",
+                   help="comma-separated sparse domains (weighted 2 by the fixed variant)")
+    p.add_argument("--dense", default="Drama,Comedy", help="comma-separated dense domains")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, default), cpu, cuda")
+    _add_job_args(p, device=False)
+
+    p = sub.add_parser(
         "booml", help="BOOML: Bayesian optimisation of per-group loss weights vs fixed weights",
         description="Search the diversity and fairness loss weights of each user group with "
         "Bayesian optimisation (with and without the meta-learned warm start), then train "
@@ -218,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default="mf", choices=["mf", "lightgcn"])
     p.add_argument("--groups", type=int, default=3, help="user groups W (default 3)")
     p.add_argument("--k", type=int, default=20, help="cut-off of the metrics (default 20)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="runs with seeds --seed .. --seed + N - 1, each in OUT/seed<k>, then "
+                   "the mean table and the paired tests against the fixed weights")
     p.add_argument("--projection", default="booml", choices=["booml", "pcgrad"],
                    help="how the warm start's outer step projects conflicting objective "
                    "gradients: booml (default, BOOML eq. 17: off the original gradients at "
@@ -371,6 +395,23 @@ def cmd_booml(args) -> int:
 
     cfg = LossWeightConfig(encoder=args.encoder, n_groups=args.groups, k=args.k, seed=args.seed,
                            projection=args.projection)  # fmt: skip
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    if args.seeds > 1:
+        from problems.loss_weight_eval import booml_seeds_job
+
+        mean, sig, written = booml_seeds_job(
+            lambda s: load_data(args.data, seed=s), args.out,
+            range(args.seed, args.seed + args.seeds), args.budget, args.n_initial, cfg,
+            device=args.device, verbose=True,
+        )  # fmt: skip
+        print(f"final models on the test stage over {args.seeds} seeds (mean, 95% CI "
+              "half-width):")  # fmt: skip
+        _print_table(mean)
+        print("\nagainst the fixed weights, paired over seeds (Holm):")
+        _print_table(sig[["comparison", "diff", "ci_low", "ci_high", "p", "p_adj"]])
+        print("wrote " + ", ".join(str(p) for p in written))
+        return 0
     data = load_data(args.data, seed=args.seed)
     table, epochs, written = booml_job(data, args.out, args.budget, args.n_initial, cfg,
                                        device=args.device, verbose=True)  # fmt: skip
@@ -379,6 +420,32 @@ def cmd_booml(args) -> int:
     _print_table(epochs)
     print(f"\nfinal models on the test stage (K = {args.k}):")
     _print_table(table)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def cmd_dwl(args) -> int:
+    from problems.dwl import DWLConfig, dwl_job
+    from recommenders.pipeline import load_data
+
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    def names(text):
+        return tuple(n.strip() for n in text.split(",") if n.strip())
+
+    cfg = DWLConfig(model=args.model, epochs=args.epochs, patience=args.patience,
+                    n_negatives=args.n_negatives, sparse=names(args.sparse),
+                    dense=names(args.dense))  # fmt: skip
+    table, sig, written = dwl_job(load_data(args.data, seed=args.seed), args.out,
+                                  [v.strip() for v in args.variants.split(",") if v.strip()],
+                                  range(args.seed, args.seed + args.seeds), cfg,
+                                  device=args.device, verbose=True)  # fmt: skip
+    groups = table[table["domain"].str.startswith("[")]
+    _print_table(groups[[c for c in groups.columns if "ci" not in c]])
+    if len(sig):
+        print("\ndynamic against the baselines, paired over seeds (Bonferroni over domains):")
+        part = sig[sig["domain"].str.startswith("[")]
+        _print_table(part[["a", "b", "metric", "domain", "diff", "ci_low", "ci_high", "p_adj"]])
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -430,7 +497,7 @@ def cmd_models(args) -> int:
 
 COMMANDS = {
     "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "compare": cmd_compare,
-    "booml": cmd_booml, "pmors": cmd_pmors, "data": cmd_data, "models": cmd_models,
+    "booml": cmd_booml, "pmors": cmd_pmors, "dwl": cmd_dwl, "data": cmd_data, "models": cmd_models,
 }  # fmt: skip
 
 

@@ -194,3 +194,64 @@ def booml_job(
         }),
     ]  # fmt: skip
     return table, epochs, written
+
+
+SEED_METRICS = ("NDCG", "ILD", "ARP", "ResSum")
+
+
+def booml_seeds_job(
+    load,
+    out_dir,
+    seeds=(0, 1, 2),
+    budget: int = 30,
+    n_initial: int | None = None,
+    config: LossWeightConfig | None = None,
+    device: str = "cpu",
+    verbose: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
+    """:func:`booml_job` for each seed (``load(seed)`` gives the dataset, ``config.seed``
+    becomes the seed; each seed in ``out_dir/seed<k>``, resumable), then across seeds:
+    ``booml_runs.csv`` (every seed's final table), ``booml_seeds_table.csv`` (mean and 95%
+    t-CI half-width of NDCG, ILD, ARP and ResSum at K per method) and
+    ``booml_significance.csv`` (each searched or MGDA weighting against the fixed weights on
+    NDCG@K and ResSum@K, paired over seeds, Holm over all those comparisons)."""
+    from moopt import stats
+
+    seeds = [int(s) for s in seeds]
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be at least two distinct values, got {seeds}")
+    cfg = config or LossWeightConfig()
+    out = Path(out_dir)
+    tables = []
+    for seed in seeds:
+        table, _, _ = booml_job(load(seed), out / f"seed{seed}", budget, n_initial,
+                                replace(cfg, seed=seed), device=device,
+                                verbose=verbose)  # fmt: skip
+        tables.append(table.assign(seed=seed))
+    runs = pd.concat(tables, ignore_index=True)
+    k = cfg.k
+    rows = []
+    for method in dict.fromkeys(runs["method"]):
+        part = runs[runs["method"] == method]
+        row = {"method": method, "n_seeds": len(part)}
+        for m in SEED_METRICS:
+            values = part[f"{m}@{k}"].to_numpy(dtype=float)
+            row[f"{m}@{k}"] = float(values.mean())
+            row[f"{m}@{k} ci"] = stats.mean_ci(values)[2] - float(values.mean())
+        rows.append(row)
+    mean = pd.DataFrame(rows)
+    fixed = "fixed (lambda = beta = 1)"
+    results = {}
+    for metric in (f"NDCG@{k}", f"ResSum@{k}"):
+        wide = runs.pivot(index="seed", columns="method", values=metric).loc[seeds]
+        for method in wide.columns:
+            if method != fixed:
+                results[f"{metric}: {method} vs fixed"] = stats.paired_over_seeds(
+                    wide[method].to_numpy(), wide[fixed].to_numpy())  # fmt: skip
+    sig = stats.compare_table(results, correction="holm").reset_index()
+    written = [
+        write_csv(out / "booml_runs.csv", runs),
+        write_csv(out / "booml_seeds_table.csv", mean),
+        write_csv(out / "booml_significance.csv", sig),
+    ]
+    return mean, sig, written

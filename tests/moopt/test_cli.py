@@ -135,6 +135,39 @@ def test_compare_command_on_a_pymoo_problem_over_seeds(tmp_path, capsys):
     assert "seeds must be at least 1" in capsys.readouterr().err
 
 
+def test_dwl_command_on_synthetic_data(tmp_path, capsys):
+    argv = ["dwl", "--data", "synthetic", "--seeds", "2", "--epochs", "1", "--n-negatives", "8",
+            "--variants", "generic,dynamic",
+            "--sparse", "genre8", "--dense", "genre15", "--device", "cpu",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "[sparse]" in out and "dynamic against the baselines" in out
+    for f in ("dwl_table.csv", "dwl_significance.csv", "dwl_domains.png"):
+        assert (tmp_path / f).stat().st_size > 0
+    assert main(["dwl", "--data", "synthetic", "--sparse", "Film-Noir", "--out",
+                 str(tmp_path / "x")]) == 2  # fmt: skip
+    assert "unknown domain" in capsys.readouterr().err
+
+
+def test_booml_command_over_seeds(tmp_path, capsys):
+    import pandas as pd
+
+    argv = ["booml", "--data", "synthetic", "--budget", "2", "--n-initial", "2", "--k", "10",
+            "--seeds", "2", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    assert "against the fixed weights, paired over seeds" in capsys.readouterr().out
+    runs = pd.read_csv(tmp_path / "booml_runs.csv")
+    assert sorted(runs["seed"].unique()) == [0, 1]
+    mean = pd.read_csv(tmp_path / "booml_seeds_table.csv").set_index("method")
+    fixed = runs[runs["method"] == "fixed (lambda = beta = 1)"]["NDCG@10"]
+    assert mean.loc["fixed (lambda = beta = 1)", "NDCG@10"] == pytest.approx(fixed.mean())
+    sig = pd.read_csv(tmp_path / "booml_significance.csv")
+    assert len(sig) == 2 * 4 and (sig["p_adj"] >= sig["p"] - 1e-12).all()
+    for s in (0, 1):
+        assert (tmp_path / f"seed{s}" / "booml_table.csv").is_file()
+
+
 def test_booml_command_on_synthetic_data(tmp_path, capsys):
     argv = ["booml", "--data", "synthetic", "--budget", "2", "--n-initial", "2", "--k", "10",
             "--out", str(tmp_path)]  # fmt: skip
