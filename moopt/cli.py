@@ -184,11 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
         "runs.csv (every seed), curves.csv, bands.csv, significance.csv (the best two "
         "solvers paired over seeds), hypervolume.png and fronts.png. Problems: quadratics "
         "(cheap, with gradients), loss-weight (BOOML's per-group loss weights on --data; each "
-        "evaluation trains a model, so keep the budget small), any pymoo test problem by "
+        "evaluation trains a model, so keep the budget small), domain-weight (the DWL constants "
+        "a, b, c and the weight bounds; each evaluation a short SASRec training run, the "
+        "paper's choice marked on the fronts), any pymoo test problem by "
         "name (zdt1, zdt2, dtlz2, ...) or your own class as module:Class.",
     )  # fmt: skip
     p.add_argument("--problem", default="quadratics",
-                   help="quadratics, loss-weight, a pymoo test problem (zdt1, dtlz2, ...) or "
+                   help="quadratics, loss-weight, domain-weight, a pymoo test problem (zdt1, "
+                   "dtlz2, ...) or "
                    "module:Class (default quadratics)")  # fmt: skip
     p.add_argument("--n-var", type=int, default=None,
                    help="number of variables of a pymoo test problem or of quadratics")
@@ -369,7 +372,8 @@ def cmd_rerank(args) -> int:
 def cmd_compare(args) -> int:
     from problems.comparison import DEFAULT_SOLVERS, comparison_job
 
-    default = ("nsga2", "bo") if args.problem == "loss-weight" else DEFAULT_SOLVERS
+    trains = args.problem in ("loss-weight", "domain-weight")
+    default = ("nsga2", "bo") if trains else DEFAULT_SOLVERS
     result, written = comparison_job(args.problem, args.out, args.budget,
                                      tuple(args.solvers or default), args.data, args.seed,
                                      args.budget_type, progress=True, seeds=args.seeds,

@@ -209,9 +209,10 @@ class Comparison:
         fig.tight_layout()
         return fig
 
-    def plot_fronts(self, names=None):
+    def plot_fronts(self, names=None, marks=None):
         """Final non-dominated points of every solver (first seed), objectives pairwise,
-        with the known Pareto front where there is one."""
+        with the known Pareto front where there is one; ``marks`` maps a label to one
+        objective vector drawn as a labelled star (e.g. a published configuration)."""
         from itertools import combinations
 
         from .plots import _figure
@@ -226,12 +227,25 @@ class Comparison:
             for name, F in self.fronts.items():
                 if len(F):
                     ax.scatter(F[:, a], F[:, b], s=16, label=name)
+            for label, vec in (marks or {}).items():
+                vec = np.asarray(vec, dtype=float)
+                ax.scatter([vec[a]], [vec[b]], s=120, marker="*", edgecolors="k", label=label)
             ax.set_xlabel(names[a] if names else f"f{a + 1}")
             ax.set_ylabel(names[b] if names else f"f{b + 1}")
             ax.grid(alpha=0.3)
         axes[0].legend(fontsize=8)
         fig.tight_layout()
         return fig
+
+    def dominated_by(self, f) -> list[str]:
+        """The solvers with an archived point (any seed) that dominates the vector ``f``."""
+        f = np.asarray(f, dtype=float)
+        out = []
+        for name, fronts in self.fronts_by_seed.items():
+            if any(F.size and np.any(np.all(F <= f, axis=1) & np.any(F < f, axis=1))
+                   for F in fronts):  # fmt: skip
+                out.append(name)
+        return out
 
 
 def _run_one(problem, algorithm, budget, budget_type, seed, verbose, progress, label):

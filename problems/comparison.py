@@ -16,7 +16,7 @@ from moopt.algorithms import MGDA, BayesOpt
 from moopt.compare import Comparison, compare
 from moopt.plots import save_figure
 
-PROBLEMS = ("quadratics", "loss-weight")
+PROBLEMS = ("quadratics", "loss-weight", "domain-weight")
 """The toolkit's own problems; any pymoo test problem (``zdt1``, ``dtlz2``, ...) and a
 user's class as ``module:Class`` are accepted too."""
 STANDARD = ("zdt1", "zdt2", "dtlz2", "quadratics")
@@ -47,6 +47,12 @@ def build_problem(name: str, data: str = "ml-100k", seed: int = 0, warm_start: b
 
         return LossWeightProblem(load_data(data, seed=seed),
                                  LossWeightConfig(seed=seed, warm_start=warm_start))  # fmt: skip
+    if name == "domain-weight":
+        from recommenders.pipeline import load_data
+
+        from .domain_weight import DomainWeightProblem
+
+        return DomainWeightProblem(load_data(data, seed=seed), seed=seed)
     if ":" in name:
         return _user_problem(name)
     from pymoo.problems import get_problem
@@ -108,6 +114,19 @@ def default_solvers(problem, budget: int, names=DEFAULT_SOLVERS) -> dict:
     return {name: made[name]() for name in names}
 
 
+def reference_points(problem, result: Comparison) -> tuple[dict, list[dict]]:
+    """Evaluate ``problem.reference_points()`` (if it has them) and say which solvers'
+    archives dominate each: (label -> F for the plot, table rows)."""
+    marks, rows = {}, []
+    for label, x in getattr(problem, "reference_points", dict)().items():
+        f = np.asarray(problem.evaluate(np.atleast_2d(x), return_values_of=["F"]))[0]
+        marks[label] = f
+        rows.append({"point": label, **{f"x{j + 1}": v for j, v in enumerate(x)},
+                     **{f"f{j + 1}": v for j, v in enumerate(f)},
+                     "dominated by": ", ".join(result.dominated_by(f)) or "none"})  # fmt: skip
+    return marks, rows
+
+
 def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAULT_SOLVERS,
                    data: str = "ml-100k", seed: int = 0,
                    budget_type: str = "evaluations",
@@ -116,8 +135,10 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     """Run the comparison and write comparison.csv (one row per solver: means and, with
     several seeds, 95% CIs), runs.csv (every solver and seed), curves.csv, bands.csv,
     significance.csv (the two best solvers paired over seeds, with several seeds),
-    hypervolume.png and fronts.png. With a budget in seconds the solvers are sized as for
-    a budget of 60 evaluations."""
+    hypervolume.png and fronts.png; for a problem with ``reference_points()`` (the DWL
+    paper's constants, say) each is evaluated, marked on the fronts and listed in
+    reference_points.csv with the solvers that dominate it. With a budget in seconds the
+    solvers are sized as for a budget of 60 evaluations."""
     from recommenders.io import write_csv
 
     problem = build_problem(problem_name, data, seed, n_var=n_var)
@@ -129,6 +150,7 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     curves = pd.concat([c.assign(solver=n) for n, c in result.curves.items()], ignore_index=True)
     bands = pd.concat([b.assign(solver=n) for n, b in result.bands.items()], ignore_index=True)
     names = getattr(problem, "objective_names", None)
+    marks, reference = reference_points(problem, result)
     written = [
         write_csv(out / "comparison.csv", result.table),
         write_csv(out / "runs.csv", result.runs),
@@ -137,8 +159,10 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     ]
     if len(result.significance):
         written.append(write_csv(out / "significance.csv", result.significance))
+    if reference:
+        written.append(write_csv(out / "reference_points.csv", pd.DataFrame(reference)))
     written += [
         save_figure(result.plot_hypervolume(), out / "hypervolume.png"),
-        save_figure(result.plot_fronts(names), out / "fronts.png"),
+        save_figure(result.plot_fronts(names, marks), out / "fronts.png"),
     ]
     return result, written
