@@ -49,7 +49,7 @@ def markdown(rows: pd.DataFrame, sig: pd.DataFrame) -> str:
               _interval(r["hypervolume"], r["hypervolume_ci_low"], r["hypervolume_ci_high"]))
         lines.append(
             f"| {r['problem']} | {r['budget']} | {r['seeds']} | {solver} | {hv} | "
-            f"{_interval(r['igd'], r['igd_ci_low'], r['igd_ci_high'])} | {r["seconds"]:.2f} |"
+            f"{_interval(r['igd'], r['igd_ci_low'], r['igd_ci_high'])} | {r['seconds']:.2f} |"
         )
     lines += ["", "| problem | evals | indicator | best | second | difference [95% CI] | p | d |",
               "|---|---|---|---|---|---|---|---|"]  # fmt: skip
