@@ -18,17 +18,31 @@ expected number of appearances in the candidate set,
 
 with B the batch size and K = ``n_negatives`` (an item that can come from both sources
 gets the sum). The positive's own logit is corrected too, as in the standard estimator,
-so the loss is the cross-entropy of the positive over the corrected candidate logits. As
-the candidate set grows the corrected loss's gradient approaches the full softmax's
-(the test checks this on a case where the full softmax is known); without the correction
-it is biased toward the proposal. In-batch negatives alone are the known pitfall: with
-popularity-skewed data they concentrate on a few head items (and without the correction
-the model learns to push those down), so mixed negatives with log-Q are the default.
+so the loss is the cross-entropy of the positive over the corrected candidate logits,
+
+    L_i = -z'_{i,t} + log( exp(z'_{i,t}) + sum over the negative candidates j of exp(z'_{i,j}) ).
+
+Without the correction the negatives' part of the gradient follows the proposal times the
+softmax rather than the softmax itself, so popular items are pushed down far more than
+the full softmax would push them. With it, as the candidate set grows, the gradient on
+the negatives approaches the full softmax's, restricted to the items other than the
+positive (the positive's own mass leaves the normaliser because sampled copies of it are
+masked; the test checks both statements on a case where the full softmax is known).
+
+In-batch negatives alone are the known pitfall. They follow the target popularity, so
+without the correction the head items are over-penalised, and with it the estimate rests
+on the few tail items that happen to be in the batch: tail items are almost never seen as
+negatives, their scores are left unconstrained and can drift up and crowd the ranking
+(the collapse of in-batch training on long-tailed catalogues). Mixed negatives add items
+drawn from a second proposal (uniform by default) that reaches the tail, and the log-Q
+correction of the combined expected count keeps the estimator pointed at the full
+softmax; that is why mixed negatives with log-Q are the default here.
 
 Logits, corrections and the log-sum-exp are computed in float64: the corrections of rare
 items (log Q of 1e-7 and below) are large against the logits. A negative candidate equal
 to the row's positive (an *accidental hit*: a repeated target in the batch, or a sampled
-copy of it) is masked out so that the positive is never its own negative.
+copy of it) is masked out so that the positive is never its own negative; other repeated
+negatives are kept, since the expected-count correction already accounts for repeats.
 """
 
 from __future__ import annotations
@@ -42,10 +56,14 @@ SAMPLERS = ("uniform", "popularity")
 class NegativeSampler:
     """Draws negatives with replacement from a fixed distribution over the items.
 
-    ``kind="uniform"``: q_j = 1 / I. ``kind="popularity"``: q_j proportional to
-    ``max(counts[j], 1) ** alpha`` (training interaction counts; ``alpha`` < 1 flattens
-    the distribution; the floor of one count keeps every q_j > 0, since log q_j enters
-    the correction).
+    ``kind="uniform"``: q_j = 1 / I (``counts`` and ``alpha`` are ignored).
+    ``kind="popularity"``: q_j proportional to ``max(counts[j], 1) ** alpha``, with
+    ``counts`` the training interaction counts. The floor of one count keeps every
+    q_j > 0, since log q_j enters the correction. ``alpha`` defaults to 1 (raw
+    popularity, the distribution of in-batch negatives); ``alpha`` < 1 flattens it toward
+    uniform (0.75 is the word2vec choice), ``alpha`` = 0 is uniform. With the log-Q
+    correction any ``alpha`` gives a consistent estimator; it only moves the variance
+    between head and tail items, so the neutral value is the default.
     ``probs`` holds q as float64 on ``device``.
     """
 
@@ -65,7 +83,10 @@ class NegativeSampler:
                 raise ValueError(f"counts must have shape ({n_items},), got {c.shape}")
             if not np.all(np.isfinite(c)) or np.any(c < 0):
                 raise ValueError("counts must be finite and non-negative")
-            if not np.isfinite(alpha) or alpha < 0:
+            if not np.any(c > 0):
+                raise ValueError("counts are all zero: no popularity to sample from")
+            ok = not isinstance(alpha, bool) and isinstance(alpha, (int, float, np.number))
+            if not ok or not np.isfinite(alpha) or alpha < 0:
                 raise ValueError(f"alpha must be a non-negative number, got {alpha}")
             w = np.maximum(c, 1.0) ** float(alpha)
             probs = w / w.sum()
@@ -74,6 +95,9 @@ class NegativeSampler:
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` item ids (int64) drawn with replacement from q."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        n = int(n)
         if n == 0:
             return torch.zeros(0, dtype=torch.int64, device=self.probs.device)
         if self.kind == "uniform":
@@ -84,27 +108,36 @@ class NegativeSampler:
 
 
 def _check(hidden, item_weights, targets, weights, n_negatives):
-    if not isinstance(hidden, torch.Tensor) or not isinstance(item_weights, torch.Tensor):
-        raise TypeError("hidden and item_weights must be torch tensors")
+    for name, value in (("hidden", hidden), ("item_weights", item_weights),
+                        ("targets", targets)):  # fmt: skip
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch tensor, got {type(value).__name__}")
+    if weights is not None and not isinstance(weights, torch.Tensor):
+        raise TypeError(f"weights must be a torch tensor or None, got {type(weights).__name__}")
     if hidden.ndim != 2 or item_weights.ndim != 2 or hidden.shape[1] != item_weights.shape[1]:
         raise ValueError(f"hidden must be (N, d) and item_weights (I, d) with the same d; got "
                          f"{tuple(hidden.shape)} and {tuple(item_weights.shape)}")  # fmt: skip
+    if hidden.shape[0] == 0:
+        raise ValueError("hidden has no rows: the loss of an empty batch is undefined")
     if targets.ndim != 1 or targets.shape[0] != hidden.shape[0]:
         raise ValueError(f"targets must be (N,) = ({hidden.shape[0]},), got {tuple(targets.shape)}")
     if targets.dtype not in (torch.int64, torch.int32):
         raise TypeError(f"targets must be an integer tensor, got {targets.dtype}")
     n_items = item_weights.shape[0]
-    if targets.numel() and (int(targets.min()) < 0 or int(targets.max()) >= n_items):
+    if int(targets.min()) < 0 or int(targets.max()) >= n_items:
         raise ValueError(f"targets must lie in [0, {n_items})")
     if not torch.isfinite(hidden).all():
         raise ValueError("hidden holds NaN or infinite values")
+    if not torch.isfinite(item_weights).all():
+        raise ValueError("item_weights holds NaN or infinite values")
     if weights is not None:
         if weights.shape != targets.shape:
             raise ValueError(f"weights must be (N,) = ({targets.shape[0]},), "
                              f"got {tuple(weights.shape)}")  # fmt: skip
         if not torch.isfinite(weights).all() or bool((weights < 0).any()):
             raise ValueError("weights must be finite and non-negative")
-    if isinstance(n_negatives, bool) or not isinstance(n_negatives, int) or n_negatives < 0:
+    if (isinstance(n_negatives, bool) or not isinstance(n_negatives, (int, np.integer))
+            or n_negatives < 0):  # fmt: skip
         raise ValueError(f"n_negatives must be a non-negative integer, got {n_negatives!r}")
 
 
@@ -164,8 +197,12 @@ def sampled_softmax_loss(
     if logq and in_batch:
         if batch_probs is None:
             raise ValueError("logq with in-batch negatives needs batch_probs (target popularity)")
-        if batch_probs.shape != (item_weights.shape[0],) or not torch.isfinite(batch_probs).all():
-            raise ValueError("batch_probs must be (I,) finite probabilities")
+        if not isinstance(batch_probs, torch.Tensor):
+            raise TypeError("batch_probs must be a torch tensor")
+        if (batch_probs.shape != (item_weights.shape[0],) or not torch.isfinite(batch_probs).all()
+                or bool((batch_probs < 0).any())):  # fmt: skip
+            raise ValueError("batch_probs must be (I,) finite non-negative probabilities")
+    n_negatives = int(n_negatives)
     n = targets.shape[0]
     device = hidden.device
     targets = targets.to(torch.int64)
@@ -190,6 +227,9 @@ def sampled_softmax_loss(
                 q += n_batch * batch_probs.to(device=device, dtype=torch.float64)[items]
             if use_sampled:
                 q += n_negatives * sampler.probs.to(device)[items]
+            if not bool((q > 0).all()):
+                raise ValueError("log-Q correction: a candidate has expected count 0 (batch_probs "
+                                 "is 0 at a target item and no sampler covers it)")  # fmt: skip
             return torch.log(q)
 
         logits = logits - log_expected(shared)[None, :]
