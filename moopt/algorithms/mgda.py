@@ -42,6 +42,14 @@ from ..gradient import min_norm
 GRADIENTS = ("auto", "problem", "autograd", "fd")
 
 
+def _missing(dF) -> bool:
+    """Whether a population's dF is absent: unset, or pymoo's inf placeholders."""
+    if dF is None or (isinstance(dF, np.ndarray) and dF.dtype == object):
+        return True
+    dF = np.asarray(dF, dtype=float)
+    return bool(dF.size) and not np.any(np.isfinite(dF))
+
+
 class MGDA(Algorithm):
     """Multiple-gradient descent for problems with gradients.
 
@@ -152,10 +160,7 @@ class MGDA(Algorithm):
 
     def _initialize_advance(self, infills=None, **kwargs):
         if self.gradient_source_ is None:
-            dF = self.pop.get("dF")
-            missing = dF is None or (isinstance(dF, np.ndarray) and dF.dtype == object) or (
-                np.asarray(dF).size > 0 and not np.any(np.isfinite(np.asarray(dF, float))))
-            if missing and self.gradient == "auto":
+            if _missing(self.pop.get("dF")) and self.gradient == "auto":
                 has_torch = callable(getattr(self.problem, "evaluate_torch", None))
                 self.gradient_source_ = "autograd" if has_torch else "finite differences"
                 self.evaluator.evaluate_values_of = ["F"]
@@ -206,53 +211,39 @@ class MGDA(Algorithm):
         h = self.fd_step * np.maximum(1.0, np.abs(X))
         up_ok = X + h <= xu
         down_ok = X - h >= xl
-        probes, slots = [], []  # slots: (point, variable, +1 / -1)
-        for p in range(n):
-            for j in range(d):
-                for sign, ok in ((1, up_ok[p, j]), (-1, down_ok[p, j])):
-                    if ok:
-                        x = X[p].copy()
-                        x[j] += sign * h[p, j]
-                        probes.append(x)
-                        slots.append((p, j, sign))
+        # Probe p, j, +/-: X[p] with h[p, j] added to / taken from variable j.
+        step = h[:, :, None] * np.eye(d)[None]  # (n, d, d)
+        probes = np.concatenate([(X[:, None, :] + step)[up_ok], (X[:, None, :] - step)[down_ok]])
         G = np.zeros((n, self.problem.n_obj, d))
-        if not probes:
+        if not len(probes):
             return G
-        trial = Population.new("X", np.array(probes))
+        trial = Population.new("X", probes)
         self.evaluator.eval(self.problem, trial, algorithm=self)
         PF = np.asarray(trial.get("F"), dtype=float)
         if not np.all(np.isfinite(PF)):
             raise ValueError("the problem returned non-finite objective values (F) near "
                              "a point; finite differences need finite values around it")
-        up = np.full((n, d, self.problem.n_obj), np.nan)
-        down = np.full_like(up, np.nan)
-        for (p, j, sign), f in zip(slots, PF, strict=True):
-            (up if sign > 0 else down)[p, j] = f
-        for p in range(n):
-            for j in range(d):
-                if up_ok[p, j] and down_ok[p, j]:
-                    G[p, :, j] = (up[p, j] - down[p, j]) / (2 * h[p, j])
-                elif up_ok[p, j]:
-                    G[p, :, j] = (up[p, j] - F[p]) / h[p, j]
-                elif down_ok[p, j]:
-                    G[p, :, j] = (F[p] - down[p, j]) / h[p, j]
+        # f(x + h e_j) where probed, else f(x); likewise below: the one-sided differences
+        # at the box then fall out of (up - down) / (distance between them).
+        up = np.broadcast_to(F[:, None, :], (n, d, F.shape[1])).copy()
+        down = up.copy()
+        n_up = int(up_ok.sum())
+        up[up_ok], down[down_ok] = PF[:n_up], PF[n_up:]
+        span = h * (up_ok.astype(float) + down_ok.astype(float))  # 2h, h or 0
+        G[:] = np.divide(up - down, span[:, :, None], out=np.zeros_like(up),
+                         where=span[:, :, None] > 0).transpose(0, 2, 1)  # fmt: skip
         return G
 
     # ------------------------------------------------------------------ iteration
 
     def _check(self, pop) -> tuple[np.ndarray, np.ndarray]:
         F, dF = pop.get("F"), pop.get("dF")
-        if dF is None or (isinstance(dF, np.ndarray) and dF.dtype == object):
+        if _missing(dF):
             raise ValueError(
                 "MGDA needs gradients: the problem's _evaluate must fill out['dF'] with "
                 "shape (n, n_obj, n_var)"
             )
         dF = np.asarray(dF, dtype=float)
-        if dF.size and not np.any(np.isfinite(dF)):  # pymoo fills a missing dF with inf
-            raise ValueError(
-                "MGDA needs gradients: the problem's _evaluate must fill out['dF'] with "
-                "shape (n, n_obj, n_var)"
-            )
         n_obj, n_var = self.problem.n_obj, self.problem.n_var
         if dF.shape != (len(pop), n_obj, n_var):
             raise ValueError(f"dF must have shape (n, {n_obj}, {n_var}), got {dF.shape}")
