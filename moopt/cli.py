@@ -318,15 +318,21 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _seed_range(args) -> range:
+    """Seeds --seed .. --seed + --seeds - 1 of a multi-seed command."""
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    return range(args.seed, args.seed + args.seeds)
+
+
 def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = None) -> int:
     from problems.rerank_eval import METHODS, RerankEvalConfig, rerank_job
 
-    if args.seeds < 1:
-        raise SystemExit(f"--seeds must be at least 1, got {args.seeds}")
+    seeds = _seed_range(args)
     cfg = RerankEvalConfig(
         k=args.k, ks=tuple(k for k in (5, 10) if k <= args.k) or (args.k,),
         pop_size=args.pop_size, n_gen=args.n_gen,
-        seeds=tuple(range(args.seed, args.seed + args.seeds)),
+        seeds=tuple(seeds),
         methods=tuple(args.methods) if args.methods else METHODS,
         score_transform=args.score_transform, accuracy=args.accuracy,
     )  # fmt: skip
@@ -399,14 +405,13 @@ def cmd_booml(args) -> int:
 
     cfg = LossWeightConfig(encoder=args.encoder, n_groups=args.groups, k=args.k, seed=args.seed,
                            projection=args.projection)  # fmt: skip
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.seeds > 1:
+    seeds = _seed_range(args)
+    if len(seeds) > 1:
         from problems.loss_weight_eval import booml_seeds_job
 
         mean, sig, written = booml_seeds_job(
             lambda s: load_data(args.data, seed=s), args.out,
-            range(args.seed, args.seed + args.seeds), args.budget, args.n_initial, cfg,
+            seeds, args.budget, args.n_initial, cfg,
             device=args.device, verbose=True,
         )  # fmt: skip
         print(f"final models on the test stage over {args.seeds} seeds (mean, 95% CI "
@@ -432,8 +437,6 @@ def cmd_dwl(args) -> int:
     from problems.dwl import DWLConfig, dwl_job
     from recommenders.pipeline import load_data
 
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
     def names(text):
         return tuple(n.strip() for n in text.split(",") if n.strip())
 
@@ -442,7 +445,7 @@ def cmd_dwl(args) -> int:
                     dense=names(args.dense))  # fmt: skip
     table, sig, written = dwl_job(load_data(args.data, seed=args.seed), args.out,
                                   [v.strip() for v in args.variants.split(",") if v.strip()],
-                                  range(args.seed, args.seed + args.seeds), cfg,
+                                  _seed_range(args), cfg,
                                   device=args.device, verbose=True)  # fmt: skip
     groups = table[table["domain"].str.startswith("[")]
     _print_table(groups[[c for c in groups.columns if "ci" not in c]])
@@ -460,14 +463,12 @@ def cmd_pmors(args) -> int:
     from recommenders.pipeline import load_data
 
     cfg = PMORSConfig(epochs=args.epochs, seed=args.seed)
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.seeds == 1:
+    seeds = _seed_range(args)
+    if len(seeds) == 1:
         table, written = pmors_job(load_data(args.data, seed=args.seed), args.out, cfg,
                                    device=args.device, verbose=True)  # fmt: skip
         _print_table(table)
     else:
-        seeds = range(args.seed, args.seed + args.seeds)
         table, sig, written = pmors_seeds_job(lambda s: load_data(args.data, seed=s), args.out,
                                               seeds, cfg, device=args.device, verbose=True)
         _print_table(table)
