@@ -239,19 +239,37 @@ class DynamicWeights:
 
     def hook(self, users: np.ndarray, rule: str = "max"):
         """An epoch hook for a ranker (``model.epoch_hooks.append(dw.hook(users))``): every
-        ``every`` epochs it ranks ``users`` (seen items masked), updates the weights and
-        sets the model's per-item loss weights."""
+        ``every`` epochs it takes the top-k lists of ``users`` (seen items masked), updates
+        the weights and sets the model's per-item loss weights.
+
+        The lists of users the model ranked for this epoch's validation
+        (``model.valid_topk_``: same model state, same history, same masking) are reused;
+        only the other users are ranked here. With leave-one-out validation every epoch,
+        that is no one, and an update costs the statistics alone. ``rankings_`` counts the
+        users ranked by the hook itself."""
         users = np.asarray(users, dtype=np.int64)
+        self.rankings_ = 0
 
         def _hook(model, epoch: int) -> None:
             if epoch % self.every:
                 return
             t0 = time.perf_counter()
-            was_training = model.net.training
-            model.net.eval()
-            lists, _ = model.topk(users, self.k, exclude_seen=True)
-            if was_training:
-                model.net.train()
+            lists = np.empty((len(users), self.k), dtype=np.int64)
+            todo = np.ones(len(users), dtype=bool)
+            cached = getattr(model, "valid_topk_", None)
+            if cached is not None and cached[0] == epoch and cached[2].shape[1] >= self.k:
+                _, vu, vl = cached
+                pos = {int(u): i for i, u in enumerate(vu)}
+                rows = np.array([pos.get(int(u), -1) for u in users], dtype=np.int64)
+                todo = rows < 0
+                lists[~todo] = vl[rows[~todo], : self.k]
+            if todo.any():
+                was_training = model.net.training
+                model.net.eval()
+                lists[todo], _ = model.topk(users[todo], self.k, exclude_seen=True)
+                if was_training:
+                    model.net.train()
+                self.rankings_ += int(todo.sum())
             self.seconds_ += time.perf_counter() - t0
             self.update(epoch, lists, users)
             t1 = time.perf_counter()

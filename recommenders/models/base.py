@@ -137,6 +137,9 @@ class Ranker(abc.ABC):
         self.fit_seconds_: float | None = None
         self.item_loss_weights: np.ndarray | None = None
         self.epoch_hooks: list = []
+        # (epoch, users, top-10 lists) of the last epoch's validation, or None when that
+        # epoch did not validate; epoch hooks may reuse it instead of ranking again.
+        self.valid_topk_: tuple[int, np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ loss weights
 
@@ -241,15 +244,10 @@ class Ranker(abc.ABC):
                     f"{self.name}: training loss became {loss} at epoch {epoch}; lower lr"
                 )
             row = {"epoch": epoch, "loss": float(loss), "seconds": time.perf_counter() - t0}
-            if self.epoch_hooks:
-                # Hooks (e.g. dynamic loss weights) run between epochs; their time is
-                # logged apart so that their overhead can be reported.
-                t1 = time.perf_counter()
-                for hook in self.epoch_hooks:
-                    hook(self, epoch)
-                row["hook_seconds"] = time.perf_counter() - t1
+            self.valid_topk_ = None
             if valid is not None and len(valid) and epoch % cfg.eval_every == 0:
                 score = self.validation_ndcg(valid)
+                self.valid_topk_ = (epoch, *self._last_valid_topk)
                 row["valid_ndcg@10"] = score
                 if score > best:
                     best, stale, self.best_epoch_ = score, 0, epoch
@@ -259,6 +257,14 @@ class Ranker(abc.ABC):
                 bar.set_postfix(loss=f"{loss:.4f}", ndcg=f"{score:.4f}", best=f"{best:.4f}")
             else:
                 bar.set_postfix(loss=f"{loss:.4f}")
+            if self.epoch_hooks:
+                # Hooks (e.g. dynamic loss weights) run between epochs, after validation so
+                # that they can reuse its top-k lists (``valid_topk_``); their time is
+                # logged apart so that their overhead can be reported.
+                t1 = time.perf_counter()
+                for hook in self.epoch_hooks:
+                    hook(self, epoch)
+                row["hook_seconds"] = time.perf_counter() - t1
             self.train_log_.append(row)
             if stale >= cfg.patience:
                 break
@@ -270,6 +276,7 @@ class Ranker(abc.ABC):
         users = np.unique(valid.users)
         k = min(k, self.n_items)
         top, _ = self.topk(users, k, exclude_seen=True)
+        self._last_valid_topk = (users, top)
         hit, n_rel = hit_matrix(top, users, valid.users, valid.items, self.n_items)
         return float(ndcg(hit, n_rel, k).mean())
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from recommenders import domains as D
 from recommenders.data import leave_one_out, make_synthetic
 from recommenders.evaluate import evaluate
 from recommenders.models import GRU4Rec, SASRec
@@ -65,3 +66,44 @@ def test_bad_loss_settings():
         m.set_item_loss_weights([1.0, np.nan])
     with pytest.raises(ValueError, match="1-D"):
         m.set_item_loss_weights(np.ones((2, 2)))
+
+
+def test_dynamic_hook_reuses_validation_lists_and_matches_ranking_itself(split):
+    """The dynamic-weight hook reads this epoch's validation top-10 instead of ranking the
+    same users again; the weights (and so the whole training run) are the same as when it
+    ranks every user itself."""
+    genres = np.zeros((split.n_items, 3), dtype=bool)
+    genres[np.arange(split.n_items), np.arange(split.n_items) % 3] = True
+    genres[::7, 1] = True
+    users = np.flatnonzero(split.train.user_counts() > 0)
+
+    def run(reuse: bool):
+        dw = D.DynamicWeights(D.domain_stats(split.train, genres, ["a", "b", "c"]), genres,
+                              every=1, mu=0.5)  # fmt: skip
+        model = _fit(SASRec, split, loss="sampled_weighted", epochs=3, patience=3)
+        model.set_item_loss_weights(D.item_weights(dw.weights, genres))
+        hook = dw.hook(users)
+
+        def without_cache(m, epoch):
+            m.valid_topk_ = None
+            hook(m, epoch)
+
+        model.epoch_hooks.append(hook if reuse else without_cache)
+        model.fit(split.train, split.valid)
+        return dw, model
+
+    reused, m1 = run(True)
+    ranked, m2 = run(False)
+    assert reused.rankings_ == 0 and ranked.rankings_ == 3 * len(users)
+    assert len(reused.history) == 4
+    for (e1, w1), (e2, w2) in zip(reused.history, ranked.history, strict=True):
+        assert e1 == e2 and np.array_equal(w1, w2)
+    assert [r["loss"] for r in m1.train_log_] == [r["loss"] for r in m2.train_log_]
+    # Users outside the validation lists are ranked by the hook: here a third of them.
+    dw = D.DynamicWeights(D.domain_stats(split.train, genres, ["a", "b", "c"]), genres, every=1)
+    hook = dw.hook(users)
+    _, vu, vl = m1.valid_topk_
+    keep = 2 * len(vu) // 3
+    m1.valid_topk_ = (5, vu[:keep], vl[:keep])
+    hook(m1, 5)
+    assert dw.rankings_ == len(np.setdiff1d(users, vu[:keep])) > 0
