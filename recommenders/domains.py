@@ -257,11 +257,10 @@ class DynamicWeights:
             lists = np.empty((len(users), self.k), dtype=np.int64)
             todo = np.ones(len(users), dtype=bool)
             cached = getattr(model, "valid_topk_", None)
-            if cached is not None and cached[0] == epoch and cached[2].shape[1] >= self.k:
-                _, vu, vl = cached
-                pos = {int(u): i for i, u in enumerate(vu)}
-                rows = np.array([pos.get(int(u), -1) for u in users], dtype=np.int64)
-                todo = rows < 0
+            if cached is not None and cached[1].shape[1] >= self.k:
+                vu, vl = cached  # vu is sorted (np.unique)
+                rows = np.minimum(np.searchsorted(vu, users), len(vu) - 1)
+                todo = vu[rows] != users
                 lists[~todo] = vl[rows[~todo], : self.k]
             if todo.any():
                 was_training = model.net.training

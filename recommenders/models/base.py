@@ -137,9 +137,9 @@ class Ranker(abc.ABC):
         self.fit_seconds_: float | None = None
         self.item_loss_weights: np.ndarray | None = None
         self.epoch_hooks: list = []
-        # (epoch, users, top-10 lists) of the last epoch's validation, or None when that
-        # epoch did not validate; epoch hooks may reuse it instead of ranking again.
-        self.valid_topk_: tuple[int, np.ndarray, np.ndarray] | None = None
+        # (users, top-10 lists) of this epoch's validation during fit, None when the epoch
+        # did not validate; epoch hooks may reuse it instead of ranking again.
+        self.valid_topk_: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ loss weights
 
@@ -247,7 +247,6 @@ class Ranker(abc.ABC):
             self.valid_topk_ = None
             if valid is not None and len(valid) and epoch % cfg.eval_every == 0:
                 score = self.validation_ndcg(valid)
-                self.valid_topk_ = (epoch, *self._last_valid_topk)
                 row["valid_ndcg@10"] = score
                 if score > best:
                     best, stale, self.best_epoch_ = score, 0, epoch
@@ -276,7 +275,7 @@ class Ranker(abc.ABC):
         users = np.unique(valid.users)
         k = min(k, self.n_items)
         top, _ = self.topk(users, k, exclude_seen=True)
-        self._last_valid_topk = (users, top)
+        self.valid_topk_ = (users, top)
         hit, n_rel = hit_matrix(top, users, valid.users, valid.items, self.n_items)
         return float(ndcg(hit, n_rel, k).mean())
 

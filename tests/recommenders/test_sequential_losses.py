@@ -102,8 +102,8 @@ def test_dynamic_hook_reuses_validation_lists_and_matches_ranking_itself(split):
     # Users outside the validation lists are ranked by the hook: here a third of them.
     dw = D.DynamicWeights(D.domain_stats(split.train, genres, ["a", "b", "c"]), genres, every=1)
     hook = dw.hook(users)
-    _, vu, vl = m1.valid_topk_
+    vu, vl = m1.valid_topk_
     keep = 2 * len(vu) // 3
-    m1.valid_topk_ = (5, vu[:keep], vl[:keep])
+    m1.valid_topk_ = (vu[:keep], vl[:keep])
     hook(m1, 5)
     assert dw.rankings_ == len(np.setdiff1d(users, vu[:keep])) > 0
