@@ -148,8 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train one base ranker, print its metrics (full ranking and 1+99 sampled), "
         "and write metrics.json, candidates.npz, model.pt, run.json and train_log.csv to --out.",
     )  # fmt: skip
-    p.add_argument("model", help="pop, bpr (alias bpr-mf), lightgcn, gru4rec or sasrec")
+    p.add_argument("model", help="pop, bpr (alias bpr-mf), lightgcn, gru4rec, sasrec, or the "
+                   "multimodal duafmat, unisrec-text and mm-concat")  # fmt: skip
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--missing", type=float, default=0.0,
+                   help="multimodal models: share of items whose visual (on MovieLens: "
+                   "structural) modality is dropped, 0 to 0.9, seeded by --seed")  # fmt: skip
+    p.add_argument("--features", action="append", default=[], metavar="MODALITY=PATH",
+                   help="multimodal models: an (n_items, d) .npy for 'text' or 'visual' "
+                   "replacing the built-in features; all-NaN rows mark missing items")  # fmt: skip
     _add_run_args(p)
 
     p = sub.add_parser(
@@ -280,10 +287,17 @@ def _run_config(args, model: str):
     settings = _parse_settings(args.settings)
     if args.epochs is not None:
         settings["epochs"] = str(args.epochs)
+    files = {}
+    for spec in getattr(args, "features", None) or []:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--features takes MODALITY=PATH.npy, got {spec!r}")
+        files[name] = path
     return RunConfig(
         model=model, dataset=args.data, data_path=args.data_path,
         split=args.split, seed=args.seed, device=args.device,
         n_candidates=args.n_candidates, model_settings=settings,
+        missing=getattr(args, "missing", 0.0) or 0.0, feature_files=files,
     )  # fmt: skip
 
 

@@ -40,8 +40,10 @@ import torch
 
 from .data import Dataset, Split, load_dataset, make_split, make_synthetic
 from .evaluate import calibrate, candidates, evaluate, full_log_norm, save_candidates
+from .features import build_features
 from .io import write_csv, write_json
 from .models import Ranker, get_model_class
+from .models.duafmat import MultimodalRanker
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class RunConfig:
     n_negatives: int = 99
     ks: tuple[int, ...] = (5, 10, 20)
     model_settings: dict[str, Any] = field(default_factory=dict)
+    # Multimodal rankers only: the share of items whose "visual" modality is dropped, and
+    # per-modality .npy feature files replacing the built-in text / structural features.
+    missing: float = 0.0
+    feature_files: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         get_model_class(self.model)  # fails early on an unknown name
@@ -102,6 +108,8 @@ def coerce_settings(model: str, settings: dict[str, Any]) -> dict[str, Any]:
             try:
                 if kind is bool:
                     value = value.lower() in ("1", "true", "yes", "on")
+                elif kind is tuple:  # e.g. modalities=text,visual
+                    value = tuple(v.strip() for v in value.split(",") if v.strip())
                 else:
                     value = kind(value)
             except ValueError:
@@ -116,7 +124,10 @@ def _signature(cfg: RunConfig, model_config: Any) -> dict[str, Any]:
     sig["ks"] = list(cfg.ks)
     sig["model_config"] = asdict(model_config)
     sig["model"] = get_model_class(cfg.model).name
-    return sig
+    if not cfg.missing and not cfg.feature_files:  # runs of unimodal models keep their key
+        sig.pop("missing")
+        sig.pop("feature_files")
+    return json.loads(json.dumps(sig))  # as run.json holds it (tuples become lists)
 
 
 def train_and_evaluate(
@@ -135,7 +146,14 @@ def train_and_evaluate(
     split = make_split(dataset.interactions, cfg.split)
     klass = get_model_class(cfg.model)
     settings = coerce_settings(cfg.model, cfg.model_settings)
-    model = klass(device=cfg.device, seed=cfg.seed, verbose=verbose, **settings)
+    extra: dict[str, Any] = {}
+    if issubclass(klass, MultimodalRanker):
+        extra["features"] = build_features(dataset, missing=cfg.missing, seed=cfg.seed,
+                                           files=cfg.feature_files)  # fmt: skip
+    elif cfg.missing or cfg.feature_files:
+        raise ValueError(f"missing= and feature files apply to multimodal models only, not "
+                         f"{cfg.model!r}")  # fmt: skip
+    model = klass(device=cfg.device, seed=cfg.seed, verbose=verbose, **settings, **extra)
     out = Path(out_dir) if out_dir is not None else None
     signature = _signature(cfg, model.config)
 

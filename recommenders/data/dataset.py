@@ -27,6 +27,10 @@ class Dataset:
         One title per item (empty string where the source has none).
     raw_user_ids, raw_item_ids:
         The ids as they appear in the source files; row ``i`` is contiguous id ``i``.
+    item_years:
+        ``(n_items,)`` float release year of every item, NaN where unknown (the
+        ``release_year`` column of an atomic ``.item`` file, or a trailing "(1995)" in the
+        title of the GroupLens files); None when the source has no years at all.
     """
 
     name: str
@@ -36,6 +40,7 @@ class Dataset:
     item_titles: tuple[str, ...]
     raw_user_ids: np.ndarray
     raw_item_ids: np.ndarray
+    item_years: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         genres = np.ascontiguousarray(self.item_genres, dtype=bool)
@@ -55,6 +60,14 @@ class Dataset:
             raise ValueError("raw_user_ids must have one entry per user")
         if len(self.raw_item_ids) != self.interactions.n_items:
             raise ValueError("raw_item_ids must have one entry per item")
+        if self.item_years is not None:
+            years = np.asarray(self.item_years, dtype=np.float64)
+            if years.shape != (self.interactions.n_items,):
+                n = self.interactions.n_items
+                raise ValueError(f"item_years must have shape (n_items={n},), got {years.shape}")
+            if np.any(np.isinf(years)):
+                raise ValueError("item_years must be finite or NaN (unknown), not infinite")
+            object.__setattr__(self, "item_years", years)
         object.__setattr__(self, "item_genres", genres)
         object.__setattr__(self, "genre_names", tuple(self.genre_names))
         object.__setattr__(self, "item_titles", tuple(self.item_titles))

@@ -118,13 +118,16 @@ class Interactions:
         dense[self.users, self.items] = 1
         return dense
 
-    def padded_sequences(self, max_len: int) -> np.ndarray:
+    def padded_sequences(self, max_len: int, field: str = "items") -> np.ndarray:
         """The last ``max_len`` items of every user, right-aligned, ``-1`` as padding.
 
         Returns an ``(n_users, max_len)`` int64 array; a user with no history is all ``-1``.
+        ``field="timestamps"`` gives the interactions' timestamps in the same slots instead.
         """
         if max_len < 1:
             raise ValueError(f"max_len must be >= 1, got {max_len}")
+        if field not in ("items", "timestamps"):
+            raise ValueError(f"field must be 'items' or 'timestamps', got {field!r}")
         out = np.full((self.n_users, max_len), -1, dtype=np.int64)
         counts = self.user_counts()
         take = np.minimum(counts, max_len)
@@ -133,7 +136,7 @@ class Interactions:
         within = np.arange(take.sum()) - np.repeat(np.cumsum(take) - take, take)
         src = np.repeat(self.indptr[1:] - take, take) + within
         cols = np.repeat(max_len - take, take) + within
-        out[rows, cols] = self.items[src]
+        out[rows, cols] = getattr(self, field)[src]
         return out
 
     def select(self, mask: np.ndarray) -> Interactions:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 import urllib.error
@@ -50,6 +51,8 @@ INSTALL_HINT = (
 
 _GENRE_FIELDS = ("class", "genre", "genres", "categories", "category")
 _TITLE_FIELDS = ("movie_title", "title", "name")
+_YEAR_FIELDS = ("release_year", "year")
+_TITLE_YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -159,6 +162,7 @@ def _build(
     timestamps: np.ndarray,
     catalogue: dict[str, tuple[str, list[str]]],
     genre_names: Sequence[str] | None,
+    years: dict[str, float] | None = None,
 ) -> Dataset:
     user_ids, users = _encode(np.asarray(raw_users))
     all_items = np.concatenate([np.asarray(raw_items).astype(str), np.array(list(catalogue), str)])
@@ -169,6 +173,7 @@ def _build(
     genre_index = {g: j for j, g in enumerate(genre_names)}
     genres = np.zeros((len(item_ids), len(genre_names)), dtype=bool)
     titles = [""] * len(item_ids)
+    item_years = np.full(len(item_ids), np.nan)
     for pos, raw in enumerate(item_ids):
         entry = catalogue.get(raw)
         if entry is None:
@@ -176,8 +181,15 @@ def _build(
         titles[pos] = entry[0]
         for g in entry[1]:
             genres[pos, genre_index[g]] = True
+        if years is not None:
+            item_years[pos] = years.get(raw, np.nan)
+        else:  # GroupLens titles end with the release year: "Toy Story (1995)"
+            match = _TITLE_YEAR.search(entry[0])
+            if match:
+                item_years[pos] = float(match.group(1))
     inter = Interactions(users, items, timestamps, ratings, len(user_ids), len(item_ids))
-    return Dataset(name, inter, genres, tuple(genre_names), tuple(titles), user_ids, item_ids)
+    return Dataset(name, inter, genres, tuple(genre_names), tuple(titles), user_ids, item_ids,
+                   item_years if np.isfinite(item_years).any() else None)  # fmt: skip
 
 
 # ------------------------------------------------------------------ GroupLens formats
@@ -311,6 +323,7 @@ def read_atomic(
 
     catalogue: dict[str, tuple[str, list[str]]] = {}
     genre_names = None
+    years = None
     if item_f.is_file():
         item_lines = _read_lines(item_f, "utf-8")
         ih = _parse_header(item_f, item_lines[0])
@@ -319,16 +332,29 @@ def read_atomic(
         item_ids = ids(it, ih["item_id"], "item_id")
         tcol = next((ih[f] for f in _TITLE_FIELDS if f in ih), None)
         gcol = next((ih[f] for f in _GENRE_FIELDS if f in ih), None)
+        ycol = next((ih[f] for f in _YEAR_FIELDS if f in ih), None)
+        years = {} if ycol is not None else None
         for raw, r in zip(item_ids, it.rows, strict=True):
             title = r[tcol].strip() if tcol is not None else ""
             genres = r[gcol].split() if gcol is not None else []
             catalogue[str(raw)] = (title, genres)
+            if years is not None:
+                years[str(raw)] = _year(r[ycol])
         genre_names = sorted({g for _, gs in catalogue.values() for g in gs})
         if set(genre_names) == set(ML100K_GENRES):
             genre_names = list(ML100K_GENRES)  # the GroupLens column order
-    return _build(
-        name, raw_users, raw_items, ratings.astype(np.float32), stamps, catalogue, genre_names
-    )
+    return _build(name, raw_users, raw_items, ratings.astype(np.float32), stamps, catalogue,
+                  genre_names, years)  # fmt: skip
+
+
+def _year(text: str) -> float:
+    """A release year field as a float; NaN when empty or not a plausible year (an
+    unknown year is common in catalogues and is not an error)."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return np.nan
+    return value if np.isfinite(value) and 1000 <= value <= 3000 else np.nan
 
 
 # ------------------------------------------------------------------ sources and caching

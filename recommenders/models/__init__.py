@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .base import Ranker, TrainConfig, resolve_device
 from .bpr import BPRMF, BPRConfig
+from .duafmat import ConcatFusion, DuAFMAT, DuAFMATConfig, UniSRecText
 from .gru4rec import GRU4Rec, GRU4RecConfig
 from .lightgcn import LightGCN, LightGCNConfig
 from .pop import Pop, PopConfig
@@ -16,8 +17,12 @@ MODELS: dict[str, type[Ranker]] = {
     "lightgcn": LightGCN,
     "gru4rec": GRU4Rec,
     "sasrec": SASRec,
+    "duafmat": DuAFMAT,
+    "unisrec-text": UniSRecText,
+    "mm-concat": ConcatFusion,
 }
-_ALIASES = {"bpr-mf": "bpr", "bprmf": "bpr", "mf": "bpr", "lgcn": "lightgcn"}
+_ALIASES = {"bpr-mf": "bpr", "bprmf": "bpr", "mf": "bpr", "lgcn": "lightgcn",
+            "duaf-mat": "duafmat", "unisrec": "unisrec-text", "concat": "mm-concat"}
 
 
 def get_model_class(name: str) -> type[Ranker]:
@@ -34,7 +39,8 @@ def get_model(name: str, **kwargs) -> Ranker:
 
 
 __all__ = [
-    "BPRMF", "BPRConfig", "GRU4Rec", "GRU4RecConfig", "LightGCN", "LightGCNConfig", "MODELS",
-    "Pop", "PopConfig", "Ranker", "SASRec", "SASRecConfig", "TrainConfig", "get_model",
-    "get_model_class", "resolve_device",
+    "BPRMF", "BPRConfig", "ConcatFusion", "DuAFMAT", "DuAFMATConfig", "GRU4Rec",
+    "GRU4RecConfig", "LightGCN", "LightGCNConfig", "MODELS", "Pop", "PopConfig", "Ranker",
+    "SASRec", "SASRecConfig", "TrainConfig", "UniSRecText", "get_model", "get_model_class",
+    "resolve_device",
 ]  # fmt: skip

@@ -193,6 +193,19 @@ class Ranker(abc.ABC):
     def _on_history(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Hook: recompute whatever the model derives from ``self.history``."""
 
+    def _trained_parameters(self):
+        """Parameters the main optimizer updates (a model with its own adversary, say,
+        leaves the adversary's to a second optimizer)."""
+        return self.net.parameters()
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Tensors beyond the weights that a checkpoint must carry (item features, say);
+        :meth:`_restore_extra_state` receives them before the network is built."""
+        return {}
+
+    def _restore_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional
+        """Counterpart of :meth:`_extra_state`, called by :meth:`load`."""
+
     def _fit_direct(self, train: Interactions) -> bool:
         """Fit without gradient training; return True if done (Pop)."""
         return False
@@ -226,7 +239,7 @@ class Ranker(abc.ABC):
         cfg = self.config
         gen = torch.Generator().manual_seed(self.seed)
         optimizer = torch.optim.Adam(
-            self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
+            self._trained_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
         )
         best, best_state, stale = -np.inf, None, 0
         bar = tqdm(
@@ -406,6 +419,7 @@ class Ranker(abc.ABC):
             "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
             "train": _to_tensors(self.train_data),
             "history": _to_tensors(self.history),
+            "extra": self._extra_state(),
         }
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
@@ -429,6 +443,7 @@ class Ranker(abc.ABC):
         shape = (payload["n_users"], payload["n_items"])
         model.n_users, model.n_items = shape
         model.train_data = _from_tensors(payload["train"], *shape)
+        model._restore_extra_state(payload.get("extra", {}))
         model.net = model._build(model.train_data).to(model.device)
         model.net.load_state_dict(payload["state_dict"])
         model.set_history(_from_tensors(payload["history"], *shape))

@@ -41,6 +41,28 @@ class SASRecConfig(SequentialConfig):
                 raise ValueError(f"SASRecConfig.{name} must be in [0, 1)")
 
 
+def init_weights(module: nn.Module) -> None:
+    """Normal(0, 0.02) weights, zero biases and a zero padding row (SASRec's init)."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            with torch.no_grad():
+                module.weight[module.padding_idx].zero_()
+
+
+def attention_mask(real: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """``(B * n_heads, L, L)`` mask (True = blocked) for left-padded sequences: causal
+    attention over real keys; every query may see itself, so rows made only of padding
+    never become all-masked (which would give NaN)."""
+    length = real.shape[1]
+    causal = torch.ones(length, length, dtype=torch.bool, device=real.device).triu(1)
+    mask = causal[None] | ~real[:, None, :]
+    mask = mask & ~torch.eye(length, dtype=torch.bool, device=real.device)[None]
+    return mask.repeat_interleave(n_heads, dim=0)
+
+
 class _Block(nn.Module):
     def __init__(self, hidden: int, heads: int, inner: int, dropout: float, attn_dropout: float):
         super().__init__()
@@ -72,17 +94,7 @@ class SASRecNet(nn.Module):
             for _ in range(cfg.n_layers)
         )
         self.final_norm = nn.LayerNorm(cfg.hidden)
-        self.apply(self._init)
-
-    @staticmethod
-    def _init(module: nn.Module) -> None:
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, std=0.02)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
-            if isinstance(module, nn.Embedding) and module.padding_idx is not None:
-                with torch.no_grad():
-                    module.weight[module.padding_idx].zero_()
+        self.apply(init_weights)
 
     def item_weights(self) -> torch.Tensor:
         return self.item_emb.weight[1:]
@@ -94,12 +106,7 @@ class SASRecNet(nn.Module):
         pos = torch.arange(length, device=seq.device)
         x = self.item_emb(seq) * self.scale + self.pos_emb(pos)[None]
         x = self.emb_drop(x) * real[..., None]
-        # Causal attention over real keys; every query may see itself, so rows made only
-        # of padding never become all-masked (which would give NaN).
-        causal = torch.ones(length, length, dtype=torch.bool, device=seq.device).triu(1)
-        mask = causal[None] | ~real[:, None, :]
-        mask = mask & ~torch.eye(length, dtype=torch.bool, device=seq.device)[None]
-        mask = mask.repeat_interleave(self.n_heads, dim=0)
+        mask = attention_mask(real, self.n_heads)
         for block in self.blocks:
             x = block(x, mask) * real[..., None]
         return self.final_norm(x)

@@ -55,10 +55,11 @@ class SequentialConfig(TrainConfig):
 
 
 def training_windows(
-    train: Interactions, max_len: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+    train: Interactions, max_len: int, rng: np.random.Generator, return_index: bool = False
+) -> tuple[np.ndarray, ...]:
     """Input and target windows ``(W, max_len)``: inputs 1-based with 0 padding on the
-    left, targets 0-based with ``IGNORE`` where there is no target."""
+    left, targets 0-based with ``IGNORE`` where there is no target. ``return_index``
+    adds each input's row in ``train`` (0 on padding), to look up its timestamp."""
     counts = train.user_counts()
     users, ends = [], []
     for u in np.flatnonzero(counts >= 2):
@@ -81,6 +82,8 @@ def training_windows(
     inp_idx = np.where(valid, base + pos - 1, 0)
     targets = np.where(valid, train.items[tgt_idx], IGNORE)
     inputs = np.where(valid, train.items[inp_idx] + 1, 0)
+    if return_index:
+        return inputs, targets, inp_idx
     return inputs, targets
 
 

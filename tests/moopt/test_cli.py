@@ -85,6 +85,36 @@ def test_train_reuses_a_matching_checkpoint(tmp_path, capsys):
     assert json.loads((tmp_path / "run.json").read_text())["reused_checkpoint"] is False
 
 
+def test_train_multimodal_with_missing_modality_and_user_features(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MOOPT_CACHE", str(tmp_path / "cache"))
+    from recommenders.data import make_synthetic
+
+    n_items = make_synthetic().n_items
+    text = np.random.default_rng(0).normal(size=(n_items, 6))
+    text[4] = np.nan  # item 4 has no text: generated from its other modality
+    np.save(tmp_path / "text.npy", text)
+    out = tmp_path / "run"
+    args = ["train", "duafmat", "--data", "synthetic", "--missing", "0.3", "--features",
+            f"text={tmp_path / 'text.npy'}", "--epochs", "1", "--set", "hidden=16",
+            "--set", "modalities=text,visual", "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    run = json.loads((out / "run.json").read_text())
+    assert run["signature"]["missing"] == 0.3
+    assert run["signature"]["model_config"]["modalities"] == ["text", "visual"]
+    from recommenders.models import Ranker
+
+    model = Ranker.load(out / "model.pt", device="cpu")
+    assert model.features.present[4].tolist() == [False, True]
+    assert int((~model.features.present[:, 1]).sum()) == round(0.3 * n_items)
+    assert main([*args, "--reuse"]) == 0  # the same settings reuse the checkpoint
+    assert json.loads((out / "run.json").read_text())["reused_checkpoint"] is True
+    assert main(["train", "bpr", "--data", "synthetic", "--missing", "0.3", "--out",
+                 str(tmp_path / "b"), "--quiet"]) == 2  # fmt: skip
+    assert "multimodal models only" in capsys.readouterr().err
+    assert main([*args[:6], "--features", "audio=x.npy", "--out", str(out), "--quiet"]) == 2
+    assert "'text' or 'visual'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

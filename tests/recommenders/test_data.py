@@ -48,6 +48,15 @@ def test_ml100k_counts(ml100k):
 
 
 @needs_ml100k
+def test_ml100k_release_years(ml100k):
+    years = ml100k.item_years
+    assert years.shape == (1682,)
+    assert int(np.isnan(years).sum()) == 2  # two films without a year in the source
+    assert np.nanmin(years) == 1922 and np.nanmax(years) == 1998
+    assert years[0] == 1995  # Toy Story
+
+
+@needs_ml100k
 def test_ml100k_item_genres_match_source(ml100k):
     # Toy Story (raw id 1): Animation, Children's, Comedy.
     names = [g for g, on in zip(ml100k.genre_names, ml100k.item_genres[0], strict=True) if on]
@@ -203,6 +212,7 @@ def test_read_grouplens_100k(tmp_path):
     assert ds.genre_names[8] == "Drama"
     assert ds.item_genres[:, 8].tolist() == [True, False, True]
     assert ds.interactions.user_items(0).tolist() == [0, 1]
+    assert ds.item_years.tolist() == [1995.0, 1996.0, 1997.0]  # from the titles
     # load_dataset recognises the format from the folder.
     assert load_dataset("ml-100k", path=tmp_path).n_interactions == 4
 
@@ -219,6 +229,7 @@ def test_read_ml1m(tmp_path):
     assert (ds.n_users, ds.n_items, ds.n_interactions) == (2, 2, 3)
     assert ds.genre_names == ("Action", "Comedy", "Crime")
     assert ds.item_genres.tolist() == [[True, False, True], [False, True, False]]
+    assert ds.item_years.tolist() == [1995.0, 1995.0]
     assert load_dataset("ml-1m", path=tmp_path).n_interactions == 3
 
 
@@ -241,6 +252,19 @@ def test_read_atomic_with_string_ids(tmp_path):
     assert ds.genre_names == ("Home", "Kitchen")
     assert ds.item_titles == ("A kettle", "A lamp", "A rug")
     assert ds.raw_user_ids.tolist() == ["alice", "bob"]
+    assert ds.item_years is None  # no year column, no year in the titles
+
+
+def test_read_atomic_release_years(tmp_path):
+    _write(tmp_path, "m.inter", "user_id:token\titem_id:token\n1\t1\n1\t2\n2\t3\n")
+    _write(
+        tmp_path,
+        "m.item",
+        "item_id:token\tmovie_title:token_seq\trelease_year:token\tclass:token_seq\n"
+        "1\tToy Story\t1995\tAnimation\n2\tUnknown film\t\tDrama\n3\tOdd\tn/a\tDrama\n",
+    )
+    years = read_atomic(tmp_path).item_years
+    assert years[0] == 1995.0 and np.isnan(years[1]) and np.isnan(years[2])
 
 
 @needs_ml100k

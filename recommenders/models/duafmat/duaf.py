@@ -1,0 +1,70 @@
+"""Dual-Aware Adaptive Fusion (DuAF): time- and user-aware weights over modalities.
+
+"Capturing Dynamic User Interests Under Modality Imbalance for Multimodal Sequential
+Recommendation", section "Dual-Aware Adaptive Fusion", equations (3)-(8).
+
+* :class:`TimeEmbedding`: the interval embedding ``W1 log(dt + 1) + b1`` (eq. 4) over the
+  gaps between consecutive interactions (eq. 3; the first gap is 0), a learnable
+  sinusoidal embedding of the timestamp itself, ``sin(alpha_k t + beta_k)`` and
+  ``cos(alpha_k t + beta_k)`` interleaved (eq. 5), and their mix ``W2 [inter; ts] + b2``
+  (eq. 6). Units: ``dt`` in hours and ``t`` in days since the training log's first
+  interaction (raw Unix seconds would put ``alpha_k t`` at 1e9 and make eq. 5 noise);
+  ``alpha_k`` starts at the Transformer's geometric frequencies.
+* :class:`DualAwareFusion`: per position, softmax weights over modalities of
+  ``<s_u, tanh(e_i^m + e_i^time)>`` (eq. 7) and the weighted sum of the modality
+  embeddings (eq. 8). A modality that is missing for an item (and not generated) is
+  excluded from that item's softmax.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class TimeEmbedding(nn.Module):
+    """``(B, L)`` timestamps (days) and a real-position mask -> ``(B, L, d)``; eqs. (3)-(6)."""
+
+    def __init__(self, d: int) -> None:
+        super().__init__()
+        if d % 2:
+            raise ValueError(f"the time embedding needs an even dimension, got {d}")
+        self.interval = nn.Linear(1, d)  # eq. (4)
+        k = torch.arange(d // 2, dtype=torch.float32)
+        self.alpha = nn.Parameter(torch.exp(-math.log(1e4) * 2 * k / d))  # eq. (5)
+        self.beta = nn.Parameter(torch.zeros(d // 2))
+        self.mix = nn.Linear(2 * d, d)  # eq. (6)
+
+    @staticmethod
+    def intervals(days: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Gaps to the previous real position, in hours; 0 for the first (eq. 3)."""
+        gap = torch.zeros_like(days)
+        both = real[:, 1:] & real[:, :-1]
+        gap[:, 1:] = torch.where(both, (days[:, 1:] - days[:, :-1]).clamp_min(0.0) * 24.0, 0.0)
+        return gap
+
+    def forward(self, days: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        gap = self.intervals(days, real)
+        e_inter = self.interval(torch.log1p(gap)[..., None])
+        phase = days[..., None] * self.alpha + self.beta
+        e_ts = torch.stack([torch.sin(phase), torch.cos(phase)], dim=-1).flatten(-2)
+        return self.mix(torch.cat([e_inter, e_ts], dim=-1)) * real[..., None]
+
+
+class DualAwareFusion(nn.Module):
+    """Weights over M modalities per position (eq. 7) and the fused embedding (eq. 8).
+
+    ``e`` (B, L, M, d) modality embeddings (position embedding added, eq. 2), ``e_time``
+    (B, L, d), ``s_u`` (B, L, d) the user's state at each position and ``available``
+    (B, L, M) bool; returns ``h`` (B, L, d) and the weights (B, L, M).
+    """
+
+    def forward(self, e, e_time, s_u, available):
+        logits = (s_u[:, :, None, :] * torch.tanh(e + e_time[:, :, None, :])).sum(-1)
+        logits = logits.masked_fill(~available, float("-inf"))
+        weights = torch.softmax(logits, dim=-1)
+        # Padding rows have no available modality: softmax gives NaN there; zero them.
+        weights = torch.nan_to_num(weights, nan=0.0)
+        return (weights[..., None] * e).sum(2), weights
