@@ -180,6 +180,20 @@ def test_dwl_command_on_synthetic_data(tmp_path, capsys):
     assert "unknown domain" in capsys.readouterr().err
 
 
+def test_multimodal_command_on_synthetic_data(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MOOPT_CACHE", str(tmp_path / "cache"))  # the text embedding cache
+    argv = ["multimodal", "--data", "synthetic", "--variants", "sasrec,concat", "--missing",
+            "0,0.5", "--seeds", "2", "--epochs", "1", "--hidden", "16", "--set", "max_len=10",
+            "--out", str(tmp_path / "mm")]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "against SASRec, paired over seeds" in out and "concat" in out
+    for f in ("mm_table.csv", "mm_significance.csv", "mm_significance_users.csv", "mm_ndcg.png"):
+        assert (tmp_path / "mm" / f).stat().st_size > 0
+    assert main([*argv[:-2], "--missing", "0,x", "--out", str(tmp_path / "y")]) == 2
+    assert "comma-separated numbers" in capsys.readouterr().err
+
+
 def test_booml_command_over_seeds(tmp_path, capsys):
     import pandas as pd
 

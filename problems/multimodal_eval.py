@@ -1,0 +1,247 @@
+"""The DuAF-MAT experiment behind ``moopt multimodal``.
+
+Base rankers on one dataset, leave-one-out, every item ranked with seen items masked, on
+the test stage: NDCG and MRR at 5 and 10 (plus HR@10), at several missing rates of the
+second ("visual") modality and over several seeds. Variants:
+
+* ``sasrec``: the ID-only SASRec (same encoder size and training budget);
+* ``unisrec``: text only, an MoE adapter of the text embeddings, no IDs;
+* ``concat``: IDs, text and the second modality concatenated (missing = zeros);
+* ``duafmat``: the full model;
+* ``no-duaf``, ``no-matmoe``, ``no-cscl``, ``no-vscl``: DuAF-MAT without one part (equal
+  modality weights without time; no generator, missing modalities left out of the
+  fusion; no CSCL; no VSCL).
+
+SASRec and the text-only model do not read the second modality, so they are trained once
+per seed and their row repeats at every missing rate (marked ``shared``). Each variant is
+compared with SASRec at each missing rate over seeds (paired t-test, Cohen's d, 95% CI,
+Holm over the variants of a rate) and over the test users of each seed (paired t-test
+and bootstrap CI of NDCG@10). Training time per epoch is logged per run.
+
+Files: ``mm_runs.csv`` (every run), ``mm_table.csv`` (mean and 95% CI per rate and
+variant), ``mm_significance.csv`` (over seeds), ``mm_significance_users.csv`` (over
+users, per seed), ``mm_ndcg.png``. Each run is kept in ``run-<variant>-<rate>-<seed>/``
+(metrics and per-user values) and a rerun skips finished runs with the same settings.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from moopt.stats import compare_table, mean_ci, paired_over_seeds, paired_over_users
+from recommenders.data import make_split
+from recommenders.features import build_features
+from recommenders.io import write_csv, write_json
+from recommenders.metrics import hit_matrix, hit_rate, mrr, ndcg
+from recommenders.models import get_model
+
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "sasrec": ("sasrec", {}),
+    "unisrec": ("unisrec-text", {}),
+    "concat": ("mm-concat", {}),
+    "duafmat": ("duafmat", {}),
+    "no-duaf": ("duafmat", {"fusion": "mean"}),
+    "no-matmoe": ("duafmat", {"generator": False}),
+    "no-cscl": ("duafmat", {"lambda_cscl": 0.0}),
+    "no-vscl": ("duafmat", {"lambda_vscl": 0.0}),
+}
+SHARED = {"sasrec", "unisrec"}  # blind to the second modality: one run per seed
+METRICS = ("NDCG@5", "NDCG@10", "MRR@5", "MRR@10", "HR@10")
+
+
+@dataclass(frozen=True)
+class MultimodalConfig:
+    """Training budget shared by every variant (encoder size, epochs, patience, lr)."""
+
+    epochs: int = 30
+    patience: int = 5
+    hidden: int = 64
+    lr: float = 1e-3
+    batch_size: int = 128
+    max_len: int = 50
+    settings: dict = field(default_factory=dict)  # extra settings for every model
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "patience", "hidden", "batch_size", "max_len"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+
+
+def per_user_metrics(model, split) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Test users and their NDCG/MRR at 5 and 10 and HR@10 (all items, seen masked)."""
+    targets = split.targets("test")
+    model.set_history(split.history("test"))
+    users = np.unique(targets.users)
+    lists, _ = model.topk(users, 10)
+    hit, n_rel = hit_matrix(lists, users, targets.users, targets.items, split.n_items)
+    values = {"NDCG@5": ndcg(hit, n_rel, 5), "NDCG@10": ndcg(hit, n_rel, 10),
+              "MRR@5": mrr(hit, 5), "MRR@10": mrr(hit, 10), "HR@10": hit_rate(hit, 10)}  # fmt: skip
+    return users, values
+
+
+def _run(dataset, split, variant, rate, seed, cfg, out: Path, device, verbose):
+    folder = out / f"run-{variant}-{rate:g}-{seed}"
+    key = {"config": json.loads(json.dumps(asdict(cfg))), "variant": variant, "rate": rate,
+           "seed": seed}  # fmt: skip
+    if (folder / "run.json").is_file() and (folder / "per_user.npz").is_file():
+        saved = json.loads((folder / "run.json").read_text())
+        if saved.get("key") == key:
+            arrays = dict(np.load(folder / "per_user.npz"))
+            return saved["row"], arrays.pop("users"), arrays
+    model_name, overrides = VARIANTS[variant]
+    settings = {"epochs": cfg.epochs, "patience": cfg.patience, "hidden": cfg.hidden,
+                "lr": cfg.lr, "batch_size": cfg.batch_size, "max_len": cfg.max_len,
+                **cfg.settings, **overrides}  # fmt: skip
+    extra = {}
+    if model_name != "sasrec":
+        extra["features"] = build_features(dataset, missing=rate, seed=seed)
+    model = get_model(model_name, device=device, seed=seed, verbose=verbose, **settings, **extra)
+    t0 = time.perf_counter()
+    model.fit(split.train, split.valid)
+    seconds = time.perf_counter() - t0
+    log = model.train_log_
+    users, values = per_user_metrics(model, split)
+    row = {"variant": variant, "rate": rate, "seed": seed, "model": model_name,
+           **{m: float(v.mean()) for m, v in values.items()},
+           "epochs": len(log), "best_epoch": model.best_epoch_,
+           "seconds": seconds, "seconds_per_epoch": float(np.mean([r["seconds"] for r in log])),
+           "device": model.device.type}  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".per_user.npz"
+    np.savez(tmp, users=users, **{m.replace("@", "_"): v for m, v in values.items()})
+    tmp.replace(folder / "per_user.npz")
+    write_json(folder / "run.json", {"key": key, "row": row})
+    return row, users, {m.replace("@", "_"): v for m, v in values.items()}
+
+
+def multimodal_job(dataset, out_dir, variants=tuple(VARIANTS), rates=(0.0, 0.3, 0.6),
+                   seeds=(0, 1, 2), config: MultimodalConfig | None = None,
+                   device: str = "auto", verbose: bool = False):  # fmt: skip
+    """Train and evaluate every variant at every missing rate and seed; write the files
+    of the module docstring. Returns (table, significance over seeds, files)."""
+    cfg = config or MultimodalConfig()
+    variants = list(variants)
+    unknown = set(variants) - set(VARIANTS)
+    if unknown or not variants:
+        raise ValueError(f"variants must be among {list(VARIANTS)}, got {variants}")
+    rates = [float(r) for r in rates]
+    if not rates or any(not 0.0 <= r <= 0.9 for r in rates) or len(set(rates)) != len(rates):
+        raise ValueError(f"rates must be distinct values in [0, 0.9], got {rates}")
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
+    split = make_split(dataset.interactions, "leave-one-out")
+    out = Path(out_dir)
+    rows, per_user = [], {}
+    for seed in seeds:
+        for variant in variants:
+            for rate in rates:
+                if variant in SHARED and rate != rates[0]:
+                    row, users, values = per_user[variant, rates[0], seed]
+                    row = {**row, "rate": rate, "shared": True}
+                else:
+                    row, users, values = _run(dataset, split, variant, rate, seed, cfg, out,
+                                              device, verbose)  # fmt: skip
+                    row = {**row, "shared": variant in SHARED}
+                per_user[variant, rate, seed] = (row, users, values)
+                rows.append(row)
+    runs = pd.DataFrame(rows)
+    table = _table(runs, variants, rates)
+    written = [write_csv(out / "mm_runs.csv", runs), write_csv(out / "mm_table.csv", table)]
+    sig = pd.DataFrame()
+    if "sasrec" in variants and len(variants) > 1:
+        if len(seeds) > 1:
+            sig = _over_seeds(runs, variants, rates)
+            written.append(write_csv(out / "mm_significance.csv", sig))
+        written.append(write_csv(out / "mm_significance_users.csv",
+                                 _over_users(per_user, variants, rates, seeds)))  # fmt: skip
+    written.append(_figure(table, variants, rates, out / "mm_ndcg.png"))
+    return table, sig, written
+
+
+def _table(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
+    rows = []
+    for rate in rates:
+        for variant in variants:
+            part = runs[(runs["rate"] == rate) & (runs["variant"] == variant)]
+            row = {"rate": rate, "variant": variant, "seeds": len(part)}
+            for m in METRICS:
+                x = part[m].to_numpy()
+                mean, lo, hi = mean_ci(x) if x.size > 1 else (float(x.mean()), np.nan, np.nan)
+                row.update({m: mean, f"{m}_ci_low": lo, f"{m}_ci_high": hi})
+            row["seconds_per_epoch"] = float(part["seconds_per_epoch"].mean())
+            row["epochs"] = float(part["epochs"].mean())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _over_seeds(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
+    frames = []
+    for rate in rates:
+        for metric in ("NDCG@10", "MRR@10"):
+            results = {}
+            base = runs[(runs["rate"] == rate) & (runs["variant"] == "sasrec")]
+            base = base.sort_values("seed")[metric].to_numpy()
+            for variant in variants:
+                if variant == "sasrec":
+                    continue
+                part = runs[(runs["rate"] == rate) & (runs["variant"] == variant)]
+                results[variant] = paired_over_seeds(part.sort_values("seed")[metric].to_numpy(),
+                                                     base)  # fmt: skip
+            if results:
+                table = compare_table(results, correction="holm").reset_index()
+                table = table.rename(columns={"comparison": "variant"})
+                frames.append(table.assign(rate=rate, metric=metric, versus="sasrec"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _over_users(per_user, variants, rates, seeds) -> pd.DataFrame:
+    rows = []
+    for rate in rates:
+        for seed in seeds:
+            _, base_users, base = per_user["sasrec", rate, seed]
+            for variant in variants:
+                if variant == "sasrec":
+                    continue
+                _, users, values = per_user[variant, rate, seed]
+                if not np.array_equal(users, base_users):
+                    raise RuntimeError("test users differ between runs of one split")
+                r = paired_over_users(values["NDCG_10"], base["NDCG_10"], n_boot=2000, seed=seed)
+                rows.append({"rate": rate, "seed": seed, "variant": variant, "versus": "sasrec",
+                             "metric": "NDCG@10", **r.as_dict()})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _figure(table: pd.DataFrame, variants, rates, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from recommenders.io import atomic_path
+
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(variants), 3.6))
+    width = 0.8 / len(rates)
+    x = np.arange(len(variants))
+    for j, rate in enumerate(rates):
+        part = table[table["rate"] == rate].set_index("variant").loc[variants]
+        mean = part["NDCG@10"].to_numpy()
+        err = np.vstack([mean - part["NDCG@10_ci_low"].to_numpy(),
+                         part["NDCG@10_ci_high"].to_numpy() - mean])  # fmt: skip
+        ax.bar(x + (j - (len(rates) - 1) / 2) * width, mean, width,
+               yerr=None if np.isnan(err).all() else err, capsize=2,
+               label=f"missing {rate:.0%}")  # fmt: skip
+    ax.set_xticks(x, variants, rotation=30, ha="right")
+    ax.set_ylabel("test NDCG@10 (95% CI over seeds)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    return path
