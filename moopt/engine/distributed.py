@@ -68,5 +68,23 @@ def run_sharded(
         objectives=parts[0].objectives,
         n_evals=np.concatenate([p.n_evals for p in parts]),
         seconds=max(p.seconds for p in parts),
-        **{name: np.concatenate([getattr(p, name) for p in parts]) for name in ARCHIVE_FIELDS},
+        **{name: _concat_rows([getattr(p, name) for p in parts], name) for name in ARCHIVE_FIELDS},
     )
+
+
+_FILL = {"archive_positions": -1, "archive_F": np.nan, "archive_seed": False}
+
+
+def _concat_rows(arrays: list[np.ndarray], name: str) -> np.ndarray:
+    """Concatenate the shards' arrays over users; per-user archive arrays are only as
+    wide as the largest archive of their shard, so narrower ones are padded with the
+    values of unused rows first."""
+    if name not in _FILL:
+        return np.concatenate(arrays)
+    width = max(a.shape[1] for a in arrays)
+    padded = []
+    for a in arrays:
+        pad = [(0, 0)] * a.ndim
+        pad[1] = (0, width - a.shape[1])
+        padded.append(np.pad(a, pad, constant_values=_FILL[name]))
+    return np.concatenate(padded)

@@ -265,7 +265,13 @@ def run_engine(
             n_evals += np.asarray(extra, dtype=np.int64)
     AX, AF, _, AP, ameta = arc
     if a > 0:
-        blank_unused(AX, AF, AP, ameta)  # never uninitialised memory
+        # Return only the rows some archive reached: the capacity was allocated with
+        # np.empty, so the untouched rest never costs a page fault, and results stay
+        # small when archives are far from full. The rows past each user's size are
+        # blanked (never uninitialised memory).
+        used = max(int(ameta[:, 0].max()), 1)
+        AX, AF, AP = (np.ascontiguousarray(x[:, :used]) for x in (AX, AF, AP))
+        blank_unused(AX, AF, AP, ameta)
     return RerankResult(
         positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
         objectives=packed.names, n_evals=n_evals, seconds=time.perf_counter() - start,

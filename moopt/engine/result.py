@@ -28,7 +28,8 @@ class RerankResult:
 
     The archive (:mod:`moopt.engine.archive`): ``archive_positions`` (U, A, K) and
     ``archive_F`` (U, A, M, maximised) hold every user's non-dominated lists found during
-    the run in the first ``archive_size[u]`` rows (the rest hold -1 and NaN);
+    the run in the first ``archive_size[u]`` rows (the rest hold -1 and NaN); A is the
+    largest archive size any user reached (at most the capacity ``archive_size=``);
     ``archive_overflow`` (U,) counts prunings of a full archive and ``archive_seed`` (U, A)
     marks protected seed entries. Final choices (:meth:`select`, :meth:`choose`) come
     from the archive when there is one.

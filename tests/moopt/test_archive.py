@@ -195,7 +195,13 @@ def test_angular_region_uses_one_anchor():
         return f[:, 0] / np.linalg.norm(f, axis=1).clip(1e-12)
 
     assert np.all(share(ia) >= share(io))
-    assert np.isnan(F[u, res.archive_size]).all()  # unused rows are marked, not garbage
+    # Rows past a user's archive are marked, not garbage; the arrays are as wide as the
+    # largest archive reached, not the capacity.
+    width = F.shape[1]
+    assert width == res.archive_size.max() <= 256
+    short = res.archive_size < width
+    assert short.any() and np.isnan(F[u[short], res.archive_size[short]]).all()
+    assert (res.archive_positions[u[short], res.archive_size[short]] == -1).all()
     with pytest.raises(ValueError, match="region"):
         res.choose("angular", anchors=anchors, region=2)
 
