@@ -217,6 +217,18 @@ def test_virtual_sequences_insert_at_the_least_similar_pair():
         assert out.tolist() == [[1, 2, 4, 3]]
 
 
+def test_main_loss_eq18_hand_computed():
+    from recommenders.models.duafmat.model import main_loss
+
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    target = torch.tensor([0])
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    bce = -(math.log(sig(2.0)) + math.log(1 - sig(0.0)) + math.log(1 - sig(-1.0)))
+    assert main_loss(logits, target, "bce").item() == pytest.approx(bce, rel=1e-6)
+    ce = -math.log(math.exp(2) / (math.exp(2) + 1 + math.exp(-1)))
+    assert main_loss(logits, target, "ce").item() == pytest.approx(ce, rel=1e-6)
+
+
 # ----------------------------------------------------------------------------- rankers
 
 
@@ -302,3 +314,11 @@ def test_multimodal_bad_inputs(small):
     with pytest.raises(ValueError, match="unknown modality"):
         model = get_model("duafmat", features=f, modalities=("audio",), **FAST)
         model.fit(split.train, split.valid)
+
+
+def test_duafmat_trains_with_the_papers_bce_loss(small):
+    d, split, f = small
+    model = get_model("duafmat", features=f, main_loss="bce", **FAST).fit(split.train, split.valid)
+    log = model.train_log_
+    assert len(log) == FAST["epochs"] and all(np.isfinite(r["loss"]) for r in log)
+    assert np.isfinite(model.full_scores(np.arange(5))).all()

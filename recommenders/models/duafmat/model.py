@@ -414,12 +414,7 @@ class MultimodalRanker(SequentialRanker):
         hidden = net.encode(inp, days, table, avail)
         keep = tgt != IGNORE
         logits = hidden[keep] @ net.item_vectors(table, avail).T
-        if cfg.main_loss == "ce":
-            main = F.cross_entropy(logits, tgt[keep])
-        else:  # eq. (18): the target positive, every other item negative
-            labels = F.one_hot(tgt[keep], logits.shape[1]).float()
-            main = F.binary_cross_entropy_with_logits(logits, labels, reduction="sum")
-            main = main / labels.shape[0]
+        main = main_loss(logits, tgt[keep], cfg.main_loss)
         parts = {"main": main.detach()}
         loss = main
         if len(net.gen) and cfg.lambda_adv > 0:
@@ -485,6 +480,16 @@ class MultimodalRanker(SequentialRanker):
     def modality_names(self) -> tuple[str, ...]:
         self._check_fitted()
         return (("id",) if self.net.id_emb is not None else ()) + self.net.feature_names
+
+
+def main_loss(logits: torch.Tensor, targets: torch.Tensor, kind: str = "ce") -> torch.Tensor:
+    """``"ce"``: softmax cross-entropy over all items; ``"bce"``: eq. (18), binary
+    cross-entropy with the target positive and every other item negative, summed over
+    items and averaged over positions."""
+    if kind == "ce":
+        return F.cross_entropy(logits, targets)
+    labels = F.one_hot(targets, logits.shape[1]).to(logits.dtype)
+    return F.binary_cross_entropy_with_logits(logits, labels, reduction="sum") / labels.shape[0]
 
 
 def _windows_with_days(train: Interactions, max_len: int, rng: np.random.Generator):
