@@ -127,6 +127,19 @@ def reference_points(problem, result: Comparison) -> tuple[dict, list[dict]]:
     return marks, rows
 
 
+def evaluation_history(result: Comparison) -> pd.DataFrame:
+    """Every evaluation of each solver's first seed, for problems that keep a ``history``
+    of them (the training-run problems: decision variables, objectives, seconds); empty
+    otherwise. The fronts alone do not say which constants produced them."""
+    frames = []
+    for name, res in result.results.items():
+        history = getattr(getattr(res, "problem", None), "history", None)
+        if history:
+            frame = pd.DataFrame(history)
+            frames.append(frame.assign(solver=name, evaluation=np.arange(1, len(frame) + 1)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAULT_SOLVERS,
                    data: str = "ml-100k", seed: int = 0,
                    budget_type: str = "evaluations",
@@ -137,7 +150,8 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     significance.csv (the two best solvers paired over seeds, with several seeds),
     hypervolume.png and fronts.png; for a problem with ``reference_points()`` (the DWL
     paper's constants, say) each is evaluated, marked on the fronts and listed in
-    reference_points.csv with the solvers that dominate it. With a budget in seconds the
+    reference_points.csv with the solvers that dominate it; a problem that keeps a
+    ``history`` of its evaluations gets evaluations.csv. With a budget in seconds the
     solvers are sized as for a budget of 60 evaluations."""
     from recommenders.io import write_csv
 
@@ -161,6 +175,9 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
         written.append(write_csv(out / "significance.csv", result.significance))
     if reference:
         written.append(write_csv(out / "reference_points.csv", pd.DataFrame(reference)))
+    history = evaluation_history(result)
+    if len(history):
+        written.append(write_csv(out / "evaluations.csv", history))
     written += [
         save_figure(result.plot_hypervolume(), out / "hypervolume.png"),
         save_figure(result.plot_fronts(names, marks), out / "fronts.png"),

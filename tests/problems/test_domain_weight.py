@@ -43,3 +43,26 @@ def test_reference_points_are_evaluated_and_checked_for_dominance():
     assert rows[0]["dominated by"] == "none" and marks["centre 1"][0] == pytest.approx(0.0)
     assert rows[1]["dominated by"] == "ga"
     assert r.plot_fronts(marks=marks) is not None
+
+
+class _WithHistory(QuadraticsProblem):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.history = []
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        super()._evaluate(X, out, *args, **kwargs)
+        self.history += [{"x1": x[0], "f1": f[0]} for x, f in zip(X, out["F"], strict=True)]
+
+
+def test_evaluation_history_lists_every_evaluation_of_each_solver():
+    from problems.comparison import evaluation_history
+
+    r = compare(_WithHistory(n_var=2, seed=0), {"ga": NSGA2(pop_size=8)}, budget=24, seeds=2)
+    h = evaluation_history(r)
+    assert len(h) == 24 and set(h["solver"]) == {"ga"}
+    assert h["evaluation"].tolist() == list(range(1, 25))
+    # The front's points are among the evaluations.
+    assert set(np.round(r.fronts["ga"][:, 0], 12)) <= set(np.round(h["f1"], 12))
+    assert len(evaluation_history(compare(QuadraticsProblem(n_var=2), {"ga": NSGA2(pop_size=8)},
+                                          budget=16))) == 0  # fmt: skip
