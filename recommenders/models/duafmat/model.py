@@ -89,6 +89,7 @@ class DuAFMATConfig(SASRecConfig):
     vscl_lambda: float = 0.1
     cl_batch: int = 64
     cl_len: int = 20
+    scale_inputs: bool = True  # sequence inputs times sqrt(hidden), as SASRec's items
     main_loss: str = "ce"
 
     def __post_init__(self) -> None:
@@ -182,6 +183,7 @@ class DuAFMATNet(nn.Module):
         if self.n_mod < 1:
             raise ValueError("a model needs IDs or at least one feature modality")
         self.pos_emb = nn.Embedding(cfg.max_len, d)
+        self.in_scale = float(d) ** 0.5 if cfg.scale_inputs else 1.0
         self.time = TimeEmbedding(d) if cfg.fusion == "duaf" else None
         self.fusion = DualAwareFusion() if cfg.fusion == "duaf" else None
         self.concat = nn.Linear(self.n_mod * d, d) if cfg.fusion == "concat" else None
@@ -260,7 +262,7 @@ class DuAFMATNet(nn.Module):
         real = seq > 0
         pad_t = torch.zeros_like(table[:1])
         pad_a = torch.zeros_like(avail[:1])
-        e = torch.cat([pad_t, table])[seq] + self.pos_emb.weight[None, :, None, :]  # eq. (2)
+        e = torch.cat([pad_t, table])[seq] * self.in_scale + self.pos_emb.weight[None, :, None, :]
         av = torch.cat([pad_a, avail])[seq]
         weights = None
         if self.concat is not None:
@@ -286,7 +288,7 @@ class DuAFMATNet(nn.Module):
         for a in range(len(self.feature_names)) if which is None else which:
             col = torch.cat([torch.zeros_like(table[:1, first + a]), table[:, first + a]])
             # Right-aligned: the most recent item keeps the last position's embedding.
-            x = col[seq] + self.pos_emb.weight[None, -seq.shape[1] :]
+            x = col[seq] * self.in_scale + self.pos_emb.weight[None, -seq.shape[1] :]
             out.append(self.encoder(x, real)[:, -1])
         return out
 
