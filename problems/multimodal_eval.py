@@ -20,8 +20,9 @@ and bootstrap CI of NDCG@10). Training time per epoch is logged per run.
 
 Files: ``mm_runs.csv`` (every run), ``mm_table.csv`` (mean and 95% CI per rate and
 variant), ``mm_significance.csv`` (over seeds), ``mm_significance_users.csv`` (over
-users, per seed), ``mm_ndcg.png``. Each run is kept in ``run-<variant>-<rate>-<seed>/``
-(metrics and per-user values) and a rerun skips finished runs with the same settings.
+users, per seed), ``mm_ndcg.png`` and ``mm_summary.md`` (the table as markdown). Each
+run is kept in ``run-<variant>-<rate>-<seed>/`` (metrics and per-user values) and a
+rerun skips finished runs with the same settings.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ import pandas as pd
 from moopt.stats import compare_table, mean_ci, paired_over_seeds, paired_over_users
 from recommenders.data import make_split
 from recommenders.features import build_features
-from recommenders.io import write_csv, write_json
+from recommenders.io import atomic_path, write_csv, write_json
 from recommenders.metrics import hit_matrix, hit_rate, mrr, ndcg
 from recommenders.models import get_model
+
+from .rerank_eval import markdown_table
 
 VARIANTS: dict[str, tuple[str, dict]] = {
     "sasrec": ("sasrec", {}),
@@ -162,7 +165,34 @@ def multimodal_job(dataset, out_dir, variants=tuple(VARIANTS), rates=(0.0, 0.3, 
         written.append(write_csv(out / "mm_significance_users.csv",
                                  _over_users(per_user, variants, rates, seeds)))  # fmt: skip
     written.append(_figure(table, variants, rates, out / "mm_ndcg.png"))
+    with atomic_path(out / "mm_summary.md", suffix=".md") as tmp:
+        tmp.write_text(markdown_table(summary_table(table, sig)))
+    written.append(out / "mm_summary.md")
     return table, sig, written
+
+
+def summary_table(table: pd.DataFrame, sig: pd.DataFrame) -> pd.DataFrame:
+    """The README's table: per rate and variant the metrics (mean, with the 95% CI of
+    NDCG@10), training epochs and seconds per epoch, and NDCG@10 against SASRec."""
+    rows = []
+    for _, r in table.iterrows():
+        ci = ("" if np.isnan(r["NDCG@10_ci_low"])
+              else f" [{r['NDCG@10_ci_low']:.4f}, {r['NDCG@10_ci_high']:.4f}]")  # fmt: skip
+        row = {"missing": f"{r['rate']:g}", "variant": r["variant"], "seeds": int(r["seeds"]),
+               "NDCG@5": f"{r['NDCG@5']:.4f}", "NDCG@10": f"{r['NDCG@10']:.4f}{ci}",
+               "MRR@5": f"{r['MRR@5']:.4f}", "MRR@10": f"{r['MRR@10']:.4f}",
+               "epochs": f"{r['epochs']:.1f}", "s/epoch": f"{r['seconds_per_epoch']:.1f}",
+               "NDCG@10 - SASRec [95% CI]": "", "p (Holm)": ""}  # fmt: skip
+        if len(sig):
+            match = sig[(sig["rate"] == r["rate"]) & (sig["variant"] == r["variant"])
+                        & (sig["metric"] == "NDCG@10")]  # fmt: skip
+            if len(match):
+                m = match.iloc[0]
+                row["NDCG@10 - SASRec [95% CI]"] = (f"{m['diff']:+.4f} [{m['ci_low']:+.4f}, "
+                                                    f"{m['ci_high']:+.4f}]")  # fmt: skip
+                row["p (Holm)"] = f"{m['p_adj']:.3g}"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _table(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
@@ -223,8 +253,6 @@ def _figure(table: pd.DataFrame, variants, rates, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from recommenders.io import atomic_path
 
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(variants), 3.6))
     width = 0.8 / len(rates)

@@ -27,7 +27,10 @@ def test_job_writes_every_file_and_row(job):
     out, table, sig, written = job
     names = {p.name for p in written}
     assert names == {"mm_runs.csv", "mm_table.csv", "mm_significance.csv",
-                     "mm_significance_users.csv", "mm_ndcg.png"}  # fmt: skip
+                     "mm_significance_users.csv", "mm_ndcg.png", "mm_summary.md"}  # fmt: skip
+    md = (out / "mm_summary.md").read_text().splitlines()
+    assert len(md) == 2 + 3 * 2 and "NDCG@10 - SASRec" in md[0]
+    assert md[2].count("|") == md[0].count("|")
     runs = pd.read_csv(out / "mm_runs.csv")
     assert len(runs) == 3 * 2 * 2
     for m in ("NDCG@5", "NDCG@10", "MRR@5", "MRR@10"):
