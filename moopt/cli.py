@@ -248,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "no-cscl,no-vscl", help="comma-separated variants")  # fmt: skip
     p.add_argument("--missing", default="0,0.3,0.6", help="comma-separated missing rates")
     p.add_argument("--seeds", type=int, default=3, help="seeds --seed .. --seed + N - 1")
-    p.add_argument("--epochs", type=int, default=30, help="maximum epochs per run")
+    p.add_argument("--epochs", type=int, default=50, help="maximum epochs per run")
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience")
     p.add_argument("--hidden", type=int, default=64, help="encoder width of every model")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",

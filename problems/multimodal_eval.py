@@ -62,7 +62,7 @@ METRICS = ("NDCG@5", "NDCG@10", "MRR@5", "MRR@10", "HR@10")
 class MultimodalConfig:
     """Training budget shared by every variant (encoder size, epochs, patience, lr)."""
 
-    epochs: int = 30
+    epochs: int = 50
     patience: int = 5
     hidden: int = 64
     lr: float = 1e-3
