@@ -61,6 +61,7 @@ Workspace = namedtuple(
         "pa", "pb", "c1", "c2",  # parents and children (K,)
         "used", "scratch",  # operator scratch (N,)
         "htab", "hstamp", "epoch",  # hash set of list hashes: (T,), (T,), (1,)
+        "alive",  # merged rows that survive: (q,) bool
     ],
 )  # fmt: skip
 
@@ -85,6 +86,7 @@ def make_workspace(q, p, k, m, n):
         np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.zeros(n, dtype=np.bool_),
         np.empty(n, dtype=np.int64),
         np.zeros(t, dtype=np.uint64), np.zeros(t, dtype=np.int64), np.zeros(1, dtype=np.int64),
+        np.zeros(q, dtype=np.bool_),
     )  # fmt: skip
 
 
@@ -620,18 +622,30 @@ def _survive_into(X, F, H, rank, crowd, ws, total, state, arc, first_new, n_prot
     """Survival of the ``total`` merged rows (``ws.mx``, ``ws.mf``, ``ws.mh``) back into
     the population.
 
-    Rows from ``first_new`` on are new; those non-dominated in the merged set are offered
-    to the archive ``arc`` (the others are dominated by a population member, which is in
-    the archive or dominated by an entry), the first ``n_protected`` of them as seeds.
+    The archive ``arc`` is offered the rows that leave the search while non-dominated:
+    rows of the merged set's first front that do not survive (truncated by crowding).
+    Rows that survive are offered when they leave later or, at the end of the run, by
+    :func:`archive_population_batch`; a row dominated when it leaves is dominated by a
+    row that is (or will be) offered. So the archive still ends as the non-dominated
+    set of everything evaluated, with far fewer offers than one per new non-dominated
+    row. The first ``n_protected`` rows from ``first_new`` on are seeds: offered at once,
+    as protected entries, if non-dominated.
     """
     mx, mf, mh = ws.mx, ws.mf, ws.mh
-    survive_into(mf, total, X.shape[0], state, ws)
+    p = X.shape[0]
+    survive_into(mf, total, p, state, ws)
     AX, AF, AH, AP, meta = arc
     if AX.shape[0] > 0:
-        for i in range(first_new, total):
+        alive = ws.alive
+        for i in range(total):
+            alive[i] = False
+        for j in range(p):
+            alive[ws.keep[j]] = True
+        for i in range(total):
             if ws.rank[i] == 0:
-                archive_add_row(AX, AF, AH, AP, meta, mx, mf, i, mh[i],
-                                i - first_new < n_protected)  # fmt: skip
+                seed = first_new <= i < first_new + n_protected
+                if seed or not alive[i]:
+                    archive_add_row(AX, AF, AH, AP, meta, mx, mf, i, mh[i], seed)
     k = X.shape[1]
     m = F.shape[1]
     for i in range(X.shape[0]):
@@ -822,6 +836,19 @@ def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, codes, fdata
             )  # fmt: skip
         states[u] = state[0]
     return made
+
+
+@njit(parallel=True, cache=True)
+def archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta):
+    """Offer every user's final first front to its archive (the end of a run; see
+    :func:`_survive_into`)."""
+    if AX.shape[1] == 0:
+        return
+    for u in prange(X.shape[0]):
+        for i in range(X.shape[1]):
+            if rank[u, i] == 0:
+                archive_add_row(AX[u], AF[u], AH[u], AP[u], ameta[u], X[u], F[u], i, H[u, i],
+                                False)  # fmt: skip
 
 
 @njit(cache=True)

@@ -263,8 +263,9 @@ def run_engine(
         extra = getattr(callback, "extra_evals_", None)
         if extra is not None:  # guided initialisation, anchors: evaluations too
             n_evals += np.asarray(extra, dtype=np.int64)
-    AX, AF, _, AP, ameta = arc
+    AX, AF, AH, AP, ameta = arc
     if a > 0:
+        K.archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta)
         # Return only the rows some archive reached: the capacity was allocated with
         # np.empty, so the untouched rest never costs a page fault, and results stay
         # small when archives are far from full. The rows past each user's size are
