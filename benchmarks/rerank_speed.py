@@ -14,7 +14,8 @@ with the default archive (``archive_size=256``, what users get) and without one
 subprocess that waits for requests, so current and baseline runs alternate in one
 benchmark run on the same inputs (timings on a shared machine drift; alternating keeps
 the comparison fair). Numba compilation is excluded (warm-up calls run first on both
-sides). pymoo is timed on the first ``--pymoo-users`` users.
+sides), and so is the first full-size call of each variant (memory growth of the
+process). pymoo is timed on the first ``--pymoo-users`` users.
 
 Quality: each user's hypervolume of the final population's first front, objectives
 negated to [-1, 0] with reference point 0, so values lie in [0, 1] (a difference of
@@ -227,6 +228,14 @@ def run(n_users: int, pymoo_users: int, seed: int, repeats: int = 1,
                  k=K, pop=POP, n_gen=GEN, p_cx=PCX, p_mut=PMUT)  # fmt: skip
 
     variants = ["current", "current_no_archive"] + (["baseline"] if baseline else [])
+    # One untimed run of every variant at full size: the first call at a new size grows
+    # the process's memory, and first-touch page faults (over 10 us each on sandboxed
+    # VMs) would otherwise land on whichever variant happens to run first.
+    for v in variants:
+        if v == "baseline":
+            baseline.run(inputs, seed)
+        else:
+            _batch(data, seed, 256 if v == "current" else 0)
     seconds = {v: [] for v in variants}
     hvs = {v: np.zeros((repeats, n_hv)) for v in variants}
     for r in range(repeats):

@@ -266,19 +266,22 @@ def run_engine(
     AX, AF, AH, AP, ameta = arc
     if a > 0:
         K.archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta)
-        # Return only the rows some archive reached: the capacity was allocated with
-        # np.empty, so the untouched rest never costs a page fault, and results stay
-        # small when archives are far from full. The rows past each user's size are
-        # blanked (never uninitialised memory).
+        # Return views of only the rows some archive reached: the capacity was allocated
+        # with np.empty, so its untouched rest is never paged in, and no copy is made
+        # (fresh memory costs page faults). Rows past each user's size are blanked
+        # (never uninitialised memory); values are negated in place (results maximise).
         used = max(int(ameta[:, 0].max()), 1)
-        AX, AF, AP = (np.ascontiguousarray(x[:, :used]) for x in (AX, AF, AP))
+        AX, AF, AP = AX[:, :used], AF[:, :used], AP[:, :used]
         blank_unused(AX, AF, AP, ameta)
+        np.negative(AF, out=AF)
+    else:
+        AF = -AF
     return RerankResult(
         positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
         objectives=packed.names, n_evals=n_evals, seconds=time.perf_counter() - start,
-        anchors=getattr(callback, "anchors_", None), archive_positions=AX, archive_F=-AF,
+        anchors=getattr(callback, "anchors_", None), archive_positions=AX, archive_F=AF,
         archive_size=ameta[:, 0].copy(), archive_overflow=ameta[:, 1].copy(),
-        archive_seed=AP.astype(bool),
+        archive_seed=AP.view(np.bool_),
     )  # fmt: skip
 
 
