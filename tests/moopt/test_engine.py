@@ -403,9 +403,14 @@ def test_knee_and_angular_selection():
 def test_result_selection_and_frame():
     scores, cands, genres, pop = make_case()
     res = rerank_batch(scores, cands, genres, pop, k=5, pop_size=12, n_gen=3, seed=0)
-    idx = res.select("knee")
+    # select indexes the archive by default, the population with source="population".
+    idx = res.select("knee", source="population")
     assert np.all(res.rank[np.arange(6), idx] == 0)
-    np.testing.assert_allclose(res.F[np.arange(6), res.select("accuracy"), 0], 1.0, rtol=1e-12)
+    best = res.select("accuracy", source="population")
+    np.testing.assert_allclose(res.F[np.arange(6), best, 0], 1.0, rtol=1e-12)
+    best = res.select("accuracy")
+    assert np.all(best < res.archive_size)
+    np.testing.assert_allclose(res.archive_F[np.arange(6), best, 0], 1.0, rtol=1e-12)
     lists = res.chosen_lists("novelty")
     assert lists.shape == (6, 5)
     frame = res.to_frame()
