@@ -421,7 +421,10 @@ class MultimodalRanker(SequentialRanker):
         parts = {"main": main.detach()}
         loss = main
         if len(net.gen) and cfg.lambda_adv > 0:
-            feats = net.projected()
+            # The table's feature columns are the projections (generated rows only where a
+            # modality is missing, and real pairs have both): no second projection.
+            first = int(net.id_emb is not None)
+            feats = [table[:, first + a] for a in range(len(net.feature_names))]
             adv = 0.0
             for a, n in enumerate(net.feature_names):
                 if n in net.gen:
