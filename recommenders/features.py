@@ -286,14 +286,17 @@ def movielens_features(
     cache_dir: str | os.PathLike | None = None,
     encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
     model: str = DEFAULT_TEXT_MODEL,
+    present: np.ndarray | None = None,
 ) -> ItemFeatures:
     """Text and a second modality for ``dataset``: the text embeddings
-    (:func:`text_embeddings`) and :func:`structural_features` unless arrays are given."""
+    (:func:`text_embeddings`) and :func:`structural_features` unless arrays are given;
+    ``present`` (n_items, 2) marks missing rows of given arrays (default: all present)."""
     if text is None:
         text = text_embeddings(dataset, model=model, encoder=encoder, cache_dir=cache_dir)
     if other is None:
         other = structural_features(dataset)
-    present = np.ones((dataset.n_items, 2), dtype=bool)
+    if present is None:
+        present = np.ones((dataset.n_items, 2), dtype=bool)
     return ItemFeatures(("text", other_name), (text, other), present, dataset.item_genres)
 
 
@@ -316,13 +319,11 @@ def build_features(
                          f"{sorted(unknown)}")  # fmt: skip
     arrays, masks = {}, {}
     for name, path in files.items():
-        arr, masks[name] = load_feature_array(path, dataset.n_items)
-        arr[~masks[name]] = 0.0  # missing rows: all NaN in the file
-        arrays[name] = arr
-    base = movielens_features(dataset, text=arrays.get("text"), other=arrays.get("visual"),
-                              cache_dir=cache_dir)  # fmt: skip
-    present = np.column_stack([masks.get(n, np.ones(dataset.n_items, bool)) for n in base.names])
-    features = ItemFeatures(base.names, base.arrays, present, base.categories)
+        arrays[name], masks[name] = load_feature_array(path, dataset.n_items)
+    present = np.column_stack([masks.get(n, np.ones(dataset.n_items, bool))
+                               for n in ("text", "visual")])  # fmt: skip
+    features = movielens_features(dataset, text=arrays.get("text"), other=arrays.get("visual"),
+                                  cache_dir=cache_dir, present=present)  # fmt: skip
     if missing > 0:
         features = simulate_missing(features, missing, modality="visual", seed=seed)
     return features
