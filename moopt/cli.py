@@ -248,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "no-cscl,no-vscl", help="comma-separated variants")  # fmt: skip
     p.add_argument("--missing", default="0,0.3,0.6", help="comma-separated missing rates")
     p.add_argument("--seeds", type=int, default=3, help="seeds --seed .. --seed + N - 1")
+    p.add_argument("--ablation-missing", default=None,
+                   help="comma-separated missing rates (a subset of --missing) at which the "
+                   "ablations no-duaf, no-matmoe, no-cscl, no-vscl run (default: all)")
     p.add_argument("--epochs", type=int, default=50, help="maximum epochs per run")
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience")
     p.add_argument("--hidden", type=int, default=64, help="encoder width of every model")
@@ -503,10 +506,17 @@ def cmd_multimodal(args) -> int:
         rates = tuple(float(r) for r in args.missing.split(",") if r.strip())
     except ValueError:
         raise ValueError(f"--missing takes comma-separated numbers, got {args.missing!r}") from None
+    ablation_rates = None
+    if args.ablation_missing is not None:
+        try:
+            ablation_rates = tuple(float(r) for r in args.ablation_missing.split(",") if r.strip())
+        except ValueError:
+            raise ValueError("--ablation-missing takes comma-separated numbers, got "
+                             f"{args.ablation_missing!r}") from None  # fmt: skip
     table, sig, written = multimodal_job(
         load_data(args.data, seed=args.seed), args.out,
         [v.strip() for v in args.variants.split(",") if v.strip()], rates, _seed_range(args),
-        cfg, device=args.device, verbose=True,
+        cfg, device=args.device, verbose=True, ablation_rates=ablation_rates,
     )  # fmt: skip
     _print_table(table[["rate", "variant", "seeds", "NDCG@5", "NDCG@10", "MRR@5", "MRR@10",
                         "seconds_per_epoch"]])  # fmt: skip

@@ -55,6 +55,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "no-vscl": ("duafmat", {"lambda_vscl": 0.0}),
 }
 SHARED = {"sasrec", "unisrec"}  # blind to the second modality: one run per seed
+ABLATIONS = {"no-duaf", "no-matmoe", "no-cscl", "no-vscl"}
 METRICS = ("NDCG@5", "NDCG@10", "MRR@5", "MRR@10", "HR@10")
 
 
@@ -125,9 +126,14 @@ def _run(dataset, split, variant, rate, seed, cfg, out: Path, device, verbose):
 
 def multimodal_job(dataset, out_dir, variants=tuple(VARIANTS), rates=(0.0, 0.3, 0.6),
                    seeds=(0, 1, 2), config: MultimodalConfig | None = None,
-                   device: str = "auto", verbose: bool = False):  # fmt: skip
+                   device: str = "auto", verbose: bool = False,
+                   ablation_rates=None):  # fmt: skip
     """Train and evaluate every variant at every missing rate and seed; write the files
-    of the module docstring. Returns (table, significance over seeds, files)."""
+    of the module docstring. Returns (table, significance over seeds, files).
+
+    ``ablation_rates`` (a subset of ``rates``, default all of them) restricts the
+    ablations (``no-duaf`` ...) to those rates; their rows at the other rates are absent
+    from the table and the significance files rather than filled in."""
     cfg = config or MultimodalConfig()
     variants = list(variants)
     unknown = set(variants) - set(VARIANTS)
@@ -136,6 +142,10 @@ def multimodal_job(dataset, out_dir, variants=tuple(VARIANTS), rates=(0.0, 0.3, 
     rates = [float(r) for r in rates]
     if not rates or any(not 0.0 <= r <= 0.9 for r in rates) or len(set(rates)) != len(rates):
         raise ValueError(f"rates must be distinct values in [0, 0.9], got {rates}")
+    ablation_rates = rates if ablation_rates is None else [float(r) for r in ablation_rates]
+    if not set(ablation_rates) <= set(rates):
+        raise ValueError(f"ablation_rates must be a subset of rates {rates}, "
+                         f"got {ablation_rates}")  # fmt: skip
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
@@ -145,6 +155,8 @@ def multimodal_job(dataset, out_dir, variants=tuple(VARIANTS), rates=(0.0, 0.3, 
     for seed in seeds:
         for variant in variants:
             for rate in rates:
+                if variant in ABLATIONS and rate not in ablation_rates:
+                    continue
                 if variant in SHARED and rate != rates[0]:
                     row, users, values = per_user[variant, rates[0], seed]
                     row = {**row, "rate": rate, "shared": True}
@@ -200,6 +212,8 @@ def _table(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
     for rate in rates:
         for variant in variants:
             part = runs[(runs["rate"] == rate) & (runs["variant"] == variant)]
+            if not len(part):  # an ablation left out at this rate
+                continue
             row = {"rate": rate, "variant": variant, "seeds": len(part)}
             for m in METRICS:
                 x = part[m].to_numpy()
@@ -222,6 +236,8 @@ def _over_seeds(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
                 if variant == "sasrec":
                     continue
                 part = runs[(runs["rate"] == rate) & (runs["variant"] == variant)]
+                if not len(part):
+                    continue
                 results[variant] = paired_over_seeds(part.sort_values("seed")[metric].to_numpy(),
                                                      base)  # fmt: skip
             if results:
@@ -237,7 +253,7 @@ def _over_users(per_user, variants, rates, seeds) -> pd.DataFrame:
         for seed in seeds:
             _, base_users, base = per_user["sasrec", rate, seed]
             for variant in variants:
-                if variant == "sasrec":
+                if variant == "sasrec" or (variant, rate, seed) not in per_user:
                     continue
                 _, users, values = per_user[variant, rate, seed]
                 if not np.array_equal(users, base_users):
@@ -258,7 +274,7 @@ def _figure(table: pd.DataFrame, variants, rates, path: Path) -> Path:
     width = 0.8 / len(rates)
     x = np.arange(len(variants))
     for j, rate in enumerate(rates):
-        part = table[table["rate"] == rate].set_index("variant").loc[variants]
+        part = table[table["rate"] == rate].set_index("variant").reindex(variants)
         mean = part["NDCG@10"].to_numpy()
         err = np.vstack([mean - part["NDCG@10_ci_low"].to_numpy(),
                          part["NDCG@10_ci_high"].to_numpy() - mean])  # fmt: skip

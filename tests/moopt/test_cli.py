@@ -192,6 +192,10 @@ def test_multimodal_command_on_synthetic_data(tmp_path, capsys, monkeypatch):
         assert (tmp_path / "mm" / f).stat().st_size > 0
     assert main([*argv[:-2], "--missing", "0,x", "--out", str(tmp_path / "y")]) == 2
     assert "comma-separated numbers" in capsys.readouterr().err
+    assert main([*argv, "--ablation-missing", "0.3"]) == 2
+    assert "ablation_rates must be a subset" in capsys.readouterr().err
+    assert main([*argv, "--ablation-missing", "a"]) == 2
+    assert "--ablation-missing takes comma-separated numbers" in capsys.readouterr().err
 
 
 def test_booml_command_over_seeds(tmp_path, capsys):

@@ -63,7 +63,37 @@ def test_rerun_reuses_finished_runs(job, data):
     pd.testing.assert_frame_equal(again, table)
 
 
+def test_ablations_at_a_subset_of_rates(job, data):
+    out, table, sig, _ = job
+    before = {p: p.stat().st_mtime_ns for p in out.glob("run-*/run.json")}
+    part, part_sig, _ = multimodal_job(data, out, ["sasrec", "duafmat", "no-matmoe"], (0.0, 0.3),
+                                       (0, 1), CFG, device="cpu",
+                                       ablation_rates=(0.3,))  # fmt: skip
+    assert {p: p.stat().st_mtime_ns for p in out.glob("run-*/run.json")} == before
+    # The ablation's row at 0.0 is gone, every other row is the full grid's.
+    assert len(part) == len(table) - 1
+    assert not ((part["variant"] == "no-matmoe") & (part["rate"] == 0.0)).any()
+    full = table.set_index(["rate", "variant"])
+    for _, row in part.iterrows():
+        assert row["NDCG@10"] == full.loc[(row["rate"], row["variant"]), "NDCG@10"]
+    at0 = part_sig[part_sig["rate"] == 0.0]
+    assert set(at0["variant"]) == {"duafmat"}
+    # Holm over one comparison at 0.0 is the raw p; at 0.3 both comparisons remain.
+    assert (at0["p_adj"] == at0["p"]).all()
+    assert set(part_sig[part_sig["rate"] == 0.3]["variant"]) == {"duafmat", "no-matmoe"}
+    users = pd.read_csv(out / "mm_significance_users.csv")
+    assert len(users) == 2 * (1 + 2)  # seeds x (one comparison at 0.0, two at 0.3)
+    md = (out / "mm_summary.md").read_text().splitlines()
+    assert len(md) == 2 + 5
+    # Restore the full grid's files for the other tests of this module.
+    multimodal_job(data, out, ["sasrec", "duafmat", "no-matmoe"], (0.0, 0.3), (0, 1), CFG,
+                   device="cpu")  # fmt: skip
+
+
 def test_bad_inputs(data, tmp_path):
+    with pytest.raises(ValueError, match="ablation_rates"):
+        multimodal_job(data, tmp_path, ["sasrec"], rates=(0.0,), ablation_rates=(0.3,),
+                       config=CFG)  # fmt: skip
     with pytest.raises(ValueError, match="variants"):
         multimodal_job(data, tmp_path, ["bert4rec"], config=CFG)
     with pytest.raises(ValueError, match="rates"):
