@@ -55,7 +55,7 @@ Workspace = namedtuple(
         "order", "tmp", "sv", "tv", "keys",  # sorting: (q,) x 4, tie-break keys (q, 2)
         "rank", "count", "memb",  # non-dominated sorting: (q,), (q,), fronts (q, q) int32
         "start", "fill", "by_front",  # rows grouped by front: (q + 1,), (q + 1,), (q,)
-        "cd", "jitter",  # crowding of one front, tie-breaking draws: (q,)
+        "cd", "row_cd",  # crowding of one front's members, and of every row: (q,)
         "keep", "keep_rank", "keep_cd",  # survivors: (P,)
         "perm", "cursor",  # tournament permutation (P,) and its position (1,)
         "pa", "pb", "c1", "c2",  # parents and children (K,)
@@ -214,13 +214,45 @@ def sort_pairs(vals, idx, n, tv, ti, keys, nk):
 
 
 @njit(cache=True)
-def lex_order_into(F, q, order, tmp, sv, tv):
+def lex_order_into(F, q, order, tmp, sv, tv, n_sorted=0):
     """Rows ``0..q-1`` of ``F`` in lexicographic order (column 0 first, ties by row)
-    into ``order``; ``tmp``, ``sv`` and ``tv`` (q,) are scratch."""
+    into ``order``; ``tmp``, ``sv`` and ``tv`` (q,) are scratch.
+
+    If rows ``0..n_sorted-1`` are already in that order (the surviving population, which
+    :func:`survive_into` returns sorted), only the others are sorted and the two runs
+    merged; the result is the same."""
+    nk = F.shape[1]
     for t in range(q):
         sv[t] = F[t, 0]
         order[t] = t
-    sort_pairs(sv, order, q, tv, tmp, F, F.shape[1])
+    if n_sorted <= 1:
+        sort_pairs(sv, order, q, tv, tmp, F, nk)
+        return
+    if n_sorted >= q:
+        return
+    sort_pairs(sv[n_sorted:q], order[n_sorted:q], q - n_sorted, tv, tmp, F, nk)
+    i = 0
+    j = n_sorted
+    o = 0
+    while i < n_sorted and j < q:
+        if _pair_less(sv[j], order[j], sv[i], order[i], F, nk):
+            tv[o] = sv[j]
+            tmp[o] = order[j]
+            j += 1
+        else:
+            tv[o] = sv[i]
+            tmp[o] = order[i]
+            i += 1
+        o += 1
+    while i < n_sorted:
+        tv[o] = sv[i]
+        tmp[o] = order[i]
+        i += 1
+        o += 1
+    # The rest of the second run is already in place.
+    for t in range(o):
+        sv[t] = tv[t]
+        order[t] = tmp[t]
 
 
 @njit(cache=True)
@@ -282,6 +314,7 @@ def _rank_into_3(F, q, rank, order, count, stair):
         x1 = F[i, 1]
         x2 = F[i, 2]
         f = 0
+        s = -1
         while f < n_fronts:
             s = _stair_find(F, stair[f], count[f], x1)
             if s < 0:
@@ -295,12 +328,13 @@ def _rank_into_3(F, q, rank, order, count, stair):
         if f == n_fronts:
             count[f] = 0
             n_fronts += 1
+            s = -1
         rank[i] = f
         # Insert i into the staircase of front f unless a staircase row weakly dominates
-        # it in objectives 1 and 2; drop the rows it weakly dominates there.
+        # it in objectives 1 and 2; drop the rows it weakly dominates there. ``s`` is
+        # still the search's answer for front f.
         row = stair[f]
         n = count[f]
-        s = _stair_find(F, row, n, x1)
         if s >= 0 and F[row[s], 2] <= x2:
             continue
         # Rows after s have objective 1 > x1; those with objective 2 >= x2 are dominated
@@ -326,7 +360,7 @@ def _rank_into_3(F, q, rank, order, count, stair):
 
 
 @njit(cache=True)
-def rank_into(F, q, rank, order, tmp, count, memb, sv, tv):
+def rank_into(F, q, rank, order, tmp, count, memb, sv, tv, n_sorted=0):
     """Front index of rows ``0..q-1`` of ``F`` into ``rank`` (0 = non-dominated); returns
     the number of fronts. ``order``, ``tmp``, ``count``, ``sv``, ``tv`` (q,) and ``memb``
     (q, q) are scratch.
@@ -337,8 +371,9 @@ def rank_into(F, q, rank, order, tmp, count, memb, sv, tv):
     members dominates it (members checked newest first, where a dominator is likeliest).
     ``memb[f, :count[f]]`` lists front ``f``; the table is preallocated workspace. With
     three objectives each front is searched as a staircase instead (:func:`_rank_into_3`).
+    Rows ``0..n_sorted-1`` are already in lexicographic order (see :func:`lex_order_into`).
     """
-    lex_order_into(F, q, order, tmp, sv, tv)
+    lex_order_into(F, q, order, tmp, sv, tv, n_sorted)
     if F.shape[1] == 3:
         return _rank_into_3(F, q, rank, order, count, memb)
     n_fronts = 0
@@ -375,9 +410,13 @@ def nondominated_rank(F):
 
 
 @njit(cache=True)
-def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys):
+def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys, lex_sorted=False):
     """NSGA-II crowding distance of the rows ``members[:size]`` of ``F`` (one front) into
-    ``cd[:size]``; ``idx``, ``ti``, ``sv``, ``tv`` (size,) and ``keys`` are scratch."""
+    ``cd[:size]``; ``idx``, ``ti``, ``sv``, ``tv`` (size,) and ``keys`` are scratch.
+
+    Each objective's neighbours come from a sort of the members by it, ties by position
+    in ``members``. With ``lex_sorted`` the members are in lexicographic order, so the
+    sort of objective 0 is skipped (ties then in that order)."""
     n_obj = F.shape[1]
     if size <= 2:
         for t in range(size):
@@ -389,7 +428,8 @@ def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys):
         for t in range(size):
             sv[t] = F[members[t], m]
             idx[t] = t
-        sort_pairs(sv, idx, size, tv, ti, keys, 1)
+        if m > 0 or not lex_sorted:
+            sort_pairs(sv, idx, size, tv, ti, keys, 1)
         span = sv[size - 1] - sv[0]
         if span <= 0.0:
             continue
@@ -418,17 +458,21 @@ def crowding_distance(F):
 
 
 @njit(cache=True)
-def survive_into(F, q, n_keep, state, ws):
+def survive_into(F, q, n_keep, state, ws, n_sorted=0):
     """Survival of rows ``0..q-1`` of ``F``: the ``n_keep`` survivors into ``ws.keep``
-    with their rank and crowding (``ws.keep_rank``, ``ws.keep_cd``), and the front index
-    of every row into ``ws.rank``.
+    with their rank and crowding (``ws.keep_rank``, ``ws.keep_cd``), the front index of
+    every row into ``ws.rank`` and whether it survives into ``ws.alive``.
 
     Fronts are taken whole while they fit; the splitting front is truncated by crowding
-    distance, larger first, equal distances in random order (one draw per member).
+    distance, larger first, equal distances in random order (one draw per member). The
+    survivors come out in lexicographic order of their objectives, so the next
+    generation's merged rows start with a sorted run (``n_sorted``: rows already in
+    lexicographic order, see :func:`lex_order_into`).
     """
     rank = ws.rank
-    n_fronts = rank_into(F, q, rank, ws.order, ws.tmp, ws.count, ws.memb, ws.sv, ws.tv)
-    # Counting sort of the rows by front.
+    order = ws.order
+    n_fronts = rank_into(F, q, rank, order, ws.tmp, ws.count, ws.memb, ws.sv, ws.tv, n_sorted)
+    # Counting sort of the rows by front, each front in lexicographic order.
     start = ws.start
     fill = ws.fill
     by_front = ws.by_front
@@ -440,37 +484,47 @@ def survive_into(F, q, n_keep, state, ws):
         start[r + 1] += start[r]
     for r in range(n_fronts):
         fill[r] = start[r]
-    for i in range(q):
+    for t in range(q):
+        i = order[t]
         by_front[fill[rank[i]]] = i
         fill[rank[i]] += 1
-    keep, keep_rank, keep_cd, cd, keys = ws.keep, ws.keep_rank, ws.keep_cd, ws.cd, ws.keys
+    # From here ``fill`` and ``tmp`` are scratch; ``order`` is read again at the end.
+    alive, row_cd, cd, keys = ws.alive, ws.row_cd, ws.cd, ws.keys
+    for i in range(q):
+        alive[i] = False
     filled = 0
     for r in range(n_fronts):
         if filled == n_keep:
             break
         members = by_front[start[r] : start[r + 1]]
         size = members.shape[0]
-        crowding_into(F, members, size, cd, ws.order, ws.tmp, ws.sv, ws.tv, keys)
+        crowding_into(F, members, size, cd, ws.fill, ws.tmp, ws.sv, ws.tv, keys, True)
+        for a in range(size):
+            row_cd[members[a]] = cd[a]
         if filled + size <= n_keep:
             for a in range(size):
-                keep[filled] = members[a]
-                keep_rank[filled] = r
-                keep_cd[filled] = cd[a]
-                filled += 1
+                alive[members[a]] = True
+            filled += size
         else:
             # Truncate the splitting front: crowding descending, random order among ties.
-            sv, order = ws.sv, ws.order
+            sv, idx = ws.sv, ws.tmp
             for a in range(size):
                 sv[a] = -cd[a]
                 keys[a, 1] = next_float(state)
-                order[a] = a
-            sort_pairs(sv, order, size, ws.tv, ws.tmp, keys, 2)
+                idx[a] = a
+            sort_pairs(sv, idx, size, ws.tv, ws.fill, keys, 2)
             for a in range(n_keep - filled):
-                b = ws.order[a]
-                keep[filled] = members[b]
-                keep_rank[filled] = r
-                keep_cd[filled] = cd[b]
-                filled += 1
+                alive[members[idx[a]]] = True
+            filled = n_keep
+    keep, keep_rank, keep_cd = ws.keep, ws.keep_rank, ws.keep_cd
+    filled = 0
+    for t in range(q):
+        i = order[t]
+        if alive[i]:
+            keep[filled] = i
+            keep_rank[filled] = rank[i]
+            keep_cd[filled] = row_cd[i]
+            filled += 1
 
 
 @njit(cache=True)
@@ -618,7 +672,8 @@ def _ild(positions, idata, w0, w1):
 
 
 @njit(cache=True)
-def _survive_into(X, F, H, rank, crowd, ws, total, state, arc, first_new, n_protected):
+def _survive_into(X, F, H, rank, crowd, ws, total, state, arc, first_new, n_protected,
+                  n_sorted):  # fmt: skip
     """Survival of the ``total`` merged rows (``ws.mx``, ``ws.mf``, ``ws.mh``) back into
     the population.
 
@@ -629,18 +684,15 @@ def _survive_into(X, F, H, rank, crowd, ws, total, state, arc, first_new, n_prot
     row that is (or will be) offered. So the archive still ends as the non-dominated
     set of everything evaluated, with far fewer offers than one per new non-dominated
     row. The first ``n_protected`` rows from ``first_new`` on are seeds: offered at once,
-    as protected entries, if non-dominated.
+    as protected entries, if non-dominated. Rows ``0..n_sorted-1`` are in lexicographic
+    order (the population, as the previous survival left it).
     """
     mx, mf, mh = ws.mx, ws.mf, ws.mh
     p = X.shape[0]
-    survive_into(mf, total, p, state, ws)
+    survive_into(mf, total, p, state, ws, n_sorted)
     AX, AF, AH, AP, meta = arc
     if AX.shape[0] > 0:
         alive = ws.alive
-        for i in range(total):
-            alive[i] = False
-        for j in range(p):
-            alive[ws.keep[j]] = True
         for i in range(total):
             if ws.rank[i] == 0:
                 seed = first_new <= i < first_new + n_protected
@@ -693,7 +745,7 @@ def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, codes, fd
     if size < p:
         return size
     evaluate_into(ws.mf[:p], kernels, codes, mx[:p], fdata, idata, consts, foff, ioff, coff)
-    _survive_into(X, F, H, rank, crowd, ws, p, state, arc, 0, n_unique_seeds)
+    _survive_into(X, F, H, rank, crowd, ws, p, state, arc, 0, n_unique_seeds, 0)
     return size
 
 
@@ -756,7 +808,7 @@ def generation_user(X, F, H, rank, crowd, n, state, kernels, codes, fdata, idata
     total = p + made
     evaluate_into(mf[p:total], kernels, codes, mx[p:total], fdata, idata, consts, foff, ioff,
                   coff)  # fmt: skip
-    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0)
+    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0, p)
     return made
 
 
@@ -787,7 +839,7 @@ def inject_user(X, F, H, rank, crowd, lists, state, kernels, codes, fdata, idata
     total = p + n_new
     evaluate_into(mf[p:total], kernels, codes, mx[p:total], fdata, idata, consts, foff, ioff,
                   coff)  # fmt: skip
-    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0)
+    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0, p)
     return n_new
 
 
