@@ -150,6 +150,35 @@ def _pair_less(va, ia, vb, ib, keys, nk):
     return ia < ib
 
 
+@njit(inline="always")
+def _merge_runs(sv, si, dv, di, lo, mid, hi, keys, nk):
+    """Merge the sorted runs ``[lo, mid)`` and ``[mid, hi)`` of the pairs (``sv``,
+    ``si``) into the same positions of (``dv``, ``di``), in :func:`_pair_less` order."""
+    i = lo
+    j = mid
+    o = lo
+    while i < mid and j < hi:
+        if _pair_less(sv[j], si[j], sv[i], si[i], keys, nk):
+            dv[o] = sv[j]
+            di[o] = si[j]
+            j += 1
+        else:
+            dv[o] = sv[i]
+            di[o] = si[i]
+            i += 1
+        o += 1
+    while i < mid:
+        dv[o] = sv[i]
+        di[o] = si[i]
+        i += 1
+        o += 1
+    while j < hi:
+        dv[o] = sv[j]
+        di[o] = si[j]
+        j += 1
+        o += 1
+
+
 @njit(cache=True)
 def sort_pairs(vals, idx, n, tv, ti, keys, nk):
     """Sort the pairs (``vals[t]``, ``idx[t]``), t < n, in place: by value, ties by
@@ -180,29 +209,7 @@ def sort_pairs(vals, idx, n, tv, ti, keys, nk):
         for lo in range(0, n, 2 * width):
             mid = min(lo + width, n)
             hi = min(lo + 2 * width, n)
-            i = lo
-            j = mid
-            o = lo
-            while i < mid and j < hi:
-                if _pair_less(sv[j], si[j], sv[i], si[i], keys, nk):
-                    dv[o] = sv[j]
-                    di[o] = si[j]
-                    j += 1
-                else:
-                    dv[o] = sv[i]
-                    di[o] = si[i]
-                    i += 1
-                o += 1
-            while i < mid:
-                dv[o] = sv[i]
-                di[o] = si[i]
-                i += 1
-                o += 1
-            while j < hi:
-                dv[o] = sv[j]
-                di[o] = si[j]
-                j += 1
-                o += 1
+            _merge_runs(sv, si, dv, di, lo, mid, hi, keys, nk)
         sv, dv = dv, sv
         si, di = di, si
         in_place = not in_place
@@ -231,26 +238,8 @@ def lex_order_into(F, q, order, tmp, sv, tv, n_sorted=0):
     if n_sorted >= q:
         return
     sort_pairs(sv[n_sorted:q], order[n_sorted:q], q - n_sorted, tv, tmp, F, nk)
-    i = 0
-    j = n_sorted
-    o = 0
-    while i < n_sorted and j < q:
-        if _pair_less(sv[j], order[j], sv[i], order[i], F, nk):
-            tv[o] = sv[j]
-            tmp[o] = order[j]
-            j += 1
-        else:
-            tv[o] = sv[i]
-            tmp[o] = order[i]
-            i += 1
-        o += 1
-    while i < n_sorted:
-        tv[o] = sv[i]
-        tmp[o] = order[i]
-        i += 1
-        o += 1
-    # The rest of the second run is already in place.
-    for t in range(o):
+    _merge_runs(sv, order, tv, tmp, 0, n_sorted, q, F, nk)
+    for t in range(q):
         sv[t] = tv[t]
         order[t] = tmp[t]
 

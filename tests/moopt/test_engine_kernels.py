@@ -137,7 +137,7 @@ def test_survive_keeps_whole_fronts_and_the_most_spread_of_the_last():
         for r in range(last + 1):
             members = lex[rank[lex] == r]
             cd = reference_crowding(F[members])
-            for row, value in zip(members, cd):
+            for row, value in zip(members, cd, strict=True):
                 if row in keep:
                     assert keep_cd[keep.tolist().index(row)] == value
         members = lex[rank[lex] == last]
