@@ -21,7 +21,9 @@ from its own SplitMix64 stream, so results do not depend on the thread count.
 Speed: nothing is allocated inside the generation loop. Each user gets one
 :class:`Workspace` (merged population, sorting and ranking buffers, a hash set for
 duplicate checks) allocated once in the batch functions and passed down. Sorting uses
-merge sorts on index buffers (no ``argsort`` allocations), non-dominated sorting keeps
+merge sorts on index buffers (no ``argsort`` allocations); each survival records the
+survivors' lexicographic order, so the next generation sorts only its children and merges
+them in (the same order as a full sort, so results are unchanged); non-dominated sorting keeps
 its fronts in a preallocated member table read from contiguous memory, and the
 built-in objectives are evaluated inline (:func:`evaluate_into` dispatches on the
 objective codes of :mod:`moopt.objectives`), so the typed list of kernel pointers is
@@ -55,8 +57,9 @@ Workspace = namedtuple(
         "order", "tmp", "sv", "tv", "keys",  # sorting: (q,) x 4, tie-break keys (q, 2)
         "rank", "count", "memb",  # non-dominated sorting: (q,), (q,), fronts (q, q) int32
         "start", "fill", "by_front",  # rows grouped by front: (q + 1,), (q + 1,), (q,)
-        "cd", "row_cd",  # crowding of one front's members, and of every row: (q,)
+        "cd",  # crowding of one front (q,)
         "keep", "keep_rank", "keep_cd",  # survivors: (P,)
+        "plex", "n_plex",  # the survivors' lexicographic order (q,), how many are valid (1,)
         "perm", "cursor",  # tournament permutation (P,) and its position (1,)
         "pa", "pb", "c1", "c2",  # parents and children (K,)
         "used", "scratch",  # operator scratch (N,)
@@ -79,8 +82,9 @@ def make_workspace(q, p, k, m, n):
         np.empty((q, 2)),
         np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty((q, q), dtype=np.int32),
         np.empty(q + 1, dtype=np.int64), np.empty(q + 1, dtype=np.int64),
-        np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
+        np.empty(q, dtype=np.int64), np.empty(q),
         np.empty(p, dtype=np.int64), np.empty(p, dtype=np.int64), np.empty(p),
+        np.empty(q, dtype=np.int64), np.zeros(1, dtype=np.int64),
         np.empty(p, dtype=np.int64), np.empty(1, dtype=np.int64),
         np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64),
         np.empty(k, dtype=np.int64), np.empty(k, dtype=np.int64), np.zeros(n, dtype=np.bool_),
@@ -221,24 +225,30 @@ def sort_pairs(vals, idx, n, tv, ti, keys, nk):
 
 
 @njit(cache=True)
-def lex_order_into(F, q, order, tmp, sv, tv, n_sorted=0):
+def lex_order_into(F, q, order, tmp, sv, tv, head=None, n_head=0):
     """Rows ``0..q-1`` of ``F`` in lexicographic order (column 0 first, ties by row)
     into ``order``; ``tmp``, ``sv`` and ``tv`` (q,) are scratch.
 
-    If rows ``0..n_sorted-1`` are already in that order (the surviving population, which
-    :func:`survive_into` returns sorted), only the others are sorted and the two runs
-    merged; the result is the same."""
+    ``head[:n_head]``, if given, is rows ``0..n_head-1`` already in that order (the
+    population, whose order the previous survival recorded): then only the other rows
+    are sorted and the two runs merged. The result is the same as a full sort."""
     nk = F.shape[1]
-    for t in range(q):
-        sv[t] = F[t, 0]
-        order[t] = t
-    if n_sorted <= 1:
+    if head is None or n_head <= 1 or n_head > q:
+        for t in range(q):
+            sv[t] = F[t, 0]
+            order[t] = t
         sort_pairs(sv, order, q, tv, tmp, F, nk)
         return
-    if n_sorted >= q:
+    for t in range(n_head):
+        order[t] = head[t]
+        sv[t] = F[head[t], 0]
+    for t in range(n_head, q):
+        sv[t] = F[t, 0]
+        order[t] = t
+    if n_head == q:
         return
-    sort_pairs(sv[n_sorted:q], order[n_sorted:q], q - n_sorted, tv, tmp, F, nk)
-    _merge_runs(sv, order, tv, tmp, 0, n_sorted, q, F, nk)
+    sort_pairs(sv[n_head:q], order[n_head:q], q - n_head, tv, tmp, F, nk)
+    _merge_runs(sv, order, tv, tmp, 0, n_head, q, F, nk)
     for t in range(q):
         sv[t] = tv[t]
         order[t] = tmp[t]
@@ -349,7 +359,7 @@ def _rank_into_3(F, q, rank, order, count, stair):
 
 
 @njit(cache=True)
-def rank_into(F, q, rank, order, tmp, count, memb, sv, tv, n_sorted=0):
+def rank_into(F, q, rank, order, tmp, count, memb, sv, tv, head=None, n_head=0):
     """Front index of rows ``0..q-1`` of ``F`` into ``rank`` (0 = non-dominated); returns
     the number of fronts. ``order``, ``tmp``, ``count``, ``sv``, ``tv`` (q,) and ``memb``
     (q, q) are scratch.
@@ -360,9 +370,10 @@ def rank_into(F, q, rank, order, tmp, count, memb, sv, tv, n_sorted=0):
     members dominates it (members checked newest first, where a dominator is likeliest).
     ``memb[f, :count[f]]`` lists front ``f``; the table is preallocated workspace. With
     three objectives each front is searched as a staircase instead (:func:`_rank_into_3`).
-    Rows ``0..n_sorted-1`` are already in lexicographic order (see :func:`lex_order_into`).
+    ``head[:n_head]``: rows ``0..n_head-1`` in lexicographic order, if known (see
+    :func:`lex_order_into`).
     """
-    lex_order_into(F, q, order, tmp, sv, tv, n_sorted)
+    lex_order_into(F, q, order, tmp, sv, tv, head, n_head)
     if F.shape[1] == 3:
         return _rank_into_3(F, q, rank, order, count, memb)
     n_fronts = 0
@@ -399,13 +410,9 @@ def nondominated_rank(F):
 
 
 @njit(cache=True)
-def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys, lex_sorted=False):
+def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys):
     """NSGA-II crowding distance of the rows ``members[:size]`` of ``F`` (one front) into
-    ``cd[:size]``; ``idx``, ``ti``, ``sv``, ``tv`` (size,) and ``keys`` are scratch.
-
-    Each objective's neighbours come from a sort of the members by it, ties by position
-    in ``members``. With ``lex_sorted`` the members are in lexicographic order, so the
-    sort of objective 0 is skipped (ties then in that order)."""
+    ``cd[:size]``; ``idx``, ``ti``, ``sv``, ``tv`` (size,) and ``keys`` are scratch."""
     n_obj = F.shape[1]
     if size <= 2:
         for t in range(size):
@@ -417,8 +424,7 @@ def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys, lex_sorted=False)
         for t in range(size):
             sv[t] = F[members[t], m]
             idx[t] = t
-        if m > 0 or not lex_sorted:
-            sort_pairs(sv, idx, size, tv, ti, keys, 1)
+        sort_pairs(sv, idx, size, tv, ti, keys, 1)
         span = sv[size - 1] - sv[0]
         if span <= 0.0:
             continue
@@ -447,21 +453,23 @@ def crowding_distance(F):
 
 
 @njit(cache=True)
-def survive_into(F, q, n_keep, state, ws, n_sorted=0):
+def survive_into(F, q, n_keep, state, ws, n_head=0):
     """Survival of rows ``0..q-1`` of ``F``: the ``n_keep`` survivors into ``ws.keep``
     with their rank and crowding (``ws.keep_rank``, ``ws.keep_cd``), the front index of
     every row into ``ws.rank`` and whether it survives into ``ws.alive``.
 
     Fronts are taken whole while they fit; the splitting front is truncated by crowding
-    distance, larger first, equal distances in random order (one draw per member). The
-    survivors come out in lexicographic order of their objectives, so the next
-    generation's merged rows start with a sorted run (``n_sorted``: rows already in
-    lexicographic order, see :func:`lex_order_into`).
+    distance, larger first, equal distances in random order (one draw per member).
+
+    ``ws.plex`` receives the survivors' lexicographic order as positions in ``keep``
+    (ties by position), so that the next survival, whose first ``n_head`` rows are these
+    survivors in ``keep`` order, only sorts the new rows (``ws.plex`` read as the head,
+    see :func:`lex_order_into`).
     """
     rank = ws.rank
-    order = ws.order
-    n_fronts = rank_into(F, q, rank, order, ws.tmp, ws.count, ws.memb, ws.sv, ws.tv, n_sorted)
-    # Counting sort of the rows by front, each front in lexicographic order.
+    n_fronts = rank_into(F, q, rank, ws.order, ws.tmp, ws.count, ws.memb, ws.sv, ws.tv,
+                         ws.plex, n_head)  # fmt: skip
+    # Counting sort of the rows by front.
     start = ws.start
     fill = ws.fill
     by_front = ws.by_front
@@ -473,47 +481,74 @@ def survive_into(F, q, n_keep, state, ws, n_sorted=0):
         start[r + 1] += start[r]
     for r in range(n_fronts):
         fill[r] = start[r]
-    for t in range(q):
-        i = order[t]
+    for i in range(q):
         by_front[fill[rank[i]]] = i
         fill[rank[i]] += 1
-    # From here ``fill`` and ``tmp`` are scratch; ``order`` is read again at the end.
-    alive, row_cd, cd, keys = ws.alive, ws.row_cd, ws.cd, ws.keys
-    for i in range(q):
-        alive[i] = False
+    # ``fill`` is scratch from here; ``ws.order`` (the lexicographic order) is kept.
+    keep, keep_rank, keep_cd, cd, keys = ws.keep, ws.keep_rank, ws.keep_cd, ws.cd, ws.keys
     filled = 0
     for r in range(n_fronts):
         if filled == n_keep:
             break
         members = by_front[start[r] : start[r + 1]]
         size = members.shape[0]
-        crowding_into(F, members, size, cd, ws.fill, ws.tmp, ws.sv, ws.tv, keys, True)
-        for a in range(size):
-            row_cd[members[a]] = cd[a]
+        crowding_into(F, members, size, cd, fill, ws.tmp, ws.sv, ws.tv, keys)
         if filled + size <= n_keep:
             for a in range(size):
-                alive[members[a]] = True
-            filled += size
+                keep[filled] = members[a]
+                keep_rank[filled] = r
+                keep_cd[filled] = cd[a]
+                filled += 1
         else:
             # Truncate the splitting front: crowding descending, random order among ties.
-            sv, idx = ws.sv, ws.tmp
+            sv, order = ws.sv, fill
             for a in range(size):
                 sv[a] = -cd[a]
                 keys[a, 1] = next_float(state)
-                idx[a] = a
-            sort_pairs(sv, idx, size, ws.tv, ws.fill, keys, 2)
+                order[a] = a
+            sort_pairs(sv, order, size, ws.tv, ws.tmp, keys, 2)
             for a in range(n_keep - filled):
-                alive[members[idx[a]]] = True
-            filled = n_keep
-    keep, keep_rank, keep_cd = ws.keep, ws.keep_rank, ws.keep_cd
-    filled = 0
+                b = order[a]
+                keep[filled] = members[b]
+                keep_rank[filled] = r
+                keep_cd[filled] = cd[b]
+                filled += 1
+    _record_lex_order(F, q, n_keep, ws)
+
+
+@njit(cache=True)
+def _record_lex_order(F, q, n_keep, ws):
+    """``ws.alive`` for the merged rows, and ``ws.plex``: the survivors' positions in
+    ``ws.keep`` in lexicographic order of their objectives, ties by position."""
+    alive, pos, plex, order = ws.alive, ws.fill, ws.plex, ws.order
+    for i in range(q):
+        alive[i] = False
+    for j in range(n_keep):
+        alive[ws.keep[j]] = True
+        pos[ws.keep[j]] = j
+    m = F.shape[1]
+    c = 0
     for t in range(q):
         i = order[t]
-        if alive[i]:
-            keep[filled] = i
-            keep_rank[filled] = rank[i]
-            keep_cd[filled] = row_cd[i]
-            filled += 1
+        if not alive[i]:
+            continue
+        # ``order`` breaks exact ties by merged row; re-break them by new position.
+        j = pos[i]
+        b = c
+        while b > 0:
+            w = ws.keep[plex[b - 1]]
+            same = True
+            for col in range(m):
+                if F[w, col] != F[i, col]:
+                    same = False
+                    break
+            if not same or plex[b - 1] < j:
+                break
+            plex[b] = plex[b - 1]
+            b -= 1
+        plex[b] = j
+        c += 1
+    ws.n_plex[0] = c
 
 
 @njit(cache=True)
@@ -662,7 +697,7 @@ def _ild(positions, idata, w0, w1):
 
 @njit(cache=True)
 def _survive_into(X, F, H, rank, crowd, ws, total, state, arc, first_new, n_protected,
-                  n_sorted):  # fmt: skip
+                  n_head):  # fmt: skip
     """Survival of the ``total`` merged rows (``ws.mx``, ``ws.mf``, ``ws.mh``) back into
     the population.
 
@@ -673,12 +708,12 @@ def _survive_into(X, F, H, rank, crowd, ws, total, state, arc, first_new, n_prot
     row that is (or will be) offered. So the archive still ends as the non-dominated
     set of everything evaluated, with far fewer offers than one per new non-dominated
     row. The first ``n_protected`` rows from ``first_new`` on are seeds: offered at once,
-    as protected entries, if non-dominated. Rows ``0..n_sorted-1`` are in lexicographic
-    order (the population, as the previous survival left it).
+    as protected entries, if non-dominated. ``n_head``: the first rows are the population
+    and ``ws.plex`` holds their lexicographic order (0: not known).
     """
     mx, mf, mh = ws.mx, ws.mf, ws.mh
     p = X.shape[0]
-    survive_into(mf, total, p, state, ws, n_sorted)
+    survive_into(mf, total, p, state, ws, n_head)
     AX, AF, AH, AP, meta = arc
     if AX.shape[0] > 0:
         alive = ws.alive
@@ -758,7 +793,9 @@ def generation_user(X, F, H, rank, crowd, n, state, kernels, codes, fdata, idata
                     ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, arc,
                     ws):  # fmt: skip
     """One NSGA-II generation for one user, in place; ``ws`` is a :class:`Workspace`
-    with room for 2P merged rows. Returns the number of children."""
+    with room for 2P merged rows, used for this user only from one generation to the
+    next (it carries the population's lexicographic order). Returns the number of
+    children."""
     p = X.shape[0]
     mx, mf, mh, c1, c2, used = ws.mx, ws.mf, ws.mh, ws.c1, ws.c2, ws.used
     htab, hstamp = ws.htab, ws.hstamp
@@ -797,7 +834,10 @@ def generation_user(X, F, H, rank, crowd, n, state, kernels, codes, fdata, idata
     total = p + made
     evaluate_into(mf[p:total], kernels, codes, mx[p:total], fdata, idata, consts, foff, ioff,
                   coff)  # fmt: skip
-    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0, p)
+    # The population is the survivors of this workspace's last survival (a workspace
+    # serves one user's consecutive generations), so their order is known.
+    n_head = p if ws.n_plex[0] == p else 0
+    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0, n_head)
     return made
 
 
@@ -828,7 +868,7 @@ def inject_user(X, F, H, rank, crowd, lists, state, kernels, codes, fdata, idata
     total = p + n_new
     evaluate_into(mf[p:total], kernels, codes, mx[p:total], fdata, idata, consts, foff, ioff,
                   coff)  # fmt: skip
-    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0, p)
+    _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0, 0)
     return n_new
 
 
