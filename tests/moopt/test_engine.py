@@ -427,3 +427,16 @@ def test_result_selection_and_frame():
     ]
     with pytest.raises(ValueError, match="anchors"):
         res.select("angular")
+
+
+def test_sparse_zeros_are_writable_zero_arrays_of_the_shape_asked():
+    from moopt.engine.rerank import _sparse_zeros
+
+    for shape, dtype in (((3, 4, 5), np.int64), ((2, 7), np.uint8), ((0, 4), np.float64),
+                         ((5, 0, 2), np.uint64)):  # fmt: skip
+        x = _sparse_zeros(shape, dtype)
+        assert x.shape == shape and x.dtype == np.dtype(dtype) and x.flags.c_contiguous
+        assert x.flags.writeable and not x.any()
+        if x.size:
+            x.reshape(-1)[-1] = 7
+            assert x.reshape(-1)[-1] == 7 and x.sum() == 7
