@@ -520,10 +520,15 @@ def cmd_multimodal(args) -> int:
     )  # fmt: skip
     _print_table(table[["rate", "variant", "seeds", "NDCG@5", "NDCG@10", "MRR@5", "MRR@10",
                         "seconds_per_epoch"]])  # fmt: skip
-    if len(sig):
-        print("\nagainst SASRec, paired over seeds (Holm over the variants of a rate):")
-        _print_table(sig[sig["metric"] == "NDCG@10"][["rate", "variant", "diff", "ci_low",
-                                                       "ci_high", "p_adj"]])  # fmt: skip
+    cols = ["rate", "variant", "diff", "ci_low", "ci_high", "p_adj"]
+    for ref, title in (("sasrec", "against SASRec, paired over seeds (Holm over the variants "
+                        "of a rate)"),
+                       ("duafmat", "ablations against DuAF-MAT, paired over seeds (Holm over "
+                        "the ablations of a rate)")):  # fmt: skip
+        part = sig[(sig["metric"] == "NDCG@10") & (sig["versus"] == ref)] if len(sig) else sig
+        if len(part):
+            print(f"\n{title}:")
+            _print_table(part[cols])
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 

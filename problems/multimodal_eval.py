@@ -185,7 +185,8 @@ def multimodal_job(dataset, out_dir, variants=tuple(VARIANTS), rates=(0.0, 0.3, 
 
 def summary_table(table: pd.DataFrame, sig: pd.DataFrame) -> pd.DataFrame:
     """The README's table: per rate and variant the metrics (mean, with the 95% CI of
-    NDCG@10), training epochs and seconds per epoch, and NDCG@10 against SASRec."""
+    NDCG@10), training epochs and seconds per epoch, NDCG@10 against SASRec and, when
+    the table has ablations, against the full DuAF-MAT."""
     rows = []
     for _, r in table.iterrows():
         ci = ("" if np.isnan(r["NDCG@10_ci_low"])
@@ -193,16 +194,19 @@ def summary_table(table: pd.DataFrame, sig: pd.DataFrame) -> pd.DataFrame:
         row = {"missing": f"{r['rate']:g}", "variant": r["variant"], "seeds": int(r["seeds"]),
                "NDCG@5": f"{r['NDCG@5']:.4f}", "NDCG@10": f"{r['NDCG@10']:.4f}{ci}",
                "MRR@5": f"{r['MRR@5']:.4f}", "MRR@10": f"{r['MRR@10']:.4f}",
-               "epochs": f"{r['epochs']:.1f}", "s/epoch": f"{r['seconds_per_epoch']:.1f}",
-               "NDCG@10 - SASRec [95% CI]": "", "p (Holm)": ""}  # fmt: skip
-        if len(sig):
-            match = sig[(sig["rate"] == r["rate"]) & (sig["variant"] == r["variant"])
-                        & (sig["metric"] == "NDCG@10")]  # fmt: skip
-            if len(match):
-                m = match.iloc[0]
-                row["NDCG@10 - SASRec [95% CI]"] = (f"{m['diff']:+.4f} [{m['ci_low']:+.4f}, "
-                                                    f"{m['ci_high']:+.4f}]")  # fmt: skip
-                row["p (Holm)"] = f"{m['p_adj']:.3g}"
+               "epochs": f"{r['epochs']:.1f}", "s/epoch": f"{r['seconds_per_epoch']:.1f}"}
+        for ref, label in (("sasrec", "SASRec"), ("duafmat", "DuAF-MAT")):
+            cell, p = "", ""
+            if len(sig):
+                match = sig[(sig["rate"] == r["rate"]) & (sig["variant"] == r["variant"])
+                            & (sig["metric"] == "NDCG@10") & (sig["versus"] == ref)]  # fmt: skip
+                if len(match):
+                    m = match.iloc[0]
+                    cell = f"{m['diff']:+.4f} [{m['ci_low']:+.4f}, {m['ci_high']:+.4f}]"
+                    p = f"{m['p_adj']:.3g}"
+            if ref == "sasrec" or any(v in ABLATIONS for v in table["variant"]):
+                row[f"NDCG@10 - {label} [95% CI]"] = cell
+                row[f"p (Holm) vs {label}"] = p
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -226,24 +230,31 @@ def _table(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
 
 
 def _over_seeds(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
+    """Every variant against SASRec and, where DuAF-MAT ran, each ablation against the
+    full model; paired over seeds, Holm over the comparisons of one rate, metric and
+    reference."""
+    references = [("sasrec", [v for v in variants if v != "sasrec"])]
+    if "duafmat" in variants:
+        references.append(("duafmat", [v for v in variants if v in ABLATIONS]))
     frames = []
     for rate in rates:
         for metric in ("NDCG@10", "MRR@10"):
-            results = {}
-            base = runs[(runs["rate"] == rate) & (runs["variant"] == "sasrec")]
-            base = base.sort_values("seed")[metric].to_numpy()
-            for variant in variants:
-                if variant == "sasrec":
+            for ref, others in references:
+                base = runs[(runs["rate"] == rate) & (runs["variant"] == ref)]
+                if not len(base):
                     continue
-                part = runs[(runs["rate"] == rate) & (runs["variant"] == variant)]
-                if not len(part):
-                    continue
-                results[variant] = paired_over_seeds(part.sort_values("seed")[metric].to_numpy(),
-                                                     base)  # fmt: skip
-            if results:
-                table = compare_table(results, correction="holm").reset_index()
-                table = table.rename(columns={"comparison": "variant"})
-                frames.append(table.assign(rate=rate, metric=metric, versus="sasrec"))
+                base = base.sort_values("seed")[metric].to_numpy()
+                results = {}
+                for variant in others:
+                    part = runs[(runs["rate"] == rate) & (runs["variant"] == variant)]
+                    if not len(part):
+                        continue
+                    results[variant] = paired_over_seeds(
+                        part.sort_values("seed")[metric].to_numpy(), base)  # fmt: skip
+                if results:
+                    table = compare_table(results, correction="holm").reset_index()
+                    table = table.rename(columns={"comparison": "variant"})
+                    frames.append(table.assign(rate=rate, metric=metric, versus=ref))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

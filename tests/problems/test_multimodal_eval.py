@@ -1,5 +1,6 @@
 """The DuAF-MAT experiment job on a small synthetic dataset."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,6 +40,16 @@ def test_job_writes_every_file_and_row(job):
     assert (runs["MRR@10"] <= runs["NDCG@10"] + 1e-12).all()
     assert (runs["NDCG@5"] <= runs["NDCG@10"] + 1e-12).all()
     assert len(table) == 3 * 2 and set(sig["variant"]) == {"duafmat", "no-matmoe"}
+    # Every variant against SASRec; the ablation also against the full model.
+    vs = sig[sig["metric"] == "NDCG@10"].set_index(["versus", "rate", "variant"])
+    assert len(vs) == 2 * 2 + 2
+    runs = runs.set_index(["variant", "rate", "seed"])
+    for rate in (0.0, 0.3):
+        diff = [runs.loc[("no-matmoe", rate, s), "NDCG@10"] - runs.loc[("duafmat", rate, s),
+                                                                       "NDCG@10"]
+                for s in (0, 1)]  # fmt: skip
+        assert vs.loc[("duafmat", rate, "no-matmoe"), "diff"] == pytest.approx(np.mean(diff))
+    assert "NDCG@10 - DuAF-MAT [95% CI]" in md[0] and "p (Holm) vs SASRec" in md[0]
 
 
 def test_sasrec_is_shared_across_rates_and_no_generator_matters_only_with_missing(job):
@@ -76,6 +87,7 @@ def test_ablations_at_a_subset_of_rates(job, data):
     full = table.set_index(["rate", "variant"])
     for _, row in part.iterrows():
         assert row["NDCG@10"] == full.loc[(row["rate"], row["variant"]), "NDCG@10"]
+    part_sig = part_sig[part_sig["versus"] == "sasrec"]
     at0 = part_sig[part_sig["rate"] == 0.0]
     assert set(at0["variant"]) == {"duafmat"}
     # Holm over one comparison at 0.0 is the raw p; at 0.3 both comparisons remain.
