@@ -229,19 +229,27 @@ def lex_order_into(F, q, order, tmp, sv, tv, head=None, n_head=0):
     """Rows ``0..q-1`` of ``F`` in lexicographic order (column 0 first, ties by row)
     into ``order``; ``tmp``, ``sv`` and ``tv`` (q,) are scratch.
 
-    ``head[:n_head]``, if given, is rows ``0..n_head-1`` already in that order (the
-    population, whose order the previous survival recorded): then only the other rows
-    are sorted and the two runs merged. The result is the same as a full sort."""
+    ``head[:n_head]``, if given, is a permutation of rows ``0..n_head-1`` expected in
+    that order (the population, whose order the previous survival recorded): if it is
+    (checked, n_head - 1 comparisons), only the other rows are sorted and the two runs
+    merged; otherwise everything is sorted. Either way the result is a full sort's."""
     nk = F.shape[1]
-    if head is None or n_head <= 1 or n_head > q:
+    if head is not None and 1 < n_head <= q:
+        for t in range(n_head):
+            order[t] = head[t]
+            sv[t] = F[head[t], 0]
+        for t in range(1, n_head):
+            if _pair_less(sv[t], order[t], sv[t - 1], order[t - 1], F, nk):
+                n_head = 0  # not the order of these rows: a stale or foreign hint
+                break
+    else:
+        n_head = 0
+    if n_head == 0:
         for t in range(q):
             sv[t] = F[t, 0]
             order[t] = t
         sort_pairs(sv, order, q, tv, tmp, F, nk)
         return
-    for t in range(n_head):
-        order[t] = head[t]
-        sv[t] = F[head[t], 0]
     for t in range(n_head, q):
         sv[t] = F[t, 0]
         order[t] = t
@@ -834,8 +842,8 @@ def generation_user(X, F, H, rank, crowd, n, state, kernels, codes, fdata, idata
     total = p + made
     evaluate_into(mf[p:total], kernels, codes, mx[p:total], fdata, idata, consts, foff, ioff,
                   coff)  # fmt: skip
-    # The population is the survivors of this workspace's last survival (a workspace
-    # serves one user's consecutive generations), so their order is known.
+    # A workspace serves one user's consecutive generations, so the population is the
+    # survivors of its last survival and ``ws.plex`` their order (checked before use).
     n_head = p if ws.n_plex[0] == p else 0
     _survive_into(X, F, H, rank, crowd, ws, total, state, arc, p, 0, n_head)
     return made

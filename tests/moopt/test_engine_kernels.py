@@ -108,6 +108,11 @@ def test_lex_order_with_a_known_head_equals_the_full_sort(values, cut, shuffle):
     K.lex_order_into(F, q, order, np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
                      head, n_head)  # fmt: skip
     np.testing.assert_array_equal(order, np.lexsort(F.T[::-1]))
+    # A head that is not these rows' order (a stale hint) falls back to the full sort.
+    if n_head > 1 and not np.array_equal(head, head[::-1]):
+        K.lex_order_into(F, q, order, np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
+                         head[::-1].copy(), n_head)  # fmt: skip
+        np.testing.assert_array_equal(order, np.lexsort(F.T[::-1]))
 
 
 def test_survival_records_the_survivors_lexicographic_order():
