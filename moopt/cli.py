@@ -495,6 +495,13 @@ def cmd_dwl(args) -> int:
     return 0
 
 
+def _numbers(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(r) for r in text.split(",") if r.strip())
+    except ValueError:
+        raise ValueError(f"{flag} takes comma-separated numbers, got {text!r}") from None
+
+
 def cmd_multimodal(args) -> int:
     from problems.multimodal_eval import MultimodalConfig, multimodal_job
     from recommenders.pipeline import coerce_settings, load_data
@@ -502,17 +509,10 @@ def cmd_multimodal(args) -> int:
     settings = coerce_settings("duafmat", _parse_settings(args.settings))
     cfg = MultimodalConfig(epochs=args.epochs, patience=args.patience, hidden=args.hidden,
                            settings=settings)  # fmt: skip
-    try:
-        rates = tuple(float(r) for r in args.missing.split(",") if r.strip())
-    except ValueError:
-        raise ValueError(f"--missing takes comma-separated numbers, got {args.missing!r}") from None
+    rates = _numbers(args.missing, "--missing")
     ablation_rates = None
     if args.ablation_missing is not None:
-        try:
-            ablation_rates = tuple(float(r) for r in args.ablation_missing.split(",") if r.strip())
-        except ValueError:
-            raise ValueError("--ablation-missing takes comma-separated numbers, got "
-                             f"{args.ablation_missing!r}") from None  # fmt: skip
+        ablation_rates = _numbers(args.ablation_missing, "--ablation-missing")
     table, sig, written = multimodal_job(
         load_data(args.data, seed=args.seed), args.out,
         [v.strip() for v in args.variants.split(",") if v.strip()], rates, _seed_range(args),

@@ -16,7 +16,9 @@ SASRec and the text-only model do not read the second modality, so they are trai
 per seed and their row repeats at every missing rate (marked ``shared``). Each variant is
 compared with SASRec at each missing rate over seeds (paired t-test, Cohen's d, 95% CI,
 Holm over the variants of a rate) and over the test users of each seed (paired t-test
-and bootstrap CI of NDCG@10). Training time per epoch is logged per run.
+and bootstrap CI of NDCG@10); each ablation is also compared with the full DuAF-MAT over
+seeds (Holm over the ablations of a rate). ``ablation_rates`` runs the ablations at a
+subset of the rates only. Training time per epoch is logged per run.
 
 Files: ``mm_runs.csv`` (every run), ``mm_table.csv`` (mean and 95% CI per rate and
 variant), ``mm_significance.csv`` (over seeds), ``mm_significance_users.csv`` (over
