@@ -18,16 +18,17 @@ genetic algorithm: NSGA-II", IEEE TEVC 2002, with pymoo's conventions:
 All objectives are minimised here (the caller negates maximised ones). User ``u`` draws
 from its own SplitMix64 stream, so results do not depend on the thread count.
 
-Speed: nothing is allocated inside the generation loop. Each user gets one
-:class:`Workspace` (merged population, sorting and ranking buffers, a hash set for
-duplicate checks) allocated once in the batch functions and passed down. Sorting uses
-merge sorts on index buffers (no ``argsort`` allocations); each survival records the
+Speed: nothing is allocated inside the generation loop. Each block of consecutive users
+gets one :class:`Workspace` (merged population, sorting and ranking buffers, a hash set
+for duplicate checks), allocated once in the batch functions and passed down. Sorting
+uses merge sorts on index buffers (no ``argsort`` allocations); each survival records the
 survivors' lexicographic order, so the next generation sorts only its children and merges
-them in (the same order as a full sort, so results are unchanged); non-dominated sorting keeps
-its fronts in a preallocated member table read from contiguous memory, and the
-built-in objectives are evaluated inline (:func:`evaluate_into` dispatches on the
-objective codes of :mod:`moopt.objectives`), so the typed list of kernel pointers is
-only called for user-defined objectives.
+them in (the same order as a full sort, so results are unchanged), and that order also
+gives crowding its order of objective 0. Non-dominated sorting keeps its fronts in a
+preallocated table read from contiguous memory and stops a row's search once it cannot
+survive (:func:`rank_into`). The built-in objectives are evaluated inline
+(:func:`evaluate_into` dispatches on the objective codes of :mod:`moopt.objectives`), so
+the typed list of kernel pointers is only called for user-defined objectives.
 """
 
 from __future__ import annotations
@@ -55,9 +56,11 @@ Workspace = namedtuple(
     [
         "mx", "mf", "mh",  # merged population (q, K), (q, M), (q,)
         "order", "tmp", "sv", "tv", "keys",  # sorting: (q,) x 4, tie-break keys (q, 2)
-        "rank", "count", "memb",  # non-dominated sorting: (q,), (q,), fronts (q, q) int32
+        "rank", "count", "memb", "memv", "fsize",  # non-dominated sorting: (q,) x 2,
+        # fronts (q, q) int32 and their values (2, q, q), front sizes (q,)
         "start", "fill", "by_front",  # rows grouped by front: (q + 1,), (q + 1,), (q,)
         "cd",  # crowding of one front (q,)
+        "posf", "lexf",  # rows' positions in their fronts, fronts in lexicographic order (q,)
         "keep", "keep_rank", "keep_cd",  # survivors: (P,)
         "plex", "n_plex",  # the survivors' lexicographic order (q,), how many are valid (1,)
         "perm", "cursor",  # tournament permutation (P,) and its position (1,)
@@ -81,8 +84,10 @@ def make_workspace(q, p, k, m, n):
         np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
         np.empty((q, 2)),
         np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty((q, q), dtype=np.int32),
+        np.empty((2, q, q)), np.empty(q, dtype=np.int64),
         np.empty(q + 1, dtype=np.int64), np.empty(q + 1, dtype=np.int64),
         np.empty(q, dtype=np.int64), np.empty(q),
+        np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64),
         np.empty(p, dtype=np.int64), np.empty(p, dtype=np.int64), np.empty(p),
         np.empty(q, dtype=np.int64), np.zeros(1, dtype=np.int64),
         np.empty(p, dtype=np.int64), np.empty(1, dtype=np.int64),
@@ -286,9 +291,9 @@ def _dominates_earlier(F, j, i):
 
 
 @njit(inline="always")
-def _stair_find(F, stair, n, x1):
-    """Position of the last of the ``n`` staircase rows ``stair`` (sorted by column 1)
-    with ``F[., 1] <= x1``; -1 if none (binary search)."""
+def _stair_find(V1, f, n, x1):
+    """Position of the last of the first ``n`` staircase values ``V1[f]`` (ascending)
+    that is <= ``x1``; -1 if none (binary search)."""
     if n == 0:
         return -1
     # Halving without a data-dependent branch (a conditional move): the answer, if at
@@ -297,16 +302,32 @@ def _stair_find(F, stair, n, x1):
     size = n
     while size > 1:
         half = size >> 1
-        base = base + half if F[stair[base + half], 1] <= x1 else base
+        base = base + half if V1[f, base + half] <= x1 else base
         size -= half
-    return base if F[stair[base], 1] <= x1 else -1
+    return base if V1[f, base] <= x1 else -1
+
+
+@njit(inline="always")
+def _lower_cut(size, n_fronts, cut, below, n_keep):
+    """The first front whose rows cannot survive, given front sizes ``size`` and
+    ``below`` rows in fronts before the current ``cut``: lowered while the fronts before
+    it would still hold ``n_keep`` rows. Returns it and the rows before it."""
+    if below >= n_keep:
+        if cut > n_fronts:
+            cut = n_fronts
+        while below - size[cut - 1] >= n_keep:
+            cut -= 1
+            below -= size[cut]
+    return cut, below
 
 
 @njit(cache=True)
-def _rank_into_3(F, q, rank, order, count, stair):
+def _rank_into_3(F, q, rank, order, count, stair, V1, V2, size, n_keep):
     """:func:`rank_into` for three objectives, each front kept as the staircase of its
     members in objectives 1 and 2 (the members no other member weakly dominates there,
-    ``stair[f, :count[f]]`` by objective 1 ascending, so objective 2 descending).
+    ``stair[f, :count[f]]`` by objective 1 ascending, so objective 2 descending; their
+    values of objectives 1 and 2 in ``V1[f]`` and ``V2[f]``, so searches read contiguous
+    memory without going through the row index).
 
     Rows come in lexicographic order, so every member has objective 0 no larger than the
     row ``i`` being placed; a member dominates ``i`` if it is no larger in objectives 1
@@ -314,63 +335,84 @@ def _rank_into_3(F, q, rank, order, count, stair):
     still <= that of ``i`` has the smallest objective 2 among those members, so one
     binary search decides. If that row equals ``i`` exactly, no member dominates ``i``
     (one that did would dominate the equal row, a member of the same front).
+
+    ``size`` (q,) is scratch (front sizes); for ``n_keep`` see :func:`rank_into`.
     """
     n_fronts = 0
+    cut = q  # rows that reach front ``cut`` cannot survive (see rank_into)
+    below = 0  # rows placed in fronts before ``cut``
     for t in range(q):
         i = order[t]
         x1 = F[i, 1]
         x2 = F[i, 2]
         f = 0
         s = -1
-        while f < n_fronts:
-            s = _stair_find(F, stair[f], count[f], x1)
+        while f < n_fronts and f < cut:
+            s = _stair_find(V1, f, count[f], x1)
             if s < 0:
                 break
-            w = stair[f, s]
-            if F[w, 2] > x2:
+            if V2[f, s] > x2:
                 break
-            if F[w, 0] == F[i, 0] and F[w, 1] == x1 and F[w, 2] == x2:
+            if V1[f, s] == x1 and V2[f, s] == x2 and F[stair[f, s], 0] == F[i, 0]:
                 break
             f += 1
+        rank[i] = f
+        if f == cut:
+            continue
         if f == n_fronts:
             count[f] = 0
+            size[f] = 0
             n_fronts += 1
             s = -1
-        rank[i] = f
+        size[f] += 1
+        cut, below = _lower_cut(size, n_fronts, cut, below + 1, n_keep)
         # Insert i into the staircase of front f unless a staircase row weakly dominates
         # it in objectives 1 and 2; drop the rows it weakly dominates there. ``s`` is
         # still the search's answer for front f.
-        row = stair[f]
         n = count[f]
-        if s >= 0 and F[row[s], 2] <= x2:
+        if s >= 0 and V2[f, s] <= x2:
             continue
         # Rows after s have objective 1 > x1; those with objective 2 >= x2 are dominated
         # (a contiguous run, as objective 2 decreases along the staircase). Row s itself
         # (objective 1 <= x1, objective 2 > x2) is dominated if its objective 1 == x1.
         first = s + 1
-        if s >= 0 and F[row[s], 1] == x1:
+        if s >= 0 and V1[f, s] == x1:
             first = s
         last = s + 1
-        while last < n and F[row[last], 2] >= x2:
+        while last < n and V2[f, last] >= x2:
             last += 1
-        # Replace row[first:last] by i.
+        # Replace positions first..last-1 by i.
         removed = last - first
         if removed == 0:
             for r in range(n, first, -1):
-                row[r] = row[r - 1]
+                stair[f, r] = stair[f, r - 1]
+                V1[f, r] = V1[f, r - 1]
+                V2[f, r] = V2[f, r - 1]
         elif removed > 1:
             for r in range(last, n):
-                row[r - removed + 1] = row[r]
-        row[first] = i
+                stair[f, r - removed + 1] = stair[f, r]
+                V1[f, r - removed + 1] = V1[f, r]
+                V2[f, r - removed + 1] = V2[f, r]
+        stair[f, first] = i
+        V1[f, first] = x1
+        V2[f, first] = x2
         count[f] = n - removed + 1
     return n_fronts
 
 
 @njit(cache=True)
-def rank_into(F, q, rank, order, tmp, count, memb, sv, tv, head=None, n_head=0):
+def rank_into(F, q, rank, order, tmp, count, memb, memv, size, sv, tv, n_keep, head=None,
+              n_head=0):  # fmt: skip
     """Front index of rows ``0..q-1`` of ``F`` into ``rank`` (0 = non-dominated); returns
-    the number of fronts. ``order``, ``tmp``, ``count``, ``sv``, ``tv`` (q,) and ``memb``
-    (q, q) are scratch.
+    the number of fronts. ``order``, ``tmp``, ``count``, ``size``, ``sv``, ``tv`` (q,),
+    ``memb`` (q, q) int32 and ``memv`` (2, q, q) are scratch.
+
+    Survival needs exact fronts only until they hold ``n_keep`` rows: once fronts
+    ``0..c-1`` hold at least ``n_keep`` rows, a row that every one of them dominates goes
+    to front ``c`` or later and cannot survive, so its search stops at ``c`` (its rank is
+    then ``c``, a lower bound) and it joins no front. Rows that can survive, and every row
+    of a front before the final cut, get their exact front (the order of visits makes
+    every dominator of such a row one of those rows). ``n_keep = q``: every rank exact.
 
     Efficient non-dominated sort with sequential search (ENS-SS; Zhang, Tian, Cheng and
     Jin, IEEE TEVC 2015): rows are visited in lexicographic order, so a row can only be
@@ -383,12 +425,14 @@ def rank_into(F, q, rank, order, tmp, count, memb, sv, tv, head=None, n_head=0):
     """
     lex_order_into(F, q, order, tmp, sv, tv, head, n_head)
     if F.shape[1] == 3:
-        return _rank_into_3(F, q, rank, order, count, memb)
+        return _rank_into_3(F, q, rank, order, count, memb, memv[0], memv[1], size, n_keep)
     n_fronts = 0
+    cut = q
+    below = 0
     for t in range(q):
         i = order[t]
         f = 0
-        while f < n_fronts:
+        while f < n_fronts and f < cut:
             dominated = False
             for s in range(count[f] - 1, -1, -1):
                 if _dominates_earlier(F, memb[f, s], i):
@@ -397,12 +441,15 @@ def rank_into(F, q, rank, order, tmp, count, memb, sv, tv, head=None, n_head=0):
             if not dominated:
                 break
             f += 1
+        rank[i] = f
+        if f == cut:
+            continue
         if f == n_fronts:
             count[f] = 0
             n_fronts += 1
         memb[f, count[f]] = i
         count[f] += 1
-        rank[i] = f
+        cut, below = _lower_cut(count, n_fronts, cut, below + 1, n_keep)
     return n_fronts
 
 
@@ -411,16 +458,21 @@ def nondominated_rank(F):
     """Front index of every row of ``F`` (0 = non-dominated); see :func:`rank_into`."""
     q = F.shape[0]
     rank = np.empty(q, dtype=np.int64)
-    scratch = np.empty((3, q), dtype=np.int64)
+    scratch = np.empty((4, q), dtype=np.int64)
     rank_into(F, q, rank, scratch[0], scratch[1], scratch[2], np.empty((q, q), dtype=np.int32),
-              np.empty(q), np.empty(q))  # fmt: skip
+              np.empty((2, q, q)), scratch[3], np.empty(q), np.empty(q), q)  # fmt: skip
     return rank
 
 
 @njit(cache=True)
-def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys):
+def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys, lex=None):
     """NSGA-II crowding distance of the rows ``members[:size]`` of ``F`` (one front) into
-    ``cd[:size]``; ``idx``, ``ti``, ``sv``, ``tv`` (size,) and ``keys`` are scratch."""
+    ``cd[:size]``; ``idx``, ``ti``, ``sv``, ``tv`` (size,) and ``keys`` are scratch.
+
+    Each objective's values are sorted, ties by position in ``members``. ``lex``, if
+    given, holds the positions ``0..size-1`` in lexicographic order of the members'
+    objectives, which is already the order of objective 0 (only its exact ties, rare,
+    are re-sorted by position), so that objective needs no sort."""
     n_obj = F.shape[1]
     if size <= 2:
         for t in range(size):
@@ -429,10 +481,25 @@ def crowding_into(F, members, size, cd, idx, ti, sv, tv, keys):
     for t in range(size):
         cd[t] = 0.0
     for m in range(n_obj):
-        for t in range(size):
-            sv[t] = F[members[t], m]
-            idx[t] = t
-        sort_pairs(sv, idx, size, tv, ti, keys, 1)
+        if m == 0 and lex is not None:
+            for t in range(size):
+                idx[t] = lex[t]
+                sv[t] = F[members[lex[t]], 0]
+            for t in range(1, size):
+                if sv[t] == sv[t - 1]:
+                    # Ties of objective 0 come ordered by the other objectives: order
+                    # them by position, as the sort would (insertion into the run).
+                    c = idx[t]
+                    j = t - 1
+                    while j >= 0 and sv[j] == sv[t] and idx[j] > c:
+                        idx[j + 1] = idx[j]
+                        j -= 1
+                    idx[j + 1] = c
+        else:
+            for t in range(size):
+                sv[t] = F[members[t], m]
+                idx[t] = t
+            sort_pairs(sv, idx, size, tv, ti, keys, 1)
         span = sv[size - 1] - sv[0]
         if span <= 0.0:
             continue
@@ -464,7 +531,9 @@ def crowding_distance(F):
 def survive_into(F, q, n_keep, state, ws, n_head=0):
     """Survival of rows ``0..q-1`` of ``F``: the ``n_keep`` survivors into ``ws.keep``
     with their rank and crowding (``ws.keep_rank``, ``ws.keep_cd``), the front index of
-    every row into ``ws.rank`` and whether it survives into ``ws.alive``.
+    every row into ``ws.rank`` (exact up to the splitting front; rows past it may get a
+    lower bound that is still past it, see :func:`rank_into`) and whether it survives
+    into ``ws.alive``.
 
     Fronts are taken whole while they fit; the splitting front is truncated by crowding
     distance, larger first, equal distances in random order (one draw per member).
@@ -475,23 +544,40 @@ def survive_into(F, q, n_keep, state, ws, n_head=0):
     see :func:`lex_order_into`).
     """
     rank = ws.rank
-    n_fronts = rank_into(F, q, rank, ws.order, ws.tmp, ws.count, ws.memb, ws.sv, ws.tv,
-                         ws.plex, n_head)  # fmt: skip
-    # Counting sort of the rows by front.
+    n_fronts = rank_into(F, q, rank, ws.order, ws.tmp, ws.count, ws.memb, ws.memv, ws.fsize,
+                         ws.sv, ws.tv, n_keep, ws.plex, n_head)  # fmt: skip
+    # Counting sort of the rows by front. Rows whose search stopped at the cut (see
+    # rank_into) rank at or past every front the loop below reaches; rank n_fronts, which
+    # only they can have, is left out.
     start = ws.start
     fill = ws.fill
     by_front = ws.by_front
     for r in range(n_fronts + 1):
         start[r] = 0
     for i in range(q):
-        start[rank[i] + 1] += 1
+        if rank[i] < n_fronts:
+            start[rank[i] + 1] += 1
     for r in range(n_fronts):
         start[r + 1] += start[r]
     for r in range(n_fronts):
         fill[r] = start[r]
+    posf, lexf, lfill = ws.posf, ws.lexf, ws.count  # ``count`` is free after ranking
     for i in range(q):
-        by_front[fill[rank[i]]] = i
-        fill[rank[i]] += 1
+        r = rank[i]
+        if r < n_fronts:
+            by_front[fill[r]] = i
+            posf[i] = fill[r] - start[r]
+            fill[r] += 1
+    # Each front's positions in lexicographic order (``ws.order``): crowding's order of
+    # objective 0 without a sort.
+    for r in range(n_fronts):
+        lfill[r] = start[r]
+    for t in range(q):
+        i = ws.order[t]
+        r = rank[i]
+        if r < n_fronts:
+            lexf[lfill[r]] = posf[i]
+            lfill[r] += 1
     # ``fill`` is scratch from here; ``ws.order`` (the lexicographic order) is kept.
     keep, keep_rank, keep_cd, cd, keys = ws.keep, ws.keep_rank, ws.keep_cd, ws.cd, ws.keys
     filled = 0
@@ -500,7 +586,8 @@ def survive_into(F, q, n_keep, state, ws, n_head=0):
             break
         members = by_front[start[r] : start[r + 1]]
         size = members.shape[0]
-        crowding_into(F, members, size, cd, fill, ws.tmp, ws.sv, ws.tv, keys)
+        crowding_into(F, members, size, cd, fill, ws.tmp, ws.sv, ws.tv, keys,
+                      lexf[start[r] : start[r + 1]])  # fmt: skip
         if filled + size <= n_keep:
             for a in range(size):
                 keep[filled] = members[a]
@@ -562,7 +649,8 @@ def _record_lex_order(F, q, n_keep, ws):
 @njit(cache=True)
 def survive(F, n_keep, state):
     """Indices of the ``n_keep`` survivors of ``F`` with their rank and crowding, and the
-    front index of every row of ``F``."""
+    front index of every row of ``F`` (past the splitting front: a lower bound that is
+    still past it)."""
     q, m = F.shape
     ws = make_workspace(q, n_keep, 1, m, 1)
     survive_into(F, q, n_keep, state, ws)
@@ -892,17 +980,28 @@ def init_batch(X, F, H, rank, crowd, states, seeds, n_seeds, seed, stream_ids, n
     ``states`` (U,) receives each stream's position."""
     u_count, p, k = X.shape
     sizes = np.empty(u_count, dtype=np.int64)
-    for u in prange(u_count):
+    n_chunks = _n_chunks(u_count)
+    for ch in prange(n_chunks):
         ws = make_workspace(p, p, k, F.shape[2], n)
         state = np.empty(1, dtype=np.uint64)
-        state[0] = stream_seed(seed, stream_ids[u])
-        sizes[u] = init_user(
-            X[u], F[u], H[u], rank[u], crowd[u], seeds[u], n_seeds[u], n, state, kernels,
-            codes, fdata[u], idata[u], consts[u], foff, ioff, coff, max_tries,
-            (AX[u], AF[u], AH[u], AP[u], ameta[u]), ws,
-        )  # fmt: skip
-        states[u] = state[0]
+        for u in range(ch * u_count // n_chunks, (ch + 1) * u_count // n_chunks):
+            state[0] = stream_seed(seed, stream_ids[u])
+            sizes[u] = init_user(
+                X[u], F[u], H[u], rank[u], crowd[u], seeds[u], n_seeds[u], n, state, kernels,
+                codes, fdata[u], idata[u], consts[u], foff, ioff, coff, max_tries,
+                (AX[u], AF[u], AH[u], AP[u], ameta[u]), ws,
+            )  # fmt: skip
+            states[u] = state[0]
     return sizes
+
+
+@njit(inline="always")
+def _n_chunks(u_count):
+    """Blocks of up to 32 consecutive users for the parallel loops: each block allocates
+    one workspace and reuses it for its users (a workspace is about 200 KB at P = 50, and
+    allocating one per user cost several microseconds). The result does not depend on
+    the blocking (each user has its own random stream)."""
+    return (u_count + 31) // 32
 
 
 @njit(parallel=True, cache=True)
@@ -910,20 +1009,24 @@ def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, codes, fdata
                  foff, ioff, coff, AX, AF, AH, AP, ameta, p_cx, p_mut, cx_kind, p_swap, eta,
                  max_tries):  # fmt: skip
     """Run ``n_steps`` generations for every user; returns children made per user.
-    Each user's workspace is allocated once, before its generations."""
+    A workspace serves a block of users (:func:`_n_chunks`), one user's generations at a
+    time."""
     u_count, p, k = X.shape
     made = np.zeros(u_count, dtype=np.int64)
-    for u in prange(u_count):
+    n_chunks = _n_chunks(u_count)
+    for ch in prange(n_chunks):
         ws = make_workspace(2 * p, p, k, F.shape[2], n)
         state = np.empty(1, dtype=np.uint64)
-        state[0] = states[u]
-        for _ in range(n_steps):
-            made[u] += generation_user(
-                X[u], F[u], H[u], rank[u], crowd[u], n, state, kernels, codes, fdata[u],
-                idata[u], consts[u], foff, ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta,
-                max_tries, (AX[u], AF[u], AH[u], AP[u], ameta[u]), ws,
-            )  # fmt: skip
-        states[u] = state[0]
+        for u in range(ch * u_count // n_chunks, (ch + 1) * u_count // n_chunks):
+            state[0] = states[u]
+            ws.n_plex[0] = 0  # the recorded order is the previous user's
+            for _ in range(n_steps):
+                made[u] += generation_user(
+                    X[u], F[u], H[u], rank[u], crowd[u], n, state, kernels, codes, fdata[u],
+                    idata[u], consts[u], foff, ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta,
+                    max_tries, (AX[u], AF[u], AH[u], AP[u], ameta[u]), ws,
+                )  # fmt: skip
+            states[u] = state[0]
     return made
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
+import numba
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -225,10 +226,11 @@ def run_engine(
            np.zeros((u, 2), dtype=np.int64))  # fmt: skip
     args = (packed.kernels, packed.codes, packed.fdata, packed.idata, packed.consts,
             packed.foff, packed.ioff, packed.coff)  # fmt: skip
-    sizes = K.init_batch(
-        X, F, H, rank, crowd, states, seeds, n_seeds, np.uint64(seed),
-        np.ascontiguousarray(stream_ids, dtype=np.int64), n, *args, cfg.max_tries, *arc,
-    )  # fmt: skip
+    with numba.parallel_chunksize(1):  # blocks of users handed out as threads free up
+        sizes = K.init_batch(
+            X, F, H, rank, crowd, states, seeds, n_seeds, np.uint64(seed),
+            np.ascontiguousarray(stream_ids, dtype=np.int64), n, *args, cfg.max_tries, *arc,
+        )  # fmt: skip
     if np.any(sizes < p):
         raise RuntimeError(
             f"could not find {p} distinct initial lists for some users; lower pop_size"
@@ -248,14 +250,17 @@ def run_engine(
 
     if callback is None:
         if cfg.n_gen > 1:
-            n_evals += K.evolve_batch(
-                X, F, H, rank, crowd, states, cfg.n_gen - 1, n, *args, *arc, *evo
-            )
+            with numba.parallel_chunksize(1):
+                n_evals += K.evolve_batch(
+                    X, F, H, rank, crowd, states, cfg.n_gen - 1, n, *args, *arc, *evo
+                )
     else:
         notify(1)
         for gen in tqdm(range(2, cfg.n_gen + 1), desc="rerank", disable=not verbose,
                         leave=False):  # fmt: skip
-            n_evals += K.evolve_batch(X, F, H, rank, crowd, states, 1, n, *args, *arc, *evo)
+            with numba.parallel_chunksize(1):
+                n_evals += K.evolve_batch(X, F, H, rank, crowd, states, 1, n, *args, *arc,
+                                          *evo)  # fmt: skip
             notify(gen)
         finish = getattr(callback, "on_finish", None)
         if callable(finish):

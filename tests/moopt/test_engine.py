@@ -171,6 +171,25 @@ def test_same_seed_same_result_any_thread_count():
     np.testing.assert_array_equal(one.positions[0], a.positions[0])
 
 
+def test_users_in_one_workspace_block_do_not_leak_into_each_other():
+    # Blocks of 32 users share a workspace; each user's result must equal its run alone
+    # (same stream id), whatever block and position it had.
+    from moopt.engine.rerank import RerankConfig, run_engine
+    from moopt.objectives import make_inputs, pack_objectives
+
+    scores, cands, genres, pop = make_case(n_users=70)
+    full = rerank_batch(scores, cands, genres, pop, k=5, pop_size=16, n_gen=6, seed=2)
+    inputs = make_inputs(scores, cands, genres, pop, 5, None)
+    cfg = RerankConfig(k=5, pop_size=16, n_gen=6)
+    names = ("accuracy", "diversity", "novelty")
+    for users in (np.array([33]), np.array([69, 0, 40]), np.arange(31, 36)):
+        sub = inputs.select(users)
+        part = run_engine(sub, pack_objectives(names, sub), cfg, 2, users)
+        np.testing.assert_array_equal(part.positions, full.positions[users])
+        np.testing.assert_array_equal(part.F, full.F[users])
+        np.testing.assert_array_equal(part.crowding, full.crowding[users])
+
+
 def test_engine_finds_the_true_front_of_a_tiny_problem():
     # 7 candidates, K = 2: 42 ordered lists; enumerate them for the exact Pareto front.
     scores, cands, genres, pop = make_case(n_users=3, n=7, n_genres=5, seed=2)
