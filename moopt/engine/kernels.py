@@ -188,13 +188,49 @@ def _merge_runs(sv, si, dv, di, lo, mid, hi, keys, nk):
         o += 1
 
 
+_COUNT_SORT_MAX = 128
+
+
+@njit(inline="always")
+def _count_sort(vals, idx, n, tv, ti, keys, nk):
+    """:func:`sort_pairs` for small ``n``: each pair's final place is the number of pairs
+    before it, counted over all pairs. O(n^2) comparisons, but branch-free ones that
+    vectorise, against a merge sort's O(n log n) mispredicted branches (four times
+    faster at n = 50). ``idx`` holds distinct rows, so the places are distinct."""
+    for i in range(n):
+        x = vals[i]
+        xi = idx[i]
+        c = 0
+        if nk <= 1:
+            for j in range(n):
+                c += (vals[j] < x) | ((vals[j] == x) & (idx[j] < xi))
+        else:
+            e = 0
+            for j in range(n):
+                c += vals[j] < x
+                e += vals[j] == x
+            if e > 1:  # exact ties of the value (rare): the full order among them
+                for j in range(n):
+                    if j != i and vals[j] == x and _pair_less(x, idx[j], x, xi, keys, nk):
+                        c += 1
+        tv[c] = x
+        ti[c] = xi
+    for t in range(n):
+        vals[t] = tv[t]
+        idx[t] = ti[t]
+
+
 @njit(cache=True)
 def sort_pairs(vals, idx, n, tv, ti, keys, nk):
     """Sort the pairs (``vals[t]``, ``idx[t]``), t < n, in place: by value, ties by
     columns ``1..nk-1`` of ``keys[idx]``, then by ``idx`` (so the result equals a stable
-    argsort on those keys). ``tv`` and ``ti`` (n,) are scratch. Values move with their
+    argsort on those keys). ``tv`` and ``ti`` (n,) are scratch; nothing is allocated.
+    Up to 128 pairs: a counting sort (:func:`_count_sort`); more: values move with their
     rows, so comparisons read contiguous memory; insertion-sorted runs of 16, then
-    bottom-up merges; nothing is allocated."""
+    bottom-up merges."""
+    if n <= _COUNT_SORT_MAX:
+        _count_sort(vals, idx, n, tv, ti, keys, nk)
+        return
     run = 16
     for lo in range(0, n, run):
         hi = min(lo + run, n)

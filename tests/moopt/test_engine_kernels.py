@@ -115,20 +115,23 @@ def test_lexicographic_order_equals_lexsort(values):
     np.testing.assert_array_equal(K.lexicographic_order(F), expected)
 
 
-@settings(max_examples=100, deadline=None)
-@given(values=st.lists(st.integers(-3, 3), min_size=1, max_size=70),
-       jitter=st.lists(st.integers(0, 2), min_size=70, max_size=70))  # fmt: skip
-def test_sort_pairs_is_a_stable_sort_on_value_then_tie_keys(values, jitter):
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.integers(-3, 3), min_size=1, max_size=300),
+       jitter=st.lists(st.integers(0, 2), min_size=300, max_size=300),
+       nk=st.sampled_from([1, 2]), shuffle=st.integers(0, 2**32 - 1))  # fmt: skip
+def test_sort_pairs_is_a_stable_sort_on_value_then_tie_keys(values, jitter, nk, shuffle):
+    # Up to 128 pairs the counting sort runs, beyond it the merge sort.
     n = len(values)
     vals = np.array(values, dtype=float)
     keys = np.zeros((n, 2))
     keys[:, 1] = jitter[:n]
-    idx = np.arange(n)
+    idx = np.random.default_rng(shuffle).permutation(n)  # rows, in no particular order
     sv, si = vals.copy(), idx.copy()
-    K.sort_pairs(sv, si, n, np.empty(n), np.empty(n, np.int64), keys, 2)
-    expected = np.lexsort((idx, keys[:, 1], vals))
+    K.sort_pairs(sv, si, n, np.empty(n), np.empty(n, np.int64), keys, nk)
+    tie = keys[idx, 1] if nk == 2 else np.zeros(n)
+    expected = idx[np.lexsort((idx, tie, vals))]
     np.testing.assert_array_equal(si, expected)
-    np.testing.assert_array_equal(sv, vals[expected])
+    np.testing.assert_array_equal(sv, np.sort(vals))
 
 
 @settings(max_examples=100, deadline=None)
