@@ -14,8 +14,12 @@ same users and seed:
 Hypervolume: mean over users of each user's archive (every non-dominated list found),
 objectives negated to [-1, 0] with reference point 0, so values lie in [0, 1]. Users are
 the synthetic ones of ``rerank_speed`` (or a ``candidates.npz`` from ``moopt train``).
+Every timed run follows an untimed one of the same setting at full size (compilation and
+torch's first use of each tensor shape are one-off costs); the plain and the transfer runs
+are timed ``--repeats`` times and their median is reported.
 
-    python -m benchmarks.knowledge_transfer [--users 943] [--settings paper,cheap]
+    python -m benchmarks.knowledge_transfer [--users 943] [--settings paper,light]
+        [--repeats 3]
 """
 
 from __future__ import annotations
@@ -73,15 +77,28 @@ def timed(fn):
     return out, time.perf_counter() - t0
 
 
-def run(scores, cands, genres, pop, settings=("paper",), seed=0, max_gen=200) -> dict:
+def timed_median(fn, repeats: int):
+    """``fn()`` (the same seeded run each time) and the median of its ``repeats`` wall
+    times, with every time: one run's time on a shared machine varies by a factor of two."""
+    times = []
+    for _ in range(repeats):
+        out, secs = timed(fn)
+        times.append(secs)
+    return out, float(np.median(times)), times
+
+
+def run(scores, cands, genres, pop, settings=("paper",), seed=0, max_gen=200,
+        repeats: int = 3) -> dict:  # fmt: skip
     kw = dict(k=10, pop_size=50, p_cx=0.9, p_mut=0.2, seed=seed)
     data = (scores, cands, genres, pop)
     # Warm-up: compile the engine and the transfer path once.
     rerank_batch(scores[:4], cands[:4], genres, pop, n_gen=4,
                  callback=make_callback({}, seed), **kw)  # fmt: skip
-    plain, plain_s = timed(lambda: rerank_batch(*data, n_gen=10, **kw))
+    plain, plain_s, plain_times = timed_median(lambda: rerank_batch(*data, n_gen=10, **kw),
+                                               repeats)  # fmt: skip
     out = {"users": int(scores.shape[0]), "hv_plain_10": mean_hv(plain),
-           "seconds_plain_10": plain_s, "evals_plain_10": float(plain.n_evals.mean()),
+           "seconds_plain_10": plain_s, "seconds_plain_10_runs": plain_times,
+           "evals_plain_10": float(plain.n_evals.mean()),
            "settings": {}}  # fmt: skip
     by_gen: dict[int, tuple[float, float]] = {}
 
@@ -92,8 +109,12 @@ def run(scores, cands, genres, pop, settings=("paper",), seed=0, max_gen=200) ->
         return by_gen[n_gen]
 
     for name in settings:
-        kt, kt_s = timed(lambda name=name: rerank_batch(
-            *data, n_gen=10, callback=make_callback(SETTINGS[name], seed), **kw))  # fmt: skip
+        # One untimed run at full size first, as for the plain run's compilation: torch
+        # prepares its kernels for each new tensor shape on first use, a one-off cost.
+        rerank_batch(*data, n_gen=10, callback=make_callback(SETTINGS[name], seed), **kw)
+        kt, kt_s, kt_times = timed_median(lambda name=name: rerank_batch(
+            *data, n_gen=10, callback=make_callback(SETTINGS[name], seed), **kw),
+            repeats)  # fmt: skip
         evals = float(kt.n_evals.mean())
         # Equal evaluations: the generations whose evaluations reach the transfer's.
         g_evals = max(10, math.ceil(evals / kw["pop_size"]))
@@ -106,6 +127,7 @@ def run(scores, cands, genres, pop, settings=("paper",), seed=0, max_gen=200) ->
         hv_time, secs_time = plain_at(g_time)
         out["settings"][name] = {
             "hv_transfer_10": mean_hv(kt), "seconds_transfer_10": kt_s,
+            "seconds_transfer_10_runs": kt_times,
             "overhead_seconds": kt_s - plain_s, "overhead_vs_plain": (kt_s - plain_s) / plain_s,
             "evals_transfer_10": evals,
             "plain_generations_equal_evals": g_evals, "hv_plain_equal_evals": hv_evals,
@@ -115,6 +137,10 @@ def run(scores, cands, genres, pop, settings=("paper",), seed=0, max_gen=200) ->
     return out
 
 
+def _runs(times) -> str:
+    return "runs " + " / ".join(f"{t:.2f}" for t in times)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=943)
@@ -122,6 +148,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--settings", default=",".join(SETTINGS),
                         help=f"comma-separated subset of: {', '.join(SETTINGS)}")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs of the plain and each transfer run (median)")
     parser.add_argument("--out", default="runs/bench/knowledge_transfer.json")
     args = parser.parse_args(argv)
     names = [s.strip() for s in args.settings.split(",") if s.strip()]
@@ -134,15 +162,16 @@ def main(argv=None) -> dict:
     else:
         data = synthetic_users(args.users, seed=args.seed)
         source = "synthetic"
-    r = run(*data, settings=names, seed=args.seed)
+    r = run(*data, settings=names, seed=args.seed, repeats=args.repeats)
     r["source"] = source
     print(f"knowledge transfer on {r['users']} users ({source}); HV of the archives, "
           "objectives in [-1, 0], reference 0")  # fmt: skip
     print(f"  plain NSGA-II, 10 generations: HV {r['hv_plain_10']:.4f} "
-          f"({r['seconds_plain_10']:.2f} s, {r['evals_plain_10']:.0f} evaluations/user)")
+          f"({r['seconds_plain_10']:.2f} s [{_runs(r['seconds_plain_10_runs'])}], "
+          f"{r['evals_plain_10']:.0f} evaluations/user)")  # fmt: skip
     for name, s in r["settings"].items():
         print(f"  transfer [{name}]: HV {s['hv_transfer_10']:.4f} "
-              f"({s['seconds_transfer_10']:.2f} s, "
+              f"({s['seconds_transfer_10']:.2f} s [{_runs(s['seconds_transfer_10_runs'])}], "
               f"overhead {s['overhead_vs_plain']:.1f}x the plain run, "
               f"{s['evals_transfer_10']:.0f} evaluations/user)")  # fmt: skip
         print(f"      plain at equal evaluations ({s['plain_generations_equal_evals']} gen): "
