@@ -227,12 +227,16 @@ def sort_pairs(vals, idx, n, tv, ti, keys, nk):
     """Sort the pairs (``vals[t]``, ``idx[t]``), t < n, in place: by value, ties by
     columns ``1..nk-1`` of ``keys[idx]``, then by ``idx`` (so the result equals a stable
     argsort on those keys). ``tv`` and ``ti`` (n,) are scratch; nothing is allocated.
-    Up to 128 pairs: a counting sort (:func:`_count_sort`); more: values move with their
-    rows, so comparisons read contiguous memory; insertion-sorted runs of 16, then
-    bottom-up merges."""
+    Up to 128 pairs without NaN: a counting sort (:func:`_count_sort`); otherwise values
+    move with their rows, so comparisons read contiguous memory; insertion-sorted runs of
+    16, then bottom-up merges (a permutation whatever the values)."""
     if n <= _COUNT_SORT_MAX:
-        _count_sort(vals, idx, n, tv, ti, keys, nk)
-        return
+        finite = True
+        for t in range(n):
+            finite &= vals[t] == vals[t]
+        if finite:  # NaN compares false both ways, so counted places could collide
+            _count_sort(vals, idx, n, tv, ti, keys, nk)
+            return
     run = 16
     for lo in range(0, n, run):
         hi = min(lo + run, n)

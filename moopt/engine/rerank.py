@@ -278,9 +278,11 @@ def run_engine(
         # (never uninitialised memory); values are negated in place (results maximise).
         used = max(int(ameta[:, 0].max()), 1)
         AX, AF, AP = AX[:, :used], AF[:, :used], AP[:, :used]
+        _check_finite(F, AF, ameta[:, 0], packed.names)
         blank_unused(AX, AF, AP, ameta)
         np.negative(AF, out=AF)
     else:
+        _check_finite(F, AF, ameta[:, 0], packed.names)
         AF = -AF
     return RerankResult(
         positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
@@ -289,6 +291,22 @@ def run_engine(
         archive_size=ameta[:, 0].copy(), archive_overflow=ameta[:, 1].copy(),
         archive_seed=AP.view(np.bool_),
     )  # fmt: skip
+
+
+def _check_finite(F: np.ndarray, AF: np.ndarray, sizes: np.ndarray, names) -> None:
+    """A ``ValueError`` naming the objectives whose kernels returned NaN or infinite
+    values for lists in the final populations ``F`` or the archives (``AF``, the first
+    ``sizes[u]`` rows of user ``u``); nothing is returned with them."""
+    bad = ~np.isfinite(F).all(axis=(0, 1))
+    if AF.shape[1] > 0:
+        used = np.arange(AF.shape[1])[None, :] < sizes[:, None]
+        bad |= ~np.isfinite(AF[used]).all(axis=0)
+    if bad.any():
+        which = ", ".join(repr(names[j]) for j in np.flatnonzero(bad))
+        raise ValueError(
+            f"objective {which} returned NaN or infinite values; its kernel must return a "
+            "finite number for every list of K distinct candidates"
+        )
 
 
 def _sparse_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:

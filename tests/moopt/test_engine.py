@@ -278,6 +278,20 @@ def test_a_user_defined_objective_runs_in_the_engine():
     assert res.objectives == ("accuracy", "fairness")
 
 
+def test_an_objective_returning_nan_is_named_not_passed_on():
+    scores, cands, genres, pop = make_case()
+
+    def broken(positions, fdata, idata, consts):
+        return np.nan if positions[0] % 2 == 0 else 0.5  # NaN for about half the lists
+
+    bad = ListObjective("broken", broken, prepare_exposure)
+    for archive_size in (0, 64):
+        with pytest.raises(ValueError, match="objective 'broken' returned NaN"):
+            rerank_batch(scores, cands, genres, pop, k=5, pop_size=12, n_gen=4, seed=0,
+                         objectives=("accuracy", bad), archive_size=archive_size,
+                         extras={"exposure": np.ones(200)})  # fmt: skip
+
+
 def test_registering_by_name_with_the_decorator():
     @objective(
         "test_mean_score",
