@@ -332,20 +332,6 @@ def _dominates_earlier(F, j, i):
     return False
 
 
-@njit(inline="always")
-def _lower_cut(size, n_fronts, cut, below, n_keep):
-    """The first front whose rows cannot survive, given front sizes ``size`` and
-    ``below`` rows in fronts before the current ``cut``: lowered while the fronts before
-    it would still hold ``n_keep`` rows. Returns it and the rows before it."""
-    if below >= n_keep:
-        if cut > n_fronts:
-            cut = n_fronts
-        while below - size[cut - 1] >= n_keep:
-            cut -= 1
-            below -= size[cut]
-    return cut, below
-
-
 @njit(cache=True)
 def _rank_into_3(F, q, rank, order, L, lrank):
     """:func:`rank_into` for three objectives, every rank exact: with the rows in
@@ -413,8 +399,8 @@ def rank_into(F, q, rank, order, tmp, count, memb, lexv, sv, tv, n_keep, head=No
     if F.shape[1] == 3:
         return _rank_into_3(F, q, rank, order, lexv, count)
     n_fronts = 0
-    cut = q
-    below = 0
+    cut = q  # rows that reach front ``cut`` cannot survive
+    below = 0  # rows placed in fronts before ``cut``
     for t in range(q):
         i = order[t]
         f = 0
@@ -435,7 +421,13 @@ def rank_into(F, q, rank, order, tmp, count, memb, lexv, sv, tv, n_keep, head=No
             n_fronts += 1
         memb[f, count[f]] = i
         count[f] += 1
-        cut, below = _lower_cut(count, n_fronts, cut, below + 1, n_keep)
+        below += 1
+        if below >= n_keep:
+            # Lower the cut while the fronts before it would still hold n_keep rows.
+            cut = min(cut, n_fronts)
+            while below - count[cut - 1] >= n_keep:
+                cut -= 1
+                below -= count[cut]
     return n_fronts
 
 

@@ -270,6 +270,8 @@ def run_engine(
         if extra is not None:  # guided initialisation, anchors: evaluations too
             n_evals += np.asarray(extra, dtype=np.int64)
     AX, AF, AH, AP, ameta = arc
+    # The archive's final pass below only adds rows of F, so checking now covers it.
+    _check_finite(F, AF[:, : int(ameta[:, 0].max(initial=0))], ameta[:, 0], packed.names)
     if a > 0:
         K.archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta)
         # Return views of only the rows some archive reached: the capacity was allocated
@@ -278,11 +280,9 @@ def run_engine(
         # (never uninitialised memory); values are negated in place (results maximise).
         used = max(int(ameta[:, 0].max()), 1)
         AX, AF, AP = AX[:, :used], AF[:, :used], AP[:, :used]
-        _check_finite(F, AF, ameta[:, 0], packed.names)
         blank_unused(AX, AF, AP, ameta)
         np.negative(AF, out=AF)
     else:
-        _check_finite(F, AF, ameta[:, 0], packed.names)
         AF = -AF
     return RerankResult(
         positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
