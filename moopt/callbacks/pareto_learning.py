@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numba import njit
 from torch import nn
 
 from .._torch import deterministic, resolve_device
@@ -94,6 +95,19 @@ class ParetoMLP(nn.Module):
         onehot = nn.functional.one_hot(cluster, self.n_clusters).to(feats.dtype)
         return self.mlp(torch.cat([feats, onehot, self.user(user)], dim=-1)).squeeze(-1)
 
+    def all_clusters(self, feats: torch.Tensor, user: torch.Tensor) -> torch.Tensor:
+        """``forward`` under every cluster: feats (U, N, F), user (U, N) -> (U, C, N).
+        The input is concatenated once; only its one-hot block changes between clusters."""
+        u, n, f = feats.shape
+        c_n = self.n_clusters
+        x = torch.cat([feats, feats.new_zeros((u, n, c_n)), self.user(user)], dim=-1)
+        out = feats.new_empty((u, c_n, n))
+        for c in range(c_n):
+            x[..., f : f + c_n] = 0
+            x[..., f + c] = 1
+            out[:, c] = self.mlp(x).squeeze(-1)
+        return out
+
 
 def item_features(inputs: RerankInputs, embedding_key: str = "item_embeddings") -> np.ndarray:
     """Per (user, candidate) features, (U, N, F) float32; see the module docstring."""
@@ -106,29 +120,88 @@ def item_features(inputs: RerankInputs, embedding_key: str = "item_embeddings") 
             raise ValueError(
                 f"extras[{embedding_key!r}] must be (items, d) over the catalogue, got {emb.shape}"
             )
-        semantic = emb[cands]
+        semantic = emb.astype(np.float32)  # gathered per candidate below
     else:
-        semantic = inputs.item_genres[cands].astype(np.float64)
+        semantic = inputs.item_genres
+    d = semantic.shape[1]
+    # Written into one float32 array (each value rounded once, as a float64 build then
+    # cast would): building it in float64 and casting costs more than all the rest.
+    out = np.empty((u, n, d + 5), dtype=np.float32)
+    out[..., :d] = semantic[cands]
     pop = inputs.item_popularity
     logpop = np.log1p(pop) / max(np.log1p(pop.max()), 1e-12)
-    nov = item_novelty(pop)
+    out[..., d] = logpop[cands]
+    out[..., d + 1] = item_novelty(pop)[cands]
     # Diversity contribution: share of the item's categories the top-K list lacks.
     order = np.argsort(-inputs.scores, axis=1, kind="stable")
     if inputs.item_genres.shape[1]:
         g = inputs.item_genres[cands]  # (U, N, G)
         covered = np.take_along_axis(g, order[:, : inputs.k, None], axis=1).any(axis=1)
-        n_cat = g.sum(axis=2)
-        new = (g & ~covered[:, None, :]).sum(axis=2)
-        div = np.divide(new, n_cat, out=np.zeros((u, n)), where=n_cat > 0)
+        n_cat = np.count_nonzero(g, axis=2)
+        new = np.count_nonzero(g & ~covered[:, None, :], axis=2)
+        out[..., d + 2] = np.divide(new, n_cat, out=np.zeros((u, n)), where=n_cat > 0)
     else:
-        div = np.zeros((u, n))
+        out[..., d + 2] = 0.0
     s = inputs.scores
     span = s.max(axis=1, keepdims=True) - s.min(axis=1, keepdims=True)
-    rel = np.divide(s - s.min(axis=1, keepdims=True), span, out=np.zeros_like(s), where=span > 0)
+    out[..., d + 3] = np.divide(s - s.min(axis=1, keepdims=True), span, out=np.zeros_like(s),
+                                where=span > 0)  # fmt: skip
     rank = np.empty((u, n))
     np.put_along_axis(rank, order, np.arange(n) / max(n - 1, 1), axis=1)
-    stats = np.stack([logpop[cands], nov[cands], div, rel, 1.0 - rank], axis=2)
-    return np.concatenate([semantic, stats], axis=2).astype(np.float32)
+    out[..., d + 4] = 1.0 - rank
+    return out
+
+
+@njit(cache=True)
+def _cluster_counts(positions, cluster, n_clusters, n_candidates):
+    """counts (U, C, N): the lists of cluster c holding candidate n (a list repeating a
+    candidate counts it once); sizes (U, C): the lists in each cluster."""
+    u, p, k = positions.shape
+    counts = np.zeros((u, n_clusters, n_candidates))
+    sizes = np.zeros((u, n_clusters))
+    seen = np.full(n_candidates, -1, dtype=np.int64)
+    stamp = 0
+    for a in range(u):
+        for b in range(p):
+            c = cluster[a, b]
+            sizes[a, c] += 1.0
+            for j in range(k):
+                n = positions[a, b, j]
+                if seen[n] != stamp:
+                    seen[n] = stamp
+                    counts[a, c, n] += 1.0
+            stamp += 1
+    return counts, sizes
+
+
+@njit(cache=True)
+def _top_k(scores, k):
+    """Per row of ``scores`` (R, N), the indices of the k largest values, largest first,
+    ties (and NaNs, which come last) in index order: ``np.argsort(-scores, kind="stable")
+    [:, :k]`` without sorting the whole row."""
+    r, n = scores.shape
+    out = np.empty((r, k), dtype=np.int64)
+    vals = np.empty(k, dtype=scores.dtype)
+    for row in range(r):
+        filled = 0
+        for i in range(n):
+            v = scores[row, i]
+            if filled == k:
+                last = vals[k - 1]
+                if np.isnan(v) or not (np.isnan(last) or v > last):
+                    continue
+                j = k - 1
+            else:
+                j = filled
+                filled += 1
+            # Move worse entries one place down; equal ones stay ahead (earlier index).
+            while j > 0 and not np.isnan(v) and (np.isnan(vals[j - 1]) or v > vals[j - 1]):
+                vals[j] = vals[j - 1]
+                out[row, j] = out[row, j - 1]
+                j -= 1
+            vals[j] = v
+            out[row, j] = i
+    return out
 
 
 def soft_labels(
@@ -140,15 +213,16 @@ def soft_labels(
     Returns ``(labels (U, C, N), present (U, C, N) bool)``.
     """
     u, p, _ = positions.shape
+    if positions.size and (positions.min() < 0 or positions.max() >= n_candidates):
+        raise ValueError(f"positions must lie in [0, {n_candidates}) (n_candidates), got "
+                         f"{positions.min()}..{positions.max()}")  # fmt: skip
     order = np.argsort(-accuracy, axis=1, kind="stable")
     cluster = np.empty((u, p), dtype=np.int64)
     for c, chunk in enumerate(np.array_split(np.arange(p), n_clusters)):
         np.put_along_axis(cluster, order[:, chunk], c, axis=1)
-    incidence = np.zeros((u, p, n_candidates), dtype=np.float64)
-    np.put_along_axis(incidence, positions, 1.0, axis=2)
-    onehot = np.eye(n_clusters)[cluster]  # (U, P, C)
-    counts = np.einsum("upc,upn->ucn", onehot, incidence)
-    sizes = onehot.sum(axis=1)[..., None]  # (U, C, 1)
+    counts, sizes = _cluster_counts(np.ascontiguousarray(positions, dtype=np.int64), cluster,
+                                    n_clusters, n_candidates)  # fmt: skip
+    sizes = sizes[..., None]  # (U, C, 1)
     freq = np.divide(counts, sizes, out=np.zeros_like(counts), where=sizes > 0)
     present = counts > 0
     expf = np.where(present, np.exp(freq), 0.0)
@@ -214,9 +288,12 @@ class ParetoLearner:
         # As many absent candidates as present ones (times negative_ratio), at random.
         keys = self.rng.random(present.shape)
         keys[present] = np.inf
-        rank = np.argsort(np.argsort(keys, axis=2), axis=2)
         n_neg = np.round(present.sum(axis=2, keepdims=True) * cfg.negative_ratio)
-        chosen = present | (rank < n_neg)
+        # The n_neg smallest keys: those whose place in the keys' order is below n_neg.
+        first = np.empty(present.shape, dtype=bool)
+        np.put_along_axis(first, np.argsort(keys, axis=2),
+                          np.arange(present.shape[2]) < n_neg, axis=2)  # fmt: skip
+        chosen = present | first
         ui, ci, ni = np.nonzero(chosen)
         if cfg.max_samples is not None and ui.size > cfg.max_samples:
             # A random subset of the (user, cluster, candidate) occurrences per transfer:
@@ -263,13 +340,10 @@ class ParetoLearner:
         u, n, _ = feats.shape
         users_t = torch.as_tensor(np.asarray(users, dtype=np.int64), device=self.device)
         self.model.eval()
-        out = torch.empty((u, self.config.n_clusters, n), device=self.device)
-        for c in range(self.config.n_clusters):
-            cl = torch.full((u, n), c, dtype=torch.long, device=self.device)
-            out[:, c] = self.model(feats, cl, users_t[:, None].expand(u, n))
-        return out.cpu().numpy()
+        return self.model.all_clusters(feats, users_t[:, None].expand(u, n)).cpu().numpy()
 
     def propose(self, inputs: RerankInputs, users: np.ndarray) -> np.ndarray:
         """Knowledge lists (U, C, K): each cluster's top-K candidates by predicted score."""
         s = self.scores(inputs, users)
-        return np.argsort(-s, axis=2, kind="stable")[..., : inputs.k].astype(np.int64)
+        u, c, n = s.shape
+        return _top_k(s.reshape(u * c, n), inputs.k).reshape(u, c, inputs.k)

@@ -2,6 +2,9 @@
 
 import numpy as np
 import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.indicators.hv import HV
 from pymoo.optimize import minimize
@@ -14,7 +17,7 @@ from moopt.callbacks import (
     map_lists,
     soft_labels,
 )
-from moopt.callbacks.pareto_learning import item_features
+from moopt.callbacks.pareto_learning import ParetoLearnerConfig, ParetoMLP, _top_k, item_features
 from moopt.cluster import kmeans
 from moopt.objectives import make_inputs
 from moopt.operators import (
@@ -51,6 +54,56 @@ def test_soft_labels_hand_case():
     assert present[0, 0].tolist() == [True, True, True, False, False]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 12), st.integers(1, 9), st.integers(1, 4),
+       st.integers(0, 2**32 - 1))  # fmt: skip
+def test_soft_labels_equal_a_list_by_list_count(u, p, n, n_clusters, seed):
+    # Lists may repeat a candidate (counted once per list); accuracy has ties.
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, n + 1))
+    positions = rng.integers(0, n, (u, p, k))
+    accuracy = rng.integers(0, 3, (u, p)).astype(float)
+    labels, present = soft_labels(positions, accuracy, n, n_clusters)
+    for a in range(u):
+        order = sorted(range(p), key=lambda i: (-accuracy[a, i], i))
+        for c, chunk in enumerate(np.array_split(np.arange(p), n_clusters)):
+            lists = [set(positions[a, order[i]].tolist()) for i in chunk]
+            freq = np.array([sum(j in lst for lst in lists) / max(len(lists), 1)
+                             for j in range(n)])  # fmt: skip
+            held = freq > 0
+            assert present[a, c].tolist() == held.tolist()
+            want = np.where(held, np.exp(freq), 0.0)
+            if want.sum() > 0:
+                want /= want.sum()
+            np.testing.assert_allclose(labels[a, c], want, rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match="n_candidates"):
+        soft_labels(positions, accuracy, n - 1 if positions.max() == n - 1 else 0, n_clusters)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 25), st.data())
+def test_top_k_is_the_head_of_a_stable_descending_sort(rows, n, data):
+    # Few distinct values (ties), NaNs and signed zeros: the order np.argsort gives.
+    k = data.draw(st.integers(1, n))
+    values = st.sampled_from([-1.5, -0.0, 0.0, 0.5, 2.0, float("nan")])
+    scores = np.array(data.draw(st.lists(values, min_size=rows * n, max_size=rows * n)),
+                      dtype=np.float32).reshape(rows, n)  # fmt: skip
+    want = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(_top_k(scores, k), want)
+
+
+def test_all_clusters_is_forward_under_each_cluster_bit_for_bit():
+    torch.manual_seed(0)
+    model = ParetoMLP(7, 4, 5, ParetoLearnerConfig(hidden=8))
+    feats = torch.randn(5, 9, 7)
+    user = torch.arange(5)[:, None].expand(5, 9)
+    with torch.no_grad():
+        out = model.all_clusters(feats, user)
+        for c in range(4):
+            one = model(feats, torch.full((5, 9), c), user)
+            assert torch.equal(out[:, c], one)
+
+
 def test_kmeans_recovers_separated_groups_and_is_seeded():
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2)),
@@ -71,6 +124,27 @@ def test_map_lists_replaces_missing_items_by_best_unused():
     out = map_lists(np.array([[[12, 99, 10]]]), inputs, np.array([0]))
     # 12 -> position 2, 99 missing -> best unused by score: position 1 (0.9), 10 -> 0.
     assert out.tolist() == [[[2, 1, 0]]]
+
+
+def test_item_features_hand_case():
+    # Candidates 0, 1, 2 of items with genres {0}, {0, 1}, {} and popularity 1, 10, 100;
+    # scores .2, .9, .5 so the top-1 list is candidate 1, covering genres 0 and 1.
+    genres = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0]], dtype=bool)
+    pop = np.array([1.0, 10.0, 100.0])
+    inputs = make_inputs(np.array([[0.2, 0.9, 0.5]]), np.array([[0, 1, 2]]), genres, pop, 1)
+    f = item_features(inputs)[0]
+    assert f.dtype == np.float32
+    np.testing.assert_array_equal(f[:, :3], genres)
+    np.testing.assert_allclose(f[:, 3], np.log1p(pop) / np.log1p(100.0), rtol=1e-6)
+    np.testing.assert_allclose(f[:, 4], [1.0, 0.5, 0.0], atol=1e-7)  # log2(100/p)/log2(100)
+    np.testing.assert_array_equal(f[:, 5], [0.0, 0.0, 0.0])  # top-1 covers 0 and 1
+    np.testing.assert_allclose(f[:, 6], [0.0, 1.0, 3 / 7], rtol=1e-6)  # min-max score
+    np.testing.assert_array_equal(f[:, 7], [0.0, 1.0, 0.5])  # 1 - rank / (N - 1)
+    emb = np.arange(9.0).reshape(3, 3) / 3
+    with_emb = item_features(make_inputs(np.array([[0.2, 0.9, 0.5]]), np.array([[0, 1, 2]]),
+                                         genres, pop, 1, extras={"item_embeddings": emb}))
+    np.testing.assert_array_equal(with_emb[0, :, :3], emb.astype(np.float32))
+    np.testing.assert_array_equal(with_emb[0, :, 3:], f[:, 3:])
 
 
 def test_item_features_are_finite_and_bounded():
