@@ -53,13 +53,15 @@ from .archive import archive_add_row
 
 # ----------------------------------------------------------------------------- workspace
 
+_LANES = 8  # int64 / float64 lanes of one 512-bit vector: the padding of ranking rows
+
 Workspace = namedtuple(
     "Workspace",
     [
         "mx", "mf", "mh",  # merged population (q, K), (q, M), (q,)
         "order", "tmp", "sv", "tv", "keys",  # sorting: (q,) x 4, tie-break keys (q, 2)
-        "rank", "count", "memb", "lexv",  # non-dominated sorting: (q,) x 2, fronts (q, q)
-        # int32, objectives in lexicographic order (3, q)
+        "rank", "count", "memb", "lexv",  # non-dominated sorting: (q,), (q + 8,), fronts
+        # (q, q) int32, objectives in lexicographic order (3, q + 8)
         "start", "fill", "by_front",  # rows grouped by front: (q + 1,), (q + 1,), (q,)
         "cd",  # crowding of one front (q,)
         "posf", "lexf",  # rows' positions in their fronts, fronts in lexicographic order (q,)
@@ -85,8 +87,8 @@ def make_workspace(q, p, k, m, n):
         np.empty((q, k), dtype=np.int64), np.empty((q, m)), np.empty(q, dtype=np.uint64),
         np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty(q), np.empty(q),
         np.empty((q, 2)),
-        np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64), np.empty((q, q), dtype=np.int32),
-        np.empty((3, q)),
+        np.empty(q, dtype=np.int64), np.empty(q + _LANES, dtype=np.int64),
+        np.empty((q, q), dtype=np.int32), np.empty((3, q + _LANES)),
         np.empty(q + 1, dtype=np.int64), np.empty(q + 1, dtype=np.int64),
         np.empty(q, dtype=np.int64), np.empty(q),
         np.empty(q, dtype=np.int64), np.empty(q, dtype=np.int64),
@@ -338,10 +340,16 @@ def _rank_into_3(F, q, rank, order, L, lrank):
     lexicographic order, a row's front is one more than the largest front among the
     earlier rows that dominate it (all its dominators are earlier).
 
-    Each row is compared with every earlier one, q^2 / 2 comparisons, but branch-free
-    ones over contiguous copies of the objectives (``L`` (3, q), in lexicographic order;
-    ``lrank`` (q,) their fronts) that vectorise: faster at q = 100 than a search of the
-    fronts, whose every step is a data-dependent branch.
+    Rows equal to row t in every objective come just before it in that order; every
+    earlier row differs from it and is no larger in objective 0, so it dominates row t
+    exactly when it is no larger in objectives 1 and 2. Each row is compared with every
+    earlier one, q^2 / 2 comparisons, but branch-free ones over contiguous copies of the
+    objectives (``L`` (3, q + 8), in lexicographic order; ``lrank`` (q + 8,) their fronts)
+    that vectorise: faster at q = 100 than a search of the fronts, whose every step is a
+    data-dependent branch. Each row's comparisons run over a whole number of vectors
+    (rows past the earlier ones masked out; ``L`` and ``lrank`` narrower than q + 8 get
+    none), so none falls to a scalar remainder loop, which at these lengths took half
+    the time.
     """
     L0 = L[0]
     L1 = L[1]
@@ -352,17 +360,17 @@ def _rank_into_3(F, q, rank, order, L, lrank):
         L1[t] = F[i, 1]
         L2[t] = F[i, 2]
     n_fronts = 0
+    padded = L.shape[1] >= q + _LANES and lrank.shape[0] >= q + _LANES
+    e = 0  # rows before e differ from row t; rows e..t-1 equal it
     for t in range(q):
         x0 = L0[t]
         x1 = L1[t]
         x2 = L2[t]
+        if not (t > 0 and L0[t - 1] == x0 and L1[t - 1] == x1 and L2[t - 1] == x2):
+            e = t
         worst = np.int64(-1)
-        for j in range(t):
-            a1 = L1[j]
-            a2 = L2[j]
-            # L0[j] <= x0 holds (lexicographic order); row j dominates row t if it is
-            # no larger in objectives 1 and 2 and differs somewhere.
-            dom = (a1 <= x1) & (a2 <= x2) & ((L0[j] < x0) | (a1 < x1) | (a2 < x2))
+        for j in range((e + _LANES - 1) // _LANES * _LANES if padded else e):
+            dom = (L1[j] <= x1) & (L2[j] <= x2) & (j < e)
             worst = max(worst, lrank[j] if dom else np.int64(-1))
         r = worst + 1
         lrank[t] = r
@@ -376,8 +384,8 @@ def _rank_into_3(F, q, rank, order, L, lrank):
 def rank_into(F, q, rank, order, tmp, count, memb, lexv, sv, tv, n_keep, head=None,
               n_head=0):  # fmt: skip
     """Front index of rows ``0..q-1`` of ``F`` into ``rank`` (0 = non-dominated); returns
-    the number of fronts. ``order``, ``tmp``, ``count``, ``sv``, ``tv`` (q,), ``memb``
-    (q, q) int32 and ``lexv`` (3, q) are scratch.
+    the number of fronts. ``order``, ``tmp``, ``sv``, ``tv`` (q,), ``count`` (q + 8,),
+    ``memb`` (q, q) int32 and ``lexv`` (3, q + 8) are scratch.
 
     With three objectives every rank is exact (:func:`_rank_into_3`). Otherwise:
     efficient non-dominated sort with sequential search (ENS-SS; Zhang, Tian, Cheng and
@@ -436,9 +444,10 @@ def nondominated_rank(F):
     """Front index of every row of ``F`` (0 = non-dominated); see :func:`rank_into`."""
     q = F.shape[0]
     rank = np.empty(q, dtype=np.int64)
-    scratch = np.empty((3, q), dtype=np.int64)
-    rank_into(F, q, rank, scratch[0], scratch[1], scratch[2], np.empty((q, q), dtype=np.int32),
-              np.empty((3, q)), np.empty(q), np.empty(q), q)  # fmt: skip
+    scratch = np.empty((2, q), dtype=np.int64)
+    rank_into(F, q, rank, scratch[0], scratch[1], np.empty(q + _LANES, dtype=np.int64),
+              np.empty((q, q), dtype=np.int32), np.empty((3, q + _LANES)), np.empty(q),
+              np.empty(q), q)  # fmt: skip
     return rank
 
 

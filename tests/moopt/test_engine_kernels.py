@@ -74,15 +74,22 @@ def test_ranking_is_exact_for_every_row_that_can_survive(values, keep):
     # The last front survival needs: the first whose cumulative size reaches n_keep.
     last = int(np.searchsorted(np.cumsum(np.bincount(exact)), n_keep))
     rank = np.empty(q, dtype=np.int64)
-    s = np.empty((3, q), dtype=np.int64)
-    n_fronts = K.rank_into(F, q, rank, s[0], s[1], s[2], np.empty((q, q), dtype=np.int32),
-                           np.empty((3, q)), np.empty(q), np.empty(q), n_keep)  # fmt: skip
+    s = np.empty((2, q), dtype=np.int64)
+    n_fronts = K.rank_into(F, q, rank, s[0], s[1], np.empty(q + 8, dtype=np.int64),
+                           np.empty((q, q), dtype=np.int32), np.empty((3, q + 8)),
+                           np.empty(q), np.empty(q), n_keep)  # fmt: skip
     near = exact <= last
     np.testing.assert_array_equal(rank[near], exact[near])
     assert np.all(rank[~near] > last) and np.all(rank[~near] <= exact[~near])
     assert n_fronts > last
     if F.shape[1] == 3:  # the three-objective path ranks every row exactly
         np.testing.assert_array_equal(rank, exact)
+        # ... with or without room for whole vectors in its scratch.
+        narrow = np.empty(q, dtype=np.int64)
+        K.rank_into(F, q, narrow, s[0], s[1], np.empty(q, dtype=np.int64),
+                    np.empty((q, q), dtype=np.int32), np.empty((3, q)), np.empty(q),
+                    np.empty(q), n_keep)  # fmt: skip
+        np.testing.assert_array_equal(narrow, exact)
 
 
 @settings(max_examples=150, deadline=None)
