@@ -32,6 +32,7 @@ import torch
 from numba import njit
 from torch import nn
 
+from .._topk import top_k_rows
 from .._torch import deterministic, resolve_device
 from ..objectives import RerankInputs, item_novelty
 
@@ -172,36 +173,6 @@ def _cluster_counts(positions, cluster, n_clusters, n_candidates):
                     counts[a, c, n] += 1.0
             stamp += 1
     return counts, sizes
-
-
-@njit(cache=True)
-def _top_k(scores, k):
-    """Per row of ``scores`` (R, N), the indices of the k largest values, largest first,
-    ties (and NaNs, which come last) in index order: ``np.argsort(-scores, kind="stable")
-    [:, :k]`` without sorting the whole row."""
-    r, n = scores.shape
-    out = np.empty((r, k), dtype=np.int64)
-    vals = np.empty(k, dtype=scores.dtype)
-    for row in range(r):
-        filled = 0
-        for i in range(n):
-            v = scores[row, i]
-            if filled == k:
-                last = vals[k - 1]
-                if np.isnan(v) or not (np.isnan(last) or v > last):
-                    continue
-                j = k - 1
-            else:
-                j = filled
-                filled += 1
-            # Move worse entries one place down; equal ones stay ahead (earlier index).
-            while j > 0 and not np.isnan(v) and (np.isnan(vals[j - 1]) or v > vals[j - 1]):
-                vals[j] = vals[j - 1]
-                out[row, j] = out[row, j - 1]
-                j -= 1
-            vals[j] = v
-            out[row, j] = i
-    return out
 
 
 def soft_labels(
@@ -346,4 +317,4 @@ class ParetoLearner:
         """Knowledge lists (U, C, K): each cluster's top-K candidates by predicted score."""
         s = self.scores(inputs, users)
         u, c, n = s.shape
-        return _top_k(s.reshape(u * c, n), inputs.k).reshape(u, c, inputs.k)
+        return top_k_rows(s.reshape(u * c, n), inputs.k).reshape(u, c, inputs.k)

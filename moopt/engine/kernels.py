@@ -676,6 +676,25 @@ def tournament(rank, crowd, perm, cursor, state):
     return a if next_float(state) < 0.5 else b
 
 
+# ----------------------------------------------------------------------------- helpers
+
+
+@njit(cache=True)
+def finite_columns(F, AF, sizes):
+    """(M,) bool: whether objective m is finite in every row of ``F`` (U, P, M) and in the
+    first ``sizes[u]`` rows of ``AF[u]`` (U, A, M)."""
+    m = F.shape[2]
+    ok = np.ones(m, dtype=np.bool_)
+    for u in range(F.shape[0]):
+        for i in range(F.shape[1]):
+            for c in range(m):
+                ok[c] &= np.isfinite(F[u, i, c])
+        for i in range(min(sizes[u], AF.shape[1])):
+            for c in range(m):
+                ok[c] &= np.isfinite(AF[u, i, c])
+    return ok
+
+
 # ----------------------------------------------------------------------------- evaluation
 
 _M1 = np.uint64(0x5555555555555555)

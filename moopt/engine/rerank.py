@@ -23,6 +23,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._topk import top_k_rows
 from ..objectives import (
     ListObjective,
     PackedObjectives,
@@ -164,7 +165,7 @@ def evaluate_lists(lists: np.ndarray, packed: PackedObjectives) -> np.ndarray:
 
 def topk_positions(scores: np.ndarray, k: int) -> np.ndarray:
     """Each user's K best candidate positions by score, best first (ties: lower position)."""
-    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return top_k_rows(np.ascontiguousarray(scores, dtype=np.float64), k)
 
 
 def _n_lists(n: int, k: int) -> float:
@@ -271,7 +272,7 @@ def run_engine(
             n_evals += np.asarray(extra, dtype=np.int64)
     AX, AF, AH, AP, ameta = arc
     # The archive's final pass below only adds rows of F, so checking now covers it.
-    _check_finite(F, AF[:, : int(ameta[:, 0].max(initial=0))], ameta[:, 0], packed.names)
+    _check_finite(F, AF, ameta[:, 0], packed.names)
     if a > 0:
         K.archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta)
         # Return views of only the rows some archive reached: the capacity was allocated
@@ -297,10 +298,7 @@ def _check_finite(F: np.ndarray, AF: np.ndarray, sizes: np.ndarray, names) -> No
     """A ``ValueError`` naming the objectives whose kernels returned NaN or infinite
     values for lists in the final populations ``F`` or the archives (``AF``, the first
     ``sizes[u]`` rows of user ``u``); nothing is returned with them."""
-    bad = ~np.isfinite(F).all(axis=(0, 1))
-    if AF.shape[1] > 0:
-        used = np.arange(AF.shape[1])[None, :] < sizes[:, None]
-        bad |= ~np.isfinite(AF[used]).all(axis=0)
+    bad = ~K.finite_columns(F, AF, np.ascontiguousarray(sizes, dtype=np.int64))
     if bad.any():
         which = ", ".join(repr(names[j]) for j in np.flatnonzero(bad))
         raise ValueError(

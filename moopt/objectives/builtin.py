@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .._topk import top_k_rows
 from .registry import (
     OBJ_ACCURACY,
     OBJ_DIVERSITY,
@@ -74,7 +75,7 @@ def _popcount(x):
 def prepare_accuracy(inputs: RerankInputs) -> ObjectiveData:
     s = inputs.scores - inputs.scores.min(axis=1, keepdims=True)
     disc = position_discounts(inputs.k)
-    ideal = -np.sort(-s, axis=1)[:, : inputs.k] @ disc
+    ideal = np.take_along_axis(s, top_k_rows(s, inputs.k), axis=1) @ disc  # best K, best first
     consts = np.concatenate([ideal[:, None], np.tile(disc, (inputs.n_users, 1))], axis=1)
     return ObjectiveData(s[..., None], np.zeros((*s.shape, 0), np.int64), consts)
 
@@ -101,7 +102,7 @@ def prepare_expected_hits(inputs: RerankInputs) -> ObjectiveData:
             f"[{q.min():.4g}, {q.max():.4g}]; pass calibrated probabilities "
             "(recommenders.calibration) or use the 'accuracy' objective for raw scores"
         )
-    ideal = -np.sort(-q, axis=1)[:, : inputs.k].sum(axis=1)
+    ideal = np.take_along_axis(q, top_k_rows(q, inputs.k), axis=1).sum(axis=1)
     return ObjectiveData(q[..., None], np.zeros((*q.shape, 0), np.int64), ideal[:, None])
 
 

@@ -10,6 +10,7 @@ from pymoo.indicators.hv import HV
 from pymoo.optimize import minimize
 
 from moopt import rerank_batch
+from moopt._topk import top_k_rows
 from moopt.callbacks import (
     KnowledgeTransfer,
     KnowledgeTransferCallback,
@@ -17,7 +18,7 @@ from moopt.callbacks import (
     map_lists,
     soft_labels,
 )
-from moopt.callbacks.pareto_learning import ParetoLearnerConfig, ParetoMLP, _top_k, item_features
+from moopt.callbacks.pareto_learning import ParetoLearnerConfig, ParetoMLP, item_features
 from moopt.cluster import kmeans
 from moopt.objectives import make_inputs
 from moopt.operators import (
@@ -82,14 +83,15 @@ def test_soft_labels_equal_a_list_by_list_count(u, p, n, n_clusters, seed):
 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(1, 4), st.integers(1, 25), st.data())
-def test_top_k_is_the_head_of_a_stable_descending_sort(rows, n, data):
+def test_top_k_rows_is_the_head_of_a_stable_descending_sort(rows, n, data):
     # Few distinct values (ties), NaNs and signed zeros: the order np.argsort gives.
     k = data.draw(st.integers(1, n))
     values = st.sampled_from([-1.5, -0.0, 0.0, 0.5, 2.0, float("nan")])
     scores = np.array(data.draw(st.lists(values, min_size=rows * n, max_size=rows * n)),
                       dtype=np.float32).reshape(rows, n)  # fmt: skip
     want = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    np.testing.assert_array_equal(_top_k(scores, k), want)
+    np.testing.assert_array_equal(top_k_rows(scores, k), want)
+    np.testing.assert_array_equal(top_k_rows(scores.astype(np.float64), k), want)
 
 
 def test_all_clusters_is_forward_under_each_cluster_bit_for_bit():

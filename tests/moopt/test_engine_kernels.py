@@ -303,3 +303,14 @@ def test_inline_builtins_equal_their_kernels(names):
         K.evaluate_into(a, packed.kernels, packed.codes, *args)
         K.evaluate_into(b, kernel_list(o.kernel for o in packed.objectives), generic, *args)
         np.testing.assert_array_equal(a, b)  # bit for bit: the same arithmetic
+
+
+def test_finite_columns_reads_populations_and_the_used_archive_rows_only():
+    F = np.zeros((2, 3, 3))
+    AF = np.zeros((2, 4, 3))
+    AF[0, 3, 0] = np.nan  # past user 0's size (3): not read
+    np.testing.assert_array_equal(K.finite_columns(F, AF, np.array([3, 0])), [True] * 3)
+    F[1, 2, 1] = np.inf
+    AF[1, 0, 2] = np.nan  # user 1's size is 1: read
+    np.testing.assert_array_equal(K.finite_columns(F, AF, np.array([3, 1])),
+                                  [True, False, False])  # fmt: skip
