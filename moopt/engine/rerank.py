@@ -216,11 +216,11 @@ def run_engine(
         )
 
     m = packed.n_obj
-    X = np.zeros((u, p, k), dtype=np.int64)
-    F = np.zeros((u, p, m))
-    rank = np.zeros((u, p), dtype=np.int64)
-    crowd = np.zeros((u, p))
-    H = np.zeros((u, p), dtype=np.uint64)  # row hashes of the populations
+    X = _mapped_zeros((u, p, k), np.int64)
+    F = _mapped_zeros((u, p, m), np.float64)
+    rank = _mapped_zeros((u, p), np.int64)
+    crowd = _mapped_zeros((u, p), np.float64)
+    H = _mapped_zeros((u, p), np.uint64)  # row hashes of the populations
     states = np.zeros(u, dtype=np.uint64)
     arc = (_sparse_zeros((u, a, k), np.int64), _sparse_zeros((u, a, m), np.float64),
            _sparse_zeros((u, a), np.uint64), _sparse_zeros((u, a), np.uint8),
@@ -305,6 +305,17 @@ def _check_finite(F: np.ndarray, AF: np.ndarray, sizes: np.ndarray, names) -> No
             f"objective {which} returned NaN or infinite values; its kernel must return a "
             "finite number for every list of K distinct candidates"
         )
+
+
+def _mapped_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A zero array written once here, so its pages are mapped before the parallel kernels
+    fill it. ``np.zeros`` maps pages on first write; when that first write comes from
+    both threads of a kernel at once, the page faults (on huge pages, for large arrays)
+    serialise: the initialisation took 19-27 us per user at 6,040 users on 2 threads,
+    against 5.5 us after this single-threaded write, which itself costs 0.7 us."""
+    out = np.empty(shape, dtype=dtype)
+    out.fill(0)
+    return out
 
 
 def _sparse_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
