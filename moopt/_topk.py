@@ -14,6 +14,8 @@ def top_k_rows(scores, k):
     kind="stable")[:, :k]`` without sorting whole rows (one pass with a sorted buffer of
     k)."""
     r, n = scores.shape
+    if k < 1 or k > n:
+        raise ValueError("k must lie in [1, N] (the number of columns of scores)")
     out = np.empty((r, k), dtype=np.int64)
     for row in prange(r):
         vals = np.empty(k, dtype=scores.dtype)

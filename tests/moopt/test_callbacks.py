@@ -92,6 +92,9 @@ def test_top_k_rows_is_the_head_of_a_stable_descending_sort(rows, n, data):
     want = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(top_k_rows(scores, k), want)
     np.testing.assert_array_equal(top_k_rows(scores.astype(np.float64), k), want)
+    for bad in (0, n + 1):
+        with pytest.raises(ValueError, match="k must lie"):
+            top_k_rows(scores, bad)
 
 
 def test_all_clusters_is_forward_under_each_cluster_bit_for_bit():
