@@ -94,14 +94,18 @@ class ParetoMLP(nn.Module):
 
     def forward(self, feats: torch.Tensor, cluster: torch.Tensor, user: torch.Tensor):
         onehot = nn.functional.one_hot(cluster, self.n_clusters).to(feats.dtype)
-        return self.mlp(torch.cat([feats, onehot, self.user(user)], dim=-1)).squeeze(-1)
+        return self.mlp(self._input(feats, onehot, user)).squeeze(-1)
+
+    def _input(self, feats, onehot, user):
+        """The network's input: [item features, one-hot cluster, user embedding]."""
+        return torch.cat([feats, onehot, self.user(user)], dim=-1)
 
     def all_clusters(self, feats: torch.Tensor, user: torch.Tensor) -> torch.Tensor:
         """``forward`` under every cluster: feats (U, N, F), user (U, N) -> (U, C, N).
         The input is concatenated once; only its one-hot block changes between clusters."""
         u, n, f = feats.shape
         c_n = self.n_clusters
-        x = torch.cat([feats, feats.new_zeros((u, n, c_n)), self.user(user)], dim=-1)
+        x = self._input(feats, feats.new_zeros((u, n, c_n)), user)
         out = feats.new_empty((u, c_n, n))
         for c in range(c_n):
             x[..., f : f + c_n] = 0

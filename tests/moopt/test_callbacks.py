@@ -78,7 +78,7 @@ def test_soft_labels_equal_a_list_by_list_count(u, p, n, n_clusters, seed):
                 want /= want.sum()
             np.testing.assert_allclose(labels[a, c], want, rtol=1e-12, atol=0)
     with pytest.raises(ValueError, match="n_candidates"):
-        soft_labels(positions, accuracy, n - 1 if positions.max() == n - 1 else 0, n_clusters)
+        soft_labels(positions + n, accuracy, n, n_clusters)
 
 
 @settings(max_examples=100, deadline=None)
