@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-from recommenders.data import leave_one_out, make_synthetic
 from recommenders.evaluate import evaluate
 from recommenders.models import MODELS, Pop, SASRec, get_model, get_model_class, resolve_device
 
@@ -21,24 +20,6 @@ FAST = {
     "mm-concat": {"epochs": 3, "hidden": 32, "lr": 3e-3},
 }
 MULTIMODAL = {"duafmat", "unisrec-text", "mm-concat"}
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_synthetic(n_users=300, n_items=250, min_length=20, max_length=50, seed=0)
-
-
-@pytest.fixture(scope="module")
-def split(data):
-    return leave_one_out(data.interactions)
-
-
-@pytest.fixture(scope="module")
-def features(data):
-    from recommenders.features import movielens_features, simulate_missing
-
-    text = np.random.default_rng(0).normal(size=(data.n_items, 16))
-    return simulate_missing(movielens_features(data, text=text), 0.3, seed=0)
 
 
 @pytest.fixture(scope="module")

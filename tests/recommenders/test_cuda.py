@@ -1,7 +1,7 @@
 """The CUDA path: every torch component trains on a GPU and agrees with the CPU.
 
 Skipped where CUDA is absent (CI has none). On a GPU machine:
-``pytest tests/test_cuda.py -o addopts= -s`` (``-s`` prints the measured CPU/GPU gaps).
+``pytest tests/recommenders/test_cuda.py -o addopts= -s`` (``-s`` prints the measured CPU/GPU gaps).
 """
 
 import numpy as np
@@ -11,7 +11,7 @@ import torch
 from moopt import rerank_batch
 from moopt.callbacks import KnowledgeTransfer
 from moopt.callbacks.pareto_learning import ParetoLearnerConfig, ParetoMLP
-from recommenders.data import leave_one_out, make_synthetic
+from recommenders.data import make_synthetic
 from recommenders.models import MODELS, get_model, get_model_class
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -26,24 +26,6 @@ SETTINGS = {
     "unisrec-text": {"epochs": 2, "hidden": 32},
     "mm-concat": {"epochs": 2, "hidden": 32},
 }
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_synthetic(n_users=200, n_items=150, min_length=10, max_length=30, seed=0)
-
-
-@pytest.fixture(scope="module")
-def split(data):
-    return leave_one_out(data.interactions)
-
-
-@pytest.fixture(scope="module")
-def features(data):
-    from recommenders.features import movielens_features, simulate_missing
-
-    text = np.random.default_rng(0).normal(size=(data.n_items, 16))
-    return simulate_missing(movielens_features(data, text=text), 0.3, seed=0)
 
 
 def _relative_gap(a: np.ndarray, b: np.ndarray) -> float:
