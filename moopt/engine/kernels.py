@@ -1037,6 +1037,105 @@ def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, codes, fdata
 
 
 @njit(parallel=True, cache=True)
+def run_batch(X, F, H, rank, crowd, seeds, n_seeds, seed, stream_ids, n_steps, n, kernels,
+              codes, fdata, idata, consts, foff, ioff, coff, max_tries, SX, SF, SP, start, size,
+              overflow, bad, p_cx, p_mut, cx_kind, p_swap, eta, max_tries_gen):  # fmt: skip
+    """A whole run without a callback: per user, :func:`init_user`, ``n_steps``
+    generations and the archive's final pass (:func:`archive_population_batch`), one
+    user after another in each block of users.
+
+    A user's archive lives in its block's workspace while the user runs (memory that is
+    already mapped and warm), then is copied into the staging arrays ``SX`` (R, K), ``SF``
+    (R, M), ``SP`` (R,) packed, block after block: block ``b`` owns rows from
+    ``b * 32 * A`` on (A the capacity, ``SX.shape[0] // (32 * n_blocks)``), so only the
+    rows used are ever written (few pages per user, where a per-user region of capacity A
+    touched four arrays' pages). ``start``/``size``/``overflow`` (U,) receive each user's
+    first staging row, archive size and overflow count; ``bad`` (U, M) is True where an
+    archive entry had a non-finite value before the final pass (which may drop entries).
+    Returns the population sizes reached (below P: the caller raises) and the children
+    made per user. The same operations in the same order as :func:`init_batch`,
+    :func:`evolve_batch` and :func:`archive_population_batch`, so results are identical.
+    """
+    u_count, p, k = X.shape
+    m = F.shape[2]
+    sizes = np.zeros(u_count, dtype=np.int64)
+    made = np.zeros(u_count, dtype=np.int64)
+    n_chunks = _n_chunks(u_count)
+    cap = SX.shape[0] // (32 * n_chunks) if n_chunks > 0 else 0
+    for ch in prange(n_chunks):
+        ws = make_workspace(2 * p, p, k, m, n)
+        arc = (np.empty((cap, k), dtype=np.int64), np.empty((cap, m)),
+               np.empty(cap, dtype=np.uint64), np.empty(cap, dtype=np.uint8),
+               np.zeros(2, dtype=np.int64))  # fmt: skip
+        AX, AF, _, AP, meta = arc
+        state = np.empty(1, dtype=np.uint64)
+        row = ch * 32 * cap
+        for u in range(ch * u_count // n_chunks, (ch + 1) * u_count // n_chunks):
+            meta[0] = 0
+            meta[1] = 0
+            state[0] = stream_seed(seed, stream_ids[u])
+            sizes[u] = init_user(
+                X[u], F[u], H[u], rank[u], crowd[u], seeds[u], n_seeds[u], n, state, kernels,
+                codes, fdata[u], idata[u], consts[u], foff, ioff, coff, max_tries, arc, ws,
+            )  # fmt: skip
+            start[u] = row
+            if sizes[u] < p:
+                continue
+            ws.n_plex[0] = 0  # as in evolve_batch: no recorded order at a user's start
+            for _ in range(n_steps):
+                made[u] += generation_user(
+                    X[u], F[u], H[u], rank[u], crowd[u], n, state, kernels, codes, fdata[u],
+                    idata[u], consts[u], foff, ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta,
+                    max_tries_gen, arc, ws,
+                )  # fmt: skip
+            if cap == 0:
+                continue
+            for j in range(meta[0]):
+                for c in range(m):
+                    if not np.isfinite(AF[j, c]):
+                        bad[u, c] = True
+            for i in range(p):
+                if rank[u, i] == 0:
+                    archive_add_row(AX, AF, arc[2], AP, meta, X[u], F[u], i, H[u, i], False)
+            a = meta[0]
+            for j in range(a):
+                for c in range(k):
+                    SX[row + j, c] = AX[j, c]
+                for c in range(m):
+                    SF[row + j, c] = AF[j, c]
+                SP[row + j] = AP[j]
+            size[u] = a
+            overflow[u] = meta[1]
+            row += a
+    return sizes, made
+
+
+@njit(parallel=True, cache=True)
+def gather_archives(SX, SF, SP, start, size, AX, AF, AP):
+    """Copy each user's staged archive into the results (U, A', ...), values negated
+    (results maximise); rows past a user's size get positions -1, values NaN, not
+    protected. Serial on purpose: its first writes map fresh memory, and from two
+    threads at once those page faults serialise."""
+    k = AX.shape[2]
+    m = AF.shape[2]
+    for u in prange(AX.shape[0]):
+        o = start[u]
+        s = size[u]
+        for j in range(s):
+            for c in range(k):
+                AX[u, j, c] = SX[o + j, c]
+            for c in range(m):
+                AF[u, j, c] = -SF[o + j, c]
+            AP[u, j] = SP[o + j]
+        for j in range(s, AX.shape[1]):
+            for c in range(k):
+                AX[u, j, c] = -1
+            for c in range(m):
+                AF[u, j, c] = np.nan
+            AP[u, j] = 0
+
+
+@njit(parallel=True, cache=True)
 def archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta):
     """Offer every user's final first front to its archive (the end of a run; see
     :func:`_survive_into`)."""

@@ -2,7 +2,8 @@
 
 Inputs are validated once here (:func:`moopt.objectives.make_inputs`); the kernels in
 :mod:`moopt.engine.kernels` then run on contiguous arrays. Without a callback every
-generation runs inside a single Numba call; with one, the engine returns to Python after
+run, from the initial population to the archive's final pass, is a single Numba call
+(:func:`kernels.run_batch`); with one, the engine returns to Python after
 each generation so the callback can look at every user's population at once (knowledge
 transfer trains on all of them) and inject lists.
 
@@ -221,23 +222,23 @@ def run_engine(
     rank = _mapped_zeros((u, p), np.int64)
     crowd = _mapped_zeros((u, p), np.float64)
     H = _mapped_zeros((u, p), np.uint64)  # row hashes of the populations
+    args = (packed.kernels, packed.codes, packed.fdata, packed.idata, packed.consts,
+            packed.foff, packed.ioff, packed.coff)  # fmt: skip
+    evo = (cfg.p_cx, cfg.p_mut, CROSSOVERS[cfg.crossover], cfg.p_swap, cfg.eta,
+           cfg.max_tries * p)  # fmt: skip
+    if callback is None:
+        return _run_whole(inputs, packed, cfg, seed, stream_ids, seeds, n_seeds, start,
+                          (X, F, H, rank, crowd), args, evo)  # fmt: skip
     states = np.zeros(u, dtype=np.uint64)
     arc = (_sparse_zeros((u, a, k), np.int64), _sparse_zeros((u, a, m), np.float64),
            _sparse_zeros((u, a), np.uint64), _sparse_zeros((u, a), np.uint8),
            np.zeros((u, 2), dtype=np.int64))  # fmt: skip
-    args = (packed.kernels, packed.codes, packed.fdata, packed.idata, packed.consts,
-            packed.foff, packed.ioff, packed.coff)  # fmt: skip
     with numba.parallel_chunksize(1):  # blocks of users handed out as threads free up
         sizes = K.init_batch(
             X, F, H, rank, crowd, states, seeds, n_seeds, np.uint64(seed),
             np.ascontiguousarray(stream_ids, dtype=np.int64), n, *args, cfg.max_tries, *arc,
         )  # fmt: skip
-    if np.any(sizes < p):
-        raise RuntimeError(
-            f"could not find {p} distinct initial lists for some users; lower pop_size"
-        )
-    evo = (cfg.p_cx, cfg.p_mut, CROSSOVERS[cfg.crossover], cfg.p_swap, cfg.eta,
-           cfg.max_tries * p)  # fmt: skip
+    _check_sizes(sizes, p)
     n_evals = np.full(u, p, dtype=np.int64)
     state = BatchState(1, cfg.n_gen, X, None, rank, crowd, inputs, packed, cfg)
 
@@ -249,27 +250,20 @@ def run_engine(
             n_evals[:] += lists.shape[1]
             K.inject_batch(X, F, H, rank, crowd, states, lists, *args, *arc)
 
-    if callback is None:
-        if cfg.n_gen > 1:
-            with numba.parallel_chunksize(1):
-                n_evals += K.evolve_batch(
-                    X, F, H, rank, crowd, states, cfg.n_gen - 1, n, *args, *arc, *evo
-                )
-    else:
-        notify(1)
-        for gen in tqdm(range(2, cfg.n_gen + 1), desc="rerank", disable=not verbose,
-                        leave=False):  # fmt: skip
-            with numba.parallel_chunksize(1):
-                n_evals += K.evolve_batch(X, F, H, rank, crowd, states, 1, n, *args, *arc,
-                                          *evo)  # fmt: skip
-            notify(gen)
-        finish = getattr(callback, "on_finish", None)
-        if callable(finish):
-            state.F = -F
-            finish(state)
-        extra = getattr(callback, "extra_evals_", None)
-        if extra is not None:  # guided initialisation, anchors: evaluations too
-            n_evals += np.asarray(extra, dtype=np.int64)
+    notify(1)
+    for gen in tqdm(range(2, cfg.n_gen + 1), desc="rerank", disable=not verbose,
+                    leave=False):  # fmt: skip
+        with numba.parallel_chunksize(1):
+            n_evals += K.evolve_batch(X, F, H, rank, crowd, states, 1, n, *args, *arc,
+                                      *evo)  # fmt: skip
+        notify(gen)
+    finish = getattr(callback, "on_finish", None)
+    if callable(finish):
+        state.F = -F
+        finish(state)
+    extra = getattr(callback, "extra_evals_", None)
+    if extra is not None:  # guided initialisation, anchors: evaluations too
+        n_evals += np.asarray(extra, dtype=np.int64)
     AX, AF, AH, AP, ameta = arc
     # The archive's final pass below only adds rows of F, so checking now covers it.
     _check_finite(F, AF, ameta[:, 0], packed.names)
@@ -294,11 +288,57 @@ def run_engine(
     )  # fmt: skip
 
 
+def _run_whole(inputs, packed, cfg, seed, stream_ids, seeds, n_seeds, start, pop, args, evo):
+    """A run without a callback: one Numba call (:func:`kernels.run_batch`) runs every
+    user from its initial population to its archive's final pass; the archives are
+    then gathered into the results. Identical to the generation-by-generation path."""
+    X, F, H, rank, crowd = pop
+    u, p, k, m, a = inputs.n_users, cfg.pop_size, inputs.k, packed.n_obj, cfg.archive_size
+    rows = (u + 31) // 32 * 32 * a  # 32 users per block at most (kernels._n_chunks)
+    staged = (_sparse_zeros((rows, k), np.int64), _sparse_zeros((rows, m), np.float64),
+              _sparse_zeros((rows,), np.uint8))  # fmt: skip
+    first, size, overflow = (np.zeros(u, dtype=np.int64) for _ in range(3))
+    bad = np.zeros((u, m), dtype=np.bool_)
+    with numba.parallel_chunksize(1):  # blocks of users handed out as threads free up
+        sizes, made = K.run_batch(
+            X, F, H, rank, crowd, seeds, n_seeds, np.uint64(seed),
+            np.ascontiguousarray(stream_ids, dtype=np.int64), cfg.n_gen - 1,
+            inputs.n_candidates, *args, cfg.max_tries, *staged, first, size, overflow, bad,
+            *evo,
+        )  # fmt: skip
+    _check_sizes(sizes, p)
+    _raise_non_finite(~K.finite_columns(F, np.empty((u, 0, m)), size) | bad.any(axis=0),
+                      packed.names)  # fmt: skip
+    used = max(int(size.max()), 1) if a > 0 else 0
+    AX = _populated((u, used, k), np.int64)
+    AF = _populated((u, used, m), np.float64)
+    AP = _populated((u, used), np.uint8)
+    K.gather_archives(*staged, first, size, AX, AF, AP)
+    return RerankResult(
+        positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
+        objectives=packed.names, n_evals=p + made, seconds=time.perf_counter() - start,
+        anchors=None, archive_positions=AX, archive_F=AF, archive_size=size,
+        archive_overflow=overflow, archive_seed=AP.view(np.bool_),
+    )  # fmt: skip
+
+
+def _check_sizes(sizes: np.ndarray, p: int) -> None:
+    if np.any(sizes < p):
+        raise RuntimeError(
+            f"could not find {p} distinct initial lists for some users; lower pop_size"
+        )
+
+
 def _check_finite(F: np.ndarray, AF: np.ndarray, sizes: np.ndarray, names) -> None:
     """A ``ValueError`` naming the objectives whose kernels returned NaN or infinite
     values for lists in the final populations ``F`` or the archives (``AF``, the first
     ``sizes[u]`` rows of user ``u``); nothing is returned with them."""
-    bad = ~K.finite_columns(F, AF, np.ascontiguousarray(sizes, dtype=np.int64))
+    _raise_non_finite(~K.finite_columns(F, AF, np.ascontiguousarray(sizes, dtype=np.int64)),
+                      names)  # fmt: skip
+
+
+def _raise_non_finite(bad: np.ndarray, names) -> None:
+    """The ``ValueError`` of :func:`_check_finite` for a (M,) mask of bad objectives."""
     if bad.any():
         which = ", ".join(repr(names[j]) for j in np.flatnonzero(bad))
         raise ValueError(
@@ -316,6 +356,21 @@ def _mapped_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
     out = np.empty(shape, dtype=dtype)
     out.fill(0)
     return out
+
+
+def _populated(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """An array on a fresh anonymous memory map whose pages the kernel maps at once
+    (``MAP_POPULATE``, where the platform has it), for results written whole right away.
+    Mapping pages on first write costs a trap per 4 KB page (about 3 us each on sandboxed
+    VMs), and memory advised for huge pages (numpy's, for large arrays) took from 0.5 to
+    76 us per user for the archives at 6,040 users, when the kernel had to compact memory
+    to find huge pages."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape)) * dtype.itemsize
+    if n == 0:
+        return np.empty(shape, dtype=dtype)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
+    return np.frombuffer(mmap.mmap(-1, n, flags=flags), dtype=dtype).reshape(shape)
 
 
 def _sparse_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -387,7 +442,10 @@ def rerank_batch(
         stay in the archive (protected from overflow pruning).
     archive_size:
         Capacity A of each user's archive of non-dominated lists (``res.archive_*``;
-        ``res.choose`` picks from it); memory U * A * (8 K + 8 M + 9) bytes. 0: no archive.
+        ``res.choose`` picks from it); address space about U * A * (8 K + 8 M + 9) bytes
+        (users rounded up to a multiple of 32), of which only the rows used are written,
+        plus the results, U * A' * (8 K + 8 M + 1) bytes for the largest archive A'.
+        0: no archive.
     client, n_shards:
         A ``dask.distributed.Client``: users are split into ``n_shards`` shards run on the
         cluster; results equal the local run for the same seed.

@@ -116,6 +116,39 @@ def test_archive_never_loses_a_nondominated_list_and_seeds_survive(seed, k, n_se
             assert np.any(np.all(A >= f - 1e-12, axis=1)), f
 
 
+class _Silent:
+    """A callback that changes nothing; with it the engine runs one generation per call."""
+
+    def __call__(self, state):
+        return None
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), archive=st.sampled_from([0, 4, 6, 256]),
+       n_seeds=st.integers(0, 3), users=st.integers(1, 70))  # fmt: skip
+def test_a_run_in_one_call_equals_the_run_generation_by_generation(seed, archive, n_seeds,
+                                                                    users):  # fmt: skip
+    # Without a callback a whole run is one Numba call with the archives in the blocks'
+    # workspaces; with one, the engine returns after every generation and the archives
+    # live in per-user arrays. Small archives overflow (pop_size 8), and more than 32
+    # users span several blocks.
+    scores, cands, genres, pop = _instance(seed, u=users)
+    rng = np.random.default_rng(seed + 1)
+    n = scores.shape[1]
+    seeds = np.array([[rng.choice(n, 3, replace=False) for _ in range(n_seeds)]
+                      for _ in range(users)], dtype=np.int64)  # fmt: skip
+    seeds = seeds.reshape(users, n_seeds, 3)
+    kw = dict(k=3, pop_size=8, n_gen=5, seed=seed, initial=seeds, p_mut=0.5,
+              archive_size=archive)  # fmt: skip
+    one = rerank_batch(scores, cands, genres, pop, **kw)
+    each = rerank_batch(scores, cands, genres, pop, callback=_Silent(), **kw)
+    for name in ("positions", "F", "rank", "crowding", "n_evals", "archive_positions",
+                 "archive_F", "archive_size", "archive_overflow", "archive_seed"):  # fmt: skip
+        a, b = getattr(one, name), getattr(each, name)
+        assert a.shape == b.shape and a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 def test_a_seed_on_the_front_stays_in_the_archive_though_the_population_drops_it():
     scores, cands, genres, pop = _instance(3, u=4, n=30)
     # pop_size 4 truncates hard; the top-K (accuracy 1, the maximum) is a seed.
