@@ -217,11 +217,11 @@ def run_engine(
         )
 
     m = packed.n_obj
-    X = _mapped_zeros((u, p, k), np.int64)
-    F = _mapped_zeros((u, p, m), np.float64)
-    rank = _mapped_zeros((u, p), np.int64)
-    crowd = _mapped_zeros((u, p), np.float64)
-    H = _mapped_zeros((u, p), np.uint64)  # row hashes of the populations
+    X = _populated((u, p, k), np.int64)
+    F = _populated((u, p, m), np.float64)
+    rank = _populated((u, p), np.int64)
+    crowd = _populated((u, p), np.float64)
+    H = _populated((u, p), np.uint64)  # row hashes of the populations
     args = (packed.kernels, packed.codes, packed.fdata, packed.idata, packed.consts,
             packed.foff, packed.ioff, packed.coff)  # fmt: skip
     evo = (cfg.p_cx, cfg.p_mut, CROSSOVERS[cfg.crossover], cfg.p_swap, cfg.eta,
@@ -347,29 +347,24 @@ def _raise_non_finite(bad: np.ndarray, names) -> None:
         )
 
 
-def _mapped_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
-    """A zero array written once here, so its pages are mapped before the parallel kernels
-    fill it. ``np.zeros`` maps pages on first write; when that first write comes from
-    both threads of a kernel at once, the page faults (on huge pages, for large arrays)
-    serialise: the initialisation took 19-27 us per user at 6,040 users on 2 threads,
-    against 5.5 us after this single-threaded write, which itself costs 0.7 us."""
-    out = np.empty(shape, dtype=dtype)
-    out.fill(0)
-    return out
-
-
 def _populated(shape: tuple[int, ...], dtype) -> np.ndarray:
-    """An array on a fresh anonymous memory map whose pages the kernel maps at once
-    (``MAP_POPULATE``, where the platform has it), for results written whole right away.
-    Mapping pages on first write costs a trap per 4 KB page (about 3 us each on sandboxed
-    VMs), and memory advised for huge pages (numpy's, for large arrays) took from 0.5 to
-    76 us per user for the archives at 6,040 users, when the kernel had to compact memory
-    to find huge pages."""
+    """A zero array on a fresh anonymous memory map whose pages the kernel maps at once
+    (``MAP_POPULATE``, where the platform has it), for arrays the kernels write whole:
+    the populations and the archives' results.
+
+    Measured alternatives, on 2 threads of a sandboxed VM:
+    - pages mapped on first write cost a trap per 4 KB page (about 3 us each here), and
+      when both threads of a kernel first-write at once the faults serialise (the
+      initialisation took 19-27 us per user at 6,040 users);
+    - numpy's memory, advised for huge pages and written once on the main thread, is
+      fast while the kernel has free huge pages and stalls when it must compact memory
+      for them: at 20,000 users 6,527 users/s against 8,513 with this map (medians of
+      eight alternating runs, default archive; 6,698 against 9,510 without it)."""
     dtype = np.dtype(dtype)
     n = int(np.prod(shape)) * dtype.itemsize
-    if n == 0:
-        return np.empty(shape, dtype=dtype)
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
+    if n == 0 or not hasattr(mmap, "MAP_POPULATE"):  # Linux only
+        return np.zeros(shape, dtype=dtype)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | mmap.MAP_POPULATE
     return np.frombuffer(mmap.mmap(-1, n, flags=flags), dtype=dtype).reshape(shape)
 
 
