@@ -462,12 +462,13 @@ def test_result_selection_and_frame():
         res.select("angular")
 
 
-def test_sparse_zeros_are_writable_zero_arrays_of_the_shape_asked():
-    from moopt.engine.rerank import _sparse_zeros
+@pytest.mark.parametrize("make", ["sparse_zeros", "populated_zeros"])
+def test_mapped_arrays_are_writable_zero_arrays_of_the_shape_asked(make):
+    from moopt import _memory
 
     for shape, dtype in (((3, 4, 5), np.int64), ((2, 7), np.uint8), ((0, 4), np.float64),
-                         ((5, 0, 2), np.uint64)):  # fmt: skip
-        x = _sparse_zeros(shape, dtype)
+                         ((5, 0, 2), np.uint64), ((600, 1000), np.float64)):  # fmt: skip
+        x = getattr(_memory, make)(shape, dtype)
         assert x.shape == shape and x.dtype == np.dtype(dtype) and x.flags.c_contiguous
         assert x.flags.writeable and not x.any()
         if x.size:
