@@ -123,15 +123,19 @@ class _Silent:
         return None
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), archive=st.sampled_from([0, 4, 6, 256]),
-       n_seeds=st.integers(0, 3), users=st.integers(1, 70))  # fmt: skip
+       n_seeds=st.integers(0, 3), users=st.integers(1, 70),
+       objectives=st.sampled_from([("accuracy", "diversity", "novelty"),
+                                   ("accuracy", "novelty"),
+                                   ("accuracy", "diversity", "novelty", "ild")]))  # fmt: skip
 def test_a_run_in_one_call_equals_the_run_generation_by_generation(seed, archive, n_seeds,
-                                                                    users):  # fmt: skip
+                                                                    users, objectives):  # fmt: skip
     # Without a callback a whole run is one Numba call with the archives in the blocks'
     # workspaces; with one, the engine returns after every generation and the archives
     # live in per-user arrays. Small archives overflow (pop_size 8), and more than 32
-    # users span several blocks.
+    # users span several blocks; two and four objectives take the general ranking and
+    # archive code.
     scores, cands, genres, pop = _instance(seed, u=users)
     rng = np.random.default_rng(seed + 1)
     n = scores.shape[1]
@@ -139,7 +143,7 @@ def test_a_run_in_one_call_equals_the_run_generation_by_generation(seed, archive
                       for _ in range(users)], dtype=np.int64)  # fmt: skip
     seeds = seeds.reshape(users, n_seeds, 3)
     kw = dict(k=3, pop_size=8, n_gen=5, seed=seed, initial=seeds, p_mut=0.5,
-              archive_size=archive)  # fmt: skip
+              archive_size=archive, objectives=objectives)  # fmt: skip
     one = rerank_batch(scores, cands, genres, pop, **kw)
     each = rerank_batch(scores, cands, genres, pop, callback=_Silent(), **kw)
     for name in ("positions", "F", "rank", "crowding", "n_evals", "archive_positions",
