@@ -7,7 +7,7 @@ depend on what truncation happened to keep.
 
 Layout per user (all preallocated; the engine never grows them): ``AX`` (A, K) positions,
 ``AF`` (A, M) minimised objective values, ``AH`` (A,) list hashes, ``AP`` (A,) 1 for a
-protected (seed) entry, and ``meta`` (2,) = [size, overflow count]. Memory is
+protected (seed) entry (bit 1 marks entries leaving during one offer, never between offers), and ``meta`` (2,) = [size, overflow count]. Memory is
 ``U * A * (8 K + 8 M + 9)`` bytes of address space for U users and capacity A, of which
 only the rows in use are ever written. A run without a callback keeps each user's archive
 in its block's workspace while the user runs and copies it out packed
@@ -98,10 +98,12 @@ def archive_add_row(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
     cap = AX.shape[0]
     if cap == 0:
         return False
-    # One pass: an entry that weakly dominates the row rejects it; entries the row weakly
-    # dominates go. Both cannot happen for one row (entries never weakly dominate each
-    # other), so rejection comes before any removal, as if the checks were separate.
+    # An entry that weakly dominates the row rejects it; entries the row weakly dominates
+    # go. Both cannot happen for one row (entries never weakly dominate each other), so
+    # rejection comes before any removal, as if the checks were separate.
     m = MF.shape[1]
+    if m == 3:
+        return _add_row_3(AX, AF, AH, AP, meta, MX, MF, i, h, protected)
     j = 0
     while j < meta[0]:
         entry_le = True  # entry <= row everywhere
@@ -125,6 +127,62 @@ def archive_add_row(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
             _remove(AX, AF, AH, AP, meta, j)
         else:
             j += 1
+    return _append(AX, AF, AH, AP, meta, MX, MF, i, h, protected)
+
+
+@njit(inline="always")
+def _add_row_3(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
+    """:func:`archive_add_row` for three objectives, in passes without early exits (so
+    they vectorise): is the row weakly dominated by an entry, then which entries does it
+    weakly dominate (marked in bit 1 of ``AP``, which moves with its entry). The same
+    archive as the one-pass loop, in the same order. In isolation (2,000 users' last first
+    fronts offered to their archives of one generation earlier) 9.3 -> 4.4 us per user,
+    set-up included; within a whole run the gain is within the noise (about 1%)."""
+    n = meta[0]
+    b0 = MF[i, 0]
+    b1 = MF[i, 1]
+    b2 = MF[i, 2]
+    hit = 0
+    for j in range(n):
+        hit += (not AF[j, 0] > b0) & (not AF[j, 1] > b1) & (not AF[j, 2] > b2)
+    if hit:
+        for j in range(n):
+            a0 = AF[j, 0]
+            a1 = AF[j, 1]
+            a2 = AF[j, 2]
+            if (not a0 > b0) & (not a1 > b1) & (not a2 > b2):
+                if protected and (not a0 < b0) & (not a1 < b1) & (not a2 < b2):
+                    AP[j] = 1  # the same values as an entry: keep that entry for good
+                return False
+    n_rm = 0
+    for j in range(n):
+        gone = (not AF[j, 0] < b0) & (not AF[j, 1] < b1) & (not AF[j, 2] < b2)
+        AP[j] |= np.uint8(2 * gone)
+        n_rm += gone
+    if n_rm:
+        j = 0
+        while j < n:
+            if AP[j] & 2:
+                n -= 1  # the last entry moves into slot j, which is checked again
+                if j != n:
+                    for c in range(AX.shape[1]):
+                        AX[j, c] = AX[n, c]
+                    for c in range(3):
+                        AF[j, c] = AF[n, c]
+                    AH[j] = AH[n]
+                AP[j] = AP[n]
+            else:
+                j += 1
+        meta[0] = n
+    return _append(AX, AF, AH, AP, meta, MX, MF, i, h, protected)
+
+
+@njit(inline="always")
+def _append(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
+    """Add row ``i`` once no entry rejected it: past a full archive, drop the most
+    crowded unprotected entry (or the row itself)."""
+    cap = AX.shape[0]
+    m = MF.shape[1]
     n = meta[0]
     if n == cap:
         drop = _most_crowded(AF, AP, n, MF[i], protected)
