@@ -7,7 +7,8 @@ depend on what truncation happened to keep.
 
 Layout per user (all preallocated; the engine never grows them): ``AX`` (A, K) positions,
 ``AF`` (A, M) minimised objective values, ``AH`` (A,) list hashes, ``AP`` (A,) 1 for a
-protected (seed) entry (bit 1 marks entries leaving during one offer, never between offers), and ``meta`` (2,) = [size, overflow count]. Memory is
+protected (seed) entry (bit 1 marks entries leaving during one offer, never set between
+offers), and ``meta`` (2,) = [size, overflow count]. Memory is
 ``U * A * (8 K + 8 M + 9)`` bytes of address space for U users and capacity A, of which
 only the rows in use are ever written. A run without a callback keeps each user's archive
 in its block's workspace while the user runs and copies it out packed
