@@ -7,8 +7,8 @@ depend on what truncation happened to keep.
 
 Layout per user (all preallocated; the engine never grows them): ``AX`` (A, K) positions,
 ``AF`` (A, M) minimised objective values, ``AH`` (A,) list hashes, ``AP`` (A,) 1 for a
-protected (seed) entry (bit 1 marks entries leaving during one offer, never set between
-offers), and ``meta`` (2,) = [size, overflow count]. Memory is
+protected (seed) entry (bit 1 marks entries leaving during one offer, never set on an
+entry between offers), and ``meta`` (2,) = [size, overflow count]. Memory is
 ``U * A * (8 K + 8 M + 9)`` bytes of address space for U users and capacity A, of which
 only the rows in use are ever written. A run without a callback keeps each user's archive
 in its block's workspace while the user runs and copies it out packed
@@ -162,19 +162,11 @@ def _add_row_3(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
         n_rm += gone
     if n_rm:
         j = 0
-        while j < n:
+        while j < meta[0]:
             if AP[j] & 2:
-                n -= 1  # the last entry moves into slot j, which is checked again
-                if j != n:
-                    for c in range(AX.shape[1]):
-                        AX[j, c] = AX[n, c]
-                    for c in range(3):
-                        AF[j, c] = AF[n, c]
-                    AH[j] = AH[n]
-                AP[j] = AP[n]
+                _remove(AX, AF, AH, AP, meta, j)  # the last entry moves into slot j
             else:
                 j += 1
-        meta[0] = n
     return _append(AX, AF, AH, AP, meta, MX, MF, i, h, protected)
 
 

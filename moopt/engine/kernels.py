@@ -1094,9 +1094,7 @@ def run_batch(X, F, H, rank, crowd, seeds, n_seeds, seed, stream_ids, n_steps, n
                 for c in range(m):
                     if not np.isfinite(AF[j, c]):
                         bad[u, c] = True
-            for i in range(p):
-                if rank[u, i] == 0:
-                    archive_add_row(AX, AF, arc[2], AP, meta, X[u], F[u], i, H[u, i], False)
+            _offer_first_front(arc, X[u], F[u], H[u], rank[u])
             a = meta[0]
             for j in range(a):
                 for c in range(k):
@@ -1114,8 +1112,8 @@ def run_batch(X, F, H, rank, crowd, seeds, n_seeds, seed, stream_ids, n_steps, n
 def gather_archives(SX, SF, SP, start, size, AX, AF, AP):
     """Copy each user's staged archive into the results (U, A', ...), values negated
     (results maximise); rows past a user's size get positions -1, values NaN, not
-    protected. Serial on purpose: its first writes map fresh memory, and from two
-    threads at once those page faults serialise."""
+    protected. The results' pages are mapped before this runs (``MAP_POPULATE``), so
+    both threads write without page faults."""
     k = AX.shape[2]
     m = AF.shape[2]
     for u in prange(AX.shape[0]):
@@ -1135,17 +1133,23 @@ def gather_archives(SX, SF, SP, start, size, AX, AF, AP):
             AP[u, j] = 0
 
 
+@njit(inline="always")
+def _offer_first_front(arc, X, F, H, rank):
+    """Offer one user's final first front to its archive ``arc`` (the end of a run; see
+    :func:`_survive_into`)."""
+    AX, AF, AH, AP, meta = arc
+    for i in range(X.shape[0]):
+        if rank[i] == 0:
+            archive_add_row(AX, AF, AH, AP, meta, X, F, i, H[i], False)
+
+
 @njit(parallel=True, cache=True)
 def archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta):
-    """Offer every user's final first front to its archive (the end of a run; see
-    :func:`_survive_into`)."""
+    """:func:`_offer_first_front` for every user."""
     if AX.shape[1] == 0:
         return
     for u in prange(X.shape[0]):
-        for i in range(X.shape[1]):
-            if rank[u, i] == 0:
-                archive_add_row(AX[u], AF[u], AH[u], AP[u], ameta[u], X[u], F[u], i, H[u, i],
-                                False)  # fmt: skip
+        _offer_first_front((AX[u], AF[u], AH[u], AP[u], ameta[u]), X[u], F[u], H[u], rank[u])
 
 
 @njit(cache=True)

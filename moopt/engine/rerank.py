@@ -23,8 +23,7 @@ import numba
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._memory import populated_zeros as _populated
-from .._memory import sparse_zeros as _sparse_zeros
+from .._memory import populated_zeros, sparse_zeros
 from .._topk import top_k_rows
 from ..objectives import (
     ListObjective,
@@ -218,11 +217,11 @@ def run_engine(
         )
 
     m = packed.n_obj
-    X = _populated((u, p, k), np.int64)
-    F = _populated((u, p, m), np.float64)
-    rank = _populated((u, p), np.int64)
-    crowd = _populated((u, p), np.float64)
-    H = _populated((u, p), np.uint64)  # row hashes of the populations
+    X = populated_zeros((u, p, k), np.int64)
+    F = populated_zeros((u, p, m), np.float64)
+    rank = populated_zeros((u, p), np.int64)
+    crowd = populated_zeros((u, p), np.float64)
+    H = populated_zeros((u, p), np.uint64)  # row hashes of the populations
     args = (packed.kernels, packed.codes, packed.fdata, packed.idata, packed.consts,
             packed.foff, packed.ioff, packed.coff)  # fmt: skip
     evo = (cfg.p_cx, cfg.p_mut, CROSSOVERS[cfg.crossover], cfg.p_swap, cfg.eta,
@@ -231,8 +230,8 @@ def run_engine(
         return _run_whole(inputs, packed, cfg, seed, stream_ids, seeds, n_seeds, start,
                           (X, F, H, rank, crowd), args, evo)  # fmt: skip
     states = np.zeros(u, dtype=np.uint64)
-    arc = (_sparse_zeros((u, a, k), np.int64), _sparse_zeros((u, a, m), np.float64),
-           _sparse_zeros((u, a), np.uint64), _sparse_zeros((u, a), np.uint8),
+    arc = (sparse_zeros((u, a, k), np.int64), sparse_zeros((u, a, m), np.float64),
+           sparse_zeros((u, a), np.uint64), sparse_zeros((u, a), np.uint8),
            np.zeros((u, 2), dtype=np.int64))  # fmt: skip
     with numba.parallel_chunksize(1):  # blocks of users handed out as threads free up
         sizes = K.init_batch(
@@ -271,7 +270,7 @@ def run_engine(
     if a > 0:
         K.archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta)
         # Return views of only the rows some archive reached: the capacity was allocated
-        # by _sparse_zeros, so its untouched rest is never paged in, and no copy is made
+        # by sparse_zeros, so its untouched rest is never paged in, and no copy is made
         # (fresh memory costs page faults). Rows past each user's size are blanked
         # (never uninitialised memory); values are negated in place (results maximise).
         used = max(int(ameta[:, 0].max()), 1)
@@ -296,8 +295,8 @@ def _run_whole(inputs, packed, cfg, seed, stream_ids, seeds, n_seeds, start, pop
     X, F, H, rank, crowd = pop
     u, p, k, m, a = inputs.n_users, cfg.pop_size, inputs.k, packed.n_obj, cfg.archive_size
     rows = (u + 31) // 32 * 32 * a  # 32 users per block at most (kernels._n_chunks)
-    staged = (_sparse_zeros((rows, k), np.int64), _sparse_zeros((rows, m), np.float64),
-              _sparse_zeros((rows,), np.uint8))  # fmt: skip
+    staged = (sparse_zeros((rows, k), np.int64), sparse_zeros((rows, m), np.float64),
+              sparse_zeros((rows,), np.uint8))  # fmt: skip
     first, size, overflow = (np.zeros(u, dtype=np.int64) for _ in range(3))
     bad = np.zeros((u, m), dtype=np.bool_)
     with numba.parallel_chunksize(1):  # blocks of users handed out as threads free up
@@ -311,9 +310,9 @@ def _run_whole(inputs, packed, cfg, seed, stream_ids, seeds, n_seeds, start, pop
     _raise_non_finite(~K.finite_columns(F, np.empty((u, 0, m)), size) | bad.any(axis=0),
                       packed.names)  # fmt: skip
     used = max(int(size.max()), 1) if a > 0 else 0
-    AX = _populated((u, used, k), np.int64)
-    AF = _populated((u, used, m), np.float64)
-    AP = _populated((u, used), np.uint8)
+    AX = populated_zeros((u, used, k), np.int64)
+    AF = populated_zeros((u, used, m), np.float64)
+    AP = populated_zeros((u, used), np.uint8)
     K.gather_archives(*staged, first, size, AX, AF, AP)
     return RerankResult(
         positions=X, F=-F, rank=rank, crowding=crowd, candidates=inputs.candidates,
