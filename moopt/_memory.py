@@ -1,4 +1,5 @@
-"""Fresh memory for the engine's large arrays, mapped the way their first writes need.
+"""Fresh memory for the engine's large arrays, mapped the way their first writes need, and
+borrowed views of arrays inside kernels (no reference counting).
 
 Large arrays from numpy are advised for transparent huge pages; on the machines measured
 (a sandboxed VM, 2 threads) that made first writes either fast or, when the kernel had to
@@ -10,6 +11,9 @@ from __future__ import annotations
 import mmap
 
 import numpy as np
+from numba.core import cgutils, types
+from numba.core.errors import TypingError
+from numba.extending import intrinsic
 
 
 def populated_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -44,3 +48,59 @@ def sparse_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
     if n == 0:
         return np.zeros(shape, dtype=dtype)
     return np.frombuffer(mmap.mmap(-1, n), dtype=dtype).reshape(shape)
+
+
+@intrinsic
+def borrowed(typingctx, x):
+    """``x`` (an array, or a tuple or named tuple of arrays and scalars) with every array
+    a *borrowed* view: same data, shape and strides, no memory-info or parent pointer.
+
+    Numba counts references to arrays with atomic operations: a jitted function increfs
+    every array argument on entry (each array of a tuple too) and decrefs it on exit, and
+    so do inlined calls and row views. The engine's per-user functions take the whole
+    workspace (35 arrays), so a user's run made thousands of atomic operations, which on
+    some machines were half its time. Views of a borrowed array have no memory info, so
+    their reference counting does nothing. Only for use inside a kernel, on arrays an
+    owner keeps alive for as long as the views are used; never return one to Python."""
+    if not _borrowable(x):
+        raise TypingError(f"borrowed() takes arrays and tuples of arrays and scalars, got {x}")
+
+    def codegen(context, builder, sig, args):
+        return _borrow_value(context, builder, sig.args[0], args[0])
+
+    return x(x), codegen
+
+
+def _borrowable(ty) -> bool:
+    if isinstance(ty, types.Array):
+        return True
+    if isinstance(ty, types.BaseTuple):
+        return all(_borrowable(t) for t in ty)
+    return isinstance(ty, (types.Number, types.Boolean))
+
+
+def _borrow_value(context, builder, ty, val):
+    if isinstance(ty, types.Array):
+        a = context.make_array(ty)(context, builder, value=val)
+        a.meminfo = cgutils.get_null_value(a.meminfo.type)
+        a.parent = cgutils.get_null_value(a.parent.type)
+        return a._getvalue()
+    if isinstance(ty, types.BaseTuple):
+        out = val
+        for i, t in enumerate(ty):
+            out = builder.insert_value(
+                out, _borrow_value(context, builder, t, builder.extract_value(val, i)), i
+            )
+        return out
+    return val
+
+
+@intrinsic
+def keep_alive(typingctx, x):
+    """A use of ``x`` that does nothing: Numba frees a variable after its last use, so an
+    owner whose arrays were :func:`borrowed` is passed here after the views' last use."""
+
+    def codegen(context, builder, sig, args):
+        return context.get_dummy_value()
+
+    return types.none(x), codegen

@@ -474,3 +474,42 @@ def test_mapped_arrays_are_writable_zero_arrays_of_the_shape_asked(make):
         if x.size:
             x.reshape(-1)[-1] = 7
             assert x.reshape(-1)[-1] == 7 and x.sum() == 7
+
+
+def test_borrowed_views_read_and_write_the_owners_data():
+    from numba.core.errors import TypingError
+
+    from moopt._memory import borrowed, keep_alive
+
+    @numba.njit
+    def scale_rows(a, pair):
+        owned = np.arange(6.0).reshape(2, 3).T  # F-ordered, owned by this function
+        ba, (bb, n, w), bo = borrowed((a, pair, owned))
+        total = 0.0
+        for i in range(ba.shape[0]):
+            row = ba[i]  # a view of a borrowed array: borrowed too
+            for j in range(row.shape[0]):
+                row[j] *= w
+        for j in range(bb.shape[0]):
+            bb[j] += n
+        for i in range(bo.shape[0]):
+            for j in range(bo.shape[1]):
+                total += bo[i, j] * (10 * i + j)
+        keep_alive(owned)
+        return total, bo.strides[0], bo.strides[1]
+
+    a = np.arange(12.0).reshape(3, 4)
+    b = np.zeros(5, dtype=np.int64)
+    total, s0, s1 = scale_rows(a, (b, 3, 0.5))
+    np.testing.assert_array_equal(a, np.arange(12.0).reshape(3, 4) * 0.5)
+    np.testing.assert_array_equal(b, np.full(5, 3))
+    ref = np.arange(6.0).reshape(2, 3).T
+    assert total == sum(ref[i, j] * (10 * i + j) for i in range(3) for j in range(2))
+    assert (s0, s1) == ref.strides  # the layout is kept (8, 24)
+
+    @numba.njit
+    def borrow_a_list(x):
+        return borrowed(x)
+
+    with pytest.raises(TypingError, match="borrowed"):
+        borrow_a_list(numba.typed.List([1.0]))
