@@ -12,8 +12,10 @@ import mmap
 
 import numpy as np
 from numba.core import cgutils, types
+from numba.core.datamodel import models
 from numba.core.errors import TypingError
-from numba.extending import intrinsic
+from numba.core.imputils import lower_cast
+from numba.extending import intrinsic, register_model
 
 
 def populated_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -50,47 +52,107 @@ def sparse_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, n), dtype=dtype).reshape(shape)
 
 
+class BorrowedArray(types.Array):
+    """A Numba array type whose values carry no memory info: Numba emits no reference
+    counting for it at all (its data model types the ``meminfo`` field as a plain
+    pointer). Views of a borrowed array (rows, slices, transposes) are borrowed too; a
+    borrowed array converts to an ordinary one where a function asks for that (the memory
+    info stays null, so counting it does nothing)."""
+
+    def __init__(self, dtype, ndim, layout, readonly=False, aligned=True):
+        kind = "readonly borrowed array" if readonly else "borrowed array"
+        super().__init__(dtype, ndim, layout, readonly=readonly, aligned=aligned,
+                         name=f"{kind}({dtype}, {ndim}d, {layout})")  # fmt: skip
+
+    def copy(self, dtype=None, ndim=None, layout=None, readonly=None):
+        return BorrowedArray(
+            self.dtype if dtype is None else dtype, self.ndim if ndim is None else ndim,
+            self.layout if layout is None else layout,
+            (not self.mutable) if readonly is None else readonly, self.aligned,
+        )  # fmt: skip
+
+    def unify(self, typingctx, other):
+        if isinstance(other, BorrowedArray):
+            u = super().unify(typingctx, other)
+            return None if u is None else BorrowedArray(u.dtype, u.ndim, u.layout,
+                                                        not u.mutable, u.aligned)  # fmt: skip
+        return super().unify(typingctx, other)
+
+
+@register_model(BorrowedArray)
+class _BorrowedArrayModel(models.StructModel):
+    def __init__(self, dmm, fe_type):
+        members = [
+            ("meminfo", types.voidptr),  # always null; not an NRT memory info
+            ("parent", types.pyobject),
+            ("nitems", types.intp),
+            ("itemsize", types.intp),
+            ("data", types.CPointer(fe_type.dtype)),
+            ("shape", types.UniTuple(types.intp, fe_type.ndim)),
+            ("strides", types.UniTuple(types.intp, fe_type.ndim)),
+        ]
+        super().__init__(dmm, fe_type, members)
+
+
+@lower_cast(BorrowedArray, types.Array)
+def _borrowed_to_array(context, builder, fromty, toty, val):
+    """The same fields under an ordinary array type (layouts checked by the typing)."""
+    src = context.make_array(fromty)(context, builder, value=val)
+    dst = context.make_array(toty)(context, builder)
+    for name in ("meminfo", "parent", "nitems", "itemsize", "data", "shape", "strides"):
+        setattr(dst, name, getattr(src, name))
+    return dst._getvalue()
+
+
 @intrinsic
 def borrowed(typingctx, x):
     """``x`` (an array, or a tuple or named tuple of arrays and scalars) with every array
-    a *borrowed* view: same data, shape and strides, no memory-info or parent pointer.
+    a :class:`BorrowedArray` view: same data, shape and strides, no memory info.
 
-    Numba counts references to arrays with atomic operations: a jitted function increfs
-    every array argument on entry (each array of a tuple too) and decrefs it on exit, and
-    so do inlined calls and row views. The engine's per-user functions take the whole
-    workspace (35 arrays), so a user's run made thousands of atomic operations, which on
-    some machines were half its time. Views of a borrowed array have no memory info, so
-    their reference counting does nothing. Only for use inside a kernel, on arrays an
-    owner keeps alive for as long as the views are used; never return one to Python."""
-    if not _borrowable(x):
+    Numba counts references to arrays (atomic operations on their memory info): at every
+    array argument an inlined helper binds, every row view, every variable copied. The
+    engine's per-user functions take the whole workspace (35 arrays) and its mating loop
+    inlines dozens of small helpers that take arrays, so a user's run made about 15,000
+    increfs and as many decrefs. For borrowed arrays none are emitted. Only for use inside
+    a kernel, on arrays an owner keeps alive for as long as the views are used
+    (:func:`keep_alive`); never return one to Python."""
+    out = _borrowed_type(x)
+    if out is None:
         raise TypingError(f"borrowed() takes arrays and tuples of arrays and scalars, got {x}")
 
     def codegen(context, builder, sig, args):
-        return _borrow_value(context, builder, sig.args[0], args[0])
+        return _borrow_value(context, builder, sig.args[0], sig.return_type, args[0])
 
-    return x(x), codegen
+    return out(x), codegen
 
 
-def _borrowable(ty) -> bool:
+def _borrowed_type(ty):
     if isinstance(ty, types.Array):
-        return True
+        return BorrowedArray(ty.dtype, ty.ndim, ty.layout, not ty.mutable, ty.aligned)
     if isinstance(ty, types.BaseTuple):
-        return all(_borrowable(t) for t in ty)
-    return isinstance(ty, (types.Number, types.Boolean))
+        members = [_borrowed_type(t) for t in ty]
+        if any(m is None for m in members):
+            return None
+        return types.BaseTuple.from_types(members, getattr(ty, "instance_class", None))
+    if isinstance(ty, (types.Number, types.Boolean)):
+        return ty
+    return None
 
 
-def _borrow_value(context, builder, ty, val):
+def _borrow_value(context, builder, ty, out_ty, val):
     if isinstance(ty, types.Array):
-        a = context.make_array(ty)(context, builder, value=val)
-        a.meminfo = cgutils.get_null_value(a.meminfo.type)
-        a.parent = cgutils.get_null_value(a.parent.type)
-        return a._getvalue()
+        src = context.make_array(ty)(context, builder, value=val)
+        dst = context.make_array(out_ty)(context, builder)
+        dst.meminfo = cgutils.get_null_value(dst.meminfo.type)
+        dst.parent = cgutils.get_null_value(dst.parent.type)
+        for name in ("nitems", "itemsize", "data", "shape", "strides"):
+            setattr(dst, name, getattr(src, name))
+        return dst._getvalue()
     if isinstance(ty, types.BaseTuple):
-        out = val
-        for i, t in enumerate(ty):
-            out = builder.insert_value(
-                out, _borrow_value(context, builder, t, builder.extract_value(val, i)), i
-            )
+        out = cgutils.get_null_value(context.get_value_type(out_ty))
+        for i, (t, o) in enumerate(zip(ty, out_ty, strict=True)):
+            item = _borrow_value(context, builder, t, o, builder.extract_value(val, i))
+            out = builder.insert_value(out, item, i)
         return out
     return val
 

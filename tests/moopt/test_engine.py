@@ -513,3 +513,55 @@ def test_borrowed_views_read_and_write_the_owners_data():
 
     with pytest.raises(TypingError, match="borrowed"):
         borrow_a_list(numba.typed.List([1.0]))
+
+
+def test_borrowed_arrays_emit_no_reference_counting_and_convert_to_arrays():
+    import re
+
+    from moopt._memory import borrowed
+
+    @numba.njit("float64(float64[::1])")
+    def plain_sum(row):  # compiled for ordinary arrays only
+        return row.sum()
+
+    @numba.njit(inline="always")
+    def bump(x, state):
+        state[0] += 1
+        if state[0] % 2:
+            x[0] += 1.0
+        return x[0]
+
+    def body(a, state):
+        total = 0.0
+        for i in range(a.shape[0]):
+            row = a[i]
+            if row[0] > 1.0:
+                total += bump(row, state)
+            total += plain_sum(row)
+        return total
+
+    owned = numba.njit(body)
+    body_b = numba.njit(body)
+
+    @numba.njit
+    def lent(a, state):
+        return body_b(*borrowed((a, state)))
+
+    a = np.arange(12.0).reshape(4, 3)
+    state = np.zeros(1, dtype=np.int64)
+    a2, state2 = a.copy(), state.copy()
+    assert lent(a, state) == owned(a2, state2)  # the same arithmetic, the same writes
+    np.testing.assert_array_equal(a, a2)
+    assert state[0] == state2[0] == 3
+    assert all("borrowed array" in str(sig[0]) for sig in body_b.signatures)
+
+    def increfs(dispatcher):
+        ir = "".join(dispatcher.inspect_llvm().values())
+        own = [f for f in re.split(r"\ndefine ", ir)[1:]
+               if "body" in re.search(r"@\"?([^\"(\s]+)", f).group(1)]  # fmt: skip
+        return sum(f.count("call void @NRT_incref") for f in own)
+
+    # The row views and the helper inlined in the loop count references on ordinary
+    # arrays; on borrowed ones nothing is emitted.
+    assert increfs(owned) > 0
+    assert increfs(body_b) == 0
