@@ -132,7 +132,8 @@ def item_features(inputs: RerankInputs, embedding_key: str = "item_embeddings") 
     # Written into one float32 array (each value rounded once, as a float64 build then
     # cast would): building it in float64 and casting costs more than all the rest.
     out = np.empty((u, n, d + 5), dtype=np.float32)
-    out[..., :d] = semantic[cands]
+    genres = inputs.item_genres[cands]  # (U, N, G), gathered once
+    out[..., :d] = genres if emb is None else semantic[cands]
     pop = inputs.item_popularity
     logpop = np.log1p(pop) / max(np.log1p(pop.max()), 1e-12)
     out[..., d] = logpop[cands]
@@ -140,7 +141,7 @@ def item_features(inputs: RerankInputs, embedding_key: str = "item_embeddings") 
     # Diversity contribution: share of the item's categories the top-K list lacks.
     order = np.argsort(-inputs.scores, axis=1, kind="stable")
     if inputs.item_genres.shape[1]:
-        g = inputs.item_genres[cands]  # (U, N, G)
+        g = genres
         covered = np.take_along_axis(g, order[:, : inputs.k, None], axis=1).any(axis=1)
         n_cat = np.count_nonzero(g, axis=2)
         new = np.count_nonzero(g & ~covered[:, None, :], axis=2)
@@ -313,7 +314,7 @@ class ParetoLearner:
             raise RuntimeError("the Pareto learner has not been trained yet")
         feats = torch.as_tensor(self.features(inputs), device=self.device)  # (U, N, F)
         u, n, _ = feats.shape
-        users_t = torch.as_tensor(np.asarray(users, dtype=np.int64), device=self.device)
+        users_t = torch.as_tensor(np.ascontiguousarray(users, dtype=np.int64), device=self.device)
         self.model.eval()
         return self.model.all_clusters(feats, users_t[:, None].expand(u, n)).cpu().numpy()
 

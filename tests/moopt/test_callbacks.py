@@ -187,6 +187,30 @@ def test_transfer_is_reproducible():
     np.testing.assert_array_equal(a.anchors, b.anchors)
 
 
+def test_anchors_reuse_the_last_proposal_only_while_the_network_is_unchanged():
+    from moopt.engine.rerank import evaluate_lists
+
+    class Keep(KnowledgeTransfer):
+        def setup(self, inputs, *args):
+            self.inputs = inputs
+            super().setup(inputs, *args)
+
+    scores, cands, genres, pop = users(n_users=20)
+    kt = Keep(every=2)
+    res = rerank_batch(scores, cands, genres, pop, k=5, pop_size=12, n_gen=7, seed=3,
+                       callback=kt)
+    assert [h["gen"] for h in kt.history] == [2, 4, 6]  # none after the last training
+    fresh = kt.learner.propose(kt.inputs, kt._users)
+    np.testing.assert_array_equal(res.anchors, evaluate_lists(fresh, kt._packed))
+    assert kt._propose(kt.inputs, kt._users) is kt._proposal[1]  # network unchanged
+    # Other users, or another training, mean a new proposal.
+    assert kt._propose(kt.inputs, kt._users[::-1]) is not kt._proposal[1]
+    kt.learner.fit(kt.inputs, res.positions, -res.F, res.objectives, kt._users)
+    after = kt._propose(kt.inputs, kt._users)
+    assert after is not kt._proposal[1]
+    np.testing.assert_array_equal(after, kt.learner.propose(kt.inputs, kt._users))
+
+
 def test_transfer_improves_hypervolume_at_equal_generations():
     scores, cands, genres, pop = users(n_users=150, n=60)
     hv = HV(ref_point=np.full(3, 1.1))
