@@ -94,14 +94,23 @@ class _BorrowedArrayModel(models.StructModel):
         super().__init__(dmm, fe_type, members)
 
 
+def _array_as(context, builder, fromty, toty, val, keep_owner):
+    """The array ``val`` of type ``fromty`` rebuilt as ``toty`` (the same data, shape and
+    strides); ``keep_owner=False`` nulls its memory info and parent."""
+    src = context.make_array(fromty)(context, builder, value=val)
+    dst = context.make_array(toty)(context, builder)
+    for name in ("nitems", "itemsize", "data", "shape", "strides"):
+        setattr(dst, name, getattr(src, name))
+    for name in ("meminfo", "parent"):
+        field = getattr(src, name)
+        setattr(dst, name, field if keep_owner else cgutils.get_null_value(field.type))
+    return dst._getvalue()
+
+
 @lower_cast(BorrowedArray, types.Array)
 def _borrowed_to_array(context, builder, fromty, toty, val):
     """The same fields under an ordinary array type (layouts checked by the typing)."""
-    src = context.make_array(fromty)(context, builder, value=val)
-    dst = context.make_array(toty)(context, builder)
-    for name in ("meminfo", "parent", "nitems", "itemsize", "data", "shape", "strides"):
-        setattr(dst, name, getattr(src, name))
-    return dst._getvalue()
+    return _array_as(context, builder, fromty, toty, val, keep_owner=True)
 
 
 @intrinsic
@@ -141,13 +150,7 @@ def _borrowed_type(ty):
 
 def _borrow_value(context, builder, ty, out_ty, val):
     if isinstance(ty, types.Array):
-        src = context.make_array(ty)(context, builder, value=val)
-        dst = context.make_array(out_ty)(context, builder)
-        dst.meminfo = cgutils.get_null_value(dst.meminfo.type)
-        dst.parent = cgutils.get_null_value(dst.parent.type)
-        for name in ("nitems", "itemsize", "data", "shape", "strides"):
-            setattr(dst, name, getattr(src, name))
-        return dst._getvalue()
+        return _array_as(context, builder, ty, out_ty, val, keep_owner=False)
     if isinstance(ty, types.BaseTuple):
         out = cgutils.get_null_value(context.get_value_type(out_ty))
         for i, (t, o) in enumerate(zip(ty, out_ty, strict=True)):

@@ -93,6 +93,7 @@ class _TransferCore:
         self.learner = learner if learner is not None else ParetoLearner(learner_config)
         self.transfer = transfer_config or TransferConfig()
         self.history: list[dict] = []
+        self._proposal: tuple | None = None  # (what it depends on, the knowledge lists)
 
     def _transfer(self, inputs, positions, F, names, users, gen) -> np.ndarray:
         """Train on the populations and return the knowledge lists (U, C, K)."""
@@ -114,9 +115,8 @@ class _TransferCore:
         the network, the inputs and the users, so the one made after the last training is
         reused when none of them changed (anchors at the end of a run whose last transfer
         came after the last training: PreferRec's and the light settings)."""
-        proposal = getattr(self, "_proposal", None)
-        if proposal is not None and proposal[0] == self._learner_state(inputs, users):
-            return proposal[1]
+        if self._proposal is not None and self._proposal[0] == self._learner_state(inputs, users):
+            return self._proposal[1]
         return check_lists(self.learner.propose(inputs, users), inputs, "knowledge lists")
 
 

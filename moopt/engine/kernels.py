@@ -1185,13 +1185,13 @@ def inject_batch(X, F, H, rank, crowd, states, lists, kernels, codes, fdata, ida
     user, so the cost is small and the compile time of a parallel loop is saved)."""
     u_count, p, k = X.shape
     added = np.zeros(u_count, dtype=np.int64)
-    owned = make_workspace(p + lists.shape[1], p, k, F.shape[2], 1)
-    ws = borrowed(owned)
+    owned = (make_workspace(p + lists.shape[1], p, k, F.shape[2], 1),
+             np.empty(1, dtype=np.uint64))  # fmt: skip
+    ws, state = borrowed(owned)
     bX, bF, bH, brank, bcrowd, blists = borrowed((X, F, H, rank, crowd, lists))
     bfdata, bidata, bconsts = borrowed((fdata, idata, consts))
     bAX, bAF, bAH, bAP, bameta = borrowed((AX, AF, AH, AP, ameta))
     for u in range(u_count):
-        state = np.empty(1, dtype=np.uint64)
         state[0] = states[u]
         added[u] = inject_user(
             bX[u], bF[u], bH[u], brank[u], bcrowd[u], blists[u], state, kernels, codes,
