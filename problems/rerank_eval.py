@@ -12,10 +12,10 @@ Protocol (for each of the ``full`` and ``sampled`` candidate protocols):
 2. **Validation stage** (candidates whose target is each user's validation item, history
    = train only). Greedy baselines run along their parameter path (MMR lambda, DPP
    theta, SSD gamma at 0.1 ... 0.9); each one's parameter is tuned to maximise the
-   aggregate F1@K (and separately F2@K). NSGA-II runs with the same settings it will use
-   on test; its utility weight ``w`` in ``w * accuracy + (diversity + novelty) / 2`` is
-   fitted on the same F-measures, and for transfer runs the single anchor region of the
-   angular rule too.
+   aggregate F1@K (and separately F2@K). NSGA-II runs with the same settings and seeds it
+   will use on test; its utility weight ``w`` in ``w * accuracy + (diversity + novelty) /
+   2`` is fitted on the same F-measures averaged over those seeds, and for transfer runs
+   the single anchor region of the angular rule too.
 3. **Test stage**, scored once with the validated choices, for ``len(seeds)`` NSGA-II
    seeds (greedy baselines are deterministic).
 
@@ -30,6 +30,11 @@ ordered by q, so @5 metrics stay meaningful.
 Metrics at K: HR, NDCG, Div (genre coverage), Nov (normalised self-information over
 training popularity), ILD, and F1/F2 of HR@K against (Div + Nov) / 2
 (:func:`recommenders.metrics.f_beta`) on the averaged metrics.
+
+Scores and novelty are rounded to float32 precision before any method sees them
+(:func:`moopt.objectives.portable_round`), so the CPU's math library (numpy's ``exp``
+gives different last bits with and without AVX-512) does not change which lists the
+search keeps: the same candidates files give the same tables on any machine.
 
 Sampled protocol: candidate columns are shuffled per user first (seeded): the file
 stores the positive in column 0 and every method breaks score ties towards lower
@@ -47,7 +52,7 @@ import pandas as pd
 from moopt import rerank_batch, stats
 from moopt.callbacks import KnowledgeTransfer
 from moopt.engine import evaluate_lists
-from moopt.objectives import make_inputs, pack_objectives
+from moopt.objectives import make_inputs, pack_objectives, portable_round
 from recommenders import metrics as M
 from recommenders import rerank as R
 
@@ -146,13 +151,14 @@ class Stage:
 
 
 def transform_scores(scores: np.ndarray, how: str) -> np.ndarray:
-    """Per-user softmax over the candidates (``"softmax"``) or the scores as given."""
+    """Per-user softmax over the candidates (``"softmax"``, rounded to float32 precision as
+    calibrated scores are) or the scores as given."""
     if how == "none":
         return scores
     if how != "softmax":
         raise ValueError(f"how must be 'softmax' or 'none', got {how!r}")
     z = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
+    return portable_round(z / z.sum(axis=1, keepdims=True))
 
 
 def protocol_arrays(cands: dict, protocol: str, seed: int = 0, transform: str = "none"):
@@ -304,6 +310,13 @@ def utility_path(ctx: Context, res) -> list[tuple[float, np.ndarray]]:
             for w in ctx.cfg.w_grid]  # fmt: skip
 
 
+def _mean_metrics(per_seed: list[list[dict[str, float]]]) -> list[dict[str, float]]:
+    """Per position of a path, the metrics averaged over seeds (the outer list); the mean
+    of each seed's F-measure, as the test table reports it."""
+    return [{key: float(np.mean([seed[i][key] for seed in per_seed])) for key in per_seed[0][i]}
+            for i in range(len(per_seed[0]))]  # fmt: skip
+
+
 def _best(values: list[float]) -> int:
     """Index of the largest value, the first among ties."""
     return int(np.argmax(np.asarray(values)))
@@ -348,9 +361,11 @@ def tune(valid: Context, cfg: RerankEvalConfig) -> tuple[list[Choice], dict]:
     for m in NSGA:
         if m not in cfg.methods:
             continue
-        # The validation choice uses the first seed's run; test runs every seed.
-        res, _ = valid.nsga(m, cfg.seeds[0])
-        path = [(w, valid.metrics(pos)) for w, pos in utility_path(valid, res)]
+        # Every knob of a variant is fitted on its validation metrics averaged over all the
+        # seeds it runs on test, so a choice does not hinge on one run's randomness.
+        results = [valid.nsga(m, s)[0] for s in cfg.seeds]
+        per_seed = [[valid.metrics(pos) for _, pos in utility_path(valid, res)] for res in results]
+        path = list(zip(cfg.w_grid, _mean_metrics(per_seed), strict=True))
         curves[m] = path
         for beta in ("F1", "F2"):
             j = _best([r[f"{beta}@{kk}"] for _, r in path])
@@ -359,18 +374,19 @@ def tune(valid: Context, cfg: RerankEvalConfig) -> tuple[list[Choice], dict]:
             # The best validated greedy list, or a list of the archive that weakly
             # dominates it, chosen by the same utility: never worse on any objective.
             dom = valid.objective_values(valid.greedy(*ref))
-            path = [(w, valid.metrics(valid.order_by_q(res.choose(
-                utility_weights(cfg, w), dominating=dom, positions=True))))
-                for w in cfg.w_grid]  # fmt: skip
+            path = list(zip(cfg.w_grid, _mean_metrics([[valid.metrics(valid.order_by_q(
+                res.choose(utility_weights(cfg, w), dominating=dom, positions=True)))
+                for w in cfg.w_grid] for res in results]), strict=True))  # fmt: skip
             j = _best([r[f"{beta}@{kk}"] for _, r in path])
             choices.append(Choice(m, f"utility {beta}, dominating {LABELS[ref[0]]}",
                                   path[j][0], path[j][1][f"{beta}@{kk}"], ref))  # fmt: skip
         choices.append(Choice(m, "knee", None, None))
         if m == "nsga2_kt":
             choices.append(Choice(m, "angular (all anchors)", None, None))
-            n_regions = res.anchors.shape[1]
-            per_region = [valid.metrics(valid.order_by_q(
+            n_regions = min(res.anchors.shape[1] for res in results)
+            per_region = _mean_metrics([[valid.metrics(valid.order_by_q(
                 res.choose("angular", region=r, positions=True))) for r in range(n_regions)]
+                for res in results])  # fmt: skip
             for beta in ("F1", "F2"):
                 j = _best([r[f"{beta}@{kk}"] for r in per_region])
                 choices.append(Choice(m, f"angular region {beta}", j,

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from moopt.objectives import portable_round
+
 from .calibration import fit_temperature, hit_probabilities, log_partition
 from .data.interactions import Interactions
 from .data.split import Split, sample_negatives
@@ -249,6 +251,10 @@ def calibrated_scores(cands: dict[str, np.ndarray], protocol: str) -> np.ndarray
     (``log_norm_full`` at ``meta_temperature_full``), so rows sum to at most 1.
     ``"sampled"``: of ``sampled_items``/``sampled_scores``, a softmax over the candidates at
     ``meta_temperature_sampled``, so rows sum to 1.
+
+    Rounded to float32 precision (:func:`moopt.objectives.portable_round`): numpy's
+    ``exp`` differs between CPUs in the last bits, and re-ranking searches compare these
+    values, so unrounded they would let the machine change the chosen lists.
     """
     if protocol == "full":
         need, scores = ("meta_temperature_full", "log_norm_full"), "scores"
@@ -268,7 +274,7 @@ def calibrated_scores(cands: dict[str, np.ndarray], protocol: str) -> np.ndarray
         log_norm = cands["log_norm_full"]
     else:
         log_norm = log_partition(s, temperature)
-    return hit_probabilities(s, temperature, log_norm)
+    return portable_round(hit_probabilities(s, temperature, log_norm))
 
 
 def calibration_summary(

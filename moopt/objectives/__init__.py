@@ -8,6 +8,7 @@ from .builtin import (
     NOVELTY,
     category_bits,
     item_novelty,
+    portable_round,
     position_discounts,
 )
 from .registry import (
@@ -28,5 +29,5 @@ __all__ = [
     "ACCURACY", "DIVERSITY", "EXPECTED_HITS", "ILD", "NOVELTY", "OBJECTIVE_SIGNATURE",
     "ListObjective", "ObjectiveData", "PackedObjectives", "RerankInputs", "category_bits",
     "get_objective", "item_novelty", "list_objectives", "make_inputs", "objective",
-    "pack_objectives", "position_discounts", "register_objective",
+    "pack_objectives", "portable_round", "position_discounts", "register_objective",
 ]  # fmt: skip

@@ -20,6 +20,11 @@ forms below are the standard ones, each normalised to [0, 1]:
   chosen lists are ordered by q afterwards, so the order inside the list costs nothing.
 
 Categories are packed 62 to an int64 word, so a union is a few ORs and a popcount.
+
+Novelty values are rounded to float32 precision (:func:`portable_round`): numpy's
+transcendental functions may take CPU-specific code paths (its ``exp`` gives different
+last bits with and without AVX-512), and the search compares objective values, so
+unrounded inputs could let the machine change which lists survive.
 """
 
 from __future__ import annotations
@@ -145,8 +150,32 @@ def diversity_kernel(positions, fdata, idata, consts):
 # --------------------------------------------------------------------------- novelty
 
 
+def portable_round(values) -> np.ndarray:
+    """``values`` rounded to the nearest float32 and returned as float64.
+
+    For inputs of the search computed with numpy's ``exp``/``log`` family (calibrated
+    probabilities, novelty): those functions can take CPU-specific code paths whose
+    results differ between machines in the last bits of a float64 (``exp`` does, with and
+    without AVX-512), and a search that compares objective values turns such differences
+    into different lists. Rounded, the inputs
+    are the same on every machine unless two machines' values lie on either side of a
+    float32 rounding boundary (about 2^-26 per value for a one-ulp difference). The
+    rounding is IEEE round-to-nearest-even, the same everywhere; float32 keeps about
+    seven significant digits, far below any difference that matters to a recommendation.
+    Non-finite values pass through unchanged (validation reports them).
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        out = arr.astype(np.float32).astype(np.float64)
+    big = np.isfinite(arr) & ~np.isfinite(out)  # beyond float32's range: keep as given
+    if big.any():
+        out[big] = arr[big]
+    return out
+
+
 def item_novelty(item_popularity: np.ndarray) -> np.ndarray:
-    """Per-item novelty in [0, 1]: log2(pop_max / pop_i) / log2(pop_max / pop_min)."""
+    """Per-item novelty in [0, 1]: log2(pop_max / pop_i) / log2(pop_max / pop_min),
+    rounded to float32 precision (:func:`portable_round`)."""
     pop = np.asarray(item_popularity, dtype=np.float64)
     positive = pop[pop > 0]
     if positive.size == 0:
@@ -154,7 +183,7 @@ def item_novelty(item_popularity: np.ndarray) -> np.ndarray:
     lo, hi = positive.min(), positive.max()
     if hi <= lo:
         return np.zeros_like(pop)
-    return np.log2(hi / np.maximum(pop, lo)) / np.log2(hi / lo)
+    return portable_round(np.log2(hi / np.maximum(pop, lo)) / np.log2(hi / lo))
 
 
 def prepare_novelty(inputs: RerankInputs) -> ObjectiveData:

@@ -18,6 +18,7 @@ from moopt.objectives import (
     make_inputs,
     objective,
     pack_objectives,
+    portable_round,
 )
 
 
@@ -90,9 +91,36 @@ def test_expected_hits_counts_every_slot_alike_and_needs_probabilities():
 
 
 def test_item_novelty_normalisation():
-    # pop_max 8, pop_min (positive) 1: log2(8 / p) / 3; zero popularity counts as 1.
-    np.testing.assert_allclose(item_novelty(np.array([8.0, 1.0, 2.0, 0.0])), [0, 1, 2 / 3, 1])
+    # pop_max 8, pop_min (positive) 1: log2(8 / p) / 3; zero popularity counts as 1;
+    # 2 / 3 rounded to the nearest float32 (portable across CPUs' log2).
+    nov = item_novelty(np.array([8.0, 1.0, 2.0, 0.0]))
+    assert nov.tolist() == [0.0, 1.0, float(np.float32(2 / 3)), 1.0]
     assert np.all(item_novelty(np.array([3.0, 3.0])) == 0)
+
+
+def test_portable_round_is_float32_rounding_kept_in_float64():
+    x = np.array([1.0 + 2.0**-52, 1.0 + 2.0**-23, 1.0 + 1.5 * 2.0**-23, 1e-3, -2.5, 0.0])
+    out = portable_round(x)
+    assert out.dtype == np.float64
+    # one ulp above 1 rounds down; a float32 value is kept; halfway rounds to even.
+    assert out.tolist() == [1.0, 1.0 + 2.0**-23, 1.0 + 2.0**-22, float(np.float32(1e-3)), -2.5,
+                            0.0]  # fmt: skip
+    big = np.array([1e300, -1e39, np.inf, np.nan])  # beyond float32: kept as given
+    out = portable_round(big)
+    assert out[:3].tolist() == [1e300, -1e39, np.inf] and np.isnan(out[3])
+    assert portable_round(2.0).shape == ()
+
+
+def test_probabilities_a_few_ulps_apart_round_to_the_same_values():
+    # What portable_round is for: machines whose exp/log differ in the last bits of the
+    # calibrated probabilities must hand the search the same inputs. Differences of a few
+    # ulps vanish unless a value lies within them of a float32 rounding boundary (about
+    # 2^-26 per value per ulp): none of these 30,000 do, at either sign.
+    q = np.random.default_rng(5).dirichlet(np.ones(100), size=300) * 0.5
+    for ulps in (1, 3, -2):
+        other = q * (1 + ulps * 2.0**-52)
+        assert (other != q).mean() > 0.5
+        np.testing.assert_array_equal(portable_round(other), portable_round(q))
 
 
 # ------------------------------------------------------------------ sorting kernels

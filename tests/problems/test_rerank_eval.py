@@ -11,6 +11,7 @@ from problems.rerank_eval import (
     protocol_arrays,
     rerank_evaluation,
     transform_scores,
+    utility_path,
 )
 from recommenders.data import leave_one_out, make_synthetic
 from recommenders.evaluate import candidates, evaluate
@@ -81,6 +82,26 @@ def test_greedy_parameters_are_the_validation_argmax(evaluation):
                 curve = [m[f"{beta}@10"] for m in d["valid_curves"][choice.method]]
                 assert choice.valid_f == max(curve)
                 assert choice.param == CFG.grid[int(np.argmax(curve))]
+
+
+def test_utility_weights_are_the_argmax_of_validation_f_averaged_over_seeds(evaluation):
+    # Recomputed from scratch: every seed's validation run, its lists at each w, the mean
+    # F over seeds; the validated w is the first argmax of that mean, not one seed's.
+    for d in evaluation.details.values():
+        valid = d["valid"]
+        for m in ("nsga2", "nsga2_seeded"):
+            results = [valid.nsga(m, s)[0] for s in CFG.seeds]
+            for beta in ("F1", "F2"):
+                per_seed = np.array([[valid.metrics(pos)[f"{beta}@10"]
+                                      for _, pos in utility_path(valid, res)]
+                                     for res in results])  # fmt: skip
+                mean = per_seed.mean(axis=0)
+                choice = next(c for c in d["choices"]
+                              if c.method == m and c.rule == f"utility {beta}")  # fmt: skip
+                assert choice.param == CFG.w_grid[int(np.argmax(mean))]
+                assert choice.valid_f == pytest.approx(mean.max(), abs=1e-12)
+                curve = [r[f"{beta}@10"] for _, r in d["valid_curves"][m]]
+                np.testing.assert_allclose(curve, mean, atol=1e-12)
 
 
 def test_seeded_archive_weakly_dominates_every_greedy_list(evaluation):
