@@ -304,9 +304,11 @@ def utility_weights(cfg: RerankEvalConfig, w: float) -> dict[str, float]:
     return {cfg.accuracy: float(w), "diversity": 0.5, "novelty": 0.5}
 
 
-def utility_path(ctx: Context, res) -> list[tuple[float, np.ndarray]]:
-    """The chosen positions (ordered by q) at every utility weight of the grid."""
-    return [(w, ctx.order_by_q(res.choose(utility_weights(ctx.cfg, w), positions=True)))
+def utility_path(ctx: Context, res, dominating=None) -> list[tuple[float, np.ndarray]]:
+    """The chosen positions (ordered by q) at every utility weight of the grid, among the
+    archive lists that weakly dominate ``dominating`` (objective values per user) if given."""
+    return [(w, ctx.order_by_q(res.choose(utility_weights(ctx.cfg, w), dominating=dominating,
+                                          positions=True)))
             for w in ctx.cfg.w_grid]  # fmt: skip
 
 
@@ -315,6 +317,14 @@ def _mean_metrics(per_seed: list[list[dict[str, float]]]) -> list[dict[str, floa
     of each seed's F-measure, as the test table reports it."""
     return [{key: float(np.mean([seed[i][key] for seed in per_seed])) for key in per_seed[0][i]}
             for i in range(len(per_seed[0]))]  # fmt: skip
+
+
+def _mean_path(ctx: Context, results, dominating=None) -> list[tuple[float, dict]]:
+    """``(w, metrics)`` along the utility path, the metrics averaged over the runs
+    ``results`` (one per seed)."""
+    per_seed = [[ctx.metrics(pos) for _, pos in utility_path(ctx, res, dominating)]
+                for res in results]  # fmt: skip
+    return list(zip(ctx.cfg.w_grid, _mean_metrics(per_seed), strict=True))
 
 
 def _best(values: list[float]) -> int:
@@ -364,8 +374,7 @@ def tune(valid: Context, cfg: RerankEvalConfig) -> tuple[list[Choice], dict]:
         # Every knob of a variant is fitted on its validation metrics averaged over all the
         # seeds it runs on test, so a choice does not hinge on one run's randomness.
         results = [valid.nsga(m, s)[0] for s in cfg.seeds]
-        per_seed = [[valid.metrics(pos) for _, pos in utility_path(valid, res)] for res in results]
-        path = list(zip(cfg.w_grid, _mean_metrics(per_seed), strict=True))
+        path = _mean_path(valid, results)
         curves[m] = path
         for beta in ("F1", "F2"):
             j = _best([r[f"{beta}@{kk}"] for _, r in path])
@@ -373,10 +382,7 @@ def tune(valid: Context, cfg: RerankEvalConfig) -> tuple[list[Choice], dict]:
         for beta, ref in best_greedy.items():
             # The best validated greedy list, or a list of the archive that weakly
             # dominates it, chosen by the same utility: never worse on any objective.
-            dom = valid.objective_values(valid.greedy(*ref))
-            path = list(zip(cfg.w_grid, _mean_metrics([[valid.metrics(valid.order_by_q(
-                res.choose(utility_weights(cfg, w), dominating=dom, positions=True)))
-                for w in cfg.w_grid] for res in results]), strict=True))  # fmt: skip
+            path = _mean_path(valid, results, valid.objective_values(valid.greedy(*ref)))
             j = _best([r[f"{beta}@{kk}"] for _, r in path])
             choices.append(Choice(m, f"utility {beta}, dominating {LABELS[ref[0]]}",
                                   path[j][0], path[j][1][f"{beta}@{kk}"], ref))  # fmt: skip

@@ -157,11 +157,11 @@ def portable_round(values) -> np.ndarray:
     probabilities, novelty): those functions can take CPU-specific code paths whose
     results differ between machines in the last bits of a float64 (``exp`` does, with and
     without AVX-512), and a search that compares objective values turns such differences
-    into different lists. Rounded, the inputs
-    are the same on every machine unless two machines' values lie on either side of a
-    float32 rounding boundary (about 2^-26 per value for a one-ulp difference). The
-    rounding is IEEE round-to-nearest-even, the same everywhere; float32 keeps about
-    seven significant digits, far below any difference that matters to a recommendation.
+    into different lists. Rounded, the inputs are the same on every machine unless two
+    machines' values lie on either side of a float32 rounding boundary (about 2^-26 per
+    value for a one-ulp difference). The rounding is IEEE round-to-nearest-even, the same
+    everywhere; float32 keeps about seven significant digits, far below any difference
+    that matters to a recommendation.
     Non-finite values pass through unchanged (validation reports them).
     """
     arr = np.asarray(values, dtype=np.float64)
