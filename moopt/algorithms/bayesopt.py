@@ -27,16 +27,18 @@ Because normalisation and weights change as points arrive, every iteration refit
 surrogate on all points with their current scalarised values. Both the weights and the
 surrogate's random state derive from (seed, iteration), so a run is reproducible and a
 run resumed from its checkpoint (written atomically after every evaluation) continues
-exactly as the uninterrupted run would, without evaluating any point again.
+exactly as the uninterrupted run would, without evaluating any point again. The checkpoint
+records the problem's sizes and bounds, the seed and every setting that shapes the
+proposals (``n_initial``, ``scalarization``, ``kappa``, ``log_scale``, ``acq_func``,
+``rho``, ``n_points``); a resume with any of them changed stops with a ValueError naming
+it. A callable scalarisation is the same when its name, source and captured values are
+(see :mod:`moopt.algorithms._checkpoint`). Only the budget may grow between runs.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from pymoo.core.algorithm import Algorithm
@@ -44,6 +46,8 @@ from pymoo.core.population import Population
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from pymoo.termination.max_gen import MaximumGenerationTermination
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from ._checkpoint import Checkpoint, callable_identity, considered, history_population
 
 SCALARIZATIONS = ("parego", "sum", "harmonic", "booml_ressum", "booml_harmean")
 
@@ -141,7 +145,7 @@ class BayesOpt(Algorithm):
         self.kappa = float(kappa)
         self.log_scale = log_scale
         self.acq_func = acq_func
-        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.checkpoint = None if checkpoint is None else Checkpoint(checkpoint, "BayesOpt")
         self.rho = rho
         self.budget = budget
         self.n_points = n_points
@@ -149,6 +153,7 @@ class BayesOpt(Algorithm):
         self._F: list[list[float]] = []
         self._G: list[list[float]] = []
         self._seed = 0
+        self._budget = np.inf
 
     # ------------------------------------------------------------------ setup
 
@@ -175,44 +180,27 @@ class BayesOpt(Algorithm):
                 f"the budget of {int(budget)} evaluations is smaller than n_initial="
                 f"{self.n_initial}; lower n_initial or raise the budget"
             )
-        if self.checkpoint is not None and self.checkpoint.is_file():
-            self._resume(problem)
+        self._budget = np.inf if budget is None else float(budget)
+        if self.checkpoint is not None and self.checkpoint.exists():
+            self._X, self._F, self._G = self.checkpoint.load(self._signature(problem))
+            self.evaluator.n_eval = len(self._X)
 
     def _signature(self, problem) -> dict:
-        scal = self.scalarization if isinstance(self.scalarization, str) else "callable"
+        """Everything a resumed run must share with the run that wrote the checkpoint."""
+        s = self.scalarization
         return {
             "n_var": int(problem.n_var), "n_obj": int(problem.n_obj),
             "xl": np.asarray(problem.xl, float).tolist(),
             "xu": np.asarray(problem.xu, float).tolist(),
-            "scalarization": scal, "kappa": self.kappa, "n_initial": self.n_initial,
-            "seed": self._seed,
+            "scalarization": s if isinstance(s, str) else callable_identity(s),
+            "kappa": self.kappa, "n_initial": self.n_initial, "seed": self._seed,
+            "log_scale": self._log.tolist(), "acq_func": self.acq_func,
+            "rho": float(self.rho), "n_points": int(self.n_points),
         }  # fmt: skip
 
-    def _resume(self, problem) -> None:
-        state = json.loads(self.checkpoint.read_text())
-        if state.get("signature") != self._signature(problem):
-            raise ValueError(
-                f"the checkpoint {self.checkpoint} was written for another problem or other "
-                "settings; use a new checkpoint path"
-            )
-        self._X, self._F, self._G = state["X"], state["F"], state["G"]
-        self.evaluator.n_eval = len(self._X)
-
     def _save(self) -> None:
-        if self.checkpoint is None:
-            return
-        state = {"signature": self._signature(self.problem), "X": self._X, "F": self._F,
-                 "G": self._G}  # fmt: skip
-        path = self.checkpoint
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(state, f)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        if self.checkpoint is not None:
+            self.checkpoint.save(self._signature(self.problem), self._X, self._F, self._G)
 
     # ------------------------------------------------------------------ scalarisation
 
@@ -274,6 +262,8 @@ class BayesOpt(Algorithm):
     # ------------------------------------------------------------------ pymoo hooks
 
     def _infill(self):
+        if len(self._X) >= self._budget:  # a resumed run whose budget is already spent
+            return None
         return Population.new("X", self._ask()[None])
 
     def _initialize_infill(self):
@@ -283,6 +273,9 @@ class BayesOpt(Algorithm):
         self._advance(infills)
 
     def _advance(self, infills=None, **kwargs):
+        if infills is None:
+            self.pop = self._history_population()
+            return
         X, F = infills.get("X"), np.asarray(infills.get("F"), float)
         if not np.all(np.isfinite(F)):
             raise ValueError(f"the problem returned non-finite objectives {F[0]} at x = {X[0]}")
@@ -294,17 +287,9 @@ class BayesOpt(Algorithm):
         self.pop = self._history_population()
 
     def _history_population(self) -> Population:
-        pop = Population.new("X", np.asarray(self._X), "F", np.asarray(self._F))
-        if self._G and len(self._G[0]):
-            pop.set("G", np.asarray(self._G, float))
-        return pop
+        return history_population(self._X, self._F, self._G)
 
     def _set_optimum(self) -> None:
         pop = self.pop
-        if self._G and len(self._G[0]):
-            feasible = (np.asarray(self._G, float) <= 0).all(axis=1)
-        else:
-            feasible = np.ones(len(pop), bool)
-        cand = pop[feasible] if feasible.any() else pop
-        F = cand.get("F")
-        self.opt = cand[NonDominatedSorting().do(F, only_non_dominated_front=True)]
+        cand = pop[considered(self._G, len(pop))]
+        self.opt = cand[NonDominatedSorting().do(cand.get("F"), only_non_dominated_front=True)]

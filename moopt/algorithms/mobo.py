@@ -30,7 +30,9 @@ than the front, i.e. the worst value seen minus 10% of the observed range, which
 extending the front as well (see benchmarks/mobo_vs_skopt.py). A user-given
 ``ref_point`` is in the problem's units (minimisation: a solution dominates it when every
 objective is below it) and must be dominated by at least one evaluated solution once
-the initial design is in, or the run stops with a ValueError.
+the initial design is in, or the run stops with a ValueError. Which solutions count is
+one rule for all three: the feasible ones, or every evaluated one while none is feasible
+(as for the final front, ``opt``).
 
 Budget and batches. The initial design (scrambled Sobol or Latin hypercube points, seeded)
 is evaluated as one batch, then every iteration evaluates ``batch_size`` points chosen by
@@ -45,26 +47,28 @@ points evaluated so far), inside a forked torch RNG, so the same seed gives the 
 and the global torch RNG is left untouched. With ``checkpoint`` the evaluated X, F, G are
 written atomically after every batch; a run started with an existing checkpoint resumes
 from it without evaluating any point again, and continues exactly as the uninterrupted
-run would when its settings are the same and the interrupted run stopped at a batch
-boundary (a budget of n_initial + k * batch_size). The checkpoint must match the problem
-(sizes, bounds), the seed and the initial design; the other settings may change.
+run would when the interrupted run stopped at a batch boundary (a budget of n_initial +
+k * batch_size). The checkpoint must match the problem (sizes, bounds, constraints), the
+seed and every setting that shapes the proposals (``n_initial``, ``init``,
+``batch_size``, ``ref_point``, ``num_restarts``, ``raw_samples``, ``mc_samples``,
+``maxiter``); a resume with any of them changed stops with a ValueError naming it. Only
+the budget (and the device) may change between runs.
 
 BoTorch is optional: ``pip install "moopt[bo]"``.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 from pymoo.core.algorithm import Algorithm
 from pymoo.core.population import Population
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from ._checkpoint import Checkpoint, considered, history_population
 
 INITIAL_DESIGNS = ("sobol", "lhs")
 REF_RULES = ("front", "observed")
@@ -202,7 +206,7 @@ class MOBO(Algorithm):
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, Real)):
             raise TypeError(f"budget must be a number of evaluations, got {budget!r}")
         self.budget = budget
-        self.checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.checkpoint = None if checkpoint is None else Checkpoint(checkpoint, "MOBO")
         self.device = device
         self.ref_point_: np.ndarray | None = None
         self._X: list[list[float]] = []
@@ -254,51 +258,27 @@ class MOBO(Algorithm):
                 f"{self._n_init}; lower n_initial or raise the budget"
             )
         self._X, self._F, self._G = [], [], []
-        if self.checkpoint is not None and self.checkpoint.is_file():
-            self._resume(problem)
+        if self.checkpoint is not None and self.checkpoint.exists():
+            self._X, self._F, self._G = self.checkpoint.load(self._signature(problem))
+            self.evaluator.n_eval = len(self._X)
 
     def _signature(self, problem) -> dict:
+        """Everything a resumed run must share with the run that wrote the checkpoint."""
+        ref = self.ref_point
         return {
             "n_var": int(problem.n_var), "n_obj": int(problem.n_obj),
             "n_ieq_constr": int(getattr(problem, "n_ieq_constr", 0)),
             "xl": self._xl.tolist(), "xu": self._xu.tolist(),
             "n_initial": self._n_init, "init": self.init, "seed": self._seed,
-        }  # fmt: skip
-
-    def _settings(self) -> dict:
-        return {
             "batch_size": self.batch_size, "num_restarts": self.num_restarts,
             "raw_samples": self.raw_samples, "mc_samples": self.mc_samples,
             "maxiter": self.maxiter,
-            "ref_point": self.ref_point if not isinstance(self.ref_point, np.ndarray)
-            else self.ref_point.tolist(),
+            "ref_point": ref.tolist() if isinstance(ref, np.ndarray) else ref,
         }  # fmt: skip
 
-    def _resume(self, problem) -> None:
-        state = json.loads(self.checkpoint.read_text())
-        if state.get("signature") != self._signature(problem):
-            raise ValueError(
-                f"the checkpoint {self.checkpoint} was written for another problem, seed or "
-                "initial design; use a new checkpoint path"
-            )
-        self._X, self._F, self._G = state["X"], state["F"], state["G"]
-        self.evaluator.n_eval = len(self._X)
-
     def _save(self) -> None:
-        if self.checkpoint is None:
-            return
-        state = {"signature": self._signature(self.problem), "settings": self._settings(),
-                 "X": self._X, "F": self._F, "G": self._G}  # fmt: skip
-        path = self.checkpoint
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(state, f)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        if self.checkpoint is not None:
+            self.checkpoint.save(self._signature(self.problem), self._X, self._F, self._G)
 
     # ------------------------------------------------------------------ proposals
 
@@ -326,24 +306,19 @@ class MOBO(Algorithm):
         span = np.where(hi > lo, hi - lo, 1.0)
         return (hi - F) / span, hi, span
 
-    def _feasible(self) -> np.ndarray:
-        if self._G and len(self._G[0]):
-            return (np.asarray(self._G, float) <= 0).all(axis=1)
-        return np.ones(len(self._X), bool)
-
     def _reference_point(self, Y: np.ndarray, hi: np.ndarray, span: np.ndarray) -> np.ndarray:
         """The reference point in the normalised negated space (see the module docstring)."""
-        feasible = self._feasible()
-        Yf = Y[feasible] if feasible.any() else Y
+        used = considered(self._G, len(self._X))
+        Yf = Y[used]
         if isinstance(self.ref_point, str):  # "observed"
             return infer_reference_point(Yf)
         if self.ref_point is not None:
-            F = np.asarray(self._F, float)[feasible]
+            F = np.asarray(self._F, float)[used]
             if not (F < self.ref_point).all(axis=1).any():
                 raise ValueError(
                     f"ref_point {self.ref_point.tolist()} is not dominated by any evaluated "
-                    f"{'feasible ' if not feasible.all() else ''}solution (every objective "
-                    "below it); choose a larger ref_point or leave it None"
+                    "solution (every objective below it; the feasible solutions where there "
+                    "are any); choose a larger ref_point or leave it None"
                 )
             return (hi - self.ref_point) / span
         return infer_reference_point(Yf[_pareto_mask(Yf)])
@@ -476,18 +451,12 @@ class MOBO(Algorithm):
         self.pop = self._history_population()
 
     def _history_population(self) -> Population:
-        if not self._X:
-            return Population.empty()
-        pop = Population.new("X", np.asarray(self._X), "F", np.asarray(self._F))
-        if self._G and len(self._G[0]):
-            pop.set("G", np.asarray(self._G, float))
-        return pop
+        return history_population(self._X, self._F, self._G)
 
     def _set_optimum(self) -> None:
         pop = self.pop
         if pop is None or len(pop) == 0:
             self.opt = pop
             return
-        feasible = self._feasible()
-        cand = pop[feasible] if feasible.any() else pop
+        cand = pop[considered(self._G, len(pop))]
         self.opt = cand[NonDominatedSorting().do(cand.get("F"), only_non_dominated_front=True)]

@@ -318,3 +318,77 @@ def test_gradient_arguments_are_checked():
             MGDA(fd_step=bad)
     with pytest.raises(ValueError, match="evaluate_torch"):
         minimize(_NoGradients(n_var=2), MGDA(gradient="autograd"), ("n_gen", 2))
+
+
+class TwoPositive(Problem):
+    """Two objectives on a positive box (so log_scale is allowed)."""
+
+    def __init__(self):
+        super().__init__(n_var=2, n_obj=2, xl=0.1, xu=2.0)
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        out["F"] = np.stack([(X**2).sum(1), ((X - 2) ** 2).sum(1)], axis=1)
+
+
+def weighted_sum(f):
+    return float(f[0] + f[1])
+
+
+def weighted_max(f):
+    return float(max(f[0], f[1]))
+
+
+@pytest.mark.parametrize(
+    "change, setting",
+    [({"acq_func": "PI"}, "acq_func"), ({"log_scale": True}, "log_scale"),
+     ({"rho": 0.1}, "rho"), ({"n_points": 500}, "n_points"), ({"kappa": 1.0}, "kappa"),
+     ({"scalarization": "sum"}, "scalarization"),
+     ({"scalarization": weighted_max}, "scalarization")],
+)  # fmt: skip
+def test_bayesopt_resume_with_a_changed_setting_names_it(tmp_path, change, setting):
+    ckpt = tmp_path / "bo.json"
+    base = {"n_initial": 3, "scalarization": weighted_sum, "checkpoint": ckpt}
+    minimize(TwoPositive(), BayesOpt(**base), ("n_evals", 3), seed=1)
+    with pytest.raises(ValueError, match=rf"another problem, seed or settings .*{setting}"):
+        minimize(TwoPositive(), BayesOpt(**{**base, **change}), ("n_evals", 5), seed=1)
+    # The same settings resume (nothing evaluated again: the budget of 3 is spent).
+    res = minimize(TwoPositive(), BayesOpt(**base), ("n_evals", 3), seed=1)
+    assert len(res.pop) == 3
+
+
+def test_callable_identity_is_name_source_and_captured_values(tmp_path):
+    import subprocess
+    import sys
+
+    from moopt.algorithms._checkpoint import callable_identity
+
+    def weights(w):
+        return lambda f: float(np.dot(w, f))
+
+    assert callable_identity(weighted_sum) == callable_identity(weighted_sum)
+    assert callable_identity(weighted_sum) != callable_identity(weighted_max)
+    assert callable_identity(weights(np.array([0.5, 0.5]))) == callable_identity(
+        weights(np.array([0.5, 0.5])))  # fmt: skip
+    assert callable_identity(weights(np.array([0.5, 0.5]))) != callable_identity(
+        weights(np.array([0.4, 0.6])))  # fmt: skip
+    # The same function imported in another process is the same; an edited body is not.
+    module = tmp_path / "scal_mod.py"
+    module.write_text("def scal(f):\n    return float(f.sum())\n")
+    probe = ("import json, sys; sys.path.insert(0, sys.argv[1]); import scal_mod; "
+             "from moopt.algorithms._checkpoint import callable_identity; "
+             "print(json.dumps(callable_identity(scal_mod.scal)))")  # fmt: skip
+    there = json.loads(subprocess.run([sys.executable, "-c", probe, str(tmp_path)], check=True,
+                                      capture_output=True, text=True).stdout)  # fmt: skip
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import scal_mod
+
+        assert callable_identity(scal_mod.scal) == there
+        module.write_text("def scal(f):\n    return float(f.max())\n")
+        edited = json.loads(subprocess.run([sys.executable, "-c", probe, str(tmp_path)],
+                                           check=True, capture_output=True, text=True).stdout)
+        assert edited["callable"] == there["callable"]
+        assert edited["source_sha256"] != there["source_sha256"]
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("scal_mod", None)

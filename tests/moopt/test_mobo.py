@@ -88,7 +88,7 @@ def test_checkpoint_resume_matches_uninterrupted_run(tmp_path):
     minimize(p, MOBO(n_initial=4, batch_size=2, checkpoint=ckpt, **FAST), ("n_evals", 6),
              seed=2)  # fmt: skip
     state = json.loads(ckpt.read_text())
-    assert len(state["X"]) == 6 and state["settings"]["batch_size"] == 2
+    assert len(state["X"]) == 6 and state["signature"]["batch_size"] == 2
     res = minimize(p, MOBO(n_initial=4, batch_size=2, checkpoint=ckpt, **FAST),
                    ("n_evals", 10), seed=2)  # fmt: skip
     assert len(p.calls) == 10 and len(set(p.calls)) == 10  # nothing evaluated twice
@@ -108,6 +108,48 @@ def test_checkpoint_resume_matches_uninterrupted_run(tmp_path):
                  ("n_evals", 12), seed=2)  # fmt: skip
     with pytest.raises(ValueError, match="another problem, seed"):
         minimize(Counted(), MOBO(n_initial=4, checkpoint=ckpt, **FAST), ("n_evals", 12), seed=3)
+
+
+@pytest.mark.parametrize(
+    "change, setting",
+    [({"batch_size": 1}, "batch_size"), ({"ref_point": "observed"}, "ref_point"),
+     ({"ref_point": [5.0, 5.0]}, "ref_point"), ({"raw_samples": 16}, "raw_samples"),
+     ({"mc_samples": 16}, "mc_samples"), ({"maxiter": 20}, "maxiter"),
+     ({"num_restarts": 1}, "num_restarts")],
+)  # fmt: skip
+def test_resume_with_a_changed_setting_names_it(tmp_path, change, setting):
+    ckpt = tmp_path / "mobo.json"
+    base = {"n_initial": 4, "batch_size": 2, "checkpoint": ckpt, **FAST}
+    minimize(Counted(), MOBO(**base), ("n_evals", 4), seed=2)
+    p = Counted()
+    with pytest.raises(ValueError, match=rf"another problem, seed or settings .*{setting}: "
+                       r"checkpoint .*, this run"):  # fmt: skip
+        minimize(p, MOBO(**{**base, **change}), ("n_evals", 6), seed=2)
+    assert p.calls == []
+
+
+def test_given_reference_point_without_feasible_points_uses_all_points():
+    class Infeasible(Problem):  # every point violates x0^2 + 1 <= 0
+        def __init__(self):
+            super().__init__(n_var=2, n_obj=2, n_ieq_constr=1, xl=-1.0, xu=1.0)
+
+        def _evaluate(self, X, out, *args, **kwargs):
+            out["F"] = np.stack([((X - 0.5) ** 2).sum(1), ((X + 0.5) ** 2).sum(1)], axis=1)
+            out["G"] = 1.0 + X[:, :1] ** 2
+
+    given = minimize(Infeasible(), MOBO(n_initial=5, ref_point=[9.0, 9.0], **FAST),
+                     ("n_evals", 6), seed=0)  # fmt: skip
+    np.testing.assert_array_equal(given.algorithm.ref_point_, [9.0, 9.0])
+    inferred = minimize(Infeasible(), MOBO(n_initial=5, **FAST), ("n_evals", 6), seed=0)
+    for res in (given, inferred):  # the front is read from all points, as the default rule
+        F = res.pop.get("F")
+        front = F[np.all(F[:, None] <= F[None], axis=2).sum(axis=0) == 1]
+        opt = res.algorithm.opt  # pymoo's Result drops an infeasible optimum
+        np.testing.assert_array_equal(np.sort(opt.get("F"), axis=0), np.sort(front, axis=0))
+    # A given point that no evaluated point dominates is still an error.
+    with pytest.raises(ValueError, match="not dominated by any evaluated solution"):
+        minimize(Infeasible(), MOBO(n_initial=5, ref_point=[0.0, 0.0], **FAST), ("n_evals", 6),
+                 seed=0)  # fmt: skip
 
 
 def test_hypervolume_improves_over_the_initial_design():
