@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluation trains a model, so keep the budget small), domain-weight (the DWL constants "
         "a, b, c and the weight bounds; each evaluation a short SASRec training run, the "
         "paper's choice marked on the fronts), any pymoo test problem by "
-        "name (zdt1, zdt2, dtlz2, ...) or your own class as module:Class.",
+        "name (zdt1, zdt2, dtlz2, ...) or your own class as module:Class. Exits with status 1, "
+        "after writing the files, when a run failed (runs.csv has each error).",
     )  # fmt: skip
     p.add_argument("--problem", default="quadratics",
                    help="quadratics, loss-weight, domain-weight, a pymoo test problem (zdt1, "
@@ -429,6 +430,13 @@ def cmd_compare(args) -> int:
         _print_table(result.significance[cols])
     print(f"\nhypervolume reference point: {np.round(result.ref_point, 4).tolist()}")
     print("wrote " + ", ".join(str(p) for p in written))
+    failed = result.runs[result.runs["status"] != "ok"]
+    if len(failed):  # the files are written, but the comparison is not whole
+        print(f"moopt compare: {len(failed)} of {len(result.runs)} runs failed (runs.csv has "
+              "each error):", file=sys.stderr)  # fmt: skip
+        for _, r in failed.iterrows():
+            print(f"  {r['solver']} seed {r['seed']}: {r['status']}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -11,17 +11,31 @@ Budgets are charged honestly: pymoo stops a run at the end of the generation tha
 crosses an evaluation budget, so a population-based solver may evaluate more than the
 budget; every final number is read off the archive at the last generation that fits in
 the budget (``evaluations``), and ``evaluations_spent`` says what the run used in all.
+Before anything runs, a solver whose first generation cannot fit is refused: its
+``n_initial`` or ``pop_size``, and for a solver that says how many evaluations each of its
+starts costs (:meth:`moopt.algorithms.MGDA.evaluations_per_start`: one plus 2 n_var
+finite-difference probes) starts times that. A run whose first generation still ends
+past the budget is an error row, never scored; curves stop at the budget.
 
 All hypervolumes of one comparison share one reference point (given, or the worst
-archived value per objective over every solver and seed plus 10% of its range). Where
-the problem knows its Pareto front (pymoo's ZDT and DTLZ problems, the two-objective
-quadratics), the inverted generational distance (IGD) to it is reported too.
+archived value per objective over every solver and seed plus 10% of its range; where an
+objective took one value only, 10% of that value's magnitude, at least 1e-8, so the
+point stays in the problem's units). Where the problem knows its Pareto front (pymoo's
+ZDT and DTLZ problems, the two-objective quadratics), the inverted generational distance
+(IGD) to it is reported too.
 
 With several seeds every solver runs once per seed; the table gives the mean and a
 t-based 95% CI of each indicator (:func:`moopt.stats.mean_ci`), the curves get
 confidence bands, and the two best solvers by mean hypervolume (and by IGD) are compared
-by a paired t-test over seeds (:func:`moopt.stats.paired_over_seeds`). A solver that
-cannot handle the problem gets a row with its error rather than stopping the comparison.
+by a paired t-test over seeds (:func:`moopt.stats.paired_over_seeds`).
+
+A run that fails, whatever it raises (a solver that cannot handle the problem, a BoTorch
+fitting error, a ``FloatingPointError`` from a training problem, non-finite objective
+values, which are an error for every solver), gets a row in ``runs`` with its error and
+no indicators, and the comparison goes on. The summary's means are over the runs that
+finished (``seeds``), and it says how many failed (``runs_failed``) and how many
+finished with an empty front (``runs_empty``: hypervolume 0, IGD infinite, and then the
+mean IGD is infinite too), so no mean is over a silent subset.
 """
 
 from __future__ import annotations
@@ -80,26 +94,88 @@ class _Archive(Callback):
             done = self.trace[-1][1] if self.by_time else self.trace[-1][0]
             self.bar.update(min(done, self.bar.total) - self.bar.n)
 
-    def within(self, budget: float, budget_type: str) -> tuple[int, float, np.ndarray]:
-        """The last record that fits in an evaluation budget (the first one if none does);
-        with a budget in seconds the last record (pymoo's time limit is already per
-        generation)."""
+    def within(self, budget: float, budget_type: str) -> tuple[int, float, np.ndarray] | None:
+        """The last record that fits in an evaluation budget (None if none does); with a
+        budget in seconds the last record (pymoo's time limit is already per generation).
+        A run with no record at all gives (0, 0.0, an empty front)."""
         if not self.trace:
             return 0, 0.0, np.zeros((0, 0))
         if budget_type == "seconds":
             return self.trace[-1]
         fits = [rec for rec in self.trace if rec[0] <= budget]
-        return fits[-1] if fits else self.trace[0]
+        return fits[-1] if fits else None
 
 
-def initial_design(algorithm: Algorithm) -> int | None:
+def _check_finite(pop) -> None:
+    """Evaluator callback: non-finite objectives stop the run, for every solver."""
+    F = pop.get("F")
+    if F is None or len(F) == 0:
+        return
+    F = np.asarray(F, dtype=float)
+    bad = ~np.isfinite(F).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"the problem returned non-finite objectives {F[i].tolist()} at x = "
+            f"{np.asarray(pop.get('X'))[i].tolist()}; fix the problem (a NaN or inf is no "
+            "objective value any solver can rank)"
+        )
+
+
+def initial_design(algorithm: Algorithm, problem=None) -> int | None:
     """How many evaluations ``algorithm`` spends before it can adapt: ``n_initial`` of the
-    Bayesian optimisers, ``pop_size`` of population-based ones (None when unknown)."""
+    Bayesian optimisers, ``pop_size`` of population-based ones, and for a solver with
+    ``evaluations_per_start(problem)`` (MGDA) its starts times that, gradient probes
+    included (None when unknown)."""
+    per_start = getattr(algorithm, "evaluations_per_start", None)
+    if problem is not None and callable(per_start) and hasattr(algorithm, "n_starts"):
+        return int(algorithm.n_starts) * int(per_start(problem))
     for attr in ("n_initial", "pop_size"):
         value = getattr(algorithm, attr, None)
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return int(value)
     return None
+
+
+def _refusal(name: str, algorithm, problem, need: int, budget: float) -> str:
+    """Why a solver cannot start within the budget, and what to change."""
+    per_start = getattr(algorithm, "evaluations_per_start", None)
+    if callable(per_start) and hasattr(algorithm, "n_starts"):
+        each = int(per_start(problem))
+        fit = int(budget // each)
+        probes = f", {each - 1} of them gradient probes" if each > 1 else ""
+        fix = (f"lower pop_size to {fit}" if fit >= 1 else
+               f"raise the budget to at least {each}")  # fmt: skip
+        return (f"solver {name!r} needs {need} evaluations for its first generation "
+                f"({algorithm.n_starts} starts x {each} evaluations{probes}) but the budget "
+                f"is {budget:g}; {fix} or raise the budget")  # fmt: skip
+    return (f"solver {name!r} needs {need} evaluations for its initial design but the "
+            f"budget is {budget:g}; raise the budget or shrink n_initial / pop_size")
+
+
+def reference_point(fronts: Sequence[np.ndarray], scale: float = 0.1) -> np.ndarray:
+    """The default hypervolume reference point of a comparison, in the problem's units.
+
+    The worst value of each objective over all ``fronts`` plus ``scale`` times its range;
+    where an objective took a single value, ``scale`` times that value's magnitude (at
+    least 1e-8), the rule :func:`moopt.algorithms.mobo.infer_reference_point` follows.
+
+    Parameters
+    ----------
+    fronts:
+        Non-empty (n_i, M) arrays of objective values (minimisation).
+    scale:
+        Fraction of the range (or magnitude) added beyond the worst value.
+
+    Returns
+    -------
+    numpy.ndarray
+        The (M,) reference point.
+    """
+    F = np.vstack([np.asarray(f, dtype=float) for f in fronts])
+    lo, hi = F.min(axis=0), F.max(axis=0)
+    span = np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1e-8))
+    return hi + scale * span
 
 
 def known_front(problem) -> np.ndarray | None:
@@ -254,13 +330,24 @@ def _run_one(problem, algorithm, budget, budget_type, seed, verbose, progress, l
     unit = "eval" if budget_type == "evaluations" else "s"
     bar = tqdm(total=budget, desc=label, unit=unit, disable=not progress, leave=False)
     archive = _Archive(bar, by_time=budget_type == "seconds")
+    algorithm = copy.deepcopy(algorithm)
+    previous = algorithm.evaluator.callback
+
+    def check(pop):
+        _check_finite(pop)
+        if previous is not None:
+            previous(pop)
+
+    algorithm.evaluator.callback = check
     t0 = time.perf_counter()
     try:
-        res = minimize(copy.deepcopy(problem), copy.deepcopy(algorithm), term, seed=seed,
-                       callback=archive, verbose=verbose)  # fmt: skip
+        res = minimize(copy.deepcopy(problem), algorithm, term, seed=seed, callback=archive,
+                       verbose=verbose)  # fmt: skip
         status = "ok"
     except (ValueError, TypeError) as exc:
         res, status = None, f"error: {exc}"
+    except Exception as exc:  # a fitting error, a FloatingPointError: this run only fails
+        res, status = None, f"error: {type(exc).__name__}: {exc}"
     finally:
         bar.close()
     return res, archive, time.perf_counter() - t0, status
@@ -301,7 +388,8 @@ def _significance(runs: pd.DataFrame, indicators: list[tuple[str, bool]], alpha:
     ok = runs[runs["status"] == "ok"]
     rows = []
     for col, larger in indicators:
-        pivot = ok.pivot(index="seed", columns="solver", values=col).dropna(axis=0)
+        pivot = ok.pivot(index="seed", columns="solver", values=col)
+        pivot = pivot.replace([np.inf, -np.inf], np.nan).dropna(axis=0)  # empty fronts' IGD
         if pivot.shape[0] < 2 or pivot.shape[1] < 2:
             continue
         order = pivot.mean().sort_values(ascending=not larger).index
@@ -362,12 +450,9 @@ def compare(
     for name, algorithm in solvers.items():
         if not isinstance(algorithm, Algorithm):
             raise TypeError(f"solver {name!r} must be a pymoo Algorithm, got {type(algorithm)}")
-        need = initial_design(algorithm)
+        need = initial_design(algorithm, problem)
         if budget_type == "evaluations" and need is not None and need > budget:
-            raise ValueError(
-                f"solver {name!r} needs {need} evaluations for its initial design but the "
-                f"budget is {budget:g}; raise the budget or shrink n_initial / pop_size"
-            )
+            raise ValueError(_refusal(name, algorithm, problem, need, budget))
     pf = known_front(problem) if pareto_front is None else np.asarray(pareto_front, float)
     if pf is not None and (pf.ndim != 2 or pf.shape[1] != problem.n_obj):
         raise ValueError(f"pareto_front must be (n, n_obj={problem.n_obj}), got {pf.shape}")
@@ -379,15 +464,20 @@ def compare(
             runs[name, s] = _run_one(problem, algorithm, budget, budget_type, s, verbose,
                                      progress, label)  # fmt: skip
 
-    scored = {key: arch.within(budget, budget_type) for key, (_, arch, _, _) in runs.items()}
+    scored = {}
+    for key, (res, arch, seconds, status) in runs.items():
+        record = arch.within(budget, budget_type)
+        if record is None:  # the first generation already ended past the budget
+            status = (f"error: over budget: its first generation ended at {arch.trace[0][0]} "
+                      f"evaluations, past the budget of {budget:g}")  # fmt: skip
+            runs[key] = (res, arch, seconds, status)
+        scored[key] = record if status == "ok" else (0, 0.0, np.zeros((0, 0)))
     fronts_all = [F for (_, _, F) in scored.values() if F.size]
     if ref_point is None:
         if not fronts_all:
             errors = "; ".join(f"{n}: {r[3]}" for (n, s), r in runs.items() if s == seed_values[0])
             raise ValueError(f"no solver produced any solution ({errors})")
-        allF = np.vstack(fronts_all)
-        lo, hi = allF.min(axis=0), allF.max(axis=0)
-        ref_point = hi + 0.1 * np.where(hi > lo, hi - lo, 1.0)
+        ref_point = reference_point(fronts_all)
     ref_point = np.asarray(ref_point, dtype=float)
     if ref_point.shape != (problem.n_obj,) or not np.all(np.isfinite(ref_point)):
         raise ValueError(f"ref_point must be {problem.n_obj} finite values, got {ref_point}")
@@ -409,16 +499,20 @@ def compare(
                 [{"seed": s, "evaluations": e, "seconds": t,
                   "hypervolume": float(hv(F)) if len(F) else 0.0,
                   **({"igd": float(igd(F)) if len(F) else np.inf} if igd else {})}
-                 for e, t, F in archive.trace]
+                 for e, t, F in archive.trace
+                 if budget_type == "seconds" or e <= budget],
+                columns=["seed", "evaluations", "seconds", "hypervolume"]
+                + (["igd"] if igd else []),
             )  # fmt: skip
             frames.append(trace)
             fronts_by_seed.setdefault(name, []).append(front)
+            ok = status == "ok"
             row = {"solver": name, "seed": s, "status": status, "evaluations": evals,
                    "evaluations_spent": archive.trace[-1][0] if archive.trace else 0,
                    "seconds": seconds,
-                   "hypervolume": float(hv(front)) if front.size else 0.0}  # fmt: skip
+                   "hypervolume": (float(hv(front)) if front.size else 0.0) if ok else np.nan}
             if igd is not None:
-                row["igd"] = float(igd(front)) if front.size else np.inf
+                row["igd"] = (float(igd(front)) if front.size else np.inf) if ok else np.nan
             row["n_front"] = len(front)
             source = getattr(getattr(res, "algorithm", None), "gradient_source_", None)
             if source is not None:  # MGDA says where its gradients came from
@@ -445,7 +539,10 @@ def compare(
 
 
 def _summary(runs: pd.DataFrame, names: list[str], with_ci: bool, with_igd: bool, alpha):
-    """One row per solver: means over the seeds that ran, CIs with several seeds."""
+    """One row per solver: indicator means over the runs that finished (every one of them:
+    an empty front counts, with hypervolume 0 and infinite IGD), evaluations spent and
+    seconds over all runs, how many failed and how many were empty, CIs with several
+    seeds."""
     rows = []
     metric_cols = [c for c in runs.columns if c not in ("solver", "seed", "status", "gradients")]
     for name in names:
@@ -458,28 +555,27 @@ def _summary(runs: pd.DataFrame, names: list[str], with_ci: bool, with_igd: bool
         else:
             first_error = mine["status"][mine["status"] != "ok"].iloc[0]
             status = f"ok on {len(ok)} of {len(mine)} seeds; {first_error}"
-        row = {"solver": name, "status": status, "seeds": len(ok)}
+        row = {"solver": name, "status": status, "seeds": len(ok),
+               "runs_failed": len(mine) - len(ok), "runs_empty": int((ok["n_front"] == 0).sum())}
         if "gradients" in mine.columns:
             sources = mine["gradients"].dropna().unique()
             row["gradients"] = ", ".join(sources) if len(sources) else "-"
-        src = ok if len(ok) else mine
-        for col in metric_cols:
-            values = src[col].to_numpy(dtype=float)
-            finite = values[np.isfinite(values)]
-            row[col] = float(finite.mean()) if finite.size else np.nan
+        for col in metric_cols:  # costs over every run, indicators over finished ones
+            values = (mine if col in ("evaluations_spent", "seconds") else ok)[col]
+            values = values.to_numpy(dtype=float)
+            row[col] = float(values.mean()) if values.size else np.nan
         if with_ci:
             for col in ["hypervolume"] + (["igd"] if with_igd else []):
                 values = ok[col].to_numpy(dtype=float)
-                values = values[np.isfinite(values)]
-                if values.size >= 2:
+                if values.size >= 2 and np.all(np.isfinite(values)):
                     _, lo, hi = stats.mean_ci(values, alpha)
                 else:
-                    lo = hi = float(values[0]) if values.size else np.nan
+                    lo = hi = float(values.mean()) if values.size else np.nan
                 row[f"{col}_ci_low"], row[f"{col}_ci_high"] = lo, hi
         rows.append(row)
     table = pd.DataFrame(rows)
-    order = ["solver", "status", "seeds", "evaluations", "evaluations_spent", "seconds",
-             "hypervolume", "hypervolume_ci_low", "hypervolume_ci_high", "igd", "igd_ci_low",
-             "igd_ci_high", "n_front"]  # fmt: skip
+    order = ["solver", "status", "seeds", "runs_failed", "runs_empty", "evaluations",
+             "evaluations_spent", "seconds", "hypervolume", "hypervolume_ci_low",
+             "hypervolume_ci_high", "igd", "igd_ci_low", "igd_ci_high", "n_front"]  # fmt: skip
     cols = [c for c in order if c in table.columns]
     return table[cols + [c for c in table.columns if c not in cols]]

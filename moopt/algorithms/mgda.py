@@ -26,7 +26,8 @@ probes are ordinary evaluations (1 + 2 n_var per gradient at most): they go thro
 pymoo's evaluator, so ``n_eval`` and any evaluation budget count them. As with any
 algorithm that evaluates a batch per generation, a run under pymoo's evaluation limit may
 end a little past the limit (the generation in progress completes);
-:func:`moopt.compare.compare` reads results at the last generation within the budget.
+:func:`moopt.compare.compare` reads results at the last generation within the budget,
+and refuses a run whose first generation cannot fit (:meth:`MGDA.evaluations_per_start`).
 ``gradient_source_`` says which source a run used.
 """
 
@@ -122,6 +123,35 @@ class MGDA(Algorithm):
         self.max_backtracks = int(max_backtracks)
         self.sampling = None if sampling is None else np.asarray(sampling, dtype=float)
         self.norms_: list[np.ndarray] = []
+
+    @property
+    def n_starts(self) -> int:
+        """How many descents run side by side: the rows of ``sampling``, else ``pop_size``."""
+        return len(self.sampling) if self.sampling is not None else self.pop_size
+
+    def evaluations_per_start(self, problem) -> int:
+        """Evaluations one start costs in the first generation: 1, plus 2 n_var probes when
+        its gradient may come from finite differences.
+
+        That is ``gradient="fd"``, or ``"auto"`` on a problem without ``evaluate_torch``:
+        whether such a problem fills ``out["dF"]`` shows only once it is evaluated, so the
+        count is the worst case (pass ``gradient="problem"`` for a problem that does). At
+        a start on the box's edge a one-sided difference takes one probe, not two, so
+        this is an upper bound there.
+
+        Parameters
+        ----------
+        problem:
+            The pymoo ``Problem`` the algorithm will run on.
+
+        Returns
+        -------
+        int
+            ``1 + 2 * problem.n_var`` or 1.
+        """
+        has_torch = callable(getattr(problem, "evaluate_torch", None))
+        fd = self.gradient == "fd" or (self.gradient == "auto" and not has_torch)
+        return 1 + 2 * int(problem.n_var) if fd else 1
 
     # ------------------------------------------------------------------ setup
 

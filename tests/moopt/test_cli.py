@@ -237,3 +237,22 @@ def test_pmors_command_on_synthetic_data(tmp_path, capsys):
     assert "MGDA (l2)" in out and "alpha=1.0" in out
     saved = json.loads((tmp_path / "pmors.json").read_text())
     assert len(saved["table"]) == 10  # 4 normalisations + 6 alphas
+
+
+def test_compare_command_exits_non_zero_when_a_run_failed(tmp_path, capsys, monkeypatch):
+    from pymoo.algorithms.moo.nsga2 import NSGA2
+
+    import problems.comparison
+
+    class Failing(NSGA2):
+        def _advance(self, infills=None, **kwargs):
+            raise FloatingPointError("overflow in the training loss")
+
+    monkeypatch.setattr(problems.comparison, "default_solvers", lambda problem, budget, names: {
+        "nsga2": NSGA2(pop_size=6), "failing": Failing(pop_size=6)})  # fmt: skip
+    assert main(["compare", "--problem", "quadratics", "--budget", "12", "--out",
+                 str(tmp_path)]) == 1  # fmt: skip
+    captured = capsys.readouterr()
+    assert "1 of 2 runs failed" in captured.err
+    assert "failing seed 0: error: FloatingPointError: overflow in the training" in captured.err
+    assert (tmp_path / "runs.csv").stat().st_size > 0  # the files are still written

@@ -208,3 +208,151 @@ def test_seconds_budget_over_seeds_has_a_time_grid():
     b = r.bands["nsga2"]
     assert len(b) == 101 and b["x"].iloc[-1] == pytest.approx(0.3)
     assert r.table.iloc[0]["seeds"] == 2
+
+
+# ----------------------------------------------------------------- failures and budgets
+
+
+class _Exploding(NSGA2):
+    """Raises what a BoTorch fit or a training problem might, on the seeds given."""
+
+    def __init__(self, error, seeds=None, **kwargs):
+        super().__init__(**kwargs)
+        self.error, self.on_seeds = error, seeds
+
+    def _advance(self, infills=None, **kwargs):
+        if self.on_seeds is None or self.seed in self.on_seeds:
+            raise self.error
+        return super()._advance(infills=infills, **kwargs)
+
+
+def test_a_solver_raising_anything_is_recorded_and_the_comparison_goes_on():
+    p = QuadraticsProblem(n_var=2)
+    r = compare(p, {"fit": _Exploding(RuntimeError("fitting failed"), pop_size=6),
+                    "fpe": _Exploding(FloatingPointError("overflow"), seeds=[1], pop_size=6),
+                    "ga": NSGA2(pop_size=6)}, budget=18, seeds=[0, 1])  # fmt: skip
+    runs = r.runs.set_index(["solver", "seed"])
+    assert runs.loc[("fit", 0), "status"] == "error: RuntimeError: fitting failed"
+    assert runs.loc[("fpe", 1), "status"] == "error: FloatingPointError: overflow"
+    assert runs.loc[("fpe", 0), "status"] == "ok" and runs.loc[("ga", 1), "status"] == "ok"
+    assert np.isnan(runs.loc[("fit", 1), "hypervolume"])  # a failed run is not scored
+    table = r.table.set_index("solver")
+    assert table.loc["fit", ["seeds", "runs_failed"]].tolist() == [0, 2]
+    assert table.loc["fpe", ["seeds", "runs_failed"]].tolist() == [1, 1]
+    assert table.loc["fpe", "status"].startswith("ok on 1 of 2 seeds; error: FloatingPointError")
+    assert table.loc["fpe", "hypervolume"] == runs.loc[("fpe", 0), "hypervolume"]
+
+
+def test_summary_counts_failed_and_empty_runs_and_never_drops_them_silently():
+    from moopt.compare import _summary
+
+    runs = pd.DataFrame({
+        "solver": ["a"] * 4, "seed": [0, 1, 2, 3],
+        "status": ["ok", "ok", "ok", "error: RuntimeError: fit"],
+        "evaluations": [20, 20, 20, 0], "evaluations_spent": [20, 20, 20, 8],
+        "seconds": [1.0, 1.0, 1.0, 5.0], "hypervolume": [0.6, 0.3, 0.0, np.nan],
+        "igd": [0.2, 0.4, np.inf, np.nan], "n_front": [3, 2, 0, 0],
+    })  # fmt: skip
+    row = _summary(runs, ["a"], True, True, 0.05).iloc[0]
+    assert (row["seeds"], row["runs_failed"], row["runs_empty"]) == (3, 1, 1)
+    assert row["hypervolume"] == pytest.approx(0.3)  # (0.6 + 0.3 + 0) / 3
+    assert row["igd"] == np.inf  # the empty run's IGD is not dropped
+    assert row["evaluations_spent"] == pytest.approx(17.0)  # costs over all four runs
+    assert row["seconds"] == pytest.approx(2.0)
+
+
+def test_an_empty_front_is_counted_in_the_table():
+    class HalfFeasible(QuadraticsProblem):  # x0 >= 0.5 feasible
+        def __init__(self):
+            super().__init__(n_var=2, n_obj=2, seed=0)
+            self.n_ieq_constr = 1
+
+        def _evaluate(self, X, out, *args, **kwargs):
+            super()._evaluate(X, out, *args, **kwargs)
+            out["G"] = 0.5 - X[:, :1]
+
+    p = HalfFeasible()
+    infeasible = p.xl + 0.1 * np.array([[0.1, 0.2], [0.3, 0.1], [0.2, 0.9], [0.4, 0.5]]) * (
+        p.xu - p.xl)  # fmt: skip
+    assert np.all(infeasible[:, 0] < 0.5)
+    r = compare(p, {"blind": NSGA2(pop_size=4, sampling=infeasible), "ga": NSGA2(pop_size=4)},
+                budget=4, seeds=2)  # fmt: skip
+    row = r.table.set_index("solver").loc["blind"]
+    assert (row["seeds"], row["runs_empty"], row["hypervolume"]) == (2, 2, 0.0)
+    assert row["igd"] == np.inf
+
+
+def test_mgda_finite_differences_are_counted_before_the_run():
+    zdt = get_problem("zdt1", n_var=4)
+    # Four starts cost 4 x (1 + 2 x 4) = 36 evaluations: refused at 24, two starts fit.
+    with pytest.raises(ValueError, match=r"solver 'mgda' needs 36 evaluations for its first "
+                       r"generation \(4 starts x 9 evaluations, 8 of them gradient probes\) but "
+                       r"the budget is 24; lower pop_size to 2"):  # fmt: skip
+        compare(zdt, {"nsga2": NSGA2(pop_size=8), "mgda": MGDA(pop_size=4)}, budget=24)
+    with pytest.raises(ValueError, match="raise the budget to at least 9"):
+        compare(zdt, {"mgda": MGDA(pop_size=1)}, budget=8)
+    # Analytic gradients (or autograd) cost nothing extra; sampling rows are the starts.
+    assert MGDA(pop_size=4).evaluations_per_start(QuadraticsProblem(n_var=3)) == 1
+    assert MGDA(gradient="problem").evaluations_per_start(zdt) == 1
+    assert MGDA(gradient="fd").evaluations_per_start(QuadraticsProblem(n_var=3)) == 7
+    assert MGDA(sampling=np.zeros((3, 4))).n_starts == 3
+    r = compare(zdt, {"nsga2": NSGA2(pop_size=8), "mgda": MGDA(pop_size=2)}, budget=24)
+    runs = r.runs.set_index("solver")
+    assert runs.loc["mgda", "status"] == "ok" and runs.loc["mgda", "evaluations"] <= 24
+
+
+def test_no_run_is_scored_past_its_budget():
+    # Twelve sampled points, a population of six: the first generation costs 12 > 10.
+    p = QuadraticsProblem(n_var=2)
+    start = np.random.default_rng(0).random((12, 2))
+    r = compare(p, {"big": NSGA2(pop_size=6, sampling=start), "ga": NSGA2(pop_size=6)},
+                budget=10)  # fmt: skip
+    run = r.runs.set_index("solver").loc["big"]
+    assert run["status"] == ("error: over budget: its first generation ended at 12 "
+                             "evaluations, past the budget of 10")  # fmt: skip
+    assert np.isnan(run["hypervolume"]) and run["evaluations_spent"] == 12
+    assert "big" not in r.fronts and r.table.set_index("solver").loc["big", "runs_failed"] == 1
+    for name, c in r.curves.items():  # curves stop at the budget
+        assert (c["evaluations"] <= 10).all(), name
+    # What the table scores is what the plot draws at the budget.
+    for name, row in r.table.set_index("solver").iterrows():
+        band = r.bands[name]
+        drawn = band["mean"].iloc[-1] if len(band) else np.nan
+        assert drawn == pytest.approx(row["hypervolume"], nan_ok=True), name
+
+
+class _NaNAbove(QuadraticsProblem):
+    """NaN objectives where x0 > 0 (a training problem that diverged)."""
+
+    def __init__(self):
+        super().__init__(n_var=2, n_obj=2, seed=0)
+
+    def _evaluate(self, X, out, *args, **kwargs):
+        super()._evaluate(X, out, *args, **kwargs)
+        out["F"] = np.where(X[:, :1] > 0, np.nan, out["F"])
+
+
+def test_nan_objectives_are_an_error_for_every_solver():
+    r = compare(_NaNAbove(), {"nsga2": NSGA2(pop_size=8), "mgda": MGDA(pop_size=2),
+                              "bo": BayesOpt(n_initial=8)}, budget=16,
+                ref_point=[5.0, 5.0])  # fmt: skip
+    for name, status in r.table.set_index("solver")["status"].items():
+        assert status.startswith("error: the problem returned non-finite objectives"), name
+
+
+def test_the_default_reference_point_is_in_the_problems_units():
+    from moopt.compare import reference_point
+
+    F = [np.array([[0.0, 5.0], [1.0, 5.0]]), np.array([[0.5, 5.0]])]
+    np.testing.assert_allclose(reference_point(F), [1.1, 5.5])  # constant 5: 10% of 5
+    np.testing.assert_allclose(reference_point([np.array([[2.0, 0.0]])]), [2.2, 1e-9])
+    scaled = [f * [1.0, 1000.0] for f in F]  # another unit for f2, the same point in it
+    np.testing.assert_allclose(reference_point(scaled), reference_point(F) * [1.0, 1000.0])
+
+    class ConstantSecond(QuadraticsProblem):
+        def _evaluate(self, X, out, *args, **kwargs):
+            super()._evaluate(X, out, *args, **kwargs)
+            out["F"][:, 1] = 250.0
+
+    r = compare(ConstantSecond(n_var=2), {"ga": NSGA2(pop_size=6)}, budget=12)
+    assert r.ref_point[1] == pytest.approx(275.0)

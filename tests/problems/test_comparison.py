@@ -74,3 +74,15 @@ def test_comparison_job_over_seeds_on_zdt1(tmp_path):
     assert len(runs) == 4 and set(runs["seed"]) == {0, 1}
     sig = pd.read_csv(tmp_path / "significance.csv")
     assert list(sig["indicator"]) == ["hypervolume", "igd"]
+
+
+def test_mgda_starts_shrink_to_fit_finite_differences_in_the_budget():
+    zdt = build_problem("zdt1", n_var=10)
+    # A start costs 1 + 2 x 10 = 21 evaluations: 2 fit in 50, 4 in 84, 1 (refused later) in 20.
+    with pytest.warns(UserWarning, match="MGDA runs from 2 starts instead of 4: each costs 21"):
+        assert default_solvers(zdt, 50, ("mgda",))["mgda"].pop_size == 2
+    assert default_solvers(zdt, 84, ("mgda",))["mgda"].pop_size == 4
+    with pytest.warns(UserWarning, match="from 1 start instead"):
+        assert default_solvers(zdt, 20, ("mgda",))["mgda"].pop_size == 1
+    # Analytic gradients: four starts at any budget.
+    assert default_solvers(build_problem("quadratics"), 10, ("mgda",))["mgda"].pop_size == 4
