@@ -37,6 +37,8 @@ try:  # torch is a dependency of the package, but the numpy path must not need i
 except ImportError:  # pragma: no cover
     torch = None
 
+from ._checks import check_matrix
+
 __all__ = ["gram_min_norm", "min_norm"]
 
 # Relative size under which ||u - v||^2 is treated as zero in the two-point solve: below it the
@@ -204,26 +206,7 @@ def _validate_iteration_args(max_iter: Any, tol: Any) -> tuple[int, float]:
 
 
 def _as_float64_matrix(x: Any, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype.kind == "c":
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}; pass its real part")
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D (one row per objective), got shape {arr.shape}; "
-            "stack the gradients with np.stack(grads) or reshape a single one with g[None, :]"
-        )
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one row and one column, got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = sorted({int(i) for i in np.argwhere(~np.isfinite(arr))[:, 0]})
-        raise ValueError(
-            f"{name} contains non-finite values (NaN or inf) in row(s) {bad}; "
-            "fix the losses or gradients that produced them before solving"
-        )
-    return arr
+    return np.asarray(check_matrix(x, name), dtype=np.float64)
 
 
 def gram_min_norm(
@@ -310,26 +293,10 @@ def min_norm(
 
 
 def _min_norm_torch(G: torch.Tensor, max_iter: int, tol: float) -> tuple[torch.Tensor, float]:
-    if G.is_complex():
-        raise TypeError(f"G must be real, got complex dtype {G.dtype}; pass G.real")
-    if G.dim() != 2:
-        raise ValueError(
-            f"G must be 2-D (one row per objective), got shape {tuple(G.shape)}; "
-            "stack the gradients with torch.stack(grads)"
-        )
-    if G.shape[0] == 0 or G.shape[1] == 0:
-        raise ValueError(f"G must have at least one row and one column, got {tuple(G.shape)}")
-    G64 = G.detach().to(torch.float64)
-    finite_rows = torch.isfinite(G64).all(dim=1)
-    if not bool(finite_rows.all()):
-        bad = torch.nonzero(~finite_rows).flatten().tolist()
-        raise ValueError(
-            f"G contains non-finite values (NaN or inf) in row(s) {bad}; "
-            "fix the losses or gradients that produced them before solving"
-        )
+    X = check_matrix(G)
+    G64 = X.to(torch.float64)
     M = (G64 @ G64.T).cpu().numpy()
     w = _gram_kernel(0.5 * (M + M.T), max_iter, tol)
     w_dev = torch.from_numpy(w).to(G64.device)
     norm = float(torch.linalg.vector_norm(w_dev @ G64))
-    out_dtype = G.dtype if G.is_floating_point() else torch.get_default_dtype()
-    return w_dev.to(out_dtype), norm
+    return w_dev.to(X.dtype), norm

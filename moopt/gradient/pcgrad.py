@@ -34,6 +34,8 @@ try:  # torch is a dependency of the package, but the numpy path must not need i
 except ImportError:  # pragma: no cover
     torch = None
 
+from ._checks import check_matrix
+
 __all__ = ["pcgrad", "project_conflicts"]
 
 
@@ -101,59 +103,16 @@ def pcgrad(
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
     rng = _as_rng(seed) if shuffle else None
-    if torch is not None and isinstance(G, torch.Tensor):
-        return _pcgrad_torch(G, rng, bool(shuffle))
-
-    arr = np.asarray(G)
-    if arr.dtype.kind == "c":
-        raise TypeError(f"G must be real, got complex dtype {arr.dtype}; pass its real part")
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"G must be a numeric array, got dtype {arr.dtype}")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
-    _check_shape(arr.shape)
-    if not np.all(np.isfinite(arr)):
-        bad = sorted({int(i) for i in np.argwhere(~np.isfinite(arr))[:, 0]})
-        raise ValueError(_non_finite_message(bad))
-    orders = _visit_orders(arr.shape[0], rng, bool(shuffle))
-    sq = np.einsum("ij,ij->i", arr, arr)
+    X = check_matrix(G)
+    orders = _visit_orders(X.shape[0], rng, bool(shuffle))
+    if torch is not None and isinstance(X, torch.Tensor):
+        sq = (X * X).sum(dim=1)
+        inv = torch.where(sq > 0, 1.0 / torch.where(sq > 0, sq, torch.ones_like(sq)), 0.0)
+        return torch.stack(_pcgrad_kernel(X, inv, orders, lambda x: torch.clamp(x, max=0.0)))
+    sq = np.einsum("ij,ij->i", X, X)
     inv = np.divide(1.0, sq, out=np.zeros_like(sq), where=sq > 0)
-    rows = _pcgrad_kernel(arr, inv, orders, lambda x: np.minimum(x, 0.0))
-    return np.stack(rows).astype(arr.dtype, copy=False)
-
-
-def _check_shape(shape: tuple[int, ...]) -> None:
-    if len(shape) != 2:
-        raise ValueError(
-            f"G must be 2-D (one row per objective), got shape {tuple(shape)}; "
-            "stack the flattened gradients row by row"
-        )
-    if shape[0] == 0 or shape[1] == 0:
-        raise ValueError(f"G must have at least one row and one column, got {tuple(shape)}")
-
-
-def _non_finite_message(rows: list[int]) -> str:
-    return (
-        f"G contains non-finite values (NaN or inf) in row(s) {rows}; "
-        "fix the losses or gradients that produced them before projecting"
-    )
-
-
-def _pcgrad_torch(G: torch.Tensor, rng: np.random.Generator | None, shuffle: bool) -> torch.Tensor:
-    if G.is_complex():
-        raise TypeError(f"G must be real, got complex dtype {G.dtype}; pass G.real")
-    _check_shape(tuple(G.shape))
-    X = G.detach()
-    if not X.is_floating_point():
-        X = X.to(torch.get_default_dtype())
-    finite_rows = torch.isfinite(X).all(dim=1)
-    if not bool(finite_rows.all()):
-        raise ValueError(_non_finite_message(torch.nonzero(~finite_rows).flatten().tolist()))
-    orders = _visit_orders(X.shape[0], rng, shuffle)
-    sq = (X * X).sum(dim=1)
-    inv = torch.where(sq > 0, 1.0 / torch.where(sq > 0, sq, torch.ones_like(sq)), 0.0)
-    rows = _pcgrad_kernel(X, inv, orders, lambda x: torch.clamp(x, max=0.0))
-    return torch.stack(rows)
+    rows = _pcgrad_kernel(X, inv, orders, lambda x: np.minimum(x, 0.0))
+    return np.stack(rows).astype(X.dtype, copy=False)
 
 
 def project_conflicts(G: ArrayLike | torch.Tensor) -> np.ndarray | torch.Tensor:
@@ -176,37 +135,17 @@ def project_conflicts(G: ArrayLike | torch.Tensor) -> np.ndarray | torch.Tensor:
     input, float32 stays float32; a tensor on ``G``'s device and dtype). Sum the rows for
     the update direction. ``G`` is not modified.
     """
-    if torch is not None and isinstance(G, torch.Tensor):
-        if G.is_complex():
-            raise TypeError(f"G must be real, got complex dtype {G.dtype}; pass G.real")
-        _check_shape(tuple(G.shape))
-        X = G.detach()
-        if not X.is_floating_point():
-            X = X.to(torch.get_default_dtype())
-        finite_rows = torch.isfinite(X).all(dim=1)
-        if not bool(finite_rows.all()):
-            raise ValueError(_non_finite_message(torch.nonzero(~finite_rows).flatten().tolist()))
+    X = check_matrix(G)
+    if torch is not None and isinstance(X, torch.Tensor):
         dots = X @ X.T
         sq = torch.diagonal(dots)
         inv = torch.where(sq > 0, 1.0 / torch.where(sq > 0, sq, torch.ones_like(sq)), 0.0)
         coef = torch.clamp(dots, max=0.0) * inv[None, :]
         coef.fill_diagonal_(0.0)
         return X - coef @ X
-
-    arr = np.asarray(G)
-    if arr.dtype.kind == "c":
-        raise TypeError(f"G must be real, got complex dtype {arr.dtype}; pass its real part")
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"G must be a numeric array, got dtype {arr.dtype}")
-    if arr.dtype.kind != "f":
-        arr = arr.astype(np.float64)
-    _check_shape(arr.shape)
-    if not np.all(np.isfinite(arr)):
-        bad = sorted({int(i) for i in np.argwhere(~np.isfinite(arr))[:, 0]})
-        raise ValueError(_non_finite_message(bad))
-    dots = arr @ arr.T
+    dots = X @ X.T
     sq = np.diag(dots).copy()
     inv = np.divide(1.0, sq, out=np.zeros_like(sq), where=sq > 0)
     coef = np.minimum(dots, 0.0) * inv[None, :]
     np.fill_diagonal(coef, 0.0)
-    return (arr - coef @ arr).astype(arr.dtype, copy=False)
+    return (X - coef @ X).astype(X.dtype, copy=False)

@@ -461,3 +461,30 @@ def test_project_conflicts_edge_cases_and_errors():
         project_conflicts(np.array([[np.nan, 1.0], [1.0, 1.0]]))
     with pytest.raises(TypeError, match="numeric"):
         project_conflicts(np.array([["a", "b"]]))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [np.ones(3), np.ones((2, 3, 4)), np.ones((0, 3)), np.ones((3, 0)),
+     np.array([[1.0, 0.0], [np.inf, 1.0], [np.nan, 0.0]]), np.array([[1 + 1j, 0], [0, 1]]),
+     np.array([["a", "b"], ["c", "d"]])],
+)  # fmt: skip
+def test_every_gradient_function_validates_its_matrix_alike(bad):
+    """min_norm, pcgrad and project_conflicts share one validation: the same bad matrix gets
+    the same error, word for word, from each, for numpy and torch input alike."""
+    inputs = [bad]
+    if bad.dtype.kind in "fc":
+        inputs.append(torch.from_numpy(bad))
+    errors = set()
+    for G in inputs:
+        for f in (min_norm, pcgrad, project_conflicts):
+            with pytest.raises((TypeError, ValueError)) as info:
+                f(G)
+            # torch's own hint and dtype names aside, the message is the numpy one
+            message = str(info.value).replace("G.real", "its real part").replace("torch.", "")
+            errors.add((type(info.value), message))
+    assert len(errors) == 1, errors
+    (kind, message), = errors
+    assert message.startswith("G ")  # names the argument
+    if bad.size and bad.ndim == 2 and bad.dtype.kind == "f":
+        assert "row(s) [1, 2]" in message and kind is ValueError
