@@ -144,11 +144,12 @@ def _refusal(name: str, algorithm, problem, need: int, budget: float) -> str:
         each = int(per_start(problem))
         fit = int(budget // each)
         probes = f", {each - 1} of them gradient probes" if each > 1 else ""
-        fix = (f"lower pop_size to {fit}" if fit >= 1 else
+        fix = (f"lower pop_size to {fit} or raise the budget" if fit >= 1 else
                f"raise the budget to at least {each}")  # fmt: skip
+        starts = f"{algorithm.n_starts} start{'s' if algorithm.n_starts > 1 else ''}"
         return (f"solver {name!r} needs {need} evaluations for its first generation "
-                f"({algorithm.n_starts} starts x {each} evaluations{probes}) but the budget "
-                f"is {budget:g}; {fix} or raise the budget")  # fmt: skip
+                f"({starts} x {each} evaluations{probes}) but the budget is {budget:g}; "
+                f"{fix}")  # fmt: skip
     return (f"solver {name!r} needs {need} evaluations for its initial design but the "
             f"budget is {budget:g}; raise the budget or shrink n_initial / pop_size")
 

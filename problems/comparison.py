@@ -91,8 +91,9 @@ def default_solvers(problem, budget: int, names=DEFAULT_SOLVERS) -> dict:
     starts (analytic gradients where the problem gives them, else finite differences,
     charged to the budget), fewer when four first generations do not fit in the budget:
     with finite differences a start costs 1 + 2 n_var evaluations, so at a budget of 50
-    on a 10-variable problem MGDA runs from 2 starts (a warning says so; when not even
-    one start fits, :func:`moopt.compare.compare` refuses MGDA with the budget it needs);
+    on a 10-variable problem MGDA runs from 2 starts (a warning says so); when not even
+    one start fits, MGDA is left out of several solvers (a warning says so) and, alone,
+    refused by :func:`moopt.compare.compare` with the budget it needs;
     BayesOpt (scikit-optimize, ParEGO) and MOBO (BoTorch
     qLogNEHVI) with a fifth of the budget (at least 5) as initial design; MOBO proposes
     one point per iteration up to 60 evaluations and 5 beyond, with a lighter
@@ -113,13 +114,16 @@ def default_solvers(problem, budget: int, names=DEFAULT_SOLVERS) -> dict:
     def mgda():
         solver = MGDA(pop_size=4)
         each = solver.evaluations_per_start(problem)
-        starts = int(np.clip(budget // each, 1, 4))
-        if starts < 4:
-            warnings.warn(
-                f"MGDA runs from {starts} start{'s' if starts > 1 else ''} instead of 4: each "
-                f"costs {each} evaluations in its first generation (finite differences on "
-                f"{problem.n_var} variables) and the budget is {budget}", stacklevel=3)  # fmt: skip
-            solver = MGDA(pop_size=starts)
+        starts = int(min(budget // each, 4))
+        why = (f"each start costs {each} evaluations in its first generation (finite "
+               f"differences on {problem.n_var} variables) and the budget is {budget}")
+        if starts == 0 and len(names) > 1:
+            warnings.warn(f"MGDA is left out: {why}", stacklevel=3)
+            return None
+        if starts < 4:  # one start that does not fit either: compare refuses it, saying why
+            warnings.warn(f"MGDA runs from {max(starts, 1)} start"
+                          f"{'s' if starts > 1 else ''} instead of 4: {why}", stacklevel=3)
+            solver = MGDA(pop_size=max(starts, 1))
         return solver
 
     made = {
@@ -128,7 +132,8 @@ def default_solvers(problem, budget: int, names=DEFAULT_SOLVERS) -> dict:
         "bo": lambda: BayesOpt(n_initial=n_initial),
         "mobo": mobo,
     }
-    return {name: made[name]() for name in names}
+    solvers = {name: made[name]() for name in names}
+    return {name: solver for name, solver in solvers.items() if solver is not None}
 
 
 def reference_points(problem, result: Comparison) -> tuple[dict, list[dict]]:

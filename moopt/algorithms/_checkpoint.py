@@ -1,4 +1,4 @@
-"""The checkpoint that :class:`BayesOpt` and :class:`MOBO` write after every evaluation.
+"""What :class:`BayesOpt` and :class:`MOBO` share: their checkpoint and their history.
 
 A checkpoint is a JSON file ``{"signature": {...}, "X": [...], "F": [...], "G": [...]}``:
 every point evaluated so far, and a signature of the problem (sizes, bounds) and of every
@@ -33,6 +33,9 @@ from pathlib import Path
 
 import numpy as np
 from pymoo.core.population import Population
+from pymoo.termination.max_eval import MaximumFunctionCallTermination
+from pymoo.termination.max_gen import MaximumGenerationTermination
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 
 def _digest(parts: list[bytes]) -> str:
@@ -183,3 +186,71 @@ def considered(G: list, n: int) -> np.ndarray:
         if feasible.any():
             return feasible
     return np.ones(n, bool)
+
+
+class CheckpointedSearch:
+    """What :class:`BayesOpt` and :class:`MOBO` share as pymoo ``Algorithm``\\ s: every
+    evaluated X, F, G kept in order, the checkpoint written after every batch, the budget
+    read off the termination, and the population and optimum built from all points.
+
+    A subclass sets ``checkpoint`` (a :class:`Checkpoint` or None) and ``budget``, and
+    defines ``_signature(problem)`` and ``_infill()`` (None once the budget is spent).
+    """
+
+    checkpoint: Checkpoint | None
+    budget: float | None
+
+    def _start(self, problem, n_initial: int, generations_are_evaluations: bool) -> None:
+        """Read the budget (refusing one below ``n_initial``) and resume from the
+        checkpoint if there is one. With ``generations_are_evaluations`` (one point per
+        generation) a generation limit is an evaluation budget too."""
+        budget, term = self.budget, self.termination
+        if budget is None and isinstance(term, MaximumFunctionCallTermination):
+            budget = term.n_max_evals
+        if (budget is None and generations_are_evaluations
+                and isinstance(term, MaximumGenerationTermination)):  # fmt: skip
+            budget = term.n_max_gen
+        self._budget = np.inf if budget is None else float(budget)
+        if np.isfinite(self._budget) and self._budget < n_initial:
+            raise ValueError(
+                f"the budget of {int(self._budget)} evaluations is smaller than n_initial="
+                f"{n_initial}; lower n_initial or raise the budget"
+            )
+        self._X, self._F, self._G = [], [], []
+        if self.checkpoint is not None and self.checkpoint.exists():
+            self._X, self._F, self._G = self.checkpoint.load(self._signature(problem))
+            self.evaluator.n_eval = len(self._X)
+
+    def _initialize_infill(self):
+        return self._infill()
+
+    def _initialize_advance(self, infills=None, **kwargs):
+        self._advance(infills)
+
+    def _advance(self, infills=None, **kwargs):
+        """Keep the evaluated batch (refusing non-finite objectives) and checkpoint it."""
+        if infills is not None:
+            X, F = np.asarray(infills.get("X"), float), np.asarray(infills.get("F"), float)
+            bad = ~np.isfinite(F).all(axis=1)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"the problem returned non-finite objectives {F[i]} at x = {X[i]}"
+                )
+            G = infills.get("G")
+            has_g = G is not None and np.size(G) > 0
+            for i in range(len(X)):
+                self._X.append(X[i].tolist())
+                self._F.append(F[i].tolist())
+                self._G.append(np.asarray(G[i], float).tolist() if has_g else [])
+            if self.checkpoint is not None:
+                self.checkpoint.save(self._signature(self.problem), self._X, self._F, self._G)
+        self.pop = history_population(self._X, self._F, self._G)
+
+    def _set_optimum(self) -> None:
+        pop = self.pop
+        if pop is None or len(pop) == 0:
+            self.opt = pop
+            return
+        cand = pop[considered(self._G, len(pop))]
+        self.opt = cand[NonDominatedSorting().do(cand.get("F"), only_non_dominated_front=True)]

@@ -43,11 +43,8 @@ from collections.abc import Callable
 import numpy as np
 from pymoo.core.algorithm import Algorithm
 from pymoo.core.population import Population
-from pymoo.termination.max_eval import MaximumFunctionCallTermination
-from pymoo.termination.max_gen import MaximumGenerationTermination
-from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from ._checkpoint import Checkpoint, callable_identity, considered, history_population
+from ._checkpoint import Checkpoint, CheckpointedSearch, callable_identity
 
 SCALARIZATIONS = ("parego", "sum", "harmonic", "booml_ressum", "booml_harmean")
 
@@ -92,7 +89,7 @@ def random_search(problem, n_evals: int, seed: int = 0) -> tuple[np.ndarray, np.
     return X, problem.evaluate(X)
 
 
-class BayesOpt(Algorithm):
+class BayesOpt(CheckpointedSearch, Algorithm):
     """GP + expected-improvement Bayesian optimisation over a problem's box.
 
     Parameters
@@ -169,21 +166,7 @@ class BayesOpt(Algorithm):
         self._log = log
         seed = kwargs.get("seed")
         self._seed = int(seed) if seed is not None else 0
-        budget = self.budget
-        term = self.termination
-        if budget is None and isinstance(term, MaximumFunctionCallTermination):
-            budget = term.n_max_evals
-        if budget is None and isinstance(term, MaximumGenerationTermination):
-            budget = term.n_max_gen
-        if budget is not None and np.isfinite(budget) and budget < self.n_initial:
-            raise ValueError(
-                f"the budget of {int(budget)} evaluations is smaller than n_initial="
-                f"{self.n_initial}; lower n_initial or raise the budget"
-            )
-        self._budget = np.inf if budget is None else float(budget)
-        if self.checkpoint is not None and self.checkpoint.exists():
-            self._X, self._F, self._G = self.checkpoint.load(self._signature(problem))
-            self.evaluator.n_eval = len(self._X)
+        self._start(problem, self.n_initial, generations_are_evaluations=True)
 
     def _signature(self, problem) -> dict:
         """Everything a resumed run must share with the run that wrote the checkpoint."""
@@ -197,10 +180,6 @@ class BayesOpt(Algorithm):
             "log_scale": self._log.tolist(), "acq_func": self.acq_func,
             "rho": float(self.rho), "n_points": int(self.n_points),
         }  # fmt: skip
-
-    def _save(self) -> None:
-        if self.checkpoint is not None:
-            self.checkpoint.save(self._signature(self.problem), self._X, self._F, self._G)
 
     # ------------------------------------------------------------------ scalarisation
 
@@ -265,31 +244,3 @@ class BayesOpt(Algorithm):
         if len(self._X) >= self._budget:  # a resumed run whose budget is already spent
             return None
         return Population.new("X", self._ask()[None])
-
-    def _initialize_infill(self):
-        return self._infill()
-
-    def _initialize_advance(self, infills=None, **kwargs):
-        self._advance(infills)
-
-    def _advance(self, infills=None, **kwargs):
-        if infills is None:
-            self.pop = self._history_population()
-            return
-        X, F = infills.get("X"), np.asarray(infills.get("F"), float)
-        if not np.all(np.isfinite(F)):
-            raise ValueError(f"the problem returned non-finite objectives {F[0]} at x = {X[0]}")
-        G = infills.get("G")
-        self._X.append(np.asarray(X[0], float).tolist())
-        self._F.append(F[0].tolist())
-        self._G.append([] if G is None or np.size(G) == 0 else np.asarray(G[0], float).tolist())
-        self._save()
-        self.pop = self._history_population()
-
-    def _history_population(self) -> Population:
-        return history_population(self._X, self._F, self._G)
-
-    def _set_optimum(self) -> None:
-        pop = self.pop
-        cand = pop[considered(self._G, len(pop))]
-        self.opt = cand[NonDominatedSorting().do(cand.get("F"), only_non_dominated_front=True)]

@@ -65,10 +65,8 @@ from numbers import Integral, Real
 import numpy as np
 from pymoo.core.algorithm import Algorithm
 from pymoo.core.population import Population
-from pymoo.termination.max_eval import MaximumFunctionCallTermination
-from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from ._checkpoint import Checkpoint, considered, history_population
+from ._checkpoint import Checkpoint, CheckpointedSearch, considered
 
 INITIAL_DESIGNS = ("sobol", "lhs")
 REF_RULES = ("front", "observed")
@@ -123,7 +121,7 @@ def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     return (cells + rng.random((n, d))) / n
 
 
-class MOBO(Algorithm):
+class MOBO(CheckpointedSearch, Algorithm):
     """qLogNEHVI Bayesian optimisation over independent GPs (BoTorch), for n_obj >= 2.
 
     Parameters
@@ -247,20 +245,7 @@ class MOBO(Algorithm):
         self._seed = int(seed) if seed is not None else 0
         n0 = self.n_initial
         self._n_init = 2 * (problem.n_var + 1) if n0 is None else n0
-        budget = self.budget
-        term = self.termination
-        if budget is None and isinstance(term, MaximumFunctionCallTermination):
-            budget = term.n_max_evals
-        self._budget = np.inf if budget is None else float(budget)
-        if np.isfinite(self._budget) and self._budget < self._n_init:
-            raise ValueError(
-                f"the budget of {int(self._budget)} evaluations is smaller than n_initial="
-                f"{self._n_init}; lower n_initial or raise the budget"
-            )
-        self._X, self._F, self._G = [], [], []
-        if self.checkpoint is not None and self.checkpoint.exists():
-            self._X, self._F, self._G = self.checkpoint.load(self._signature(problem))
-            self.evaluator.n_eval = len(self._X)
+        self._start(problem, self._n_init, generations_are_evaluations=False)
 
     def _signature(self, problem) -> dict:
         """Everything a resumed run must share with the run that wrote the checkpoint."""
@@ -275,10 +260,6 @@ class MOBO(Algorithm):
             "maxiter": self.maxiter,
             "ref_point": ref.tolist() if isinstance(ref, np.ndarray) else ref,
         }  # fmt: skip
-
-    def _save(self) -> None:
-        if self.checkpoint is not None:
-            self.checkpoint.save(self._signature(self.problem), self._X, self._F, self._G)
 
     # ------------------------------------------------------------------ proposals
 
@@ -425,38 +406,3 @@ class MOBO(Algorithm):
     def _infill(self):
         X = self._next_points()
         return None if X is None else Population.new("X", X)
-
-    def _initialize_infill(self):
-        return self._infill()
-
-    def _initialize_advance(self, infills=None, **kwargs):
-        self._advance(infills)
-
-    def _advance(self, infills=None, **kwargs):
-        if infills is not None:
-            X, F = np.asarray(infills.get("X"), float), np.asarray(infills.get("F"), float)
-            bad = ~np.isfinite(F).all(axis=1)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise ValueError(
-                    f"the problem returned non-finite objectives {F[i]} at x = {X[i]}"
-                )
-            G = infills.get("G")
-            has_g = G is not None and np.size(G) > 0
-            for i in range(len(X)):
-                self._X.append(X[i].tolist())
-                self._F.append(F[i].tolist())
-                self._G.append(np.asarray(G[i], float).tolist() if has_g else [])
-            self._save()
-        self.pop = self._history_population()
-
-    def _history_population(self) -> Population:
-        return history_population(self._X, self._F, self._G)
-
-    def _set_optimum(self) -> None:
-        pop = self.pop
-        if pop is None or len(pop) == 0:
-            self.opt = pop
-            return
-        cand = pop[considered(self._G, len(pop))]
-        self.opt = cand[NonDominatedSorting().do(cand.get("F"), only_non_dominated_front=True)]

@@ -6,6 +6,7 @@ from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.problems.multi.zdt import ZDT1
 
 from moopt.algorithms import MGDA, BayesOpt
+from moopt.compare import compare
 from problems import QuadraticsProblem
 from problems.comparison import build_problem, comparison_job, default_solvers
 
@@ -79,10 +80,19 @@ def test_comparison_job_over_seeds_on_zdt1(tmp_path):
 def test_mgda_starts_shrink_to_fit_finite_differences_in_the_budget():
     zdt = build_problem("zdt1", n_var=10)
     # A start costs 1 + 2 x 10 = 21 evaluations: 2 fit in 50, 4 in 84, 1 (refused later) in 20.
-    with pytest.warns(UserWarning, match="MGDA runs from 2 starts instead of 4: each costs 21"):
+    with pytest.warns(UserWarning, match="MGDA runs from 2 starts instead of 4: each start "
+                      "costs 21 evaluations"):  # fmt: skip
         assert default_solvers(zdt, 50, ("mgda",))["mgda"].pop_size == 2
     assert default_solvers(zdt, 84, ("mgda",))["mgda"].pop_size == 4
     with pytest.warns(UserWarning, match="from 1 start instead"):
-        assert default_solvers(zdt, 20, ("mgda",))["mgda"].pop_size == 1
+        assert default_solvers(zdt, 41, ("mgda",))["mgda"].pop_size == 1
+    # Not one start fits: left out of several solvers, and alone refused by compare.
+    with pytest.warns(UserWarning, match="MGDA is left out: each start costs 21"):
+        assert list(default_solvers(zdt, 20, ("nsga2", "mgda"))) == ["nsga2"]
+    with pytest.warns(UserWarning, match="from 1 start instead"):
+        alone = default_solvers(zdt, 20, ("mgda",))
+    with pytest.raises(ValueError, match=r"needs 21 evaluations .* \(1 start x 21 "
+                       r"evaluations, 20 of them gradient probes\) .* at least 21$"):  # fmt: skip
+        compare(zdt, alone, budget=20)
     # Analytic gradients: four starts at any budget.
     assert default_solvers(build_problem("quadratics"), 10, ("mgda",))["mgda"].pop_size == 4
