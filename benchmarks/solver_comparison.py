@@ -8,7 +8,8 @@ run, where MGDA's gradients came from, and the paired test of the best two solve
 
 Problems: pymoo's ZDT1 and ZDT2 (10 variables), DTLZ2 (10 variables, 3 objectives) and
 ``QuadraticsProblem(n_var=5)`` (analytic gradients). On ZDT and DTLZ2 MGDA uses central
-finite differences, 2 n_var evaluations per gradient, charged to its budget. Each
+finite differences, 2 n_var evaluations per gradient, charged to its budget, from as many
+of its four starts as fit in the budget (2 at 50 evaluations with 10 variables). Each
 (problem, budget) cell is written to its own folder as soon as it finishes, and a rerun
 skips finished cells, so a stopped run resumes.
 

@@ -218,14 +218,16 @@ class Comparison:
     Attributes
     ----------
     table:
-        One row per solver: status, ``seeds`` (runs that finished), ``evaluations`` (within
+        One row per solver: status, ``seeds`` (runs that finished), ``runs_failed``,
+        ``runs_empty`` (finished with an empty front), ``evaluations`` (within
         the budget) and ``evaluations_spent``, ``seconds`` (wall time per run),
         ``hypervolume`` and ``igd`` (when the front is known), ``n_front``, ``best f1..fM``,
         ``gradients`` (where a solver's gradients came from, for MGDA);
         all means over seeds, and with several seeds ``hypervolume_ci_low/high`` (and
         ``igd_ci_low/high``): the 95% t interval of the mean.
     runs:
-        One row per (solver, seed) with the same indicators.
+        One row per (solver, seed) with the same indicators; a failed run has its error
+        in ``status`` and no indicators.
     curves:
         Solver -> DataFrame (seed, evaluations, seconds, hypervolume[, igd]) after every
         generation.
@@ -426,13 +428,15 @@ def compare(
     budget, budget_type:
         ``"evaluations"`` (problem evaluations, as pymoo's evaluator counts them, gradient
         probes included) or ``"seconds"`` of wall time per run. An evaluation budget
-        smaller than a solver's initial design (``n_initial`` or ``pop_size``) is an error.
+        smaller than a solver's initial design (``n_initial`` or ``pop_size``; for MGDA
+        its starts with their finite-difference probes) is an error.
     seed, seeds:
         ``seeds=None`` runs once with ``seed``; ``seeds=5`` runs seeds ``seed .. seed+4``;
         a list gives the seeds themselves. Every solver sees the same seeds, so they pair.
     ref_point:
-        Hypervolume reference point (minimisation); default: the worst archived value of
-        each objective plus 10% of its range, over all solvers and seeds. A given point
+        Hypervolume reference point (minimisation); default: :func:`reference_point` of
+        the archived fronts of all solvers and seeds (the worst value of each objective
+        plus 10% of its range, or of its magnitude where the range is zero). A given point
         that no archived solution dominates is an error (every hypervolume would be 0).
     pareto_front:
         The true front for IGD; default: ``problem.pareto_front()`` where it exists.
