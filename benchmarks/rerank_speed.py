@@ -15,7 +15,9 @@ subprocess that waits for requests, so current and baseline runs alternate in on
 benchmark run on the same inputs (timings on a shared machine drift; alternating keeps
 the comparison fair). Numba compilation is excluded (warm-up calls run first on both
 sides), and so is the first full-size call of each variant (memory growth of the
-process). pymoo is timed on the first ``--pymoo-users`` users.
+process). pymoo is timed on the first ``--pymoo-users`` users. ``--ordinary`` adds this
+tree's engine built with ordinary arrays instead of borrowed views (``MOOPT_BORROWED=0``,
+see :mod:`moopt._memory`), served by a subprocess the same way, default archive.
 
 Quality: each user's hypervolume of the final population's first front, objectives
 negated to [-1, 0] with reference point 0, so values lie in [0, 1] (a difference of
@@ -23,7 +25,7 @@ negated to [-1, 0] with reference point 0, so values lie in [0, 1] (a difference
 error.
 
     python -m benchmarks.rerank_speed [--users 943,6040,20000] [--pymoo-users 50]
-        [--repeats 1] [--baseline db004be | none]
+        [--repeats 1] [--baseline db004be | none] [--ordinary]
 """
 
 from __future__ import annotations
@@ -139,21 +141,28 @@ _BASELINE_SCRIPT = textwrap.dedent(
 
 class Baseline:
     """``rerank_batch`` at another revision: a detached worktree in a temporary
-    directory and a subprocess serving timing requests; removed on :meth:`close`."""
+    directory and a subprocess serving timing requests; removed on :meth:`close`.
+    ``rev=None``: this working tree itself (no worktree), e.g. with ``env`` choosing
+    another build of the engine."""
 
-    def __init__(self, rev: str):
+    def __init__(self, rev: str | None, env: dict[str, str] | None = None):
         self.rev = rev
         self.tmp = tempfile.mkdtemp(prefix="moopt-baseline-")
-        self.tree = os.path.join(self.tmp, "tree")
-        self.commit = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True,
-            capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
-        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", self.tree, rev],
-                       check=True, capture_output=True)  # fmt: skip
+        if rev is None:
+            self.tree, self.commit = str(REPO), "this tree"
+        else:
+            self.tree = os.path.join(self.tmp, "tree")
+            self.commit = subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True,
+                capture_output=True, text=True,
+            ).stdout.strip()  # fmt: skip
+            subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "add", "--detach", self.tree, rev],
+                check=True, capture_output=True,
+            )  # fmt: skip
         script = os.path.join(self.tmp, "serve.py")
         Path(script).write_text(_BASELINE_SCRIPT)
-        env = {**os.environ, "PYTHONPATH": self.tree}
+        env = {**os.environ, "PYTHONPATH": self.tree, **(env or {})}
         self.proc = subprocess.Popen([sys.executable, script], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, env=env,
                                      cwd=self.tree)  # fmt: skip
@@ -178,9 +187,13 @@ class Baseline:
                 self.proc.stdin.close()
                 self.proc.wait(timeout=60)
         finally:
-            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", self.tree],
-                           capture_output=True)  # fmt: skip
-            subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], capture_output=True)
+            if self.rev is not None:
+                subprocess.run(
+                    ["git", "-C", str(REPO), "worktree", "remove", "--force", self.tree],
+                    capture_output=True,
+                )  # fmt: skip
+                subprocess.run(["git", "-C", str(REPO), "worktree", "prune"],
+                               capture_output=True)  # fmt: skip
             for f in Path(self.tmp).glob("*"):
                 if f.is_file():
                     f.unlink()
@@ -202,14 +215,16 @@ def _batch(data, seed: int, archive_size: int):
 
 
 def run(n_users: int, pymoo_users: int, seed: int, repeats: int = 1,
-        baseline: Baseline | None = None, hv_users: int | None = None) -> dict:  # fmt: skip
-    """Time pymoo, the current engine (archive on and off) and the baseline on one
-    set of ``n_users`` users; hypervolumes of the first ``hv_users`` users (all: None).
+        baseline: Baseline | None = None, hv_users: int | None = None,
+        ordinary: Baseline | None = None) -> dict:  # fmt: skip
+    """Time pymoo, the current engine (archive on and off), the baseline and the
+    ordinary-array build (``ordinary``, if given) on one set of ``n_users`` users;
+    hypervolumes of the first ``hv_users`` users (all: None).
 
-    Runs alternate (current, current without archive, baseline) ``repeats`` times with
-    seeds ``seed + 7919 r``, the order rotating by one variant each time (a multiple of
-    three repeats puts every variant equally often in every position); per-user
-    hypervolumes are averaged over repeats.
+    Runs alternate (current, current without archive, baseline, ordinary) ``repeats``
+    times with seeds ``seed + 7919 r``, the order rotating by one variant each time (a
+    multiple of the number of variants puts every variant equally often in every
+    position); per-user hypervolumes are averaged over repeats.
     """
     data = synthetic_users(n_users, seed=seed)
     scores, cands, genres, pop = data
@@ -223,19 +238,20 @@ def run(n_users: int, pymoo_users: int, seed: int, repeats: int = 1,
     minimize(ListReRankingProblem(scores[0], cands[0], genres, pop, k=K), pymoo_algorithm(),
              ("n_gen", 2), seed=seed)  # fmt: skip
 
+    servers = {v: b for v, b in (("baseline", baseline), ("ordinary", ordinary)) if b}
     inputs = None
-    if baseline is not None:
-        inputs = os.path.join(baseline.tmp, f"inputs{n_users}.npz")
+    if servers:
+        inputs = os.path.join(next(iter(servers.values())).tmp, f"inputs{n_users}.npz")
         np.savez(inputs, scores=scores, candidates=cands, genres=genres, popularity=pop,
                  k=K, pop=POP, n_gen=GEN, p_cx=PCX, p_mut=PMUT)  # fmt: skip
 
-    variants = ["current", "current_no_archive"] + (["baseline"] if baseline else [])
+    variants = ["current", "current_no_archive", *servers]
     # One untimed run of every variant at full size: the first call at a new size grows
     # the process's memory, and first-touch page faults (over 10 us each on sandboxed
     # VMs) would otherwise land on whichever variant happens to run first.
     for v in variants:
-        if v == "baseline":
-            baseline.run(inputs, seed)
+        if v in servers:
+            servers[v].run(inputs, seed)
         else:
             _batch(data, seed, 256 if v == "current" else 0)
     seconds = {v: [] for v in variants}
@@ -246,8 +262,8 @@ def run(n_users: int, pymoo_users: int, seed: int, repeats: int = 1,
         # the subprocess has just given back, which cost the run after it up to 40% here
         # (measured on both current variants by swapping their order).
         for v in variants[r % len(variants):] + variants[:r % len(variants)]:
-            if v == "baseline":
-                t, F, rank = baseline.run(inputs, s)
+            if v in servers:
+                t, F, rank = servers[v].run(inputs, s)
             else:
                 t, F, rank = _batch(data, s, 256 if v == "current" else 0)
             seconds[v].append(t)
@@ -295,6 +311,12 @@ def run(n_users: int, pymoo_users: int, seed: int, repeats: int = 1,
             out[v]["ratio_to_baseline"] = out[v]["users_per_second"] / b
             out[v]["ratio_to_baseline_best_run"] = out[v]["users_per_second_best_run"] / b_best
             out[v]["hv_minus_baseline"] = paired(hv[v], hv["baseline"])
+    if ordinary is not None:  # the same search: identical hypervolumes expected
+        x = out["ordinary"]
+        x["ratio_to_current"] = x["users_per_second"] / out["current"]["users_per_second"]
+        x["ratio_to_current_best_run"] = (x["users_per_second_best_run"]
+                                          / out["current"]["users_per_second_best_run"])
+        x["hv_identical_to_current"] = bool(np.array_equal(hv["ordinary"], hv["current"]))
     return out
 
 
@@ -307,6 +329,7 @@ def report(r: dict, baseline_name: str | None) -> None:
         "current": "rerank_batch (archive 256)",
         "current_no_archive": "rerank_batch (archive 0)",
         "baseline": f"rerank_batch at {baseline_name}",
+        "ordinary": "ordinary arrays (archive 256)",
     }
     for v, label in names.items():
         if v not in r:
@@ -324,6 +347,10 @@ def report(r: dict, baseline_name: str | None) -> None:
                 line += f"; best runs {x['ratio_to_baseline_best_run']:.2f}x"
             line += (f"; {x['ratio_to_baseline']:.2f}x baseline, HV vs baseline "
                      f"{d['difference']:+.4f} +- {d['se']:.4f}")  # fmt: skip
+        if "ratio_to_current" in x:
+            line += (f"; {x['ratio_to_current']:.2f}x borrowed views (best runs "
+                     f"{x['ratio_to_current_best_run']:.2f}x), HV identical: "
+                     f"{x['hv_identical_to_current']}")  # fmt: skip
         print(line)
 
 
@@ -350,27 +377,36 @@ def main(argv=None) -> dict:
         "--baseline", default=DEFAULT_BASELINE,
         help=f"git revision to compare with (default {DEFAULT_BASELINE}); 'none' skips it",
     )  # fmt: skip
+    parser.add_argument(
+        "--ordinary", action="store_true",
+        help="also time this tree built with ordinary arrays (MOOPT_BORROWED=0)",
+    )  # fmt: skip
     parser.add_argument("--out", default="runs/bench/rerank_speed.json")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in str(args.users).split(",") if s.strip()]
     print(f"rerank speed: N={N}, K={K}, pop {POP}, {GEN} generations, "
           f"{numba.get_num_threads()} threads, {os.cpu_count()} CPUs")  # fmt: skip
-    baseline = None
-    if args.baseline and args.baseline.lower() != "none":
-        baseline = Baseline(args.baseline)
+    baseline = ordinary = None
     results = []
     try:
+        if args.baseline and args.baseline.lower() != "none":
+            baseline = Baseline(args.baseline)
+        if args.ordinary:
+            ordinary = Baseline(None, env={"MOOPT_BORROWED": "0"})
         for n in sizes:
-            r = run(n, args.pymoo_users, args.seed, args.repeats, baseline, args.hv_users)
+            r = run(n, args.pymoo_users, args.seed, args.repeats, baseline, args.hv_users,
+                    ordinary)  # fmt: skip
             report(r, baseline.commit if baseline else None)
             results.append(r)
     finally:
-        if baseline is not None:
-            baseline.close()
+        for server in (baseline, ordinary):
+            if server is not None:
+                server.close()
     out = {
         "settings": {"N": N, "K": K, "genres": GENRES, "pop_size": POP, "n_gen": GEN,
                      "p_cx": PCX, "p_mut": PMUT, "seed": args.seed,
                      "baseline": baseline.commit if baseline else None,
+                     "ordinary_build": ordinary is not None,
                      "threads": numba.get_num_threads(), "cpu_count": os.cpu_count(),
                      "hv": "objectives negated to [-1, 0], reference point 0"},  # fmt: skip
         "sizes": results,

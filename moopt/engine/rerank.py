@@ -294,7 +294,7 @@ def _run_whole(inputs, packed, cfg, seed, stream_ids, seeds, n_seeds, start, pop
     then gathered into the results. Identical to the generation-by-generation path."""
     X, F, H, rank, crowd = pop
     u, p, k, m, a = inputs.n_users, cfg.pop_size, inputs.k, packed.n_obj, cfg.archive_size
-    rows = (u + 31) // 32 * 32 * a  # 32 users per block at most (kernels._n_chunks)
+    rows = (u + 31) // 32 * 32 * a  # 32 users per block at most (kernels.batch._n_chunks)
     staged = (sparse_zeros((rows, k), np.int64), sparse_zeros((rows, m), np.float64),
               sparse_zeros((rows,), np.uint8))  # fmt: skip
     first, size, overflow = (np.zeros(u, dtype=np.int64) for _ in range(3))

@@ -181,10 +181,10 @@ def test_survival_records_the_survivors_lexicographic_order():
         F = rng.integers(0, 4, size=(40, 3)).astype(float)  # many exact ties
         ws = K.make_workspace(40, 20, 1, 3, 1)
         K.survive_into(F, 40, 20, np.ones(1, dtype=np.uint64), ws)
-        keep = ws.keep.copy()
-        assert ws.n_plex[0] == 20
-        np.testing.assert_array_equal(ws.plex[:20], np.lexsort(F[keep].T[::-1]))
-        np.testing.assert_array_equal(ws.alive, np.isin(np.arange(40), keep))
+        keep = ws.survivors.copy()
+        assert ws.n_survivor_lex[0] == 20
+        np.testing.assert_array_equal(ws.survivor_lex[:20], np.lexsort(F[keep].T[::-1]))
+        np.testing.assert_array_equal(ws.survives, np.isin(np.arange(40), keep))
 
 
 @settings(max_examples=100, deadline=None)
