@@ -1,5 +1,7 @@
-"""torch helpers of the engine (the recommenders package has its own: neither imports
-the other)."""
+"""torch helpers shared by the engine and ``recommenders``' rankers: one definition each.
+
+A leaf module (torch only), so ``recommenders`` may import it without loading the
+engine, pymoo or Numba (see :mod:`moopt`)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,23 @@ import torch
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else the CPU."""
+    """The torch device for ``device``.
+
+    Parameters
+    ----------
+    device:
+        ``"auto"`` (CUDA when available, else the CPU), a torch device string such as
+        ``"cpu"`` or ``"cuda:0"``, or a ``torch.device`` (returned as is).
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        For a string torch cannot parse, or CUDA asked for where none is available.
+    """
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -25,8 +43,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 @contextlib.contextmanager
 def deterministic():
-    """Deterministic torch kernels inside the block, restoring the caller's setting, so a
-    seed reproduces training exactly at a given thread count."""
+    """Deterministic torch kernels inside the block, restoring the caller's setting.
+
+    Parallel CPU kernels (e.g. the embedding backward) otherwise sum duplicate indices in
+    a varying order, so the same seed gave weights differing in the last bits. With it a
+    seed reproduces a run exactly at a given thread count; across thread counts BLAS
+    blocking still differs at float rounding level (~1e-7 in the scores).
+    """
     previous = torch.are_deterministic_algorithms_enabled()
     previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)

@@ -1,9 +1,8 @@
 """Per-domain loss weights from domain sparsity (the Dynamic Weighted Loss seed).
 
-Source: "Adaptive Weighted Loss for Sequential Recommendations on Sparse Domains"
-(``../shared/papers/000_1455a72d2832f86d.txt``), section III (Dynamic Weighted Loss
-Modeling) and its Algorithms 1 and 2. A domain is a genre on MovieLens; an item of
-several genres belongs to each.
+Source: "Adaptive Weighted Loss for Sequential Recommendations on Sparse Domains",
+section III (Dynamic Weighted Loss Modeling) and its Algorithms 1 and 2. A domain is a
+genre on MovieLens; an item of several genres belongs to each.
 
 * :func:`domain_stats`: per domain the interaction share f_d = |I_d| / |I| (an interaction
   with a multi-genre item counts once in each of its genres, so the shares can sum to
@@ -13,10 +12,13 @@ several genres belongs to each.
 * :func:`weights_from_sparsity`: Algorithm 1's normalisation. Read literally,
   w_d = clip((s_d - s_min)/(s_max - s_min), w_min, w_max) never exceeds 1, so the paper's
   bounds [0.2, 5.0] could only act from below and every domain would be weighted *down*
-  relative to the generic loss. ``mapping="mean"`` (the default) therefore divides the
-  normalised score by its interaction-weighted mean, so the average training example
-  keeps weight 1 and the loss keeps the generic loss's scale, then clips to
-  [w_min, w_max]; ``mapping="paper"`` is the literal form.
+  relative to the generic loss; the min-max step also jumps: scores a hair apart get
+  w_min and 1 where equal scores get 1 each. ``mapping="mean"`` (the default) is
+  w_d = clip(exp(s_d - c), w_min, w_max), with the offset c solved so that the
+  share-weighted mean of the *clipped* weights is exactly 1 (see the function). Since
+  s_d is a sum of logarithms, exp(s_d) is the product (1/f_d) (|U|/|U_d|) exp(H_d) of
+  the three sparsity ratios, and c only sets the common scale. ``mapping="paper"`` is
+  the literal form.
 * Variants: :func:`generic_weights` (all 1), :func:`fixed_weights` (the predecessor
   PinnerFormerLite's h_d: listed sparse domains 2, others 1) and :class:`DynamicWeights`
   (Algorithm 2: recomputed every ``every`` epochs and smoothed by an exponential moving
@@ -107,10 +109,45 @@ def sparsity(stats: DomainStats, a: float = 1.0, b: float = 1.0, c: float = 1.0)
 
 def weights_from_sparsity(s, w_min: float = 0.2, w_max: float = 5.0, mapping: str = "mean",
                           shares=None) -> np.ndarray:  # fmt: skip
-    """Domain weights from sparsity scores (see the module docstring for the two mappings).
+    """Domain weights from sparsity scores.
 
-    ``shares`` (the domains' interaction shares f_d) weight the mean of ``mapping="mean"``;
-    without them the plain mean over domains is used. Equal scores give weight 1 each.
+    Parameters
+    ----------
+    s:
+        (D,) finite sparsity scores (:func:`sparsity`).
+    w_min, w_max:
+        The clipping bounds, 0 < w_min < w_max. ``mapping="mean"`` needs
+        w_min <= 1 <= w_max (otherwise no clipped weights can average 1).
+    mapping:
+        ``"mean"`` (default): w_d = clip(exp(s_d - c), w_min, w_max) with c chosen so that
+        the share-weighted mean sum_d f_d w_d / sum_d f_d of the clipped weights is 1.
+        ``"paper"``: Algorithm 1 literally, clip((s_d - s_min) / (s_max - s_min)), which
+        never exceeds 1 and jumps between w_min and 1 as two scores cross.
+    shares:
+        (D,) non-negative interaction shares f_d weighting the mean of ``"mean"``, not
+        all zero; ``None`` weighs the domains equally. A domain of share 0 does not move
+        c but still gets its weight.
+
+    Returns
+    -------
+    numpy.ndarray
+        (D,) weights in [w_min, w_max]. Equal scores give 1 each (both mappings).
+
+    Notes
+    -----
+    ``"mean"`` is continuous in the scores: if every score moves by at most e, c moves
+    by at most e and every weight by at most w_max (exp(2 e) - 1). It depends only on
+    score differences (adding a constant to every score changes nothing), like the
+    paper's min-max step, but it keeps the scores' scale: they are sums of logarithms
+    in nats, so doubling (a, b, c) spreads the weights further. The mean is exactly 1
+    (to rounding) whenever w_min <= 1 <= w_max: the mean of the clipped weights rises
+    continuously from w_min to w_max as c falls, so c is the root of a monotone,
+    piecewise smooth equation, solved in closed form on the piece that holds it. The
+    only exception is scores more than about 745 apart, where exp(s_d - s_max)
+    underflows to 0 and those domains sit at w_min whatever c is; if such domains hold
+    more than (w_max - 1) / (w_max - w_min) of the share, the others all get w_max and
+    the mean stays below 1. The share-weighted mean is over domains: with multi-genre
+    items, :func:`item_weights` gives the average training example a different weight.
     """
     s = np.asarray(s, dtype=np.float64)
     if s.ndim != 1 or s.size == 0:
@@ -121,16 +158,42 @@ def weights_from_sparsity(s, w_min: float = 0.2, w_max: float = 5.0, mapping: st
         raise ValueError(f"need 0 < w_min < w_max (finite), got w_min={w_min}, w_max={w_max}")
     if mapping not in MAPPINGS:
         raise ValueError(f"mapping must be one of {MAPPINGS}, got {mapping!r}")
-    spread = s.max() - s.min()
-    if spread == 0:
-        return np.ones_like(s)
-    n = (s - s.min()) / spread
-    if mapping == "mean":
-        share = np.ones_like(s) if shares is None else np.asarray(shares, dtype=np.float64)
-        if share.shape != s.shape or np.any(share < 0) or share.sum() <= 0:
-            raise ValueError("shares must be non-negative, one per domain, not all zero")
-        n = n / (np.sum(share * n) / share.sum())
-    return np.clip(n, w_min, w_max)
+    if mapping == "paper":
+        spread = s.max() - s.min()
+        if spread == 0:
+            return np.ones_like(s)
+        return np.clip((s - s.min()) / spread, w_min, w_max)
+    if not w_min <= 1.0 <= w_max:
+        raise ValueError(f"mapping='mean' keeps the mean weight at 1 and needs w_min <= 1 <= "
+                         f"w_max, got w_min={w_min}, w_max={w_max}; use mapping='paper' "
+                         "for other bounds")  # fmt: skip
+    share = np.ones_like(s) if shares is None else np.asarray(shares, dtype=np.float64)
+    if share.shape != s.shape or not np.all(np.isfinite(share)) or np.any(share < 0):
+        raise ValueError(f"shares must be finite and non-negative, one per domain "
+                         f"({s.size}), got {share!r}")  # fmt: skip
+    if share.sum() <= 0:
+        raise ValueError("shares are all zero: give the domains' interaction shares")
+    return _unit_mean_scale(np.exp(s - s.max()), share / share.sum(), w_min, w_max)
+
+
+def _unit_mean_scale(v: np.ndarray, f: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """clip(u v, lo, hi) for the smallest u > 0 with f . clip(u v, lo, hi) = 1.
+
+    ``v`` >= 0 with max 1, ``f`` sums to 1, lo <= 1 <= hi. The mean g(u) is continuous,
+    non-decreasing and linear between the breakpoints lo / v_d and hi / v_d, where a
+    domain leaves lo or reaches hi: g is evaluated at every breakpoint and the root is
+    interpolated on the piece where g crosses 1, exactly since g is linear there."""
+    pos = v > 0
+    if lo == 1.0 or not pos.any():
+        return np.full_like(v, lo)
+    b = np.unique(np.concatenate([lo / v[pos], hi / v[pos]]))
+    g = np.clip(b[:, None] * v[None, :], lo, hi) @ f
+    k = int(np.argmax(g >= 1.0))
+    if g[k] < 1.0:  # only with underflowed domains (see weights_from_sparsity)
+        return np.clip(b[-1] * v, lo, hi)
+    # k >= 1: at b[0] = lo / max(v) = lo every weight is lo < 1.
+    u = b[k - 1] + (1.0 - g[k - 1]) * (b[k] - b[k - 1]) / (g[k] - g[k - 1])
+    return np.clip(u * v, lo, hi)
 
 
 def generic_weights(n_domains: int) -> np.ndarray:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from moopt.objectives import portable_round
+from moopt.portable import portable_round
 
 from .calibration import fit_temperature, hit_probabilities, log_partition
 from .data.interactions import Interactions
@@ -252,7 +252,7 @@ def calibrated_scores(cands: dict[str, np.ndarray], protocol: str) -> np.ndarray
     ``"sampled"``: of ``sampled_items``/``sampled_scores``, a softmax over the candidates at
     ``meta_temperature_sampled``, so rows sum to 1.
 
-    Rounded to float32 precision (:func:`moopt.objectives.portable_round`): numpy's
+    Rounded to float32 precision (:func:`moopt.portable.portable_round`): numpy's
     ``exp`` differs between CPUs in the last bits, and re-ranking searches compare these
     values, so unrounded they would let the machine change the chosen lists.
     """

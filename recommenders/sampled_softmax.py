@@ -7,9 +7,11 @@ a fixed proposal q (uniform or by popularity) and shared by the batch (together,
 negatives*, as in Yang et al., "Mixed negative sampling for learning two-tower neural
 networks in recommendations", WWW 2020).
 
-Candidates do not appear uniformly: a batch's targets are drawn from the training
-popularity p, so popular items show up as negatives far more often and a plain softmax
-over the candidates punishes them for it. The log-Q correction (Bengio and Senecal
+Candidates do not appear uniformly: a batch's targets are drawn from the target
+distribution p (:func:`target_probs`: how often each item is a target among the epoch's
+training examples; not the training popularity, since the item that opens a sequence is
+never a target), so popular items show up as negatives far more often and a plain
+softmax over the candidates punishes them for it. The log-Q correction (Bengio and Senecal
 2008; Yi et al., "Sampling-bias-corrected neural modeling for large corpus item
 recommendations", RecSys 2019) subtracts from every candidate's logit the log of its
 expected number of appearances in the candidate set,
@@ -107,6 +109,37 @@ class NegativeSampler:
         return idx.to(self.probs.device)
 
 
+def target_probs(targets, n_items: int, device: str | torch.device = "cpu") -> torch.Tensor:
+    """The distribution in-batch negatives come from: item frequencies among ``targets``.
+
+    Parameters
+    ----------
+    targets:
+        The item ids (0-based) that are training targets in an epoch, one per example,
+        repeats included (a next-item model: every item of a sequence but the first).
+    n_items:
+        Catalogue size I.
+    device:
+        Where the result lives.
+
+    Returns
+    -------
+    torch.Tensor
+        (I,) float64 probabilities, 0 for items that are never a target.
+    """
+    if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
+        raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
+    t = targets.detach().cpu().numpy() if isinstance(targets, torch.Tensor) else targets
+    t = np.asarray(t)
+    if t.ndim != 1 or t.size == 0 or not np.issubdtype(t.dtype, np.integer):
+        raise ValueError(f"targets must be a non-empty 1-D integer array of item ids, "
+                         f"got dtype {t.dtype} and shape {t.shape}")  # fmt: skip
+    if t.min() < 0 or t.max() >= n_items:
+        raise ValueError(f"targets must lie in [0, {n_items}): drop padding before counting")
+    counts = np.bincount(t, minlength=int(n_items)).astype(np.float64)
+    return torch.as_tensor(counts / counts.sum(), dtype=torch.float64, device=device)
+
+
 def _check(hidden, item_weights, targets, weights, n_negatives):
     for name, value in (("hidden", hidden), ("item_weights", item_weights),
                         ("targets", targets)):  # fmt: skip
@@ -171,8 +204,9 @@ def sampled_softmax_loss(
         row per sequence position, thousands of them, and all-pairs logits would cost
         O(N^2)). B in the correction is the number of rows used.
     batch_probs:
-        (I,) probability that an item is a training target (normalised training counts):
-        needed for the log-Q correction of in-batch candidates.
+        (I,) probability that a row's target is each item, the distribution the rows were
+        drawn from (:func:`target_probs` of the epoch's targets): needed for the log-Q
+        correction of in-batch candidates.
     logq:
         Apply the log-Q correction.
     weights:

@@ -33,6 +33,7 @@ import numpy as np
 from numba import njit
 
 from .._topk import top_k_rows
+from ..portable import portable_round
 from .registry import (
     OBJ_ACCURACY,
     OBJ_DIVERSITY,
@@ -148,29 +149,6 @@ def diversity_kernel(positions, fdata, idata, consts):
 
 
 # --------------------------------------------------------------------------- novelty
-
-
-def portable_round(values) -> np.ndarray:
-    """``values`` rounded to the nearest float32 and returned as float64.
-
-    For inputs of the search computed with numpy's ``exp``/``log`` family (calibrated
-    probabilities, novelty): those functions can take CPU-specific code paths whose
-    results differ between machines in the last bits of a float64 (``exp`` does, with and
-    without AVX-512), and a search that compares objective values turns such differences
-    into different lists. Rounded, the inputs are the same on every machine unless two
-    machines' values lie on either side of a float32 rounding boundary (about 2^-26 per
-    value for a one-ulp difference). The rounding is IEEE round-to-nearest-even, the same
-    everywhere; float32 keeps about seven significant digits, far below any difference
-    that matters to a recommendation.
-    Non-finite values pass through unchanged (validation reports them).
-    """
-    arr = np.asarray(values, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        out = arr.astype(np.float32).astype(np.float64)
-    big = np.isfinite(arr) & ~np.isfinite(out)  # beyond float32's range: keep as given
-    if big.any():
-        out[big] = arr[big]
-    return out
 
 
 def item_novelty(item_popularity: np.ndarray) -> np.ndarray:

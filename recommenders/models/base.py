@@ -11,7 +11,6 @@ leave-one-out split). :meth:`Ranker.set_history` changes it.
 from __future__ import annotations
 
 import abc
-import contextlib
 import copy
 import os
 import time
@@ -23,24 +22,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from moopt._torch import deterministic, resolve_device
+
 from ..data.interactions import Interactions
 from ..io import atomic_path
 from ..metrics import hit_matrix, ndcg
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` picks CUDA when available, else the CPU; anything else is passed to torch."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:n]', got {device!r}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but CUDA is not available; use 'auto'")
-    return dev
 
 
 @dataclass(frozen=True)
@@ -70,24 +56,6 @@ class TrainConfig:
                 raise ValueError(f"{type(self).__name__}.{name} must be >= 1")
         if self.lr <= 0 or self.weight_decay < 0:
             raise ValueError("lr must be > 0 and weight_decay >= 0")
-
-
-@contextlib.contextmanager
-def _deterministic():
-    """Deterministic torch kernels while training, restoring the caller's setting.
-
-    Parallel CPU kernels (e.g. the embedding backward) otherwise sum duplicate indices in
-    a varying order, so the same seed gave weights differing in the last bits. With it a
-    seed reproduces a run exactly at a given thread count; across thread counts BLAS
-    blocking still differs at float rounding level (~1e-7 in the scores).
-    """
-    previous = torch.are_deterministic_algorithms_enabled()
-    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
 
 
 class Ranker(abc.ABC):
@@ -221,7 +189,7 @@ class Ranker(abc.ABC):
             raise ValueError("train holds no interactions")
         if valid is not None and (valid.n_users, valid.n_items) != (train.n_users, train.n_items):
             raise ValueError("train and valid must share the id spaces (n_users, n_items)")
-        with _deterministic():
+        with deterministic():
             torch.manual_seed(self.seed)
             self.n_users, self.n_items = train.n_users, train.n_items
             self.train_data = train

@@ -103,6 +103,11 @@ class SequentialRanker(Ranker):
         cfg = self.config
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
         inputs, targets = training_windows(train, cfg.max_len, rng)
+        target_dist = None
+        if cfg.loss != "ce":  # what this epoch's in-batch negatives are drawn from
+            from ..sampled_softmax import target_probs
+
+            target_dist = target_probs(targets[targets != IGNORE], self.n_items, self.device)
         order = rng.permutation(inputs.shape[0])
         total, n = 0.0, 0
         for start in range(0, order.size, cfg.batch_size):
@@ -111,7 +116,7 @@ class SequentialRanker(Ranker):
             tgt = torch.as_tensor(targets[idx], device=self.device)
             hidden = self.net.encode(inp)
             keep = tgt != IGNORE
-            loss = self._loss(hidden[keep], tgt[keep], train, gen)
+            loss = self._loss(hidden[keep], tgt[keep], train, gen, target_dist)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -120,7 +125,7 @@ class SequentialRanker(Ranker):
             n += count
         return total / n
 
-    def _loss(self, hidden, targets, train, gen) -> torch.Tensor:
+    def _loss(self, hidden, targets, train, gen, batch_probs) -> torch.Tensor:
         cfg = self.config
         weights = self.net.item_weights()
         if cfg.loss == "ce":
@@ -132,9 +137,8 @@ class SequentialRanker(Ranker):
             counts = train.item_counts().astype(np.float64)
             sampler = (NegativeSampler(self.n_items, cfg.negatives, counts, device=self.device)
                        if cfg.n_negatives > 0 else None)  # fmt: skip
-            batch_probs = torch.as_tensor(counts / counts.sum(), device=self.device)
-            self._sampling = state = (train, sampler, batch_probs)
-        _, sampler, batch_probs = state
+            self._sampling = state = (train, sampler)
+        _, sampler = state
         example_weights = None
         if cfg.loss == "sampled_weighted":
             item_w = self.item_loss_weights_tensor()

@@ -34,20 +34,102 @@ def test_stats_and_sparsity_by_hand():
     np.testing.assert_allclose(D.sparsity(s, 0, 2, 0), [0.0, 2 * math.log(1.5)])
 
 
+def _unit_mean(s, f):
+    """exp(s_d) / sum_e f_e exp(s_e): the mean mapping where no weight is clipped."""
+    e = np.exp(np.asarray(s, float))
+    return e / (np.asarray(f, float) @ e / np.sum(f))
+
+
 def test_weights_paper_and_mean_mappings():
     shares = np.array([5 / 7, 2 / 7])
     s = np.array([S_A, S_B])
     # Normalised: A 0, B 1. Paper: clip to [0.2, 5] -> (0.2, 1), never above 1.
     np.testing.assert_allclose(D.weights_from_sparsity(s, mapping="paper"), [0.2, 1.0])
-    # Mean: interaction-weighted mean of (0, 1) is 2/7 -> (0, 3.5) -> clip A to 0.2.
-    np.testing.assert_allclose(D.weights_from_sparsity(s, shares=shares), [0.2, 3.5])
-    np.testing.assert_allclose(D.weights_from_sparsity(s, w_max=3.0, shares=shares), [0.2, 3.0])
-    # Before clipping the interaction-weighted mean weight is 1.
-    three = np.array([0.0, 1.0, 3.0])
-    sh = np.array([0.5, 0.3, 0.2])
-    w = D.weights_from_sparsity(three, w_min=1e-9, w_max=1e9, shares=sh)
-    assert np.sum(sh * w) / sh.sum() == pytest.approx(1.0)
+    # Mean: exp(s_d) over its share-weighted mean; exp(S_B - S_A) = 2.89984, so
+    # w_A = 1 / (5/7 + 2/7 * 2.89984) = 0.648175 and w_B = 1.879562, inside the bounds.
+    w = D.weights_from_sparsity(s, shares=shares)
+    np.testing.assert_allclose(w, _unit_mean(s, shares), rtol=1e-12)
+    np.testing.assert_allclose(w, [0.648175, 1.879562], atol=1e-6)
+    # w_max = 1.5 clips B (share 2/7 -> 3/7 of the mean); A takes the rest: 0.8.
+    np.testing.assert_allclose(D.weights_from_sparsity(s, w_max=1.5, shares=shares),
+                               [0.8, 1.5], rtol=1e-12)  # fmt: skip
     assert D.weights_from_sparsity([2.0, 2.0]).tolist() == [1.0, 1.0]
+
+
+def test_mean_mapping_is_continuous_where_min_max_jumps():
+    # Min-max gave (0.2, 2.0) here and (1, 1) for equal scores.
+    w = D.weights_from_sparsity([2.0, 2.0001], shares=[0.5, 0.5])
+    np.testing.assert_allclose(w, _unit_mean([0.0, 1e-4], [1, 1]), rtol=1e-12)
+    assert np.abs(w - 1.0).max() < 1e-4
+    # Min-max gave (0.2, 0.2, 0.2, 5.0), share-weighted mean 0.44. Now the last domain is
+    # clipped at 5 (share 0.05 -> 0.25 of the mean) and the other three share 0.75 in
+    # proportion to exp(s_d).
+    s, f = np.array([1.0, 1.001, 1.002, 3.0]), np.array([0.6, 0.2, 0.15, 0.05])
+    w = D.weights_from_sparsity(s, shares=f)
+    e = np.exp(s[:3])
+    np.testing.assert_allclose(w, [*(0.75 * e / (f[:3] @ e)), 5.0], rtol=1e-12)
+    assert f @ w == pytest.approx(1.0, abs=1e-12)
+    # Both bounds active: 0.5 * 0.2 + 0.05 * 5 = 0.35, the middle weight takes the rest.
+    w = D.weights_from_sparsity([0.0, 3.0, 10.0], shares=[0.5, 0.45, 0.05])
+    np.testing.assert_allclose(w, [0.2, 0.65 / 0.45, 5.0], rtol=1e-12)
+
+
+def test_mean_mapping_limits():
+    # Scores 1000 apart: exp underflows, the low domain stays at w_min whatever the
+    # offset, and with 0.9 of the share there it cannot reach mean 1 (documented).
+    w = D.weights_from_sparsity([0.0, 1000.0], shares=[0.9, 0.1])
+    np.testing.assert_allclose(w, [0.2, 5.0])
+    # w_min = 1: every weight 1 is the only mean-1 answer.
+    assert D.weights_from_sparsity([0.0, 1.0], w_min=1.0).tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="w_min <= 1 <= w_max"):
+        D.weights_from_sparsity([0.0, 1.0], w_min=1.5, w_max=3.0)
+    with pytest.raises(ValueError, match="w_min <= 1 <= w_max"):
+        D.weights_from_sparsity([0.0, 1.0], w_min=0.1, w_max=0.9)
+    assert D.weights_from_sparsity([0.0, 1.0], w_min=1.5, w_max=3.0, mapping="paper").tolist() \
+        == [1.5, 1.5]  # fmt: skip
+    with pytest.raises(ValueError, match="shares must be finite"):
+        D.weights_from_sparsity([0.0, 1.0], shares=[0.5, np.nan])
+    with pytest.raises(ValueError, match="shares are all zero"):
+        D.weights_from_sparsity([0.0, 1.0], shares=[0.0, 0.0])
+
+
+_scores = st.lists(st.floats(-30, 30), min_size=1, max_size=10)
+
+
+@st.composite
+def _mapping_case(draw):
+    s = np.array(draw(_scores))
+    f = np.array(draw(st.lists(st.floats(0, 1), min_size=s.size, max_size=s.size)))
+    if f.sum() == 0:
+        f[0] = 1.0
+    lo, hi = draw(st.floats(0.05, 1.0)), draw(st.floats(1.0, 10.0))
+    if lo == hi:
+        hi = lo + 1.0
+    return s, f, lo, hi
+
+
+@settings(max_examples=200, deadline=None)
+@given(_mapping_case(), st.floats(1e-6, 1e-2), st.data())
+def test_mean_mapping_continuity(case, eps, data):
+    # Scores moved by at most eps move the offset by at most eps and every weight by at
+    # most w_max (exp(2 eps) - 1); 1e-12 is the closed form's rounding.
+    s, f, lo, hi = case
+    step = np.array(data.draw(st.lists(st.floats(-1, 1), min_size=s.size, max_size=s.size)))
+    w = D.weights_from_sparsity(s, lo, hi, shares=f)
+    moved = D.weights_from_sparsity(s + eps * step, lo, hi, shares=f)
+    assert np.abs(moved - w).max() <= hi * np.expm1(2 * eps) + 1e-12
+
+
+@settings(max_examples=200, deadline=None)
+@given(_mapping_case(), st.floats(-100, 100))
+def test_mean_mapping_unit_mean_after_clipping(case, shift):
+    s, f, lo, hi = case
+    w = D.weights_from_sparsity(s, lo, hi, shares=f)
+    assert np.all((w >= lo) & (w <= hi))
+    assert f @ w / f.sum() == pytest.approx(1.0, abs=1e-12)
+    # Only score differences matter.
+    np.testing.assert_allclose(D.weights_from_sparsity(s + shift, lo, hi, shares=f), w,
+                               rtol=1e-9, atol=1e-12)  # fmt: skip
 
 
 def test_variants_and_item_weights():
@@ -62,7 +144,7 @@ def test_dynamic_weights_ema_every_n_epochs():
     s = D.domain_stats(TOY, GENRES, NAMES)
     dw = D.DynamicWeights(s, GENRES, every=2, mu=0.9)
     w0 = dw.weights.copy()
-    np.testing.assert_allclose(w0, [0.2, 3.5])
+    np.testing.assert_allclose(w0, _unit_mean([S_A, S_B], s.share), rtol=1e-12)
     # Lists serving only domain A items (0 and 1) to two users: B is absent, so it gets
     # the largest score; A's score is then the smaller one -> computed weights (w_min, ...).
     lists, users = np.array([[0, 1], [1, 0]]), np.array([0, 1])

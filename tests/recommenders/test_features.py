@@ -66,6 +66,30 @@ def test_text_cache_is_written_once_and_keyed_by_the_texts(data, tmp_path):
     assert enc.calls == 3 and np.array_equal(a, c)
 
 
+def test_a_custom_encoder_never_fills_the_built_in_models_cache(data, tmp_path, monkeypatch):
+    import recommenders.features as features
+
+    builtin = CountingEncoder(5)
+    monkeypatch.setattr(features, "load_text_encoder", lambda device="cpu": builtin)
+    custom = CountingEncoder(8)
+    # Without a name: computed, returned, not cached under any key.
+    a = text_embeddings(data, encoder=custom, cache_dir=tmp_path)
+    assert a.shape == (data.n_items, 8) and list(tmp_path.glob("*.npy")) == []
+    # A later default call embeds with the built-in model, not the custom vectors.
+    b = text_embeddings(data, cache_dir=tmp_path)
+    assert builtin.calls == 1 and b.shape == (data.n_items, 5)
+    (entry,) = tmp_path.glob("*.npy")
+    assert entry.name.startswith(f"synthetic-{features.DEFAULT_TEXT_MODEL}-")
+    # A custom encoder may not borrow the built-in model's name ...
+    with pytest.raises(ValueError, match="name of its own"):
+        text_embeddings(data, model=features.DEFAULT_TEXT_MODEL, encoder=custom,
+                        cache_dir=tmp_path)  # fmt: skip
+    # ... and its own name keys its own entry.
+    c = text_embeddings(data, model="mine", encoder=custom, cache_dir=tmp_path)
+    assert np.array_equal(a, c) and np.array_equal(text_embeddings(data, cache_dir=tmp_path), b)
+    assert custom.calls == 2 and builtin.calls == 1 and len(list(tmp_path.glob("*.npy"))) == 2
+
+
 def test_text_encoder_output_is_checked(data, tmp_path):
     with pytest.raises(ValueError, match="shape"):
         text_embeddings(data, model="bad", encoder=lambda t: np.zeros((3, 4)), cache_dir=tmp_path)

@@ -263,3 +263,17 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="expected count 0"):
         sampled_softmax_loss(H, W, T, sampler=None,
                              batch_probs=torch.tensor([1.0, 0.0, 0.0, 0.0]))  # fmt: skip
+
+
+def test_target_probs_counts_targets_only():
+    from recommenders.sampled_softmax import target_probs
+
+    p = target_probs(np.array([1, 2, 1, 1]), 4)
+    assert p.dtype == torch.float64 and p.tolist() == [0.0, 0.75, 0.25, 0.0]
+    assert target_probs(torch.tensor([3]), 4).tolist() == [0.0, 0.0, 0.0, 1.0]
+    with pytest.raises(ValueError, match="drop padding"):
+        target_probs(np.array([1, -100]), 4)
+    with pytest.raises(ValueError, match="non-empty 1-D integer"):
+        target_probs(np.array([1.0, 2.0]), 4)
+    with pytest.raises(ValueError, match="n_items must be"):
+        target_probs(np.array([1]), 0)

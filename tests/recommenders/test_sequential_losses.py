@@ -107,3 +107,26 @@ def test_dynamic_hook_reuses_validation_lists_and_matches_ranking_itself(split):
     m1.valid_topk_ = (vu[:keep], vl[:keep])
     hook(m1, 5)
     assert dw.rankings_ == len(np.setdiff1d(users, vu[:keep])) > 0
+
+
+def test_log_q_uses_the_target_distribution(monkeypatch):
+    # Four two-item sequences: 0 -> 1, 0 -> 2, 3 -> 1, 0 -> 1. Targets are 1, 2, 1, 1, so
+    # in-batch negatives come from (0, 3/4, 1/4, 0); the training counts' popularity,
+    # (3/8, 3/8, 1/8, 1/8), counts the sequences' first items, which are never targets.
+    from recommenders import sampled_softmax
+    from recommenders.data.interactions import Interactions
+
+    train = Interactions(users=[0, 0, 1, 1, 2, 2, 3, 3], items=[0, 1, 0, 2, 3, 1, 0, 1],
+                         timestamps=[1, 2] * 4, ratings=np.ones(8),
+                         n_users=4, n_items=4)  # fmt: skip
+    seen = []
+    real = sampled_softmax.sampled_softmax_loss
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["batch_probs"].cpu().numpy())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sampled_softmax, "sampled_softmax_loss", spy)
+    SASRec(seed=0, device="cpu", epochs=1, loss="sampled", n_negatives=2, max_len=5).fit(train)
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0], [0.0, 0.75, 0.25, 0.0])
