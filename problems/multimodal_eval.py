@@ -233,8 +233,9 @@ def _table(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
 
 def _over_seeds(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
     """Every variant against SASRec and, where DuAF-MAT ran, each ablation against the
-    full model; paired over seeds, Holm over the comparisons of one rate, metric and
-    reference."""
+    full model; paired over seeds by seed value (a comparison uses the seeds both runs
+    have, and is left out with fewer than two), Holm over the comparisons of one rate,
+    metric and reference."""
     references = [("sasrec", [v for v in variants if v != "sasrec"])]
     if "duafmat" in variants:
         references.append(("duafmat", [v for v in variants if v in ABLATIONS]))
@@ -245,14 +246,18 @@ def _over_seeds(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
                 base = runs[(runs["rate"] == rate) & (runs["variant"] == ref)]
                 if not len(base):
                     continue
-                base = base.sort_values("seed")[metric].to_numpy()
+                base = base.set_index("seed")[metric]
                 results = {}
                 for variant in others:
                     part = runs[(runs["rate"] == rate) & (runs["variant"] == variant)]
-                    if not len(part):
+                    part = part.set_index("seed")[metric]
+                    # Paired by seed value: seed s of the variant against seed s of the
+                    # reference, over the seeds both have run.
+                    common = part.index.intersection(base.index).sort_values()
+                    if len(common) < 2:
                         continue
-                    results[variant] = paired_over_seeds(
-                        part.sort_values("seed")[metric].to_numpy(), base)  # fmt: skip
+                    results[variant] = paired_over_seeds(part.loc[common].to_numpy(),
+                                                         base.loc[common].to_numpy())  # fmt: skip
                 if results:
                     table = compare_table(results, correction="holm").reset_index()
                     table = table.rename(columns={"comparison": "variant"})
