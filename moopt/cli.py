@@ -146,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train", help="train and evaluate one base ranker",
         description="Train one base ranker, print its metrics (full ranking and 1+99 sampled), "
-        "and write metrics.json, candidates.npz, model.pt, run.json and train_log.csv to --out.",
+        "and write metrics.json, candidates.npz, model.pt, run.json and train_log.csv to --out. "
+        "A killed run repeated with the same command resumes after its last finished epoch "
+        "(train_state.pt in --out) and writes the files an uninterrupted run would.",
     )  # fmt: skip
     p.add_argument("model", help="pop, bpr (alias bpr-mf), lightgcn, gru4rec, sasrec, or the "
                    "multimodal duafmat, unisrec-text and mm-concat")  # fmt: skip
@@ -221,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         "negatives) in the generic, fixed and dynamic domain-weighting variants over several "
         "seeds, evaluate per genre (leave-one-out, full ranking) and write dwl_runs.csv, "
         "dwl_summary.csv, dwl_table.csv, dwl_significance.csv, dwl_significance_users.csv "
-        "and dwl_domains.png. Finished runs are reused when the command is repeated.",
+        "and dwl_domains.png. Finished runs are reused when the command is repeated; a "
+        "generic or fixed run killed while training resumes after its last finished epoch.",
     )  # fmt: skip
     p.add_argument("--variants", default="generic,fixed,dynamic",
                    help="comma-separated among generic, fixed, dynamic")
@@ -243,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
         "missing rates of the second modality over several seeds; evaluate NDCG and MRR at 5 "
         "and 10 (leave-one-out, full ranking) and write mm_runs.csv, mm_table.csv, "
         "mm_significance.csv, mm_significance_users.csv and mm_ndcg.png. Finished runs are "
-        "reused when the command is repeated.",
+        "reused when the command is repeated; a run killed while training resumes after its "
+        "last finished epoch.",
     )  # fmt: skip
     p.add_argument("--variants", default="sasrec,unisrec,concat,duafmat,no-duaf,no-matmoe,"
                    "no-cscl,no-vscl", help="comma-separated variants")  # fmt: skip
@@ -290,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
         "in for negative feedback) with MGDA weights under each gradient normalisation and "
         "with fixed alpha in {0.5, ..., 1.0}; report NDCG@10, Recall@10_1 and NegExposure@10. "
         "Writes pmors_table.csv and pmors.json; with --seeds N > 1 also pmors_runs.csv "
-        "(every seed) and pmors_significance.csv (MGDA vs each alpha, paired over seeds).",
+        "(every seed) and pmors_significance.csv (MGDA vs each alpha, paired over seeds); a "
+        "repeated command reads finished seeds back from OUT/seed<k>.",
     )  # fmt: skip
     p.add_argument("--epochs", type=int, default=5, help="training epochs per weighting")
     p.add_argument("--seeds", type=int, default=1,

@@ -22,7 +22,11 @@ Files: ``dwl_runs.csv`` (every variant, seed and domain), ``dwl_summary.csv`` (o
 metrics, training seconds and the weights' overhead per run), ``dwl_table.csv`` (mean and
 95% CI per variant and domain), ``dwl_significance.csv`` (over seeds),
 ``dwl_significance_users.csv`` (over users, per seed), ``dwl_domains.png``. Each run is
-kept in ``run-<variant>-<seed>/`` and a rerun skips finished runs.
+kept in ``run-<variant>-<seed>/`` and a rerun skips finished runs with the same settings
+and data; a generic or fixed run killed while training resumes from its last finished
+epoch (``train_state.pt`` in its folder). The job holds its folder
+(:func:`recommenders.io.job_folder`): a rerun of a killed job removes the temporaries it
+left and writes the files the uninterrupted job would have written.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import pandas as pd
 from moopt import stats
 from recommenders import domains as D
 from recommenders.data import make_split
-from recommenders.io import write_csv, write_json
+from recommenders.io import atomic_path, dataset_digest, job_folder, write_csv, write_json
 from recommenders.metrics import (
     catalog_coverage,
     hit_matrix,
@@ -53,6 +57,7 @@ from recommenders.models import get_model
 SPARSE = ("Film-Noir", "Documentary", "Western", "Fantasy")
 DENSE = ("Drama", "Comedy")
 VARIANTS = ("generic", "fixed", "dynamic")
+TRAIN_STATE = "train_state.pt"  # a run's training state while it trains
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,14 @@ def domains_of(dataset, cfg: DWLConfig) -> tuple[np.ndarray, list[str]]:
 
 
 def train_variant(dataset, split, variant: str, seed: int, cfg: DWLConfig,
-                  device: str = "auto", verbose: bool = False):  # fmt: skip
+                  device: str = "auto", verbose: bool = False,
+                  checkpoint: Path | None = None):  # fmt: skip
     """Train one variant (early stopping on validation NDCG@10); returns (model, info) with
-    the training and weight seconds, their ratio and the final domain weights."""
+    the training and weight seconds, their ratio and the final domain weights.
+
+    With ``checkpoint`` the generic and fixed variants save their training state there
+    after every epoch and resume from it (:meth:`recommenders.models.Ranker.fit`); the
+    dynamic variant's weights are state of their own, so it always trains from the start."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     genres, names = domains_of(dataset, cfg)
@@ -128,7 +138,7 @@ def train_variant(dataset, split, variant: str, seed: int, cfg: DWLConfig,
         model.epoch_hooks.append(dynamic.hook(users, cfg.rule))
     model.set_item_loss_weights(D.item_weights(weights, genres, cfg.rule))
     weight_seconds = time.perf_counter() - t0
-    model.fit(split.train, split.valid)
+    model.fit(split.train, split.valid, checkpoint=None if dynamic is not None else checkpoint)
     if dynamic is not None:
         weight_seconds += dynamic.seconds_
         weights = dynamic.weights
@@ -172,19 +182,25 @@ def evaluate_domains(model, split, dataset, cfg: DWLConfig, stage: str = "test")
 
 def _run(dataset, split, variant, seed, cfg, out: Path, device, verbose):
     folder = out / f"run-{variant}-{seed}"
+    data = dataset_digest(dataset)
     if (folder / "domains.csv").is_file() and (folder / "run.json").is_file():
         saved = json.loads((folder / "run.json").read_text())
-        if saved.get("config") == _jsonable(cfg):
+        if saved.get("config") == _jsonable(cfg) and saved.get("data") == data:
+            # A run killed after its run.json but before deleting its training state.
+            (folder / TRAIN_STATE).unlink(missing_ok=True)
             arrays = np.load(folder / "per_user.npz")
             return (pd.read_csv(folder / "domains.csv"), saved["overall"], saved["info"],
                     arrays["recall"], arrays["items"])  # fmt: skip
-    model, info = train_variant(dataset, split, variant, seed, cfg, device, verbose)
+    folder.mkdir(parents=True, exist_ok=True)
+    model, info = train_variant(dataset, split, variant, seed, cfg, device, verbose,
+                                checkpoint=folder / TRAIN_STATE)  # fmt: skip
     table, overall, rec, items = evaluate_domains(model, split, dataset, cfg)
     write_csv(folder / "domains.csv", table)
-    tmp = folder / ".per_user.npz"
-    np.savez(tmp, recall=rec, items=items)
-    tmp.replace(folder / "per_user.npz")
-    write_json(folder / "run.json", {"config": _jsonable(cfg), "overall": overall, "info": info})
+    with atomic_path(folder / "per_user.npz", suffix=".npz") as tmp:
+        np.savez(tmp, recall=rec, items=items)
+    write_json(folder / "run.json", {"config": _jsonable(cfg), "data": data,
+                                     "overall": overall, "info": info})  # fmt: skip
+    (folder / TRAIN_STATE).unlink(missing_ok=True)
     return table, overall, info, rec, items
 
 
@@ -206,8 +222,12 @@ def dwl_job(dataset, out_dir, variants=VARIANTS, seeds=(0, 1, 2, 3, 4),
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
     domains_of(dataset, cfg)  # fails early on unknown domains
+    with job_folder(out_dir) as out:
+        return _job(dataset, out, variants, seeds, cfg, device, verbose)
+
+
+def _job(dataset, out: Path, variants, seeds, cfg: DWLConfig, device, verbose):
     split = make_split(dataset.interactions, "leave-one-out")
-    out = Path(out_dir)
     k = cfg.k
     frames, summary, per_user = [], [], {}
     for seed in seeds:

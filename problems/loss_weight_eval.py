@@ -12,7 +12,8 @@ Steps, all on one chronological 6:2:2 split:
    (epochs alone mostly restate the caps ``meta_epochs`` and ``epochs``). The warm start's
    projection of conflicting gradients (``LossWeightConfig.projection``, BOOML eq. 17 by
    default) is in the epochs table and the settings. Both searches save their state after every
-   evaluation (the BO checkpoint and the problem's warm-start state) and resume from it.
+   evaluation (the BO checkpoint and the problem's warm-start state) and resume from it;
+   a run killed between the two saves redoes that evaluation.
 2. **selection**: in each search, the weights with the best validation ResSum@K.
 3. **final models**, each trained from scratch with the same seed and early stopping on
    validation ResSum, scored on the test stage (training and validation items masked):
@@ -38,7 +39,7 @@ from pymoo.optimize import minimize
 from tqdm.auto import tqdm
 
 from moopt.algorithms import BayesOpt
-from recommenders.io import atomic_path, write_csv, write_json
+from recommenders.io import atomic_path, job_folder, write_csv, write_json
 
 from .loss_weight import LossWeightConfig, LossWeightProblem
 
@@ -81,15 +82,10 @@ def search(
     if state_dir is not None:
         checkpoint = state_dir / f"bo_{tag}.json"
         state_path = state_dir / f"problem_{tag}.pt"
-        if state_path.is_file() and checkpoint.is_file():
-            problem.load_state_dict(torch.load(state_path, weights_only=False))
-            done = len(_checkpoint_x(checkpoint))
-            if done != len(problem.history):
-                raise ValueError(
-                    f"{checkpoint} holds {done} evaluations but {state_path} "
-                    f"{len(problem.history)}; the run stopped between the two saves. Delete "
-                    f"both files to restart the {tag} search"
-                )
+        if checkpoint.is_file():
+            if state_path.is_file():
+                problem.load_state_dict(torch.load(state_path, weights_only=False))
+            _rewind(checkpoint, len(problem.history), state_path, tag)
     if len(problem.history) < budget:
         algorithm = BayesOpt(n_initial=n_initial, scalarization="booml_ressum",
                              checkpoint=checkpoint)  # fmt: skip
@@ -99,8 +95,21 @@ def search(
     return history_frame(problem.history[:budget])
 
 
-def _checkpoint_x(path: Path) -> list:
-    return json.loads(path.read_text())["X"]
+def _rewind(checkpoint: Path, done: int, state_path: Path, tag: str) -> None:
+    """Cut the BO checkpoint back to the ``done`` evaluations the problem's saved state
+    holds. The algorithm saves after each evaluation and the problem's state follows at
+    the end of the generation, so a run killed in between has one evaluation more in the
+    checkpoint (or, killed within the first, no problem state at all). Proposals derive
+    from (seed, iteration), so the rerun proposes that point again and, from the same
+    problem state, evaluates it as the uninterrupted run did."""
+    state = json.loads(checkpoint.read_text())
+    if len(state["X"]) < done:
+        raise ValueError(
+            f"{checkpoint} holds {len(state['X'])} evaluations but {state_path} {done}; "
+            f"they come from different runs. Delete both files to restart the {tag} search"
+        )
+    if len(state["X"]) > done:
+        write_json(checkpoint, {**state, **{k: state[k][:done] for k in ("X", "F", "G")}})
 
 
 def history_frame(history: list[dict]) -> pd.DataFrame:
@@ -156,8 +165,12 @@ def booml_job(
         raise ValueError(f"budget must be at least 2 evaluations, got {budget}")
     cfg = config or LossWeightConfig()
     n_initial = n_initial or max(2, min(10, budget // 3))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with job_folder(out_dir) as out:
+        return _booml(dataset, out, budget, n_initial, cfg, mgda, device, verbose)
+
+
+def _booml(dataset, out: Path, budget: int, n_initial: int, cfg: LossWeightConfig,
+           mgda: tuple[str, ...], device: str, verbose: bool):  # fmt: skip
     histories, epochs_rows, best = {}, [], {}
     for tag, warm in SEARCHES:
         problem = LossWeightProblem(dataset, replace(cfg, warm_start=warm), device=device)
@@ -215,21 +228,24 @@ def booml_seeds_job(
     t-CI half-width of NDCG, ILD, ARP and ResSum at K per method) and
     ``booml_significance.csv`` (each searched or MGDA weighting against the fixed weights on
     NDCG@K and ResSum@K, paired over seeds, Holm over all those comparisons)."""
-    from moopt import stats
-
     seeds = [int(s) for s in seeds]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be at least two distinct values, got {seeds}")
     cfg = config or LossWeightConfig()
-    out = Path(out_dir)
-    tables = []
-    for seed in seeds:
-        table, _, _ = booml_job(load(seed), out / f"seed{seed}", budget, n_initial,
-                                replace(cfg, seed=seed), device=device,
-                                verbose=verbose)  # fmt: skip
-        tables.append(table.assign(seed=seed))
+    with job_folder(out_dir) as out:
+        tables = []
+        for seed in seeds:
+            table, _, _ = booml_job(load(seed), out / f"seed{seed}", budget, n_initial,
+                                    replace(cfg, seed=seed), device=device,
+                                    verbose=verbose)  # fmt: skip
+            tables.append(table.assign(seed=seed))
+        return _seeds_tables(out, seeds, tables, cfg.k)
+
+
+def _seeds_tables(out: Path, seeds, tables, k: int):
+    from moopt import stats
+
     runs = pd.concat(tables, ignore_index=True)
-    k = cfg.k
     rows = []
     for method in dict.fromkeys(runs["method"]):
         part = runs[runs["method"] == method]

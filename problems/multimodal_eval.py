@@ -24,7 +24,10 @@ Files: ``mm_runs.csv`` (every run), ``mm_table.csv`` (mean and 95% CI per rate a
 variant), ``mm_significance.csv`` (over seeds), ``mm_significance_users.csv`` (over
 users, per seed), ``mm_ndcg.png`` and ``mm_summary.md`` (the table as markdown). Each
 run is kept in ``run-<variant>-<rate>-<seed>/`` (metrics and per-user values) and a
-rerun skips finished runs with the same settings.
+rerun skips finished runs with the same settings and data; a run killed while training
+resumes from its last finished epoch (``train_state.pt`` in its folder). The job holds
+its folder (:func:`recommenders.io.job_folder`): a rerun of a killed job removes the
+temporaries it left and writes the files the uninterrupted job would have written.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import pandas as pd
 from moopt.stats import compare_table, mean_ci, paired_over_seeds, paired_over_users
 from recommenders.data import make_split
 from recommenders.features import build_features
-from recommenders.io import atomic_path, write_csv, write_json
+from recommenders.io import atomic_path, dataset_digest, job_folder, write_csv, write_json
 from recommenders.metrics import hit_matrix, hit_rate, mrr, ndcg
 from recommenders.models import get_model
 
@@ -59,6 +62,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 SHARED = {"sasrec", "unisrec"}  # blind to the second modality: one run per seed
 ABLATIONS = {"no-duaf", "no-matmoe", "no-cscl", "no-vscl"}
 METRICS = ("NDCG@5", "NDCG@10", "MRR@5", "MRR@10", "HR@10")
+TRAIN_STATE = "train_state.pt"  # a run's training state while it trains
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,12 @@ def per_user_metrics(model, split) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 def _run(dataset, split, variant, rate, seed, cfg, out: Path, device, verbose):
     folder = out / f"run-{variant}-{rate:g}-{seed}"
     key = {"config": json.loads(json.dumps(asdict(cfg))), "variant": variant, "rate": rate,
-           "seed": seed}  # fmt: skip
+           "seed": seed, "data": dataset_digest(dataset)}  # fmt: skip
     if (folder / "run.json").is_file() and (folder / "per_user.npz").is_file():
         saved = json.loads((folder / "run.json").read_text())
         if saved.get("key") == key:
+            # A run killed after its run.json but before deleting its training state.
+            (folder / TRAIN_STATE).unlink(missing_ok=True)
             arrays = dict(np.load(folder / "per_user.npz"))
             return saved["row"], arrays.pop("users"), arrays
     model_name, overrides = VARIANTS[variant]
@@ -109,7 +115,10 @@ def _run(dataset, split, variant, rate, seed, cfg, out: Path, device, verbose):
         extra["features"] = build_features(dataset, missing=rate, seed=seed)
     model = get_model(model_name, device=device, seed=seed, verbose=verbose, **settings, **extra)
     t0 = time.perf_counter()
-    model.fit(split.train, split.valid)
+    # A killed run resumes from the epoch it last finished (the state is deleted once the
+    # run's files are written).
+    folder.mkdir(parents=True, exist_ok=True)
+    model.fit(split.train, split.valid, checkpoint=folder / TRAIN_STATE)
     seconds = time.perf_counter() - t0
     log = model.train_log_
     users, values = per_user_metrics(model, split)
@@ -118,11 +127,10 @@ def _run(dataset, split, variant, rate, seed, cfg, out: Path, device, verbose):
            "epochs": len(log), "best_epoch": model.best_epoch_,
            "seconds": seconds, "seconds_per_epoch": float(np.mean([r["seconds"] for r in log])),
            "device": model.device.type}  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".per_user.npz"
-    np.savez(tmp, users=users, **{m.replace("@", "_"): v for m, v in values.items()})
-    tmp.replace(folder / "per_user.npz")
+    with atomic_path(folder / "per_user.npz", suffix=".npz") as tmp:
+        np.savez(tmp, users=users, **{m.replace("@", "_"): v for m, v in values.items()})
     write_json(folder / "run.json", {"key": key, "row": row})
+    (folder / TRAIN_STATE).unlink(missing_ok=True)
     return row, users, {m.replace("@", "_"): v for m, v in values.items()}
 
 
@@ -151,8 +159,12 @@ def multimodal_job(dataset, out_dir, variants=tuple(VARIANTS), rates=(0.0, 0.3, 
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
+    with job_folder(out_dir) as out:
+        return _job(dataset, out, variants, rates, seeds, cfg, device, verbose, ablation_rates)
+
+
+def _job(dataset, out: Path, variants, rates, seeds, cfg, device, verbose, ablation_rates):
     split = make_split(dataset.interactions, "leave-one-out")
-    out = Path(out_dir)
     rows, per_user = [], {}
     for seed in seeds:
         for variant in variants:
@@ -233,8 +245,9 @@ def _table(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
 
 def _over_seeds(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
     """Every variant against SASRec and, where DuAF-MAT ran, each ablation against the
-    full model; paired over seeds, Holm over the comparisons of one rate, metric and
-    reference."""
+    full model; paired over seeds by seed value (a comparison uses the seeds both runs
+    have, and is left out with fewer than two), Holm over the comparisons of one rate,
+    metric and reference."""
     references = [("sasrec", [v for v in variants if v != "sasrec"])]
     if "duafmat" in variants:
         references.append(("duafmat", [v for v in variants if v in ABLATIONS]))
@@ -245,14 +258,18 @@ def _over_seeds(runs: pd.DataFrame, variants, rates) -> pd.DataFrame:
                 base = runs[(runs["rate"] == rate) & (runs["variant"] == ref)]
                 if not len(base):
                     continue
-                base = base.sort_values("seed")[metric].to_numpy()
+                base = base.set_index("seed")[metric]
                 results = {}
                 for variant in others:
                     part = runs[(runs["rate"] == rate) & (runs["variant"] == variant)]
-                    if not len(part):
+                    part = part.set_index("seed")[metric]
+                    # Paired by seed value: seed s of the variant against seed s of the
+                    # reference, over the seeds both have run.
+                    common = part.index.intersection(base.index).sort_values()
+                    if len(common) < 2:
                         continue
-                    results[variant] = paired_over_seeds(
-                        part.sort_values("seed")[metric].to_numpy(), base)  # fmt: skip
+                    results[variant] = paired_over_seeds(part.loc[common].to_numpy(),
+                                                         base.loc[common].to_numpy())  # fmt: skip
                 if results:
                     table = compare_table(results, correction="holm").reset_index()
                     table = table.rename(columns={"comparison": "variant"})

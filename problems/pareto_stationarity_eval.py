@@ -12,6 +12,7 @@ over seeds (t-test, t CI, Cohen's d_z), Holm-corrected over all those comparison
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from moopt import stats
-from recommenders.io import write_csv, write_json
+from recommenders.io import dataset_digest, job_folder, write_csv, write_json
 
 from .pareto_stationarity import PMORSConfig, PMORSTask
 
@@ -37,16 +38,25 @@ def pmors_job(
     device: str = "cpu",
     verbose: bool = False,
 ) -> tuple[pd.DataFrame, list[Path]]:
-    """Train every weighting on ``dataset`` and write the table into ``out_dir``."""
+    """Train every weighting on ``dataset`` and write the table into ``out_dir``.
+
+    ``out_dir`` is held while the job runs (:func:`recommenders.io.job_folder`); nothing
+    is saved before the table, so a killed run starts again from its beginning and, the
+    training being seeded, writes the files the uninterrupted run would have written."""
+    with job_folder(out_dir) as out:
+        return _pmors(dataset, out, config, alphas, normalizations, device, verbose)
+
+
+def _pmors(dataset, out: Path, config, alphas, normalizations, device, verbose):
     task = PMORSTask(dataset, config, device=device)
     table = task.compare(alphas, normalizations, verbose=verbose)
-    out = Path(out_dir)
     ds = task.dataset
     negatives = int((task.split.train.ratings <= task.config.negative_threshold).sum())
     written = [
         write_csv(out / "pmors_table.csv", table),
         write_json(out / "pmors.json", {
-            "dataset": ds.name, "config": asdict(task.config),
+            "dataset": ds.name, "config": asdict(task.config), "data": dataset_digest(ds),
+            "alphas": [float(a) for a in alphas], "normalizations": list(normalizations),
             "n_users": ds.n_users, "n_items": ds.n_items,
             "negative_training_interactions": negatives,
             "training_impressions": int(task.train_imp["users"].shape[0]),
@@ -104,17 +114,43 @@ def pmors_seeds_job(
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
     """:func:`pmors_job` for each seed (``load(seed)`` gives the dataset; ``config.seed``
     is replaced by the seed), then the mean table and the significance table. Returns
-    ``(mean table, significance, files)``; with one seed the significance is empty."""
+    ``(mean table, significance, files)``; with one seed the significance is empty.
+
+    A seed whose ``seed<k>/pmors.json`` holds the same settings, weightings and data is
+    not trained again: its table is read back from there, so a rerun of a killed job
+    trains only the seeds it had not finished."""
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
     config = config or PMORSConfig()
-    out = Path(out_dir)
-    tables = []
-    for seed in seeds:
-        table, _ = pmors_job(load(seed), out / f"seed{seed}", replace(config, seed=seed),
-                             alphas, normalizations, device, verbose)  # fmt: skip
-        tables.append(table.assign(seed=seed))
+    with job_folder(out_dir) as out:
+        tables = []
+        for seed in seeds:
+            data, cfg = load(seed), replace(config, seed=seed)
+            table = _finished(out / f"seed{seed}", data, cfg, alphas, normalizations)
+            if table is None:
+                table, _ = pmors_job(data, out / f"seed{seed}", cfg, alphas, normalizations,
+                                     device, verbose)  # fmt: skip
+            tables.append(table.assign(seed=seed))
+        return _seeds_tables(out, seeds, tables)
+
+
+def _finished(folder: Path, dataset, config: PMORSConfig, alphas, normalizations):
+    """The table of a finished :func:`pmors_job` in ``folder`` with these settings and
+    data, else None."""
+    path = folder / "pmors.json"
+    if not path.is_file() or not (folder / "pmors_table.csv").is_file():
+        return None
+    saved = json.loads(path.read_text())
+    # Settings as pmors.json holds them (tuples become lists).
+    expect = {"config": json.loads(json.dumps(asdict(config))), "data": dataset_digest(dataset),
+              "alphas": [float(a) for a in alphas], "normalizations": list(normalizations)}
+    if any(saved.get(k) != v for k, v in expect.items()):
+        return None
+    return pd.DataFrame(saved["table"])
+
+
+def _seeds_tables(out: Path, seeds: list[int], tables: list[pd.DataFrame]):
     runs = pd.concat(tables, ignore_index=True)
     mean = summarise_seeds(runs)
     written = [write_csv(out / "pmors_runs.csv", runs), write_csv(out / "pmors_table.csv", mean)]

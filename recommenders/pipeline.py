@@ -22,7 +22,8 @@ written.
 * ``run.json``: the settings, training time, epochs and device;
 * ``train_log.csv``: loss and validation NDCG@10 per epoch.
 
-All files are written atomically.
+All files are written atomically. While training, ``train_state.pt`` holds the state
+after the last epoch, from which a killed run resumes; it is deleted at the end.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ import torch
 from .data import Dataset, Split, load_dataset, make_split, make_synthetic
 from .evaluate import calibrate, candidates, evaluate, full_log_norm, save_candidates
 from .features import build_features
-from .io import write_csv, write_json
+from .io import job_folder, write_csv, write_json
 from .models import Ranker, get_model_class
 from .models.duafmat import MultimodalRanker
+
+#: The training state a run saves after every epoch and resumes from.
+TRAIN_STATE = "train_state.pt"
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,19 @@ def train_and_evaluate(
 
     With ``reuse=True`` and a checkpoint in ``out_dir`` made with the same settings, the
     model is loaded instead of trained (evaluation and candidates are recomputed).
+
+    With ``out_dir`` the job holds that folder (:func:`recommenders.io.job_folder`) and
+    saves its training state there after every epoch (``train_state.pt``, deleted once
+    every file is written), so a killed run repeated with the same settings continues
+    where it stopped and writes the files an uninterrupted run would have written.
     """
+    if out_dir is None:
+        return _train_and_evaluate(cfg, None, reuse, verbose)
+    with job_folder(out_dir) as out:
+        return _train_and_evaluate(cfg, out, reuse, verbose)
+
+
+def _train_and_evaluate(cfg: RunConfig, out: Path | None, reuse: bool, verbose: bool):
     dataset = load_data(cfg.dataset, cfg.data_path, cfg.seed)
     split = make_split(dataset.interactions, cfg.split)
     klass = get_model_class(cfg.model)
@@ -154,7 +170,6 @@ def train_and_evaluate(
         raise ValueError(f"missing= and feature files apply to multimodal models only, not "
                          f"{cfg.model!r}")  # fmt: skip
     model = klass(device=cfg.device, seed=cfg.seed, verbose=verbose, **settings, **extra)
-    out = Path(out_dir) if out_dir is not None else None
     signature = _signature(cfg, model.config)
 
     reused = False
@@ -168,7 +183,8 @@ def train_and_evaluate(
             reused = True
     if not reused:
         start = time.perf_counter()
-        model.fit(split.train, split.valid)
+        model.fit(split.train, split.valid,
+                  checkpoint=None if out is None else out / TRAIN_STATE)  # fmt: skip
         fit_seconds = time.perf_counter() - start
         epochs_run = len(model.train_log_)
 
@@ -224,6 +240,7 @@ def train_and_evaluate(
                 "calibration_seconds": calibration_seconds,
             },
         )
+        (out / TRAIN_STATE).unlink(missing_ok=True)
     return RunResult(cfg, metrics, model, dataset, split, fit_seconds, reused, out)
 
 

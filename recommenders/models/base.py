@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from moopt._torch import deterministic, resolve_device
 
 from ..data.interactions import Interactions
-from ..io import atomic_path
+from ..io import atomic_path, digest
 from ..metrics import hit_matrix, ndcg
 
 
@@ -180,15 +180,32 @@ class Ranker(abc.ABC):
 
     # ------------------------------------------------------------------ fitting
 
-    def fit(self, train: Interactions, valid: Interactions | None = None) -> Ranker:
+    def fit(
+        self,
+        train: Interactions,
+        valid: Interactions | None = None,
+        checkpoint: str | os.PathLike | None = None,
+    ) -> Ranker:
         """Train on ``train``; early-stop on ``valid`` NDCG@10 (all items ranked, seen
-        items masked). Leaves the history at train + valid."""
+        items masked). Leaves the history at train + valid.
+
+        With ``checkpoint`` (a file path) the training state is written there atomically
+        after every epoch: the weights, the optimiser's state, the batch generator's and
+        torch's random states, the early-stopping state and the log. A fit started with a
+        checkpoint of the same model, settings, seed and data continues after its last
+        epoch and ends with the weights an uninterrupted fit would have, bit for bit (on
+        the same machine and thread count); a checkpoint of anything else is ignored and
+        overwritten. The file stays after the fit; the caller deletes it once the result
+        is safe. Epoch hooks keep state of their own, so a checkpoint refuses them."""
         if not isinstance(train, Interactions):
             raise TypeError(f"train must be Interactions, got {type(train).__name__}")
         if len(train) == 0:
             raise ValueError("train holds no interactions")
         if valid is not None and (valid.n_users, valid.n_items) != (train.n_users, train.n_items):
             raise ValueError("train and valid must share the id spaces (n_users, n_items)")
+        if checkpoint is not None and self.epoch_hooks:
+            raise ValueError("checkpoint= cannot restore the state of epoch hooks; fit without "
+                             "a checkpoint or without epoch_hooks")  # fmt: skip
         with deterministic():
             torch.manual_seed(self.seed)
             self.n_users, self.n_items = train.n_users, train.n_items
@@ -198,20 +215,35 @@ class Ranker(abc.ABC):
             self.train_log_ = []
             start = time.perf_counter()
             if not self._fit_direct(train):
-                self._fit_loop(train, valid)
+                self._fit_loop(train, valid, None if checkpoint is None else Path(checkpoint))
             self.fit_seconds_ = time.perf_counter() - start
         self.set_history(train if valid is None else train.concat(valid))
         return self
 
-    def _fit_loop(self, train: Interactions, valid: Interactions | None) -> None:
+    def _fit_loop(
+        self, train: Interactions, valid: Interactions | None, checkpoint: Path | None = None
+    ) -> None:
         cfg = self.config
         gen = torch.Generator().manual_seed(self.seed)
         optimizer = torch.optim.Adam(
             self._trained_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
         )
-        best, best_state, stale = -np.inf, None, 0
+        best, best_state, stale, first = -np.inf, None, 0, 1
+        key = None if checkpoint is None else self._checkpoint_key(train, valid)
+        state = None if checkpoint is None else _read_train_state(checkpoint, key)
+        if state is not None:
+            self.net.load_state_dict(state["net"])
+            optimizer.load_state_dict(state["optimizer"])
+            gen.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            if state["cuda_rng"] is not None:
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            best, best_state, stale = state["best"], state["best_state"], state["stale"]
+            self.best_epoch_, self.train_log_ = state["best_epoch"], list(state["train_log"])
+            self._restore_train_state(state["extra"])
+            first = state["epoch"] + 1 if stale < cfg.patience else cfg.epochs + 1
         bar = tqdm(
-            range(1, cfg.epochs + 1),
+            range(first, cfg.epochs + 1),
             desc=f"train {self.name}",
             disable=not self.verbose,
             leave=False,
@@ -246,10 +278,42 @@ class Ranker(abc.ABC):
                     hook(self, epoch)
                 row["hook_seconds"] = time.perf_counter() - t1
             self.train_log_.append(row)
+            if checkpoint is not None:
+                _write_train_state(checkpoint, {
+                    "key": key, "epoch": epoch, "net": self.net.state_dict(),
+                    "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": (torch.cuda.get_rng_state_all()
+                                 if self.device.type == "cuda" else None),
+                    "best": float(best), "best_state": best_state, "stale": stale,
+                    "best_epoch": self.best_epoch_, "train_log": self.train_log_,
+                    "extra": self._train_state(),
+                })  # fmt: skip
             if stale >= cfg.patience:
                 break
         if best_state is not None:
             self.net.load_state_dict(best_state)
+
+    def _checkpoint_key(self, train: Interactions, valid: Interactions | None) -> dict:
+        """What a training checkpoint must match: model, settings, seed and a digest of
+        the data and the item loss weights."""
+        arrays = [a for inter in (train, valid) if inter is not None
+                  for a in (inter.users, inter.items, inter.timestamps, inter.ratings)]
+        arrays.append(self.item_loss_weights)
+        arrays += [v.cpu().numpy() for _, v in sorted(self._extra_state().items())
+                   if isinstance(v, torch.Tensor)]  # fmt: skip
+        return {"format": "moopt-train-state-1", "name": self.name,
+                "config": repr(asdict(self.config)), "seed": self.seed,
+                "device": self.device.type,
+                "shape": [self.n_users, self.n_items], "data": digest(*arrays)}  # fmt: skip
+
+    def _train_state(self) -> dict[str, Any]:
+        """Training state beyond the main optimiser (a second optimiser, say) that a
+        training checkpoint carries; :meth:`_restore_train_state` receives it on resume."""
+        return {}
+
+    def _restore_train_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional
+        """Counterpart of :meth:`_train_state`, called after the network is restored."""
 
     def validation_ndcg(self, valid: Interactions, k: int = 10) -> float:
         """Mean NDCG@k on ``valid`` given the current history (all items, seen masked)."""
@@ -436,3 +500,18 @@ def _from_tensors(d: dict[str, torch.Tensor], n_users: int, n_items: int) -> Int
         d["users"].numpy(), d["items"].numpy(), d["timestamps"].numpy(), d["ratings"].numpy(),
         n_users, n_items,
     )  # fmt: skip
+
+
+def _write_train_state(path: Path, state: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _read_train_state(path: Path, key: dict) -> dict[str, Any] | None:
+    """The training state in ``path`` if it was written for ``key``, else None."""
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("key") != key:
+        return None
+    return state

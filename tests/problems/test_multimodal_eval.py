@@ -116,3 +116,26 @@ def test_bad_inputs(data, tmp_path):
         multimodal_job(data, tmp_path, ["sasrec"], seeds=(), config=CFG)
     with pytest.raises(ValueError, match="epochs"):
         MultimodalConfig(epochs=0)
+
+
+def test_over_seeds_pairs_runs_by_seed_value():
+    from problems.multimodal_eval import _over_seeds
+
+    # SASRec ran seeds 0, 1, 2; DuAF-MAT seeds 1, 2, 3; the ablation seeds 0 and 2 only.
+    runs = pd.DataFrame({
+        "rate": 0.0,
+        "variant": ["sasrec"] * 3 + ["duafmat"] * 3 + ["no-cscl"] * 2,
+        "seed": [0, 1, 2, 1, 2, 3, 2, 0],
+        "NDCG@10": [0.10, 0.20, 0.40, 0.25, 0.35, 0.90, 0.50, 0.30],
+    })  # fmt: skip
+    runs["MRR@10"] = runs["NDCG@10"] / 2
+    sig = _over_seeds(runs, ["sasrec", "duafmat", "no-cscl"], [0.0])
+    ndcg = sig[(sig["metric"] == "NDCG@10") & (sig["versus"] == "sasrec")].set_index("variant")
+    # Seed by seed: DuAF-MAT 0.25 - 0.20 and 0.35 - 0.40 (seeds 1 and 2; seeds 0 and 3
+    # have no partner), the ablation 0.30 - 0.10 and 0.50 - 0.40 (seeds 0 and 2).
+    assert ndcg.loc["duafmat", "diff"] == pytest.approx(0.0, abs=1e-12)
+    assert ndcg.loc["no-cscl", "diff"] == pytest.approx(0.15)
+    # Against the full model, the ablation shares seed 2 only: no paired test.
+    assert not len(sig[sig["versus"] == "duafmat"])
+    mrr = sig[(sig["metric"] == "MRR@10") & (sig["versus"] == "sasrec")].set_index("variant")
+    assert mrr.loc["no-cscl", "diff"] == pytest.approx(0.075)

@@ -338,6 +338,17 @@ class MultimodalRanker(SequentialRanker):
             state["categories"] = torch.from_numpy(f.categories)
         return state
 
+    def _train_state(self) -> dict[str, Any]:
+        # The discriminators' optimiser, created at the first epoch, moves with the run.
+        disc = getattr(self, "_disc_opt", (None, None))
+        return {"disc_opt": disc[1].state_dict() if disc[0] is self.net else None}
+
+    def _restore_train_state(self, state: dict[str, Any]) -> None:
+        if state.get("disc_opt") is not None:
+            opt = torch.optim.Adam(self.net.disc.parameters(), lr=self.config.lr)
+            opt.load_state_dict(state["disc_opt"])
+            self._disc_opt = (self.net, opt)
+
     def _restore_extra_state(self, state: dict[str, Any]) -> None:
         names = tuple(state["names"])
         cats = state.get("categories")
