@@ -175,6 +175,18 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     reference_points.csv with the solvers that dominate it; a problem that keeps a
     ``history`` of its evaluations gets evaluations.csv. With a budget in seconds the
     solvers are sized as for a budget of 60 evaluations."""
+    from recommenders.io import job_folder
+
+    # The folder is held while the job runs, and the temporaries a killed run left are
+    # deleted; a comparison has no partial state to resume, so a rerun computes it again
+    # from the same seeds and writes the same files.
+    with job_folder(out_dir):
+        return _comparison_job(problem_name, out_dir, budget, solvers, data, seed,
+                               budget_type, progress, seeds, n_var)  # fmt: skip
+
+
+def _comparison_job(problem_name, out_dir, budget, solvers, data, seed, budget_type, progress,
+                    seeds, n_var) -> tuple[Comparison, list]:  # fmt: skip
     from recommenders.io import write_csv
 
     problem = build_problem(problem_name, data, seed, n_var=n_var)

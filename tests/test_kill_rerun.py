@@ -55,3 +55,12 @@ def test_multimodal_killed_at_seeded_points(tmp_path):
             "--epochs", "2", "--patience", "2", "--hidden", "16", "--set", "max_len=10",
             "--set", "n_layers=1", "--set", "inner=32", "--device", "cpu", *SMALL]  # fmt: skip
     kill_and_rerun(args, tmp_path, n_kills=3, seed=3)
+
+
+def test_compare_killed_at_seeded_points(tmp_path):
+    # Every solver family (MGDA charged its finite-difference probes), two seeds; a rerun
+    # computes the comparison again and must write the same tables and figures.
+    args = ["compare", "--problem", "zdt1", "--n-var", "4", "--budget", "24", "--seeds", "2",
+            "--solvers", "nsga2", "mgda", "bo", "--out", "{out}"]  # fmt: skip
+    report = kill_and_rerun(args, tmp_path, n_kills=3, seed=4)
+    assert len(report.killed_at) == 3
