@@ -607,9 +607,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    from recommenders.io import FolderBusyError  # the CLI is the floor that wires packages
+
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, FolderBusyError) as exc:
         if os.environ.get("MOOPT_DEBUG"):
             raise
         print(f"moopt {args.command}: error: {exc}", file=sys.stderr)

@@ -256,3 +256,15 @@ def test_compare_command_exits_non_zero_when_a_run_failed(tmp_path, capsys, monk
     assert "1 of 2 runs failed" in captured.err
     assert "failing seed 0: error: FloatingPointError: overflow in the training" in captured.err
     assert (tmp_path / "runs.csv").stat().st_size > 0  # the files are still written
+
+
+def test_a_folder_another_job_holds_is_a_one_line_error(tmp_path, capsys):
+    from recommenders.io import job_folder
+
+    with job_folder(tmp_path / "out"):
+        code = main(["compare", "--problem", "zdt1", "--n-var", "4", "--budget", "12",
+                     "--solvers", "nsga2", "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("moopt compare: error: another job is writing into")
+    assert "Traceback" not in err
