@@ -18,6 +18,11 @@ Protocol (for each of the ``full`` and ``sampled`` candidate protocols):
    the single anchor region of the angular rule too.
 3. **Test stage**, scored once with the validated choices, for ``len(seeds)`` NSGA-II
    seeds (greedy baselines are deterministic).
+4. **Headline test, over users** (:mod:`.headline`): the seeded NSGA-II's validated
+   choice against the greedy baseline validation picked, by a paired bootstrap of the
+   aggregate F-beta difference and a paired sign-flip permutation test, both resampling
+   users, NSGA-II's per-user values averaged over its seeds; Holm over the cells. The
+   paired t-test over NSGA-II's seeds remains as a secondary column.
 
 NSGA-II variants: ``nsga2`` starts from random lists plus the base top-K (PreferRec's
 set-up), ``nsga2_seeded`` ("NSGA-II seeded with greedy lists") also seeds each user with
@@ -42,11 +47,13 @@ positions.
 
 The package: :mod:`.stages` (settings, stages, metrics, the per-stage :class:`Context`),
 :mod:`.tuning` (validation choices), :mod:`.evaluation` (the test stage and its tests),
-:mod:`.figures` and :mod:`.report` (summary tables, :func:`rerank_job`).
+:mod:`.headline` (the tests over users), :mod:`.figures` and :mod:`.report` (summary
+tables, :func:`rerank_job`).
 """
 
 from .evaluation import RerankEvaluation, dominated_share, rerank_evaluation
 from .figures import plot_calibration, plot_tradeoff, plot_user_front
+from .headline import headline_markdown, headline_table, over_users
 from .report import markdown_table, rerank_job, summary_table
 from .stages import (
     DEFAULT_GRID,
@@ -59,10 +66,12 @@ from .stages import (
     Context,
     RerankEvalConfig,
     Stage,
+    f_beta_of_means,
     list_metrics,
     make_stage,
     per_user_beyond,
     per_user_hits,
+    per_user_measures,
     protocol_arrays,
     transform_scores,
 )  # fmt: skip
@@ -80,7 +89,8 @@ __all__ = [
     "ANGULAR_FROM_TRANSFER", "DEFAULT_GRID", "DEFAULT_W", "GREEDY", "LABELS", "METHODS", "NSGA",
     "PARAM", "Choice", "Context", "RerankEvalConfig", "RerankEvaluation", "Stage",
     "apply_choice", "dominated_share", "list_metrics", "make_stage", "markdown_table",
-    "per_user_beyond", "per_user_hits", "plot_calibration",
+    "f_beta_of_means", "headline_markdown", "headline_table", "over_users",
+    "per_user_beyond", "per_user_hits", "per_user_measures", "plot_calibration",
     "plot_tradeoff", "plot_user_front",
     "protocol_arrays", "rerank_evaluation", "rerank_job", "summary_table", "transform_scores",
     "tune", "utility_path", "utility_weights", "validated_choice",

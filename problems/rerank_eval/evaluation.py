@@ -3,7 +3,7 @@ seed's row, the significance rows and the dominance of the greedy lists by the a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from moopt import stats
 from moopt.engine import evaluate_lists
 from moopt.objectives import make_inputs, pack_objectives
 
+from .headline import headline_table, over_users
 from .stages import (
     GREEDY,
     LABELS,
@@ -45,7 +46,9 @@ class RerankEvaluation:
     seeds, with ``n_seeds`` and the 95% CI half-widths of F1/F2); ``runs``: one row per
     NSGA-II seed; ``significance``: NSGA-II seeded (validated utility) against the best
     validation-tuned greedy baseline; ``dominance``: share of users whose greedy list is
-    weakly dominated by the user's archive; ``details``: per protocol, arrays for plots.
+    weakly dominated by the user's archive; ``details``: per protocol, arrays for plots;
+    ``headline``: the primary test, the same comparison over users
+    (:func:`~problems.rerank_eval.headline.headline_table`).
     """
 
     table: pd.DataFrame
@@ -53,6 +56,7 @@ class RerankEvaluation:
     significance: pd.DataFrame
     dominance: pd.DataFrame
     details: dict
+    headline: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _significance(protocol, choices, rows, runs, per_user, test: Context, cfg):
@@ -102,12 +106,13 @@ def rerank_evaluation(
     cfg = cfg or RerankEvalConfig()
     vpop = popularity if valid_popularity is None else valid_popularity
     kk = cfg.key_k
-    rows, runs, sig_rows, dom_rows, details = [], [], [], [], {}
+    rows, runs, sig_rows, user_rows, dom_rows, details = [], [], [], [], [], {}
     for protocol in protocols:
         valid = Context(make_stage(valid_cands, "valid", protocol, cfg), item_genres, vpop, cfg)
         test = Context(make_stage(cands, "test", protocol, cfg), item_genres, popularity, cfg)
         choices, curves = tune(valid, cfg)
         per_user: dict[tuple, np.ndarray] = {}
+        measures: dict[tuple, np.ndarray] = {}  # per-user (hit, Div, Nov), seed-averaged
         nsga_runs: dict[tuple[str, int], tuple] = {}
         for m in NSGA:
             if m in cfg.methods:
@@ -118,7 +123,7 @@ def rerank_evaluation(
             base = {"protocol": protocol, "method": LABELS[choice.method], "choice": label,
                     "rule": choice.rule, "valid F": choice.valid_f}  # fmt: skip
             if choice.method in NSGA:
-                per_seed = []
+                per_seed, user_values = [], []
                 for s in cfg.seeds:
                     res, secs = nsga_runs[choice.method, s]
                     anchors = (nsga_runs["nsga2_kt", s][0].anchors
@@ -126,10 +131,12 @@ def rerank_evaluation(
                     pos = apply_choice(test, choice, res, anchors)
                     met = test.metrics(pos)
                     per_seed.append(met)
+                    user_values.append(test.measures(pos))
                     runs.append({**base, "seed": s, **met, "seconds": secs,
                                  "evals/user": float(res.n_evals.mean())})  # fmt: skip
                     if s == cfg.seeds[0]:
                         per_user[choice.method, choice.rule] = test.items_of(pos)
+                measures[choice.method, choice.rule] = np.mean(user_values, axis=0)
                 frame = pd.DataFrame(per_seed)
                 row = {**base, **frame.mean().to_dict(), "n_seeds": len(cfg.seeds)}
                 for beta in ("F1", "F2"):
@@ -146,9 +153,11 @@ def rerank_evaluation(
                        "seconds": test.greedy_seconds.get((choice.method, choice.param), 0.0),
                        "evals/user": np.nan}  # fmt: skip
                 per_user[choice.method, choice.rule] = test.items_of(pos)
+                measures[choice.method, choice.rule] = test.measures(pos)
             rows.append(row)
         if "nsga2_seeded" in cfg.methods and any(m in cfg.methods for m in GREEDY):
             sig_rows += _significance(protocol, choices, rows, runs, per_user, test, cfg)
+            user_rows += over_users(protocol, choices, measures, cfg)
         # Dominance of each F1-tuned greedy list by each NSGA-II variant's archive.
         for m in NSGA:
             if m not in cfg.methods:
@@ -167,4 +176,5 @@ def rerank_evaluation(
     sig = (stats.compare_table(dict(sig_rows), correction="holm").reset_index() if sig_rows
            else pd.DataFrame())
     return RerankEvaluation(pd.DataFrame(rows), pd.DataFrame(runs), sig,
-                            pd.DataFrame(dom_rows), details)  # fmt: skip
+                            pd.DataFrame(dom_rows), details,
+                            headline_table(user_rows, sig))  # fmt: skip

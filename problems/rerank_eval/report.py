@@ -8,6 +8,7 @@ import pandas as pd
 
 from .evaluation import RerankEvaluation, rerank_evaluation
 from .figures import plot_calibration, plot_tradeoff, plot_user_front
+from .headline import headline_markdown
 from .stages import GREEDY, LABELS, NSGA, RerankEvalConfig
 from .tuning import ANGULAR_FROM_TRANSFER, validated_choice
 
@@ -79,6 +80,24 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+OUTPUTS = (
+    "rerank_results.csv", "rerank_runs.csv", "rerank_significance.csv",
+    "rerank_dominance.csv", "rerank_headline.csv", "rerank_summary.md", "tradeoff.png",
+    "calibration.png", "pareto_front.png",
+)  # fmt: skip
+
+
+def remove_stale_temporaries(out_dir) -> None:
+    """Delete what a killed run of :func:`rerank_job` left in ``out_dir``: the atomic
+    writers' temporary files beside its outputs (``.NAME.*``), so a rerun leaves the same
+    folder as a run that was never interrupted."""
+    from pathlib import Path
+
+    for name in OUTPUTS:
+        for tmp in Path(out_dir).glob(f".{name}.*"):
+            tmp.unlink(missing_ok=True)
+
+
 def rerank_job(
     candidates_path,
     out_dir,
@@ -90,9 +109,12 @@ def rerank_job(
     """Evaluate every method on a test candidates file, tuned on its validation file
     (default: ``candidates_valid.npz`` beside it). Writes to ``out_dir``:
     ``rerank_results.csv`` (the table), ``rerank_runs.csv`` (every NSGA-II seed),
-    ``rerank_significance.csv``, ``rerank_dominance.csv``, ``rerank_summary.md`` (the
-    headline rows, :func:`summary_table`, as markdown), ``tradeoff.png``,
-    ``calibration.png`` (calibrated scores only) and ``pareto_front.png``."""
+    ``rerank_significance.csv``, ``rerank_dominance.csv``, ``rerank_headline.csv`` (the
+    tests over users, :mod:`~problems.rerank_eval.headline`), ``rerank_summary.md`` (that
+    headline and the rows of :func:`summary_table`, as markdown), ``tradeoff.png``,
+    ``calibration.png`` (calibrated scores only) and ``pareto_front.png``, each
+    atomically (temporary name, then rename), after removing the temporary files a killed
+    run left (:func:`remove_stale_temporaries`)."""
     from pathlib import Path
 
     from recommenders.data import make_split
@@ -125,6 +147,7 @@ def rerank_job(
     ev = rerank_evaluation(cands, valid_cands, data.item_genres, popularity, cfg, protocols,
                            valid_pop)  # fmt: skip
     out = Path(out_dir)
+    remove_stale_temporaries(out)
     written = [
         write_csv(out / "rerank_results.csv", ev.table),
         write_csv(out / "rerank_runs.csv", ev.runs),
@@ -133,7 +156,11 @@ def rerank_job(
         written.append(write_csv(out / "rerank_significance.csv", ev.significance))
     if len(ev.dominance):
         written.append(write_csv(out / "rerank_dominance.csv", ev.dominance))
+    if len(ev.headline):
+        written.append(write_csv(out / "rerank_headline.csv", ev.headline))
     summary = markdown_table(summary_table(ev, cfg.key_k))
+    if len(ev.headline):
+        summary = headline_markdown(ev.headline) + "\nEvery method, test stage:\n\n" + summary
     with atomic_path(out / "rerank_summary.md", suffix=".md") as tmp:
         tmp.write_text(summary)
     written.append(out / "rerank_summary.md")

@@ -38,7 +38,9 @@ class RerankEvalConfig:
     ``seeds`` the NSGA-II seeds scored on test; ``accuracy`` the accuracy objective
     (``"expected_hits"`` or PreferRec's DCG ``"accuracy"``); ``shuffle_seed`` the sampled
     protocol's column shuffle; ``transfer`` the knowledge-transfer preset
-    (:data:`moopt.callbacks.knowledge_transfer.PRESETS`).
+    (:data:`moopt.callbacks.knowledge_transfer.PRESETS`); ``n_resamples`` the bootstrap
+    resamples and sign-flip patterns of the headline tests over users, seeded by
+    ``stats_seed``.
     """
 
     k: int = 10
@@ -57,6 +59,8 @@ class RerankEvalConfig:
     shuffle_seed: int = 0
     methods: tuple[str, ...] = METHODS
     transfer: str = "light"
+    n_resamples: int = 10000
+    stats_seed: int = 0
 
     def __post_init__(self) -> None:
         unknown = set(self.methods) - set(METHODS)
@@ -82,6 +86,10 @@ class RerankEvalConfig:
             raise ValueError(f"seeds must be distinct and non-empty, got {self.seeds}")
         if not self.grid or not all(0.0 <= g <= 1.0 for g in self.grid):
             raise ValueError(f"grid must hold trade-offs in [0, 1], got {self.grid}")
+        if isinstance(self.n_resamples, bool) or not isinstance(self.n_resamples, int) or (
+            self.n_resamples < 100
+        ):
+            raise ValueError(f"n_resamples must be an integer >= 100, got {self.n_resamples!r}")
         if not self.w_grid or min(self.w_grid) < 0:
             raise ValueError(f"w_grid must hold non-negative weights, got {self.w_grid}")
 
@@ -180,6 +188,26 @@ def per_user_beyond(lists, item_genres, popularity, k) -> np.ndarray:
     return (div + M.novelty(top, popularity, normalize=True)) / 2.0
 
 
+def per_user_measures(lists, target, item_genres, popularity, k) -> np.ndarray:
+    """(U, 3): every user's hit, Div@k and Nov@k. Their column means are
+    :func:`list_metrics`' HR@k, Div@k and Nov@k, so the aggregate F-beta is
+    :func:`f_beta_of_means` of those means."""
+    top = lists[:, :k]
+    hit = M.hit_rate(top == np.asarray(target)[:, None], k).astype(np.float64)
+    return np.column_stack([hit, M.category_coverage(top, item_genres),
+                            M.novelty(top, popularity, normalize=True)])  # fmt: skip
+
+
+def f_beta_of_means(beta: float):
+    """The aggregate F-beta as a function of means ``(..., 3)`` of :func:`per_user_measures`
+    (HR, Div, Nov), vectorised over the leading axes: :func:`recommenders.metrics.f_beta`."""
+
+    def statistic(means: np.ndarray) -> np.ndarray:
+        return M.f_beta(means[..., 0], means[..., 1], means[..., 2], beta)
+
+    return statistic
+
+
 # ------------------------------------------------------------------------------ methods
 
 
@@ -199,6 +227,11 @@ class Context:
     def metrics(self, positions: np.ndarray) -> dict[str, float]:
         return list_metrics(self.items_of(positions), self.stage.target, self.genres, self.pop,
                             self.cfg.ks)  # fmt: skip
+
+    def measures(self, positions: np.ndarray) -> np.ndarray:
+        """Per-user (hit, Div, Nov) at the key k, :func:`per_user_measures`."""
+        return per_user_measures(self.items_of(positions), self.stage.target, self.genres,
+                                 self.pop, self.cfg.key_k)  # fmt: skip
 
     def base(self) -> np.ndarray:
         return np.argsort(-self.stage.q, axis=1, kind="stable")[:, : self.cfg.k]
