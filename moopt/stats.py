@@ -4,6 +4,10 @@ The project's one place for "is A better than B?": the re-ranking table (per-use
 values, :func:`paired_over_users`), the solver comparison over seeds and the per-domain
 DWL table (per-seed aggregates, :func:`paired_over_seeds`, :func:`mean_ci`). Several
 comparisons in one table are corrected together with :func:`adjust` / :func:`compare_table`.
+A statistic of means that is not itself a mean (an F-measure of mean recall and mean
+diversity, say) is compared over users by resampling them: :func:`bootstrap_of_means`
+(paired bootstrap, CI and p) and :func:`sign_flip_of_means` (paired sign-flip permutation
+test); both are vectorised over resamples and seeded.
 
 Every comparison is *paired*: ``a[i]`` and ``b[i]`` must be the same user (or seed), so the
 test works on the differences ``a - b``. Bad input raises ``ValueError``/``TypeError``
@@ -83,18 +87,27 @@ def _check_alpha(alpha: float) -> float:
     return float(alpha)
 
 
-def _check_values(x, name: str) -> np.ndarray:
+def _real(x, name: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one value per user/seed), got shape {arr.shape}")
-    if arr.size < 2:
-        raise ValueError(f"{name} needs at least 2 values for a variance, got {arr.size}")
+    return arr
+
+
+def _finite(arr: np.ndarray, name: str) -> np.ndarray:
     arr = arr.astype(np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or inf; drop or fix those users/seeds first")
     return arr
+
+
+def _check_values(x, name: str) -> np.ndarray:
+    arr = _real(x, name)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per user/seed), got shape {arr.shape}")
+    if arr.size < 2:
+        raise ValueError(f"{name} needs at least 2 values for a variance, got {arr.size}")
+    return _finite(arr, name)
 
 
 def _check_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
@@ -113,6 +126,35 @@ def _check_pvalues(pvalues) -> np.ndarray:
     if not np.all((p >= 0.0) & (p <= 1.0)):  # also rejects NaN
         raise ValueError("pvalues must all lie in [0, 1]")
     return p
+
+
+def _check_resamples(n, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 100:
+        raise ValueError(f"{name} must be an integer >= 100 for stable quantiles, got {n!r}")
+    return int(n)
+
+
+def _check_measures(x, name: str) -> np.ndarray:
+    """Per-user measures as a float (n, c) array: a 1-D input is one measure (c = 1)."""
+    arr = _real(x, name)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
+        raise ValueError(
+            f"{name} must have shape (n_users, n_measures) with at least 2 users, got "
+            f"{np.asarray(x).shape}"
+        )
+    return _finite(arr, name)
+
+
+def _resampled_users(seed, n_boot: int, n: int, width: int):
+    """Yield ``(start, idx)``: bootstrap resamples ``start .. start + len(idx)`` as user
+    indices ``idx`` (rows, n), drawn in chunks of about ``_CHUNK_ELEMENTS / width`` indices
+    (``width``: floats gathered per index) from one seeded stream."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, _CHUNK_ELEMENTS // (n * width))
+    for start in range(0, n_boot, rows):
+        yield start, rng.integers(0, n, size=(min(rows, n_boot - start), n))
 
 
 # ----------------------------------------------------------------- paired tests
@@ -170,16 +212,12 @@ def paired_over_users(a, b, *, n_boot: int = 10000, alpha: float = 0.05, seed=0)
     """
     a, b = _check_pair(a, b)
     alpha = _check_alpha(alpha)
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
-        raise ValueError(f"n_boot must be an integer >= 100 for stable quantiles, got {n_boot!r}")
-    rows = max(1, _CHUNK_ELEMENTS // a.size)
+    _check_resamples(n_boot, "n_boot")
 
     def bootstrap_ci(d: np.ndarray) -> tuple[float, float]:
-        rng = np.random.default_rng(seed)
         boot = np.empty(int(n_boot))
-        for start in range(0, int(n_boot), rows):
-            m = min(rows, int(n_boot) - start)
-            boot[start : start + m] = d[rng.integers(0, d.size, size=(m, d.size))].mean(axis=1)
+        for start, idx in _resampled_users(seed, int(n_boot), d.size, 1):
+            boot[start : start + len(idx)] = d[idx].mean(axis=1)
         lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
         return lo, hi
 
@@ -210,6 +248,190 @@ def mean_ci(x, alpha: float = 0.05) -> tuple[float, float, float]:
     mean = float(x.mean())
     half = stats.t.ppf(1 - alpha / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
     return mean, float(mean - half), float(mean + half)
+
+
+# ----------------------------------------------------------------- statistics of means
+
+
+@dataclasses.dataclass(frozen=True)
+class ResampledResult:
+    """Outcome of a resampling comparison of an aggregate statistic of per-user means.
+
+    Attributes
+    ----------
+    n : int
+        Number of users.
+    stat_a, stat_b : float
+        The statistic of each method's per-user means, on all users.
+    diff : float
+        ``stat_a - stat_b`` (positive: A scores higher).
+    ci_low, ci_high : float
+        ``1 - alpha`` percentile bootstrap interval of ``diff`` (NaN for a permutation
+        test, which gives no interval).
+    p : float
+        Two-sided p-value of "no difference".
+    n_resamples : int
+        Bootstrap resamples, random sign-flip patterns, or ``2**n`` when every flip
+        pattern was enumerated.
+    exact : bool
+        Whether ``p`` enumerates every sign-flip pattern.
+    method : str
+        How ``p`` and the CI were obtained.
+    alpha : float
+        Level of the interval.
+    """
+
+    n: int
+    stat_a: float
+    stat_b: float
+    diff: float
+    ci_low: float
+    ci_high: float
+    p: float
+    n_resamples: int
+    exact: bool
+    method: str
+    alpha: float
+
+    def as_dict(self) -> dict:
+        """Return the fields as a plain ``dict`` (one table row)."""
+        return dataclasses.asdict(self)
+
+
+def _check_means_pair(a, b, statistic) -> tuple[np.ndarray, np.ndarray, float, float]:
+    a, b = _check_measures(a, "a"), _check_measures(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"a has shape {a.shape} but b has {b.shape}; pair the same users")
+    if not callable(statistic):
+        raise TypeError("statistic must be a function of an (..., n_measures) array of means")
+    both = statistic(np.stack([a.mean(axis=0), b.mean(axis=0)]))
+    values = np.asarray(both, dtype=np.float64)
+    if values.shape != (2,) or not np.all(np.isfinite(values)):
+        raise ValueError(
+            "statistic must map an (r, n_measures) array of means to r finite values, got "
+            f"{values!r} for r = 2"
+        )
+    return a, b, float(values[0]), float(values[1])
+
+
+def _statistic_of(statistic, means: np.ndarray) -> np.ndarray:
+    return np.asarray(statistic(means), dtype=np.float64)
+
+
+def bootstrap_of_means(
+    a, b, statistic, *, n_boot: int = 10000, alpha: float = 0.05, seed=0
+) -> ResampledResult:
+    """Paired bootstrap over users of the difference of a statistic of means.
+
+    The statistic is one of the whole population, ``statistic(mean of a) - statistic(mean
+    of b)``, such as an F-measure of mean recall and mean diversity, which is not a mean
+    of per-user values. Each resample draws ``n`` users with replacement (the same users
+    for both methods, which keeps the pairing) and recomputes both statistics from that
+    resample's means.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n,) or (n, c)
+        Per-user measures of methods A and B (``c`` of them, e.g. hit, diversity,
+        novelty), the same users in the same order.
+    statistic : callable
+        Maps an array ``(..., c)`` of means to the statistic's values ``(...)``,
+        vectorised over the leading axes.
+    n_boot : int
+        Resamples (at least 100).
+    alpha : float
+        The interval has level ``1 - alpha``.
+    seed : int or numpy.random.Generator
+        Seed of the resampling; the same seed gives the same result.
+
+    Returns
+    -------
+    ResampledResult
+        ``diff`` on all users; ``ci_low``/``ci_high`` the ``alpha / 2`` and ``1 - alpha /
+        2`` quantiles of the resampled differences D*; ``p = min(1, 2 (1 + min(#{D* <=
+        0}, #{D* >= 0})) / (n_boot + 1))``, the two-sided percentile-bootstrap p-value
+        (below ``alpha`` about when the interval excludes 0; identical methods give 1).
+    """
+    a, b, stat_a, stat_b = _check_means_pair(a, b, statistic)
+    n_boot = _check_resamples(n_boot, "n_boot")
+    alpha = _check_alpha(alpha)
+    ab = np.concatenate([a, b], axis=1)
+    c = a.shape[1]
+    boot = np.empty(n_boot)
+    for start, idx in _resampled_users(seed, n_boot, a.shape[0], ab.shape[1]):
+        means = ab[idx].mean(axis=1)  # (rows, 2c)
+        boot[start : start + len(idx)] = (
+            _statistic_of(statistic, means[:, :c]) - _statistic_of(statistic, means[:, c:])
+        )
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    tail = min(int(np.count_nonzero(boot <= 0)), int(np.count_nonzero(boot >= 0)))
+    p = min(1.0, 2.0 * (1 + tail) / (n_boot + 1))
+    return ResampledResult(
+        n=a.shape[0], stat_a=stat_a, stat_b=stat_b, diff=stat_a - stat_b, ci_low=float(lo),
+        ci_high=float(hi), p=p, n_resamples=n_boot, exact=False,
+        method="paired bootstrap over users, percentile CI and p", alpha=alpha,
+    )  # fmt: skip
+
+
+# Recomputed differences within this of the observed one count as ties: a flip pattern
+# that leaves the means unchanged recomputes them in another order (last-bit changes).
+_TIE = 1e-12
+
+
+def sign_flip_of_means(a, b, statistic, *, n_perm: int = 10000, seed=0) -> ResampledResult:
+    """Paired sign-flip permutation test of the difference of a statistic of means.
+
+    Null hypothesis: for every user, A's and B's measures are exchangeable. A flip
+    pattern swaps the two methods' measures of the flipped users, which flips the sign of
+    those users' difference vectors ``a[i] - b[i]`` (their contributions to the
+    difference of the means). The test statistic is the observed difference itself,
+    ``T = statistic(mean of a) - statistic(mean of b)``, recomputed from the swapped
+    means for each pattern; ``p`` is the share of patterns with ``|T*| >= |T|``
+    (``|T| - 1e-12``: ties recomputed in another order).
+
+    Parameters
+    ----------
+    a, b, statistic
+        As in :func:`bootstrap_of_means`.
+    n_perm : int
+        Random flip patterns (at least 100). When ``2**n <= n_perm`` every pattern is
+        enumerated instead and ``p`` is exact.
+    seed : int or numpy.random.Generator
+        Seed of the random patterns; the same seed gives the same result.
+
+    Returns
+    -------
+    ResampledResult
+        ``p``: exact, ``#{|T*| >= |T|} / 2**n`` over all patterns (the identity among
+        them); random, ``(1 + #{|T*| >= |T|}) / (n_perm + 1)``. No interval (NaN).
+    """
+    a, b, stat_a, stat_b = _check_means_pair(a, b, statistic)
+    n_perm = _check_resamples(n_perm, "n_perm")
+    n, c = a.shape
+    observed = abs(stat_a - stat_b)
+    exact = n < 63 and 2**n <= n_perm
+    total = 2**n if exact else n_perm
+    rows = max(1, _CHUNK_ELEMENTS // (n * c * 2))
+    rng = np.random.default_rng(seed)
+    extreme = 0
+    for start in range(0, total, rows):
+        m = min(rows, total - start)
+        if exact:
+            flips = ((np.arange(start, start + m)[:, None] >> np.arange(n)) & 1).astype(bool)
+        else:
+            flips = rng.random((m, n)) < 0.5
+        f = flips[:, :, None]
+        t = _statistic_of(statistic, np.where(f, b, a).mean(axis=1)) - _statistic_of(
+            statistic, np.where(f, a, b).mean(axis=1)
+        )
+        extreme += int(np.count_nonzero(np.abs(t) >= observed - _TIE))
+    p = extreme / total if exact else (1 + extreme) / (n_perm + 1)
+    how = "exact (all 2^n patterns)" if exact else "random patterns"
+    return ResampledResult(
+        n=n, stat_a=stat_a, stat_b=stat_b, diff=stat_a - stat_b, ci_low=np.nan, ci_high=np.nan,
+        p=float(p), n_resamples=total, exact=exact,
+        method=f"paired sign-flip permutation over users, {how}", alpha=np.nan,
+    )  # fmt: skip
 
 
 # ----------------------------------------------------------------- multiple comparisons

@@ -1,5 +1,6 @@
 """moopt.stats against cases computed by hand (the arithmetic is in the comments)."""
 
+import itertools
 import math
 
 import numpy as np
@@ -264,3 +265,130 @@ def test_bad_method_and_table_input():
         S.compare_table({"x": 0.1})
     with pytest.raises(ValueError, match="alpha"):
         S.compare_table({"x": _result(0.1)}, alpha=2.0)
+
+
+# ----------------------------------------------------------------- statistics of means
+
+
+def _f1(means):
+    # F1 of mean hit against mean (div + nov) / 2, as recommenders.metrics.f_beta
+    # computes it, written out here so the tests do not depend on recommenders.
+    a = means[..., 0]
+    b = (means[..., 1] + means[..., 2]) / 2
+    return 2 * a * b / (a + b)
+
+
+def _users(seed, n=60, shift=0.0):
+    rng = np.random.default_rng(seed)
+    hit = (rng.random(n) < 0.3).astype(float)
+    div, nov = rng.random(n), rng.random(n)
+    return np.column_stack([hit, div, nov]), np.column_stack([hit, div + shift, nov + shift])
+
+
+def test_bootstrap_of_means_identical_methods_ci_is_zero_and_p_is_one():
+    a, _ = _users(0)
+    r = S.bootstrap_of_means(a, a.copy(), _f1, n_boot=2000, seed=1)
+    assert (r.diff, r.ci_low, r.ci_high, r.p) == (0.0, 0.0, 0.0, 1.0)
+    assert r.stat_a == r.stat_b == pytest.approx(_f1(a.mean(axis=0)))
+
+
+def test_bootstrap_of_means_recovers_a_known_shift():
+    # B's statistic is the mean itself and B = A + 0.1 for every user: every resample's
+    # difference is exactly -0.1 (up to rounding), so the CI is [-0.1, -0.1] and p tiny.
+    rng = np.random.default_rng(3)
+    a = rng.random(40)
+    r = S.bootstrap_of_means(a, a + 0.1, lambda m: m[..., 0], n_boot=1000, seed=0)
+    assert r.diff == pytest.approx(-0.1, abs=1e-12)
+    assert r.ci_low == pytest.approx(-0.1, abs=1e-12) and r.ci_high == pytest.approx(-0.1)
+    assert r.p == pytest.approx(2 / 1001)
+    # A noisy shift: the CI covers the true shift and excludes 0.
+    a, b = _users(4, n=500, shift=0.1)
+    r = S.bootstrap_of_means(b, a, _f1, seed=2)
+    assert r.diff == pytest.approx(_f1(b.mean(axis=0)) - _f1(a.mean(axis=0)))
+    assert 0 < r.ci_low < r.diff < r.ci_high and r.p < 0.01
+
+
+def test_bootstrap_of_means_equals_a_loop_over_the_same_resamples():
+    # Brute force on 7 users: the same index draws (one chunk, one stream), then each
+    # resample's means and F1 computed one at a time with Python sums.
+    a, b = _users(5, n=7, shift=0.05)
+    b[:, 0] = 1 - b[:, 0]
+    n_boot = 300
+    idx = np.random.default_rng(11).integers(0, 7, size=(n_boot, 7))
+    diffs = []
+    for row in idx:
+        ma = [sum(a[i, j] for i in row) / 7 for j in range(3)]
+        mb = [sum(b[i, j] for i in row) / 7 for j in range(3)]
+        diffs.append(_f1(np.array(ma)) - _f1(np.array(mb)))
+    diffs = np.array(diffs)
+    r = S.bootstrap_of_means(a, b, _f1, n_boot=n_boot, seed=11)
+    lo, hi = np.quantile(diffs, [0.025, 0.975])
+    assert r.ci_low == pytest.approx(lo, abs=1e-12) and r.ci_high == pytest.approx(hi, abs=1e-12)
+    tail = min((diffs <= 0).sum(), (diffs >= 0).sum())
+    assert r.p == pytest.approx(min(1.0, 2 * (1 + tail) / (n_boot + 1)))
+
+
+def test_bootstrap_of_means_is_seeded_and_chunking_keeps_the_draws(monkeypatch):
+    a, b = _users(6, n=50, shift=0.02)
+    r1 = S.bootstrap_of_means(a, b, _f1, n_boot=1000, seed=3)
+    assert r1 == S.bootstrap_of_means(a, b, _f1, n_boot=1000, seed=3)
+    assert r1 != S.bootstrap_of_means(a, b, _f1, n_boot=1000, seed=4)
+    monkeypatch.setattr(S, "_CHUNK_ELEMENTS", 7 * 50 * 6)  # 7 resamples per chunk
+    assert S.bootstrap_of_means(a, b, _f1, n_boot=1000, seed=3) == r1
+
+
+def _flip_brute_force(a, b, statistic):
+    n = len(a)
+    observed = abs(statistic(a.mean(axis=0)) - statistic(b.mean(axis=0)))
+    count = 0
+    for pattern in itertools.product((False, True), repeat=n):
+        sa = np.array([b[i] if f else a[i] for i, f in enumerate(pattern)])
+        sb = np.array([a[i] if f else b[i] for i, f in enumerate(pattern)])
+        t = statistic(sa.mean(axis=0)) - statistic(sb.mean(axis=0))
+        count += abs(t) >= observed - 1e-12
+    return count / 2**n
+
+
+def test_sign_flip_exact_enumeration_matches_brute_force():
+    a, b = _users(7, n=9, shift=0.15)
+    r = S.sign_flip_of_means(a, b, _f1, n_perm=1000)
+    assert r.exact and r.n_resamples == 2**9
+    assert r.p == _flip_brute_force(a, b, _f1)
+    assert np.isnan(r.ci_low) and r.diff == pytest.approx(_f1(a.mean(0)) - _f1(b.mean(0)))
+
+
+def test_sign_flip_hand_case():
+    # Mean of one measure, d = a - b = [1, 1, 1]: |T| = 1 is reached only when no user or
+    # every user is flipped (T* = +-1); the other 6 patterns give +-1/3. p = 2 / 8.
+    r = S.sign_flip_of_means([2.0, 2.0, 2.0], [1.0, 1.0, 1.0], lambda m: m[..., 0], n_perm=100)
+    assert r.exact and r.p == 0.25 and r.diff == 1.0
+    same = S.sign_flip_of_means([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], lambda m: m[..., 0])
+    assert same.p == 1.0
+
+
+def test_sign_flip_random_patterns_approach_the_exact_p():
+    a, b = _users(8, n=12, shift=0.1)
+    exact = S.sign_flip_of_means(a, b, _f1, n_perm=4096)
+    assert exact.exact
+    sampled = S.sign_flip_of_means(a, b, _f1, n_perm=4095, seed=1)
+    assert not sampled.exact and sampled.n_resamples == 4095
+    se = np.sqrt(exact.p * (1 - exact.p) / 4095)
+    assert abs(sampled.p - exact.p) < 4 * se + 1 / 4096
+    assert sampled == S.sign_flip_of_means(a, b, _f1, n_perm=4095, seed=1)
+
+
+@pytest.mark.parametrize("fn", [S.bootstrap_of_means, S.sign_flip_of_means])
+def test_statistics_of_means_bad_input(fn):
+    a = np.ones((5, 3))
+    with pytest.raises(ValueError, match="pair the same users"):
+        fn(a, np.ones((4, 3)), _f1)
+    with pytest.raises(ValueError, match="n_users, n_measures"):
+        fn(np.ones((1, 3)), np.ones((1, 3)), _f1)
+    with pytest.raises(ValueError, match="NaN"):
+        fn(np.full((5, 3), np.nan), a, _f1)
+    with pytest.raises(TypeError, match="statistic must be a function"):
+        fn(a, a, None)
+    with pytest.raises(ValueError, match="r finite values"):
+        fn(a, a, lambda m: m.sum())
+    with pytest.raises(TypeError, match="real numbers"):
+        fn(np.array([["x"] * 3] * 5), a, _f1)

@@ -12,6 +12,7 @@ from problems.rerank_eval import (
     rerank_evaluation,
     transform_scores,
     utility_path,
+    validated_choice,
 )
 from recommenders.data import leave_one_out, make_synthetic
 from recommenders.evaluate import candidates, evaluate
@@ -165,13 +166,21 @@ def test_cli_rerank_tunes_on_validation_and_writes_everything(tmp_path, capsys):
                  "--n-candidates", "50"]) == 0
     assert (run / "candidates_valid.npz").is_file()
     out = tmp_path / "rerank"
+    out.mkdir()
+    stale = [out / ".rerank_results.csv.k1ll3d.tmp", out / ".tradeoff.png.k1ll3d.png"]
+    for path in stale:  # what a run killed while writing leaves behind
+        path.write_text("partial")
     assert main(["rerank", "--candidates", str(run / "candidates.npz"), "--out", str(out),
                  "--pop-size", "12", "--n-gen", "3", "--seeds", "2",
                  "--methods", "base", "mmr", "nsga2_seeded"]) == 0
     text = capsys.readouterr().out
     assert "NSGA-II seeded with greedy lists" in text and "F1@10" in text
+    assert "headline over users" in text
+    assert not any(path.exists() for path in stale)
+    summary = (out / "rerank_summary.md").read_text()
+    assert summary.startswith("Headline: NSGA-II seeded") and "| method | choice |" in summary
     for name in ("rerank_results.csv", "rerank_runs.csv", "rerank_significance.csv",
-                 "rerank_dominance.csv", "rerank_summary.md"):
+                 "rerank_dominance.csv", "rerank_summary.md", "rerank_headline.csv"):
         assert (out / name).stat().st_size > 100, name
     for name in ("tradeoff.png", "calibration.png", "pareto_front.png"):
         assert (out / name).stat().st_size > 10_000, name
@@ -217,3 +226,43 @@ def test_summary_table_has_the_headline_rows_with_validated_choices(evaluation):
     assert seeded["full F1@10"].startswith(f"{row['F1@10']:.4f} +- ")
     text = markdown_table(summary)
     assert text.count("\n") == len(summary) + 2 and text.startswith("| method | choice |")
+
+
+def test_headline_over_users_recomputes_the_aggregate_f(evaluation):
+    # The headline's F values are the aggregate F of per-user (hit, Div, Nov): for the
+    # greedy baseline exactly the table's F; for NSGA-II the F of the users' values
+    # averaged over the seeds, recomputed here from every seed's chosen lists.
+    from problems.rerank_eval import apply_choice, per_user_measures
+    from recommenders.metrics import f_beta
+
+    head = evaluation.headline
+    assert list(head["protocol"]) == ["full", "full", "sampled", "sampled"]
+    assert list(head["F-beta"]) == ["F1@10", "F2@10"] * 2
+    table = evaluation.table
+    for r in head.to_dict("records"):
+        d = evaluation.details[r["protocol"]]
+        test, beta = d["test"], r["F-beta"][:2]
+        best = validated_choice(d["choices"], GREEDY, beta)
+        row = table[(table.protocol == r["protocol"]) & (table.rule == best.rule)
+                    & (table.choice.str.contains(f"={best.param:g}"))
+                    & (table.method == r["baseline"].split(" (")[0])].iloc[0]  # fmt: skip
+        assert r["F baseline"] == pytest.approx(row[r["F-beta"]], abs=1e-12)
+        choice = validated_choice(d["choices"], "nsga2_seeded", beta)
+        per_seed = [per_user_measures(test.items_of(apply_choice(
+            test, choice, d["nsga_runs"]["nsga2_seeded", s][0])), test.stage.target,
+            test.genres, test.pop, 10) for s in CFG.seeds]  # fmt: skip
+        means = np.mean(per_seed, axis=0).mean(axis=0)
+        expected = f_beta(means[0], means[1], means[2], float(beta[1:]))
+        assert r["F method"] == pytest.approx(expected, abs=1e-12)
+        assert r["diff"] == pytest.approx(r["F method"] - r["F baseline"], abs=1e-15)
+        assert r["ci_low"] <= r["ci_high"] and r["n_resamples"] == CFG.n_resamples
+        assert r["n_users"] == 40 and r["n_seeds"] == 2
+    for test in ("bootstrap", "sign-flip"):
+        p, adj = head[f"p {test}"].to_numpy(), head[f"p {test} Holm"].to_numpy()
+        assert np.all((p > 0) & (p <= adj) & (adj <= 1))
+    # The secondary column is the over-seeds row of the significance table.
+    sig = evaluation.significance.set_index("comparison")
+    r = head.iloc[0]
+    key = f"full, F1@10 over seeds: {r['comparison']}"
+    assert r["over seeds diff"] == sig.loc[key, "diff"]
+    assert r["over seeds Holm p"] == sig.loc[key, "p_adj"]
