@@ -64,3 +64,17 @@ def test_compare_killed_at_seeded_points(tmp_path):
             "--solvers", "nsga2", "mgda", "bo", "--out", "{out}"]  # fmt: skip
     report = kill_and_rerun(args, tmp_path, n_kills=3, seed=4)
     assert len(report.killed_at) == 3
+
+
+def test_rerank_killed_at_seeded_points(tmp_path):
+    from killrun import run_cli
+
+    run = tmp_path / "pop"
+    trained = run_cli(["train", "pop", "--data", "synthetic", "--out", str(run), "--quiet",
+                       "--n-candidates", "50"])  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    args = ["rerank", "--candidates", str(run / "candidates.npz"), "--out", "{out}",
+            "--pop-size", "12", "--n-gen", "3", "--seeds", "2",
+            "--methods", "base", "mmr", "nsga2_seeded"]  # fmt: skip
+    report = kill_and_rerun(args, tmp_path, n_kills=3, seed=5)
+    assert len(report.killed_at) == 3

@@ -80,24 +80,6 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-OUTPUTS = (
-    "rerank_results.csv", "rerank_runs.csv", "rerank_significance.csv",
-    "rerank_dominance.csv", "rerank_headline.csv", "rerank_summary.md", "tradeoff.png",
-    "calibration.png", "pareto_front.png",
-)  # fmt: skip
-
-
-def remove_stale_temporaries(out_dir) -> None:
-    """Delete what a killed run of :func:`rerank_job` left in ``out_dir``: the atomic
-    writers' temporary files beside its outputs (``.NAME.*``), so a rerun leaves the same
-    folder as a run that was never interrupted."""
-    from pathlib import Path
-
-    for name in OUTPUTS:
-        for tmp in Path(out_dir).glob(f".{name}.*"):
-            tmp.unlink(missing_ok=True)
-
-
 def rerank_job(
     candidates_path,
     out_dir,
@@ -113,16 +95,14 @@ def rerank_job(
     tests over users, :mod:`~problems.rerank_eval.headline`), ``rerank_summary.md`` (that
     headline and the rows of :func:`summary_table`, as markdown), ``tradeoff.png``,
     ``calibration.png`` (calibrated scores only) and ``pareto_front.png``, each
-    atomically (temporary name, then rename), after removing the temporary files a killed
-    run left (:func:`remove_stale_temporaries`)."""
+    atomically (temporary name, then rename). The job holds ``out_dir`` while it runs
+    (:func:`recommenders.io.job_folder`: a second job there is refused, and the temporary
+    files a killed run left are deleted first); a rerun after a kill computes the
+    evaluation again from the same seeds and writes the same files."""
     from pathlib import Path
 
-    from recommenders.data import make_split
-    from recommenders.evaluate import load_candidates
-    from recommenders.io import atomic_path, write_csv
-    from recommenders.pipeline import load_data
+    from recommenders.io import job_folder
 
-    cfg = cfg or RerankEvalConfig()
     candidates_path = Path(candidates_path)
     if valid_candidates_path is None:
         valid_candidates_path = candidates_path.with_name("candidates_valid.npz")
@@ -132,6 +112,17 @@ def rerank_job(
             "validation; re-run `moopt train` (it writes candidates_valid.npz) or pass "
             "--valid-candidates"
         )
+    with job_folder(out_dir) as out:
+        return _rerank_job(candidates_path, out, cfg or RerankEvalConfig(), protocols, dataset,
+                           valid_candidates_path)  # fmt: skip
+
+
+def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_path):
+    from recommenders.data import make_split
+    from recommenders.evaluate import load_candidates
+    from recommenders.io import atomic_path, write_csv
+    from recommenders.pipeline import load_data
+
     cands = load_candidates(candidates_path)
     valid_cands = load_candidates(valid_candidates_path)
     name = dataset or str(cands["meta_dataset"])
@@ -146,8 +137,6 @@ def rerank_job(
     valid_pop = split.history("valid").item_counts().astype(np.float64)
     ev = rerank_evaluation(cands, valid_cands, data.item_genres, popularity, cfg, protocols,
                            valid_pop)  # fmt: skip
-    out = Path(out_dir)
-    remove_stale_temporaries(out)
     written = [
         write_csv(out / "rerank_results.csv", ev.table),
         write_csv(out / "rerank_runs.csv", ev.runs),

@@ -167,7 +167,7 @@ def test_cli_rerank_tunes_on_validation_and_writes_everything(tmp_path, capsys):
     assert (run / "candidates_valid.npz").is_file()
     out = tmp_path / "rerank"
     out.mkdir()
-    stale = [out / ".rerank_results.csv.k1ll3d.tmp", out / ".tradeoff.png.k1ll3d.png"]
+    stale = [out / ".rerank_results.csv.k1ll3d00.tmp", out / ".tradeoff.png.k1ll3d00.png"]
     for path in stale:  # what a run killed while writing leaves behind
         path.write_text("partial")
     assert main(["rerank", "--candidates", str(run / "candidates.npz"), "--out", str(out),
