@@ -60,6 +60,7 @@ from moopt.cluster import kmeans
 from moopt.gradient import mgda_step, pcgrad, project_conflicts
 from recommenders import metrics as M
 from recommenders.data import Dataset, Interactions, Split, ratio_split
+from recommenders.io import dataset_digest, digest
 from recommenders.losses import bpr_loss, category_entropy_loss, popularity_fairness_loss
 from recommenders.models.base import resolve_device
 from recommenders.models.bpr import sample_negatives_uniform
@@ -158,6 +159,7 @@ class LossWeightProblem(Problem):
         self.history: list[dict] = []
         self._theta: torch.Tensor | None = None
         self._outer_opt_state = None
+        self._inputs: dict | None = None
         self._rng = np.random.default_rng(cfg.seed)
         self._grad_passes = 0
         self._support, self._query = support_query(train, cfg.query_share)
@@ -435,17 +437,55 @@ class LossWeightProblem(Problem):
 
     # ------------------------------------------------------------------ resume
 
+    def inputs(self) -> dict:
+        """What every evaluation depends on besides the weights: the settings, a
+        :func:`~recommenders.io.dataset_digest` of the dataset (interactions and item
+        genres) and a :func:`~recommenders.io.digest` of the split (sizes and the train,
+        validation and test interactions). Saved with the state; a state saved for other
+        inputs is refused on load."""
+        if self._inputs is None:
+            s = self.split
+            arrays = [a for part in (s.train, s.valid, s.test)
+                      for a in (part.users, part.items, part.timestamps, part.ratings)]  # fmt: skip
+            self._inputs = {"config": asdict(self.config), "data": dataset_digest(self.dataset),
+                            "split": digest(np.array([s.n_users, s.n_items]), *arrays)}  # fmt: skip
+        return self._inputs
+
     def state_dict(self) -> dict:
         """What a resumed search needs: the meta-learned initialisation and its optimiser
-        state, the history and the sampling generator's state."""
+        state, the history and the sampling generator's state; with :meth:`inputs`, what
+        they were computed on."""
         return {"theta": None if self._theta is None else self._theta.cpu(),
                 "outer_opt_state": self._outer_opt_state, "history": self.history,
-                "rng": self._rng.bit_generator.state, "config": asdict(self.config)}  # fmt: skip
+                "rng": self._rng.bit_generator.state, **self.inputs()}  # fmt: skip
+
+    def state_mismatch(self, state: dict) -> list[str]:
+        """How a saved state's inputs differ from this problem's :meth:`inputs`, one line
+        per setting, dataset or split that differs (empty when they agree). A state saved
+        before the data and split were recorded has ``"(not recorded)"`` for them, so it
+        always differs: its evaluations cannot be tied to any data."""
+        now, lines = self.inputs(), []
+        saved_cfg = state.get("config") or {}
+        for key in sorted(set(saved_cfg) | set(now["config"])):
+            a, b = saved_cfg.get(key, "(not recorded)"), now["config"].get(key, "(not set)")
+            if a != b:
+                lines.append(f"config.{key}: saved {a!r}, this run {b!r}")
+        for key, what in (("data", "dataset"), ("split", "split")):
+            saved = state.get(key)
+            if saved != now[key]:
+                shown = "(not recorded)" if saved is None else f"digest {saved[:12]}"
+                lines.append(f"{key}: saved {shown}, this run digest {now[key][:12]} "
+                             f"(another {what})")  # fmt: skip
+        return lines
 
     def load_state_dict(self, state: dict) -> None:
-        if state.get("config") != asdict(self.config):
-            raise ValueError("the saved state was written with another LossWeightConfig; "
-                             "use a new output folder or the same settings")  # fmt: skip
+        """Restore :meth:`state_dict`; a ``ValueError`` naming what differs when it was
+        saved for other inputs (:meth:`state_mismatch`)."""
+        differ = self.state_mismatch(state)
+        if differ:
+            raise ValueError("the saved state was written for other inputs ("
+                             + "; ".join(differ) + "); use a new output folder or delete "
+                             "the saved state")  # fmt: skip
         theta = state["theta"]
         self._theta = None if theta is None else theta.to(self.device)
         self._outer_opt_state = state["outer_opt_state"]

@@ -13,7 +13,11 @@ Steps, all on one chronological 6:2:2 split:
    projection of conflicting gradients (``LossWeightConfig.projection``, BOOML eq. 17 by
    default) is in the epochs table and the settings. Both searches save their state after every
    evaluation (the BO checkpoint and the problem's warm-start state) and resume from it;
-   a run killed between the two saves redoes that evaluation.
+   a run killed between the two saves redoes that evaluation. The problem's state records
+   its inputs (the ``LossWeightConfig`` and digests of the dataset and of the split), and
+   a rerun on other inputs into the same folder stops with a ``ValueError`` naming what
+   differs instead of resuming the other search (so does a state saved before the inputs
+   were recorded): use another output folder or delete the state files.
 2. **selection**: in each search, the weights with the best validation ResSum@K.
 3. **final models**, each trained from scratch with the same seed and early stopping on
    validation ResSum, scored on the test stage (training and validation items masked):
@@ -77,14 +81,31 @@ def search(
     verbose: bool = False,
 ) -> pd.DataFrame:
     """Bayesian optimisation of ``problem`` for ``budget`` evaluations; returns its history
-    as a DataFrame. With ``state_dir`` the search saves its state there and resumes."""
+    as a DataFrame. With ``state_dir`` the search saves its state there (``bo_<tag>.json``,
+    the BO checkpoint, and ``problem_<tag>.pt``, the problem's state with its
+    :meth:`~LossWeightProblem.inputs`: settings and digests of the dataset and split) and
+    resumes from it. A saved state for other inputs (another dataset, split or
+    ``LossWeightConfig``) stops the run with a ``ValueError`` naming what differs, and so
+    does one saved before the inputs were recorded (it cannot be tied to any data): use
+    another output folder or delete both files. The BO checkpoint itself refuses another
+    ``n_initial`` or seed."""
     checkpoint = state_path = None
     if state_dir is not None:
         checkpoint = state_dir / f"bo_{tag}.json"
         state_path = state_dir / f"problem_{tag}.pt"
         if checkpoint.is_file():
             if state_path.is_file():
-                problem.load_state_dict(torch.load(state_path, weights_only=False))
+                state = torch.load(state_path, weights_only=False)
+                differ = problem.state_mismatch(state)
+                if differ:
+                    raise ValueError(
+                        f"{state_path} was saved for other inputs than this run's ("
+                        + "; ".join(differ)
+                        + f"), so the {tag} search cannot resume from it; "
+                        f"write into another output folder (--out) or delete {state_path} "
+                        f"and {checkpoint} to start the {tag} search again"
+                    )
+                problem.load_state_dict(state)
             _rewind(checkpoint, len(problem.history), state_path, tag)
     if len(problem.history) < budget:
         algorithm = BayesOpt(n_initial=n_initial, scalarization="booml_ressum",

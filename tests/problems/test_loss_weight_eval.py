@@ -1,5 +1,7 @@
 """The BOOML experiment: searches, resume, final models on the test stage."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,3 +83,28 @@ def test_booml_job_writes_tables_and_resumes_exactly(data, tmp_path):
     pd.testing.assert_frame_equal(h_a, h_b)
     with pytest.raises(ValueError, match="budget"):
         booml_job(data, tmp_path / "c", budget=1, config=CFG)
+
+
+def test_booml_job_refuses_a_saved_search_on_other_data_or_settings(data, tmp_path):
+    # A rerun into the same folder with other data, a changed setting or a state saved
+    # before the inputs were recorded stops before evaluating anything, naming what
+    # differs and the fix, instead of resuming the other run's search.
+    out = tmp_path / "run"
+    booml_job(data, out, budget=2, n_initial=2, config=CFG, mgda=())
+    other = make_synthetic(n_users=150, n_items=200, seed=1)
+    with pytest.raises(ValueError, match=r"problem_warm\.pt was saved for other inputs") as err:
+        booml_job(other, out, budget=3, n_initial=2, config=CFG, mgda=())
+    message = str(err.value)
+    assert "data: saved digest" in message and "(another dataset)" in message
+    assert "config." not in message and "another output folder (--out)" in message
+    assert "bo_warm.json" in message
+    with pytest.raises(ValueError, match=r"config\.epochs: saved 8, this run 9"):
+        booml_job(data, out, budget=3, n_initial=2, config=replace(CFG, epochs=9), mgda=())
+    # A state written before the inputs were recorded (no data or split digest).
+    state = torch.load(out / "problem_warm.pt", weights_only=False)
+    torch.save({k: v for k, v in state.items() if k not in ("data", "split")},
+               out / "problem_warm.pt")  # fmt: skip
+    with pytest.raises(ValueError, match=r"data: saved \(not recorded\)"):
+        booml_job(data, out, budget=3, n_initial=2, config=CFG, mgda=())
+    # Nothing was evaluated or written by the refused reruns.
+    assert len(torch.load(out / "problem_scratch.pt", weights_only=False)["history"]) == 2
