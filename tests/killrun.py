@@ -146,12 +146,19 @@ def _drop_timing(obj):
 
 
 def _markdown_cells(path: Path) -> list[list[str]]:
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
-            for line in path.read_text().splitlines() if line.startswith("|")]  # fmt: skip
-    if not rows:
-        return [[path.read_text()]]
-    keep = [i for i, h in enumerate(rows[0]) if not TIMING.search(h)]
-    return [[r[i] for i in keep] for r in rows]
+    """The cells of the markdown's tables, each table without the columns whose header
+    names a timing (a table is a run of ``|`` lines, with its own header); a file without
+    a table is its whole text."""
+    out, table = [], []
+    for line in path.read_text().splitlines() + [""]:
+        if line.startswith("|"):
+            table.append([c.strip() for c in line.strip().strip("|").split("|")])
+            continue
+        if table:
+            keep = [i for i, h in enumerate(table[0]) if not TIMING.search(h)]
+            out.extend([r[i] for i in keep] for r in table)
+            table = []
+    return out or [[path.read_text()]]
 
 
 def _assert_same_tree(a, e, where: str) -> None:
