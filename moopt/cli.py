@@ -393,7 +393,8 @@ def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = No
     if len(ev.headline):
         print("\nheadline over users (paired bootstrap and sign-flip, Holm over the cells):")
         head = ev.headline[["protocol", "F-beta", "baseline", "diff", "ci_low", "ci_high",
-                            "p bootstrap Holm", "p sign-flip Holm"]]  # fmt: skip
+                            "p bootstrap Holm", "p sign-flip Holm", "validation margin",
+                            "strict diff", "strict p bootstrap Holm"]]  # fmt: skip
         print(head.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     print("\nwrote " + ", ".join(str(p) for p in written))
     return 0

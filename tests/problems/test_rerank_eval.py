@@ -1,6 +1,7 @@
 """The re-ranking comparison on synthetic data: tuned on validation, scored on test."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from moopt.cli import main
@@ -255,6 +256,12 @@ def test_headline_over_users_recomputes_the_aggregate_f(evaluation):
         expected = f_beta(means[0], means[1], means[2], float(beta[1:]))
         assert r["F method"] == pytest.approx(expected, abs=1e-12)
         assert r["diff"] == pytest.approx(r["F method"] - r["F baseline"], abs=1e-15)
+        assert r["validation margin"] == pytest.approx(choice.valid_f - best.valid_f,
+                                                       abs=1e-15)  # fmt: skip
+        strict = r["strict choice"] == "NSGA-II"
+        assert strict == (choice.valid_f > best.valid_f)
+        assert r["strict diff"] == (r["diff"] if strict else 0.0)
+        assert r["strict p bootstrap"] == (r["p bootstrap"] if strict else 1.0)
         assert r["ci_low"] <= r["ci_high"] and r["n_resamples"] == CFG.n_resamples
         assert r["n_users"] == 40 and r["n_seeds"] == 2
     for test in ("bootstrap", "sign-flip"):
@@ -266,3 +273,26 @@ def test_headline_over_users_recomputes_the_aggregate_f(evaluation):
     key = f"full, F1@10 over seeds: {r['comparison']}"
     assert r["over seeds diff"] == sig.loc[key, "diff"]
     assert r["over seeds Holm p"] == sig.loc[key, "p_adj"]
+
+
+def test_strict_rule_ties_where_the_validation_margin_is_not_positive():
+    # Four hand-built cells: the strict rule keeps the validated row where NSGA-II won on
+    # validation (margin > 0) and ties (difference 0, CI [0, 0], p 1) where it did not
+    # (margin < 0, and margin exactly 0), with a Holm family of its own.
+    from problems.rerank_eval import headline_table
+
+    rows = []
+    for i, (margin, diff, p) in enumerate([(0.01, 0.02, 0.01), (-0.001, -0.005, 0.002),
+                                           (0.0, 0.004, 0.5), (0.02, 0.03, 0.04)]):
+        rows.append({"protocol": "full", "F-beta": f"F{i}@10", "comparison": f"c{i}",
+                     "diff": diff, "ci_low": diff - 0.01, "ci_high": diff + 0.01,
+                     "p bootstrap": p, "p sign-flip": p, "validation margin": margin,
+                     "strict choice": "NSGA-II" if margin > 0 else "baseline"})
+    table = headline_table(rows, pd.DataFrame())
+    assert list(table["strict diff"]) == [0.02, 0.0, 0.0, 0.03]
+    assert table["strict ci_low"].tolist() == pytest.approx([0.01, 0.0, 0.0, 0.02])
+    assert list(table["strict p bootstrap"]) == [0.01, 1.0, 1.0, 0.04]
+    # Holm over 4: sorted 0.01, 0.04, 1, 1 -> 0.04, 0.12, 1, 1
+    assert table["strict p bootstrap Holm"].tolist() == pytest.approx([0.04, 1.0, 1.0, 0.12])
+    # the validated family is unchanged: 0.002, 0.01, 0.04, 0.5 -> 0.008, 0.03, 0.08, 0.5
+    assert table["p bootstrap Holm"].tolist() == pytest.approx([0.03, 0.008, 0.5, 0.08])
