@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from moopt.cli import main
-from recommenders.data import leave_one_out, load_dataset, recbole_ml100k_dir
+from recommenders.data import recbole_ml100k_dir
 from recommenders.evaluate import load_candidates
 from recommenders.external import IdMap
 
@@ -18,33 +18,11 @@ pytestmark = pytest.mark.skipif(recbole_ml100k_dir() is None, reason="ML-100K no
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """ML-100K split to CSV files in its own ids, and ALS scores (8 factors, 3 iterations)."""
-    implicit_als = pytest.importorskip("implicit.als")
-    import scipy.sparse as sp
-    from threadpoolctl import threadpool_limits
+    pytest.importorskip("implicit.als")
+    from benchmarks.external_als import write_files
 
     out = tmp_path_factory.mktemp("als")
-    data = load_dataset("ml-100k")
-    split = leave_one_out(data.interactions)
-    for name in ("train", "valid", "test"):
-        inter = getattr(split, name)
-        pd.DataFrame({"user": data.raw_user_ids[inter.users],
-                      "item": data.raw_item_ids[inter.items],
-                      "timestamp": inter.timestamps}).to_csv(out / f"{name}.csv", index=False)
-    pd.DataFrame({
-        "item": data.raw_item_ids, "title": data.item_titles,
-        "categories": ["|".join(n for n, g in zip(data.genre_names, row, strict=True) if g)
-                       for row in data.item_genres],
-    }).to_csv(out / "items.csv", index=False)  # fmt: skip
-    train = split.train
-    matrix = sp.csr_matrix((np.ones(len(train), np.float32), (train.users, train.items)),
-                           shape=(train.n_users, train.n_items))  # fmt: skip
-    with threadpool_limits(1):
-        als = implicit_als.AlternatingLeastSquares(factors=8, iterations=3, random_state=0,
-                                                   num_threads=1)  # fmt: skip
-        als.fit(matrix, show_progress=False)
-    np.save(out / "scores.npy", als.user_factors @ als.item_factors.T)
-    (out / "users.txt").write_text("\n".join(data.raw_user_ids) + "\n")
-    (out / "items.txt").write_text("\n".join(data.raw_item_ids) + "\n")
+    write_files(out, factors=8, iterations=3)
     return out
 
 
