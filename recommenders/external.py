@@ -520,6 +520,8 @@ def candidates_from_scores(
         matrix = np.where(np.isnan(matrix), np.finfo(np.float32).min, matrix)
     else:
         matrix = np.where(np.isnan(matrix), 0.0, matrix)  # only seen items, always excluded
+    if "sampled" in protocols:
+        _check_negatives(split, n_negatives, id_map)
     ranker = ScoreMatrix(matrix, rows, model)
     meta = {"model": model, "dataset": "external", "split": "external", "n_items": n_items,
             "sampled": "sampled" in protocols, "complete_scores": complete}  # fmt: skip
@@ -557,3 +559,20 @@ def _check_coverage(matrix: np.ndarray, rows: np.ndarray, split: Split, n: int,
             raise ValueError(f"n={n} exceeds the {fewest} unseen scored items of some {stage} "
                              "user; lower n (--n)")  # fmt: skip
     return complete
+
+
+def _check_negatives(split: Split, n_negatives: int, ids: IdMap) -> None:
+    """Every evaluated user needs ``n_negatives`` items they never interacted with."""
+    if isinstance(n_negatives, bool) or not isinstance(n_negatives, (int, np.integer)) or (
+            n_negatives < 1):
+        raise ValueError(f"n_negatives must be a positive integer, got {n_negatives!r}")
+    known = split.train.concat(split.valid).concat(split.test)
+    users = np.unique(np.concatenate([split.valid.users, split.test.users]))
+    keys = np.unique(known.keys())
+    touched = np.bincount(keys // known.n_items, minlength=known.n_users)[users]
+    fewest = int(np.argmax(touched))
+    if known.n_items - touched[fewest] < n_negatives:
+        raise ValueError(f"user {ids.user_ids(users[fewest : fewest + 1])[0].item()!r} has only "
+                         f"{known.n_items - touched[fewest]} never-seen items, fewer than "
+                         f"n_negatives={n_negatives}: lower n_negatives (--n-negatives) or "
+                         "evaluate the full protocol only")  # fmt: skip

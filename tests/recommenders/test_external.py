@@ -183,6 +183,8 @@ def test_a_top_n_table_gives_the_full_protocol_uncalibrated():
          r"have valid interactions but no scores; give scores for every user"),
         ({"user_ids": ["ann", "bob"]}, r"user_ids has 2 ids for 3 score rows"),
         ({"scores": SCORES[:, :4]}, r"scores have 4 columns but the item table has 5 items"),
+        ({"protocols": ("full", "sampled"), "n_negatives": 2},
+         r"user 'bob' has only 1 never-seen items, fewer than n_negatives=2: lower n_negatives"),
     ],
 )
 def test_bad_input_is_refused_with_the_fix(change, match):
