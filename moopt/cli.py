@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from moopt.commands import candidates as candidates_command
+
 DESCRIPTION = """\
 moopt: evolutionary multi-objective optimisation for recommender systems.
 
@@ -308,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", default=None, help="folder to read instead of the packaged copy")
 
     sub.add_parser("models", help="list the base rankers and their default settings")
+    candidates_command.add_parser(sub)
     return parser
 
 
@@ -599,6 +602,7 @@ COMMANDS = {
     "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "compare": cmd_compare,
     "booml": cmd_booml, "pmors": cmd_pmors, "dwl": cmd_dwl,
     "multimodal": cmd_multimodal, "data": cmd_data, "models": cmd_models,
+    "candidates": candidates_command.run,
 }  # fmt: skip
 
 

@@ -118,24 +118,18 @@ def rerank_job(
 
 
 def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_path):
-    from recommenders.data import make_split
     from recommenders.evaluate import load_candidates
     from recommenders.io import atomic_path, write_csv
-    from recommenders.pipeline import load_data
 
     cands = load_candidates(candidates_path)
     valid_cands = load_candidates(valid_candidates_path)
-    name = dataset or str(cands["meta_dataset"])
-    data = load_data(name)
-    if data.n_items != int(cands["meta_n_items"]):
-        raise ValueError(
-            f"{candidates_path} was made on a catalogue of {int(cands['meta_n_items'])} items "
-            f"but {name} has {data.n_items}"
-        )
-    split = make_split(data.interactions, str(cands["meta_split"]))
-    popularity = split.history("test").item_counts().astype(np.float64)
-    valid_pop = split.history("valid").item_counts().astype(np.float64)
-    ev = rerank_evaluation(cands, valid_cands, data.item_genres, popularity, cfg, protocols,
+    if "item_genres" in cands and "item_popularity" in valid_cands:
+        # The catalogue travels with the files (moopt train, moopt candidates).
+        genres, popularity = cands["item_genres"], cands["item_popularity"]
+        valid_pop = valid_cands["item_popularity"]
+    else:  # files written before it did: the catalogue of the named dataset
+        genres, popularity, valid_pop = _dataset_catalogue(candidates_path, cands, dataset)
+    ev = rerank_evaluation(cands, valid_cands, genres, popularity, cfg, protocols,
                            valid_pop)  # fmt: skip
     written = [
         write_csv(out / "rerank_results.csv", ev.table),
@@ -159,3 +153,22 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
     if any(m in cfg.methods for m in NSGA):
         written.append(plot_user_front(ev, protocols[0], 0, out / "pareto_front.png"))
     return ev, written
+
+
+def _dataset_catalogue(candidates_path, cands, dataset):
+    """``(genres, test popularity, validation popularity)`` of the dataset a candidates file
+    names (``dataset`` overrides it), recomputed from its split."""
+    from recommenders.data import make_split
+    from recommenders.pipeline import load_data
+
+    name = dataset or str(cands["meta_dataset"])
+    data = load_data(name)
+    if data.n_items != int(cands["meta_n_items"]):
+        raise ValueError(
+            f"{candidates_path} was made on a catalogue of {int(cands['meta_n_items'])} items "
+            f"but {name} has {data.n_items}"
+        )
+    split = make_split(data.interactions, str(cands["meta_split"]))
+    popularity = split.history("test").item_counts().astype(np.float64)
+    valid_pop = split.history("valid").item_counts().astype(np.float64)
+    return data.item_genres, popularity, valid_pop
