@@ -281,6 +281,9 @@ class Comparison:
         The hypervolume reference point, the known front (or None) and the settings.
     results:
         Solver -> the first seed's pymoo ``Result`` (not saved by :meth:`save`).
+    record:
+        Empty; in a loaded comparison, its ``comparison.json`` (problem, settings,
+        package versions, ...).
 
     :meth:`save` writes it to a folder (the layout of ``moopt compare --out``) and
     :meth:`load` reads such a folder back; pickling works too.
@@ -301,6 +304,7 @@ class Comparison:
     budget: float | None = None
     seeds: list[int] = field(default_factory=list)
     alpha: float = 0.05
+    record: dict = field(default_factory=dict)
 
     def save(self, folder, problem: str | None = None, settings: Mapping | None = None) -> list:
         """Write the comparison to ``folder`` (tables as CSV, fronts as a long CSV, the
@@ -324,8 +328,8 @@ class Comparison:
     @classmethod
     def load(cls, folder) -> Comparison:
         """The comparison saved in ``folder`` by :meth:`save` or by ``moopt compare --out``
-        (its ``record`` attribute holds comparison.json: settings and versions); pymoo's
-        ``Result`` objects are not saved, so ``results`` is empty."""
+        (its ``record`` holds comparison.json: settings and versions); pymoo's ``Result``
+        objects are not saved, so ``results`` is empty."""
         from .persist import load_comparison
 
         return load_comparison(folder, cls)

@@ -131,7 +131,7 @@ def save_comparison(result, folder: str | os.PathLike, problem: str | None = Non
 def load_comparison(folder: str | os.PathLike, cls=None):
     """The :class:`moopt.compare.Comparison` saved in ``folder`` (by :func:`save_comparison`
     or ``moopt compare --out``), equal to the saved one but for ``results`` (pymoo's
-    ``Result`` objects are not saved: empty). ``loaded.record`` holds ``comparison.json``
+    ``Result`` objects are not saved: empty). Its ``record`` holds ``comparison.json``
     (settings and versions included)."""
     folder = Path(folder)
     path = folder / COMPARISON_JSON
@@ -162,8 +162,8 @@ def load_comparison(folder: str | os.PathLike, cls=None):
         fronts_by_seed=fronts_by_seed, pareto_front=pareto_front,
         budget_type=record["budget_type"], fronts_X_by_seed=fronts_X_by_seed,
         budget=record["budget"], seeds=seeds, alpha=float(record.get("alpha", 0.05)),
+        record=record,
     )  # fmt: skip
-    loaded.record = record
     return loaded
 
 

@@ -20,10 +20,11 @@ from moopt.files import read_csv, versions
 
 
 def assert_same_comparison(a: Comparison, b: Comparison) -> None:
-    """Every field of two comparisons equal (``results`` aside: not saved)."""
+    """Every field of two comparisons equal (``results`` aside: not saved; ``record``:
+    what a loaded one read)."""
     for f in dataclasses.fields(Comparison):
         x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "results":
+        if f.name in ("results", "record"):
             continue
         if isinstance(x, pd.DataFrame):
             pd.testing.assert_frame_equal(y, x, check_exact=True, obj=f.name)
