@@ -193,7 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
         "or several seeds, and write comparison.csv (per solver: evaluations, seconds, "
         "hypervolume and, where the front is known, IGD; means with 95%% CIs over seeds), "
         "runs.csv (every seed), curves.csv, bands.csv, significance.csv (the best two "
-        "solvers paired over seeds), hypervolume.png and fronts.png. Problems: quadratics "
+        "solvers paired over seeds), fronts.csv (every run's final front, X and F), "
+        "comparison.json (reference point, settings, versions; "
+        "moopt.compare.Comparison.load(DIR) reads the folder back), hypervolume.png and "
+        "fronts.png. Problems: quadratics "
         "(cheap, with gradients), loss-weight (BOOML's per-group loss weights on --data; each "
         "evaluation trains a model, so keep the budget small), domain-weight (the DWL constants "
         "a, b, c and the weight bounds; each evaluation a short SASRec training run, the "
@@ -384,7 +387,7 @@ def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = No
         score_transform=args.score_transform, accuracy=args.accuracy,
     )  # fmt: skip
     ev, written = rerank_job(candidates_path, out, cfg, tuple(args.protocols), dataset,
-                             args.valid_candidates)  # fmt: skip
+                             args.valid_candidates, _settings(args))  # fmt: skip
     k = cfg.key_k
     cols = ["protocol", "method", "choice", f"HR@{k}", f"NDCG@{k}", f"Div@{k}", f"Nov@{k}",
             f"F1@{k}", f"F2@{k}", "seconds"]  # fmt: skip
@@ -436,7 +439,7 @@ def cmd_compare(args) -> int:
     result, written = comparison_job(args.problem, args.out, args.budget,
                                      tuple(args.solvers or default), args.data, args.seed,
                                      args.budget_type, progress=True, seeds=args.seeds,
-                                     n_var=args.n_var)  # fmt: skip
+                                     n_var=args.n_var, settings=_settings(args))  # fmt: skip
     _print_table(result.table)
     if len(result.significance):
         print("\nbest two solvers, paired over seeds:")
@@ -452,6 +455,12 @@ def cmd_compare(args) -> int:
             print(f"  {r['solver']} seed {r['seed']}: {r['status']}", file=sys.stderr)
         return 1
     return 0
+
+
+def _settings(args) -> dict:
+    """Every option of a command, for its run record (the output folder aside: the record
+    lies in it, and a run moved elsewhere is the same run)."""
+    return {k: v for k, v in sorted(vars(args).items()) if k not in ("out", "version")}
 
 
 def _print_table(table) -> None:

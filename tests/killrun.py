@@ -146,19 +146,24 @@ def _drop_timing(obj):
 
 
 def _markdown_cells(path: Path) -> list[list[str]]:
-    """The cells of the markdown's tables, each table without the columns whose header
-    names a timing (a table is a run of ``|`` lines, with its own header); a file without
-    a table is its whole text."""
-    out, table = [], []
-    for line in path.read_text().splitlines() + [""]:
-        if line.startswith("|"):
-            table.append([c.strip() for c in line.strip().strip("|").split("|")])
-            continue
-        if table:
-            keep = [i for i, h in enumerate(table[0]) if not TIMING.search(h)]
-            out.extend([r[i] for i in keep] for r in table)
-            table = []
-    return out or [[path.read_text()]]
+    """The cells of every table in a markdown file, each table's timing columns (by its
+    own header) dropped; the whole text when there is no table."""
+    tables: list[list[list[str]]] = []
+    previous_in_table = False
+    for line in path.read_text().splitlines():
+        in_table = line.startswith("|")
+        if in_table:
+            if not previous_in_table:
+                tables.append([])
+            tables[-1].append([c.strip() for c in line.strip().strip("|").split("|")])
+        previous_in_table = in_table
+    if not tables:
+        return [[path.read_text()]]
+    out = []
+    for rows in tables:
+        keep = [i for i, h in enumerate(rows[0]) if not TIMING.search(h)]
+        out += [[r[i] for i in keep] for r in rows]
+    return out
 
 
 def _assert_same_tree(a, e, where: str) -> None:
