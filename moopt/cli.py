@@ -15,6 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ._clihelp import (
+    CACHE_NOTE,
+    RERANK_FILES,
+    TopHelpFormatter,
+    json_object,
+    use_defaults_help,
+)
+
 DESCRIPTION = """\
 moopt: evolutionary multi-objective optimisation for recommender systems.
 
@@ -35,7 +43,7 @@ examples:
   moopt booml --budget 30 --out runs/booml   BO of per-group loss weights (BOOML)
   moopt pmors --out runs/pmors               MGDA vs fixed alpha (PMORS Table 2)
   moopt demo --out runs/demo                 the main job
-"""
+""" + CACHE_NOTE
 
 
 def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
@@ -138,7 +146,7 @@ def _add_job_args(p: argparse.ArgumentParser, device: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moopt", description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=TopHelpFormatter,
     )  # fmt: skip
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -178,7 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "rerank", help="re-rank a candidates file and compare the methods",
         description="Re-rank the candidates written by `moopt train` with every method and "
-        "both protocols; write rerank_results.csv and pareto_front.png to --out.",
+        "both protocols, every knob tuned on the validation candidates; write to --out: "
+        f"{RERANK_FILES}.",
     )  # fmt: skip
     p.add_argument("--candidates", required=True, help="candidates.npz from moopt train")
     p.add_argument("--out", required=True, help="output folder")
@@ -189,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="compare NSGA-II, MGDA and Bayesian optimisation on one problem",
         description="Run each solver through pymoo's minimize under the same budget, on one "
         "or several seeds, and write comparison.csv (per solver: evaluations, seconds, "
-        "hypervolume and, where the front is known, IGD; means with 95%% CIs over seeds), "
+        "hypervolume and, where the front is known, IGD; means with 95% CIs over seeds), "
         "runs.csv (every seed), curves.csv, bands.csv, significance.csv (the best two "
         "solvers paired over seeds), hypervolume.png and fronts.png. Problems: quadratics "
         "(cheap, with gradients), loss-weight (BOOML's per-group loss weights on --data; each "
@@ -202,7 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problem", default="quadratics",
                    help="quadratics, loss-weight, domain-weight, a pymoo test problem (zdt1, "
                    "dtlz2, ...) or "
-                   "module:Class (default quadratics)")  # fmt: skip
+                   "module:Class, imported from the current folder first "
+                   "(default quadratics)")  # fmt: skip
+    p.add_argument("--problem-args", default=None, metavar="JSON",
+                   help="keyword arguments of module:Class or of a pymoo test problem, as a "
+                   "JSON object, e.g. '{\"n_var\": 5}'")  # fmt: skip
     p.add_argument("--n-var", type=int, default=None,
                    help="number of variables of a pymoo test problem or of quadratics")
     p.add_argument("--solvers", nargs="+", default=None, choices=["nsga2", "mgda", "bo", "mobo"],
@@ -212,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "problems without gradients, charged to the budget")  # fmt: skip
     p.add_argument("--budget", type=float, default=60,
                    help="evaluations (or seconds, with --budget-type seconds) per solver and seed")
-    p.add_argument("--budget-type", default="evaluations", choices=["evaluations", "seconds"])
+    p.add_argument("--budget-type", default="evaluations", choices=["evaluations", "seconds"],
+                   help="what --budget counts")
     p.add_argument("--seeds", type=int, default=1,
                    help="runs per solver, seeds --seed .. --seed + N - 1 (default 1)")
     _add_job_args(p, device=False)
@@ -308,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", default=None, help="folder to read instead of the packaged copy")
 
     sub.add_parser("models", help="list the base rankers and their default settings")
+    use_defaults_help(parser)
     return parser
 
 
@@ -372,6 +387,13 @@ def _seed_range(args) -> range:
 def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = None) -> int:
     from problems.rerank_eval import METHODS, RerankEvalConfig, rerank_job
 
+    if not candidates_path.is_file():
+        raise FileNotFoundError(f"--candidates: no file {candidates_path} (moopt train writes "
+                                "candidates.npz into its --out folder)")  # fmt: skip
+    if args.score_transform == "none" and args.accuracy == "expected_hits":
+        raise ValueError("--accuracy expected_hits reads hit probabilities, which --score-"
+                         "transform none does not give; use --score-transform calibrated or "
+                         "softmax, or --accuracy accuracy for raw scores")  # fmt: skip
     seeds = _seed_range(args)
     cfg = RerankEvalConfig(
         k=args.k, ks=tuple(k for k in (5, 10) if k <= args.k) or (args.k,),
@@ -433,7 +455,8 @@ def cmd_compare(args) -> int:
     result, written = comparison_job(args.problem, args.out, args.budget,
                                      tuple(args.solvers or default), args.data, args.seed,
                                      args.budget_type, progress=True, seeds=args.seeds,
-                                     n_var=args.n_var)  # fmt: skip
+                                     n_var=args.n_var, problem_args=json_object(
+                                         args.problem_args, "--problem-args"))  # fmt: skip
     _print_table(result.table)
     if len(result.significance):
         print("\nbest two solvers, paired over seeds:")
@@ -589,9 +612,15 @@ def cmd_models(args) -> int:
     from recommenders.models import MODELS
 
     for name, klass in MODELS.items():
-        settings = ", ".join(f"{k}={v}" for k, v in asdict(klass.config_class()).items())
+        config = asdict(klass.config_class())
         doc = (klass.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:>9}  {doc}\n{'':>11}{settings or '(no settings)'}")
+        print(f"{name:>9}  {doc}")
+        if "epochs" in config:
+            print(f"{'':>11}trains at most {config['epochs']} epochs, stopping after "
+                  f"{config['patience']} validation rounds without a better NDCG@10 "
+                  "(--epochs N, --set patience=P)")  # fmt: skip
+        settings = ", ".join(f"{k}={v}" for k, v in config.items())
+        print(f"{'':>11}{settings or '(no settings)'}")
     return 0
 
 
