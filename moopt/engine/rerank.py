@@ -24,6 +24,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._memory import populated_zeros, sparse_zeros
+from .._numba_cache import announce_compile
 from .._topk import top_k_rows
 from ..objectives import (
     CHECK,
@@ -192,6 +193,7 @@ def run_engine(
             f"pop_size={p} exceeds the {math.perm(n, k)} distinct lists of {k} out of {n} "
             "candidates; lower pop_size"
         )
+    announce_compile(K.run_batch if callback is None else K.init_batch)
     start = time.perf_counter()
     seed_parts = []
     if cfg.include_topk:
