@@ -9,7 +9,10 @@ TORCH_SPEC ?= torch==2.13.0
 RECBOLE_SPEC ?= recbole==1.2.1
 STAMP := $(VENV)/.moopt-installed
 DEMO_OUT ?= runs/demo
-PYTEST_ARGS ?=
+# One test process per core (pytest-xdist), each test file in one process so its
+# module-scoped fixtures (trained models) are built once. `make test PYTEST_ARGS=` runs
+# the suite in one process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: install demo test bench lint clean clean-cache
 

@@ -9,10 +9,11 @@ to ``recommenders``.
 The names below load on first use (PEP 562), so importing a leaf module does not import
 the engine. The leaf modules import numpy, scipy, pandas or torch and nothing of pymoo,
 Numba or the rest of moopt: :mod:`moopt.stats` (paired tests, confidence intervals,
-corrections), :mod:`moopt.portable` (float32 rounding of computed inputs) and
-``moopt._torch`` (device resolution, deterministic kernels). ``recommenders`` uses
-these three and nothing else of moopt; ``moopt`` never imports ``recommenders`` or
-``problems`` (the CLI wires them together, lazily).
+corrections), :mod:`moopt.portable` (float32 rounding of computed inputs),
+:mod:`moopt.files` (atomic result files, package versions) and ``moopt._torch`` (device
+resolution, deterministic kernels). ``recommenders`` uses these four and nothing else
+of moopt; ``moopt`` never imports ``recommenders`` or ``problems`` (the CLI wires them
+together, lazily).
 """
 
 from __future__ import annotations

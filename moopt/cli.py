@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from moopt.commands import candidates as candidates_command
+
 from ._clihelp import (
     CACHE_NOTE,
     RERANK_FILES,
@@ -200,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
         "or several seeds, and write comparison.csv (per solver: evaluations, seconds, "
         "hypervolume and, where the front is known, IGD; means with 95% CIs over seeds), "
         "runs.csv (every seed), curves.csv, bands.csv, significance.csv (the best two "
-        "solvers paired over seeds), hypervolume.png and fronts.png. Problems: quadratics "
+        "solvers paired over seeds), fronts.csv (every run's final front, X and F), "
+        "comparison.json (reference point, settings, versions; "
+        "moopt.compare.Comparison.load(DIR) reads the folder back), hypervolume.png and "
+        "fronts.png. Problems: quadratics "
         "(cheap, with gradients), loss-weight (BOOML's per-group loss weights on --data; each "
         "evaluation trains a model, so keep the budget small), domain-weight (the DWL constants "
         "a, b, c and the weight bounds; each evaluation a short SASRec training run, the "
@@ -322,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--path", default=None, help="folder to read instead of the packaged copy")
 
     sub.add_parser("models", help="list the base rankers and their default settings")
+    candidates_command.add_parser(sub)
     use_defaults_help(parser)
     return parser
 
@@ -403,7 +409,7 @@ def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = No
         score_transform=args.score_transform, accuracy=args.accuracy,
     )  # fmt: skip
     ev, written = rerank_job(candidates_path, out, cfg, tuple(args.protocols), dataset,
-                             args.valid_candidates)  # fmt: skip
+                             args.valid_candidates, _settings(args))  # fmt: skip
     k = cfg.key_k
     cols = ["protocol", "method", "choice", f"HR@{k}", f"NDCG@{k}", f"Div@{k}", f"Nov@{k}",
             f"F1@{k}", f"F2@{k}", "seconds"]  # fmt: skip
@@ -455,7 +461,8 @@ def cmd_compare(args) -> int:
     result, written = comparison_job(args.problem, args.out, args.budget,
                                      tuple(args.solvers or default), args.data, args.seed,
                                      args.budget_type, progress=True, seeds=args.seeds,
-                                     n_var=args.n_var, problem_args=json_object(
+                                     n_var=args.n_var, settings=_settings(args),
+                                     problem_args=json_object(
                                          args.problem_args, "--problem-args"))  # fmt: skip
     _print_table(result.table)
     if len(result.significance):
@@ -472,6 +479,12 @@ def cmd_compare(args) -> int:
             print(f"  {r['solver']} seed {r['seed']}: {r['status']}", file=sys.stderr)
         return 1
     return 0
+
+
+def _settings(args) -> dict:
+    """Every option of a command, for its run record (the output folder aside: the record
+    lies in it, and a run moved elsewhere is the same run)."""
+    return {k: v for k, v in sorted(vars(args).items()) if k not in ("out", "version")}
 
 
 def _print_table(table) -> None:
@@ -628,6 +641,7 @@ COMMANDS = {
     "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "compare": cmd_compare,
     "booml": cmd_booml, "pmors": cmd_pmors, "dwl": cmd_dwl,
     "multimodal": cmd_multimodal, "data": cmd_data, "models": cmd_models,
+    "candidates": candidates_command.run,
 }  # fmt: skip
 
 

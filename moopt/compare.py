@@ -62,44 +62,65 @@ from . import stats
 
 def nondominated(F: np.ndarray) -> np.ndarray:
     """The non-dominated rows of ``F`` (minimisation), duplicates kept once."""
-    F = np.unique(np.asarray(F, dtype=float), axis=0)
-    if len(F) <= 1:
-        return F
-    return F[NonDominatedSorting().do(F, only_non_dominated_front=True)]
+    F = np.asarray(F, dtype=float)
+    return F[_nondominated_index(F)] if len(F) else np.unique(F, axis=0)
+
+
+def _nondominated_index(F: np.ndarray) -> np.ndarray:
+    """Row indices of :func:`nondominated` ``(F)``, in its order (non-empty ``F``): the
+    first of each set of equal rows, so decision vectors can follow their objectives."""
+    _, first = np.unique(F, axis=0, return_index=True)
+    if len(first) <= 1:
+        return first
+    return first[NonDominatedSorting().do(F[first], only_non_dominated_front=True)]
 
 
 class _Archive(Callback):
-    """Records (evaluations, seconds, archive) after every generation."""
+    """Records (evaluations, seconds, archive F, archive X) after every generation.
+
+    The progress bar is the run's only: it is dropped from the archive once the run ends
+    (:meth:`__getstate__` leaves it out too), so a result holding the archive pickles."""
 
     def __init__(self, bar=None, by_time: bool = False) -> None:
         super().__init__()
         self.start = time.perf_counter()
         self.front = np.zeros((0, 0))
-        self.trace: list[tuple[int, float, np.ndarray]] = []
+        self.front_X = np.zeros((0, 0))
+        self.trace: list[tuple[int, float, np.ndarray, np.ndarray]] = []
         self.bar, self.by_time = bar, by_time
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "bar": None}
 
     def notify(self, algorithm) -> None:
         F = algorithm.pop.get("F")
         if F is None or len(F) == 0:
             return
         F = np.asarray(F, dtype=float)
+        X = np.asarray(algorithm.pop.get("X")).reshape(len(F), -1)
         feasible = algorithm.pop.get("FEAS")
         if feasible is not None:
-            F = F[np.asarray(feasible).ravel()] if np.any(feasible) else F[:0]
-        merged = F if self.front.size == 0 else np.vstack([self.front, F])
-        self.front = nondominated(merged) if len(merged) else merged
+            keep = np.asarray(feasible).ravel() if np.any(feasible) else np.zeros(len(F), bool)
+            F, X = F[keep], X[keep]
+        if self.front.size:
+            F, X = np.vstack([self.front, F]), np.vstack([self.front_X, X])
+        if len(F):
+            idx = _nondominated_index(F)
+            F, X = F[idx], X[idx]
+        self.front, self.front_X = F, X
         self.trace.append((int(algorithm.evaluator.n_eval), time.perf_counter() - self.start,
-                           self.front.copy()))  # fmt: skip
+                           F.copy(), X.copy()))  # fmt: skip
         if self.bar is not None:
             done = self.trace[-1][1] if self.by_time else self.trace[-1][0]
             self.bar.update(min(done, self.bar.total) - self.bar.n)
 
-    def within(self, budget: float, budget_type: str) -> tuple[int, float, np.ndarray] | None:
-        """The last record that fits in an evaluation budget (None if none does); with a
-        budget in seconds the last record (pymoo's time limit is already per generation).
-        A run with no record at all gives (0, 0.0, an empty front)."""
+    def within(self, budget: float, budget_type: str) -> tuple | None:
+        """The last record (evaluations, seconds, F, X) that fits in an evaluation budget
+        (None if none does); with a budget in seconds the last record (pymoo's time limit
+        is already per generation). A run with no record at all gives (0, 0.0, an empty
+        front, no decision vectors)."""
         if not self.trace:
-            return 0, 0.0, np.zeros((0, 0))
+            return 0, 0.0, np.zeros((0, 0)), np.zeros((0, 0))
         if budget_type == "seconds":
             return self.trace[-1]
         fits = [rec for rec in self.trace if rec[0] <= budget]
@@ -120,6 +141,19 @@ def _check_finite(pop) -> None:
             f"{np.asarray(pop.get('X'))[i].tolist()}; fix the problem (a NaN or inf is no "
             "objective value any solver can rank)"
         )
+
+
+class _FiniteCheck:
+    """The evaluator callback of a run: :func:`_check_finite`, then the algorithm's own
+    callback (a class, not a closure, so that the run's result pickles)."""
+
+    def __init__(self, previous=None) -> None:
+        self.previous = previous
+
+    def __call__(self, pop) -> None:
+        _check_finite(pop)
+        if self.previous is not None:
+            self.previous(pop)
 
 
 def initial_design(algorithm: Algorithm, problem=None) -> int | None:
@@ -239,6 +273,20 @@ class Comparison:
     significance:
         The two best solvers by mean hypervolume (and by IGD) compared by a paired t-test
         over seeds: a, b, diff (a - b), its CI, t, p, Cohen's d. Empty with one seed.
+    fronts_by_seed, fronts_X_by_seed:
+        Solver -> one array per seed (in ``seeds`` order) of the final front's objective
+        values (n, n_obj) and decision vectors (n, n_var); an empty or failed run has
+        (0, n_obj) and (0, n_var).
+    ref_point, pareto_front, budget, budget_type, seeds, alpha:
+        The hypervolume reference point, the known front (or None) and the settings.
+    results:
+        Solver -> the first seed's pymoo ``Result`` (not saved by :meth:`save`).
+    record:
+        Empty; in a loaded comparison, its ``comparison.json`` (problem, settings,
+        package versions, ...).
+
+    :meth:`save` writes it to a folder (the layout of ``moopt compare --out``) and
+    :meth:`load` reads such a folder back; pickling works too.
     """
 
     table: pd.DataFrame
@@ -252,6 +300,39 @@ class Comparison:
     fronts_by_seed: dict[str, list[np.ndarray]] = field(default_factory=dict)
     pareto_front: np.ndarray | None = None
     budget_type: str = "evaluations"
+    fronts_X_by_seed: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    budget: float | None = None
+    seeds: list[int] = field(default_factory=list)
+    alpha: float = 0.05
+    record: dict = field(default_factory=dict)
+
+    def save(self, folder, problem: str | None = None, settings: Mapping | None = None) -> list:
+        """Write the comparison to ``folder`` (tables as CSV, fronts as a long CSV, the
+        reference point, settings and package versions as JSON; each file atomically) and
+        return the paths written; :meth:`load` reads it back equal (``results`` aside).
+        The layout is the one ``moopt compare --out`` writes (:mod:`moopt.persist`).
+
+        Parameters
+        ----------
+        folder:
+            Output folder (created if missing).
+        problem:
+            The problem's name, kept in ``comparison.json``.
+        settings:
+            Anything else that made the run (JSON values), kept in ``comparison.json``.
+        """
+        from .persist import save_comparison
+
+        return save_comparison(self, folder, problem, settings)
+
+    @classmethod
+    def load(cls, folder) -> Comparison:
+        """The comparison saved in ``folder`` by :meth:`save` or by ``moopt compare --out``
+        (its ``record`` holds comparison.json: settings and versions); pymoo's ``Result``
+        objects are not saved, so ``results`` is empty."""
+        from .persist import load_comparison
+
+        return load_comparison(folder, cls)
 
     def plot_hypervolume(self, x: str | None = None, band: bool = True):
         """Mean hypervolume against evaluations (or seconds) with its 95% band over seeds
@@ -292,14 +373,7 @@ def _run_one(problem, algorithm, budget, budget_type, seed, verbose, progress, l
     bar = tqdm(total=budget, desc=label, unit=unit, disable=not progress, leave=False)
     archive = _Archive(bar, by_time=budget_type == "seconds")
     algorithm = copy.deepcopy(algorithm)
-    previous = algorithm.evaluator.callback
-
-    def check(pop):
-        _check_finite(pop)
-        if previous is not None:
-            previous(pop)
-
-    algorithm.evaluator.callback = check
+    algorithm.evaluator.callback = _FiniteCheck(algorithm.evaluator.callback)
     t0 = time.perf_counter()
     try:
         res = minimize(copy.deepcopy(problem), algorithm, term, seed=seed, callback=archive,
@@ -311,6 +385,7 @@ def _run_one(problem, algorithm, budget, budget_type, seed, verbose, progress, l
         res, status = None, f"error: {type(exc).__name__}: {exc}"
     finally:
         bar.close()
+        archive.bar = None
     return res, archive, time.perf_counter() - t0, status
 
 
@@ -434,8 +509,11 @@ def compare(
             status = (f"error: over budget: its first generation ended at {arch.trace[0][0]} "
                       f"evaluations, past the budget of {budget:g}")  # fmt: skip
             runs[key] = (res, arch, seconds, status)
-        scored[key] = record if status == "ok" else (0, 0.0, np.zeros((0, 0)))
-    fronts_all = [F for (_, _, F) in scored.values() if F.size]
+        evals, _, F, X = record if status == "ok" else (0, 0.0, np.zeros((0, 0)), None)
+        if not F.size:  # one shape for every empty front: no points of M objectives
+            F, X = np.zeros((0, problem.n_obj)), np.zeros((0, problem.n_var))
+        scored[key] = evals, F, X
+    fronts_all = [F for (_, F, _) in scored.values() if F.size]
     if ref_point is None:
         if not fronts_all:
             errors = "; ".join(f"{n}: {r[3]}" for (n, s), r in runs.items() if s == seed_values[0])
@@ -452,23 +530,24 @@ def compare(
     hv = HV(ref_point=ref_point)
     igd = IGD(pf) if pf is not None else None
 
-    run_rows, curves, fronts_by_seed = [], {}, {}
+    run_rows, curves, fronts_by_seed, fronts_X_by_seed = [], {}, {}, {}
     for name in solvers:
         frames = []
         for s in seed_values:
             res, archive, seconds, status = runs[name, s]
-            evals, _, front = scored[name, s]
+            evals, front, front_X = scored[name, s]
             trace = pd.DataFrame(
                 [{"seed": s, "evaluations": e, "seconds": t,
                   "hypervolume": float(hv(F)) if len(F) else 0.0,
                   **({"igd": float(igd(F)) if len(F) else np.inf} if igd else {})}
-                 for e, t, F in archive.trace
+                 for e, t, F, _ in archive.trace
                  if budget_type == "seconds" or e <= budget],
                 columns=["seed", "evaluations", "seconds", "hypervolume"]
                 + (["igd"] if igd else []),
             )  # fmt: skip
             frames.append(trace)
             fronts_by_seed.setdefault(name, []).append(front)
+            fronts_X_by_seed.setdefault(name, []).append(front_X)
             ok = status == "ok"
             row = {"solver": name, "seed": s, "status": status, "evaluations": evals,
                    "evaluations_spent": archive.trace[-1][0] if archive.trace else 0,
@@ -483,6 +562,8 @@ def compare(
             for j in range(problem.n_obj):
                 row[f"best f{j + 1}"] = float(front[:, j].min()) if front.size else np.nan
             run_rows.append(row)
+        # Seeds without a trace add no rows (nor their empty columns' dtype).
+        frames = [f for f in frames if len(f)] or frames
         curves[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     runs_table = pd.DataFrame(run_rows)
 
@@ -498,6 +579,7 @@ def compare(
         ref_point=ref_point, results={n: runs[n, first][0] for n in solvers},
         runs=runs_table, bands=bands, significance=significance,
         fronts_by_seed=fronts_by_seed, pareto_front=pf, budget_type=budget_type,
+        fronts_X_by_seed=fronts_X_by_seed, budget=float(budget), seeds=seed_values, alpha=alpha,
     )  # fmt: skip
 
 

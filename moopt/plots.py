@@ -7,7 +7,6 @@ with a plain ``fig.savefig`` keeps its titles and labels inside the canvas.
 from __future__ import annotations
 
 import os
-import tempfile
 import textwrap
 from collections.abc import Mapping, Sequence
 from itertools import combinations
@@ -46,21 +45,14 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
     """Save a figure as PNG atomically (temp file, then rename) and close it."""
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
+    from .files import atomic_path
+
     try:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; a figure gets the usual mode
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return Path(path)
 
 
 def plot_front(

@@ -188,17 +188,23 @@ def evaluation_history(result: Comparison) -> pd.DataFrame:
 def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAULT_SOLVERS,
                    data: str = "ml-100k", seed: int = 0,
                    budget_type: str = "evaluations",
-                   progress: bool = False, seeds: int = 1, n_var: int | None = None,
+                   progress: bool = False, seeds: int = 1,
+                   n_var: int | None = None, settings: dict | None = None,
                    problem_args: dict | None = None) -> tuple[Comparison, list]:  # fmt: skip
     """Run the comparison and write comparison.csv (one row per solver: means and, with
     several seeds, 95% CIs), runs.csv (every solver and seed), curves.csv, bands.csv,
     significance.csv (the two best solvers paired over seeds, with several seeds),
-    hypervolume.png and fronts.png; for a problem with ``reference_points()`` (the DWL
-    paper's constants, say) each is evaluated, marked on the fronts and listed in
-    reference_points.csv with the solvers that dominate it; a problem that keeps a
-    ``history`` of its evaluations gets evaluations.csv. With a budget in seconds the
-    solvers are sized as for a budget of 60 evaluations. ``problem_args``: keyword
-    arguments of the problem (:func:`build_problem`)."""
+    fronts.csv (every solver's and seed's final front, X and F), comparison.json (the
+    reference point, the sizes, seeds and solvers, the settings (this function's arguments
+    updated by ``settings``, e.g. every option of the command line) and the package
+    versions),
+    pareto_front.npz where the front is known (:meth:`Comparison.save`; the folder loads
+    back with :meth:`Comparison.load`), hypervolume.png and fronts.png; for a problem
+    with ``reference_points()`` (the DWL paper's constants, say) each is evaluated, marked
+    on the fronts and listed in reference_points.csv with the solvers that dominate
+    it; a problem that keeps a ``history`` of its evaluations gets evaluations.csv.
+    With a budget in seconds the solvers are sized as for a budget of 60 evaluations.
+    ``problem_args``: keyword arguments of the problem (:func:`build_problem`)."""
     from recommenders.io import job_folder
 
     # The folder is held while the job runs, and the temporaries a killed run left are
@@ -206,11 +212,13 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     # from the same seeds and writes the same files.
     with job_folder(out_dir):
         return _comparison_job(problem_name, out_dir, budget, solvers, data, seed,
-                               budget_type, progress, seeds, n_var, problem_args)  # fmt: skip
+                               budget_type, progress, seeds, n_var, settings,
+                               problem_args)  # fmt: skip
 
 
 def _comparison_job(problem_name, out_dir, budget, solvers, data, seed, budget_type, progress,
-                    seeds, n_var, problem_args=None) -> tuple[Comparison, list]:  # fmt: skip
+                    seeds, n_var, settings,
+                    problem_args=None) -> tuple[Comparison, list]:  # fmt: skip
     from recommenders.io import write_csv
 
     problem = build_problem(problem_name, data, seed, n_var=n_var, problem_args=problem_args)
@@ -219,18 +227,14 @@ def _comparison_job(problem_name, out_dir, budget, solvers, data, seed, budget_t
                      budget_type=budget_type, seed=seed, seeds=seeds,
                      progress=progress)  # fmt: skip
     out = Path(out_dir)
-    curves = pd.concat([c.assign(solver=n) for n, c in result.curves.items()], ignore_index=True)
-    bands = pd.concat([b.assign(solver=n) for n, b in result.bands.items()], ignore_index=True)
     names = getattr(problem, "objective_names", None)
     marks, reference = reference_points(problem, result)
-    written = [
-        write_csv(out / "comparison.csv", result.table),
-        write_csv(out / "runs.csv", result.runs),
-        write_csv(out / "curves.csv", curves),
-        write_csv(out / "bands.csv", bands),
-    ]
-    if len(result.significance):
-        written.append(write_csv(out / "significance.csv", result.significance))
+    job = {"problem": problem_name, "budget": budget, "budget_type": budget_type,
+           "solvers": list(solvers), "data": data, "seed": seed, "seeds": seeds,
+           "n_var": n_var}  # fmt: skip
+    if problem_args:
+        job["problem_args"] = dict(problem_args)
+    written = result.save(out, problem_name, {**job, **(settings or {})})
     if reference:
         written.append(write_csv(out / "reference_points.csv", pd.DataFrame(reference)))
     history = evaluation_history(result)

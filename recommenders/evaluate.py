@@ -16,6 +16,8 @@ stage (:func:`calibrate`, :mod:`recommenders.calibration`), so that
 from __future__ import annotations
 
 import os
+import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -92,28 +94,27 @@ def candidates(
     stage: str = "test",
     n_negatives: int = 99,
     seed: int = 0,
+    *,
+    sampled: bool = True,
 ) -> dict[str, np.ndarray]:
     """Per-user candidate sets for re-ranking, under both protocols.
 
     Keys: ``users`` (U,), ``items``/``scores`` (U, n) the top-``n`` unseen items by score,
     ``target`` (U,) the user's first held-out item of ``stage`` (leave-one-out: the only
     one), ``sampled_items``/``sampled_scores`` (U, 1 + n_negatives) the sampled protocol's
-    candidates (column 0 the target).
+    candidates (column 0 the target; left out with ``sampled=False``).
     """
     targets = split.targets(stage)
     model.set_history(split.history(stage))
     users, first = np.unique(targets.users, return_index=True)
     target = targets.items[first]
     items, scores = model.topk(users, n, exclude_seen=True)
-    sampled = sample_negatives(_all_interactions(split), users, target, n_negatives, seed)
-    return {
-        "users": users,
-        "items": items,
-        "scores": scores,
-        "target": target,
-        "sampled_items": sampled,
-        "sampled_scores": model.score(users, sampled).astype(np.float32),
-    }
+    out = {"users": users, "items": items, "scores": scores, "target": target}
+    if sampled:
+        negatives = sample_negatives(_all_interactions(split), users, target, n_negatives, seed)
+        out["sampled_items"] = negatives
+        out["sampled_scores"] = model.score(users, negatives).astype(np.float32)
+    return out
 
 
 def save_candidates(path: str | os.PathLike, data: dict[str, np.ndarray], **meta) -> Path:
@@ -125,13 +126,19 @@ def save_candidates(path: str | os.PathLike, data: dict[str, np.ndarray], **meta
 
 
 def load_candidates(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a file written by :func:`save_candidates`; metadata keys keep their prefix."""
+    """Read a file written by :func:`save_candidates`; metadata keys keep their prefix.
+
+    ``sampled_items``/``sampled_scores`` are absent from files made without the sampled
+    protocol (a top-n score table, :func:`recommenders.external.candidates_from_scores`)."""
     with np.load(path, allow_pickle=False) as f:
         data = {k: f[k] for k in f.files}
-    required = {"users", "items", "scores", "target", "sampled_items", "sampled_scores"}
+    required = {"users", "items", "scores", "target"}
     missing = required - set(data)
     if missing:
         raise ValueError(f"{path} is not a candidates file: missing {sorted(missing)}")
+    if ("sampled_items" in data) != ("sampled_scores" in data):
+        raise ValueError(f"{path} has only one of sampled_items and sampled_scores; the file "
+                         "is corrupt, write it again")  # fmt: skip
     if "log_norm_full" in data and data["log_norm_full"].shape != data["users"].shape:
         raise ValueError(
             f"{path}: log_norm_full has shape {data['log_norm_full'].shape}, expected "
@@ -244,6 +251,20 @@ def _fit_full(model, history, users, target, max_entries, seed):
     return temperature, int(keep.sum()), log_norm
 
 
+def check_protocol(cands: dict[str, np.ndarray], protocol: str) -> None:
+    """Raise ``ValueError`` if a candidates file cannot serve ``protocol``: the sampled
+    protocol needs ``sampled_items``/``sampled_scores``, which files made from a top-n score
+    table lack (their negatives have no score)."""
+    if protocol not in ("full", "sampled"):
+        raise ValueError(f"protocol must be 'full' or 'sampled', got {protocol!r}")
+    if protocol == "sampled" and "sampled_scores" not in cands:
+        raise ValueError(
+            "the candidates file has no sampled protocol (it was made without scores for "
+            "sampled negatives, e.g. from a top-n score table): evaluate with --protocols full "
+            "or build the candidates from full scores"
+        )
+
+
 def calibrated_scores(cands: dict[str, np.ndarray], protocol: str) -> np.ndarray:
     """Calibrated hit probabilities ``(U, N)`` of a candidates file's scores.
 
@@ -262,11 +283,14 @@ def calibrated_scores(cands: dict[str, np.ndarray], protocol: str) -> np.ndarray
         need, scores = ("meta_temperature_sampled",), "sampled_scores"
     else:
         raise ValueError(f"protocol must be 'full' or 'sampled', got {protocol!r}")
+    check_protocol(cands, protocol)
     missing = [k for k in need if k not in cands]
     if missing:
         raise ValueError(
             f"the candidates file has no {protocol} calibration (missing {missing}); it was "
-            "written before calibration existed or without validation data: re-run moopt train"
+            "written before calibration existed, without validation data or from a top-n "
+            "score table: re-run moopt train (or moopt candidates with full scores and "
+            "--valid), or re-rank with --score-transform softmax"
         )
     s = np.asarray(cands[scores], dtype=np.float64)
     temperature = float(cands[need[0]])
@@ -342,3 +366,84 @@ def calibrate(
         meta[f"calib_valid_{protocol}_hr10"] = hr
     meta["calib_valid_full_rows"] = rows
     return meta, log_norm
+
+
+# ----------------------------------------------------------------- the files re-ranking reads
+
+
+def candidate_sets(
+    model: Ranker,
+    split: Split,
+    n: int,
+    *,
+    n_negatives: int = 99,
+    seed: int = 0,
+    meta: dict | None = None,
+    item_genres: np.ndarray | None = None,
+    genre_names: Iterable[str] = (),
+    item_popularity: np.ndarray | None = None,
+    calibration: bool = True,
+    sampled: bool = True,
+) -> tuple[dict[str, dict[str, np.ndarray]], float | None]:
+    """The validation and test candidates ``moopt rerank`` reads, as :func:`load_candidates`
+    returns them (metadata under ``meta_`` keys); :func:`save_candidate_sets` writes them.
+
+    Returns ``({"valid": ..., "test": ...}, seconds spent calibrating or None)``; ``"valid"``
+    is left out when ``split`` has no validation interactions (with a warning). Each set is
+    :func:`candidates` of its stage (``sampled=False`` leaves the sampled protocol out) and,
+    with ``calibration`` and validation interactions, the calibration fitted on validation
+    (:func:`calibrate`; ``log_norm_full`` per stage). With ``item_genres`` (I, C) bool the
+    catalogue travels with the candidates: ``item_genres``, ``genre_names`` and
+    ``item_popularity``, the novelty counts of that stage (``item_popularity`` if given, else
+    the interactions of the stage's history: train for validation, train + validation for
+    test). ``meta`` entries are kept with the ``meta_`` prefix, plus ``meta_stage`` and
+    ``meta_calibration`` (``"catalogue"``: fitted over every unseen item; ``"none"``).
+    """
+    meta = dict(meta or {})
+    sets: dict[str, dict[str, np.ndarray]] = {}
+    calib: dict[str, float] = {}
+    seconds = None
+    stages = ("valid", "test") if len(split.valid) else ("test",)
+    if not len(split.valid):
+        warnings.warn(
+            "the split has no validation interactions: candidates_valid.npz and the "
+            "score calibration are not written",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    for stage in stages:
+        data = candidates(model, split, n, stage, n_negatives, seed, sampled=sampled)
+        start = time.perf_counter()
+        if calibration and stage == "valid":
+            calib, data["log_norm_full"] = calibrate(model, split, data, seed=seed)
+        elif calib:
+            data["log_norm_full"] = full_log_norm(
+                model, split.history(stage), data["users"], calib["temperature_full"]
+            )
+        if calib:
+            seconds = (seconds or 0.0) + time.perf_counter() - start
+        if item_genres is not None:
+            pop = (split.history(stage).item_counts() if item_popularity is None
+                   else item_popularity)  # fmt: skip
+            data["item_genres"] = np.asarray(item_genres, dtype=bool)
+            data["genre_names"] = np.asarray(list(genre_names), dtype=str)
+            data["item_popularity"] = np.asarray(pop, dtype=np.float64)
+        stage_meta = {**meta, "stage": stage, "calibration": "catalogue" if calib else "none",
+                      **calib}  # fmt: skip
+        data.update({f"meta_{k}": np.asarray(v) for k, v in stage_meta.items()})
+        sets[stage] = data
+    return sets, seconds
+
+
+def save_candidate_sets(out: str | os.PathLike, sets: dict[str, dict[str, np.ndarray]]) -> list:
+    """Write :func:`candidate_sets` into the folder ``out``, atomically: ``candidates.npz``
+    (test) and ``candidates_valid.npz`` (validation; a stale one is deleted when ``sets``
+    has none, so it is never paired with other test candidates). Returns the paths."""
+    out = Path(out)
+    written = []
+    if "valid" in sets:
+        written.append(save_candidates(out / "candidates_valid.npz", sets["valid"]))
+    else:
+        (out / "candidates_valid.npz").unlink(missing_ok=True)
+    written.append(save_candidates(out / "candidates.npz", sets["test"]))
+    return written

@@ -12,56 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import math
 import os
 import re
-import signal
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results get the usual mode
-        _kill_point("before", path)
-        os.replace(tmp, path)
-        _kill_point("after", path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-#: Fault injection for the kill-and-rerun tests (tests/killrun.py): every atomic write
-#: is two numbered kill points, its temporary complete but not renamed and just renamed.
-#: ``MOOPT_KILL_TRACE=FILE`` appends one line per point to FILE; ``MOOPT_KILL_AT=N`` makes
-#: the process SIGKILL itself at point N. Unset (always, outside the tests), they cost one
-#: dictionary lookup per file written.
-KILL_AT, KILL_TRACE = "MOOPT_KILL_AT", "MOOPT_KILL_TRACE"
-_kill_points = [0]
-
-
-def _kill_point(stage: str, path: Path) -> None:
-    at, trace = os.environ.get(KILL_AT), os.environ.get(KILL_TRACE)
-    if at is None and trace is None:
-        return
-    _kill_points[0] += 1
-    if trace:
-        with open(trace, "a") as f:
-            f.write(f"{_kill_points[0]} {stage} {path}\n")
-    if at is not None and int(at) == _kill_points[0]:
-        os.kill(os.getpid(), signal.SIGKILL)
+# The atomic writer lives in moopt's leaf module, which the engine shares; it is
+# re-exported here for the recommenders and problems that write through this module.
+from moopt.files import (  # noqa: F401
+    KILL_AT,
+    KILL_TRACE,
+    _umask,
+    atomic_path,
+    write_csv,
+    write_json,
+)
 
 
 def digest(*arrays) -> str:
@@ -83,38 +50,6 @@ def dataset_digest(dataset) -> str:
     inter = dataset.interactions
     return digest(inter.users, inter.items, inter.timestamps, inter.ratings,
                   getattr(dataset, "item_genres", None))  # fmt: skip
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _check_finite(obj: Any, where: str = "") -> None:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        raise ValueError(f"refusing to write a non-finite value at {where or 'top level'}")
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            _check_finite(v, f"{where}.{k}" if where else str(k))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            _check_finite(v, f"{where}[{i}]")
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Write JSON atomically; NaN or infinite numbers raise ``ValueError`` instead."""
-    _check_finite(obj)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n")
-    return Path(path)
-
-
-def write_csv(path: str | os.PathLike, frame) -> Path:
-    """Write a pandas DataFrame as CSV atomically."""
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
-    return Path(path)
 
 
 #: Names :func:`atomic_path` gives its temporaries (``tempfile.mkstemp``: a dot, the

@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ import pandas as pd
 import torch
 
 from .data import Dataset, Split, load_dataset, make_split, make_synthetic
-from .evaluate import calibrate, candidates, evaluate, full_log_norm, save_candidates
+from .evaluate import candidate_sets, evaluate, save_candidate_sets
 from .features import build_features
 from .io import job_folder, write_csv, write_json
 from .models import Ranker, get_model_class
@@ -197,32 +196,11 @@ def _train_and_evaluate(cfg: RunConfig, out: Path | None, reuse: bool, verbose: 
         n = min(cfg.n_candidates, _max_candidates(split))
         meta = {"model": model.name, "dataset": dataset.name, "split": split.protocol,
                 "n_items": dataset.n_items}  # fmt: skip
-        calib: dict[str, float] = {}
-        valid_path = out / "candidates_valid.npz"
-        if len(split.valid):
-            start = time.perf_counter()
-            valid = candidates(model, split, n, "valid", cfg.n_negatives, cfg.seed)
-            calib, valid["log_norm_full"] = calibrate(model, split, valid, seed=cfg.seed)
-            calibration_seconds = time.perf_counter() - start
-            save_candidates(valid_path, valid, **meta, stage="valid", **calib)
-        else:
-            # Nothing to calibrate on: a stale file from another run must not be paired
-            # with this run's test candidates.
-            warnings.warn(
-                "the split has no validation interactions: candidates_valid.npz and the "
-                "score calibration are not written",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            valid_path.unlink(missing_ok=True)
-        cands = candidates(model, split, n, "test", cfg.n_negatives, cfg.seed)
-        if calib:
-            start = time.perf_counter()
-            cands["log_norm_full"] = full_log_norm(
-                model, split.history("test"), cands["users"], calib["temperature_full"]
-            )
-            calibration_seconds += time.perf_counter() - start
-        save_candidates(out / "candidates.npz", cands, **meta, stage="test", **calib)
+        sets, calibration_seconds = candidate_sets(
+            model, split, n, n_negatives=cfg.n_negatives, seed=cfg.seed, meta=meta,
+            item_genres=dataset.item_genres, genre_names=dataset.genre_names,
+        )  # fmt: skip
+        save_candidate_sets(out, sets)
         if not reused:
             model.save(out / "model.pt")
             write_csv(out / "train_log.csv", pd.DataFrame(model.train_log_))

@@ -146,12 +146,24 @@ def _drop_timing(obj):
 
 
 def _markdown_cells(path: Path) -> list[list[str]]:
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
-            for line in path.read_text().splitlines() if line.startswith("|")]  # fmt: skip
-    if not rows:
+    """The cells of every table in a markdown file, each table's timing columns (by its
+    own header) dropped; the whole text when there is no table."""
+    tables: list[list[list[str]]] = []
+    previous_in_table = False
+    for line in path.read_text().splitlines():
+        in_table = line.startswith("|")
+        if in_table:
+            if not previous_in_table:
+                tables.append([])
+            tables[-1].append([c.strip() for c in line.strip().strip("|").split("|")])
+        previous_in_table = in_table
+    if not tables:
         return [[path.read_text()]]
-    keep = [i for i, h in enumerate(rows[0]) if not TIMING.search(h)]
-    return [[r[i] for i in keep] for r in rows]
+    out = []
+    for rows in tables:
+        keep = [i for i, h in enumerate(rows[0]) if not TIMING.search(h)]
+        out += [[r[i] for i in keep] for r in rows]
+    return out
 
 
 def _assert_same_tree(a, e, where: str) -> None:

@@ -27,7 +27,6 @@ import hashlib
 import inspect
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +35,8 @@ from pymoo.core.population import Population
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from pymoo.termination.max_gen import MaximumGenerationTermination
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from ..files import atomic_path
 
 
 def _digest(parts: list[bytes]) -> str:
@@ -153,16 +154,8 @@ class Checkpoint:
     def save(self, signature: dict, X: list, F: list, G: list) -> None:
         """Write the state atomically (a temporary file beside it, then a rename)."""
         state = {"signature": _jsonable(signature), "X": X, "F": F, "G": G}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
-                                   suffix=".tmp")  # fmt: skip
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(state, f)
-            os.replace(tmp, self.path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(json.dumps(state))
 
 
 def history_population(X: list, F: list, G: list) -> Population:

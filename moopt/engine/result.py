@@ -33,6 +33,9 @@ class RerankResult:
     ``archive_overflow`` (U,) counts prunings of a full archive and ``archive_seed`` (U, A)
     marks protected seed entries. Final choices (:meth:`select`, :meth:`choose`) come
     from the archive when there is one.
+
+    :meth:`save` writes it to a folder and :meth:`load` reads it back equal; it pickles
+    too.
     """
 
     positions: np.ndarray
@@ -49,6 +52,21 @@ class RerankResult:
     archive_size: np.ndarray | None = None
     archive_overflow: np.ndarray | None = None
     archive_seed: np.ndarray | None = None
+
+    def save(self, folder) -> list:
+        """Write the result to ``folder`` (arrays to ``rerank_result.npz``, objective names
+        and seconds to ``rerank_result.json``, each atomically); returns the paths
+        written. :meth:`load` reads it back equal."""
+        from ..persist import save_rerank_result
+
+        return save_rerank_result(self, folder)
+
+    @classmethod
+    def load(cls, folder) -> RerankResult:
+        """The result :meth:`save` wrote to ``folder``."""
+        from ..persist import load_rerank_result
+
+        return load_rerank_result(folder, cls)
 
     @property
     def X(self) -> np.ndarray:

@@ -48,13 +48,14 @@ positions.
 The package: :mod:`.stages` (settings, stages, metrics, the per-stage :class:`Context`),
 :mod:`.tuning` (validation choices), :mod:`.evaluation` (the test stage and its tests),
 :mod:`.headline` (the tests over users), :mod:`.figures` and :mod:`.report` (summary
-tables, :func:`rerank_job`).
+tables, :func:`rerank_job`, and :func:`load_rerank_run`, which reads a ``moopt rerank
+--out`` folder back).
 """
 
 from .evaluation import RerankEvaluation, dominated_share, rerank_evaluation
 from .figures import plot_calibration, plot_tradeoff, plot_user_front
 from .headline import headline_markdown, headline_table, over_users
-from .report import markdown_table, rerank_job, summary_table
+from .report import RerankRun, load_rerank_run, markdown_table, rerank_job, summary_table
 from .stages import (
     DEFAULT_GRID,
     DEFAULT_W,
@@ -87,8 +88,9 @@ from .tuning import (
 
 __all__ = [
     "ANGULAR_FROM_TRANSFER", "DEFAULT_GRID", "DEFAULT_W", "GREEDY", "LABELS", "METHODS", "NSGA",
-    "PARAM", "Choice", "Context", "RerankEvalConfig", "RerankEvaluation", "Stage",
-    "apply_choice", "dominated_share", "list_metrics", "make_stage", "markdown_table",
+    "PARAM", "Choice", "Context", "RerankEvalConfig", "RerankEvaluation", "RerankRun",
+    "Stage", "apply_choice", "dominated_share", "load_rerank_run", "list_metrics", "make_stage",
+    "markdown_table",
     "f_beta_of_means", "headline_markdown", "headline_table", "over_users",
     "per_user_beyond", "per_user_hits", "per_user_measures", "plot_calibration",
     "plot_tradeoff", "plot_user_front",

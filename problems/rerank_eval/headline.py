@@ -18,7 +18,8 @@ before the test, so the method compared is "NSGA-II over its seeds" and the test
 randomness is the users'. Its F-beta here (of the seed-averaged users' means) therefore
 differs slightly from the table's, which is the mean over seeds of each seed's F-beta.
 The p-values are Holm-corrected over the cells (protocols x F1, F2) of one run, each test
-separately.
+separately. The comparison over NSGA-II's seeds (which measures only the optimiser's
+randomness, as the greedy list does not change with the seed) stays as a secondary column.
 
 **The strict rule.** The validated choice guarantees that NSGA-II's list weakly dominates
 the best greedy list in the objectives (calibrated expectations), not in realised hits, so
@@ -27,8 +28,7 @@ The strict rule, decided on validation only, keeps NSGA-II's pick where its vali
 beats the best greedy list's (``validation margin > 0``) and returns that greedy list
 otherwise, an exact tie on test. Its columns (``strict ...``) are the validated row's where
 the margin is positive and a zero difference (CI [0, 0], p 1) elsewhere, Holm-corrected
-over the cells as a family of its own. The comparison over NSGA-II's seeds (which measures only the optimiser's
-randomness, as the greedy list does not change with the seed) stays as a secondary column.
+over the cells as a family of its own.
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@ comparison on candidates files and writes every result file."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -87,6 +92,7 @@ def rerank_job(
     protocols: tuple[str, ...] = ("full", "sampled"),
     dataset: str | None = None,
     valid_candidates_path=None,
+    settings: dict | None = None,
 ) -> tuple[RerankEvaluation, list]:
     """Evaluate every method on a test candidates file, tuned on its validation file
     (default: ``candidates_valid.npz`` beside it). Writes to ``out_dir``:
@@ -94,13 +100,14 @@ def rerank_job(
     ``rerank_significance.csv``, ``rerank_dominance.csv``, ``rerank_headline.csv`` (the
     tests over users, :mod:`~problems.rerank_eval.headline`), ``rerank_summary.md`` (that
     headline and the rows of :func:`summary_table`, as markdown), ``tradeoff.png``,
-    ``calibration.png`` (calibrated scores only) and ``pareto_front.png``, each
-    atomically (temporary name, then rename). The job holds ``out_dir`` while it runs
+    ``calibration.png`` (calibrated scores only), ``pareto_front.png`` and ``run.json``
+    (``config``: every setting of ``cfg``; ``seeds``; ``protocols``, ``dataset``, the
+    candidates files; ``settings``: e.g. the command line's options; ``versions``: the
+    packages'), each atomically (temporary name, then rename); :func:`load_rerank_run`
+    reads the folder back. The job holds ``out_dir`` while it runs
     (:func:`recommenders.io.job_folder`: a second job there is refused, and the temporary
     files a killed run left are deleted first); a rerun after a kill computes the
     evaluation again from the same seeds and writes the same files."""
-    from pathlib import Path
-
     from recommenders.io import job_folder
 
     candidates_path = Path(candidates_path)
@@ -112,30 +119,33 @@ def rerank_job(
             "validation; re-run `moopt train` (it writes candidates_valid.npz) or pass "
             "--valid-candidates"
         )
+    record = Path(out_dir) / "run.json"
+    if record.is_file() and "protocols" not in json.loads(record.read_text()):
+        raise ValueError(
+            f"{out_dir} holds another job's run.json (moopt train's, say); write the "
+            "re-ranking to a folder of its own with --out"
+        )
     with job_folder(out_dir) as out:
         return _rerank_job(candidates_path, out, cfg or RerankEvalConfig(), protocols, dataset,
-                           valid_candidates_path)  # fmt: skip
+                           valid_candidates_path, settings)  # fmt: skip
 
 
-def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_path):
-    from recommenders.data import make_split
+def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_path, settings):
+    from moopt.files import versions
+    from moopt.persist import jsonable
     from recommenders.evaluate import load_candidates
-    from recommenders.io import atomic_path, write_csv
-    from recommenders.pipeline import load_data
+    from recommenders.io import atomic_path, write_csv, write_json
 
     cands = load_candidates(candidates_path)
     valid_cands = load_candidates(valid_candidates_path)
-    name = dataset or str(cands["meta_dataset"])
-    data = load_data(name)
-    if data.n_items != int(cands["meta_n_items"]):
-        raise ValueError(
-            f"{candidates_path} was made on a catalogue of {int(cands['meta_n_items'])} items "
-            f"but {name} has {data.n_items}"
-        )
-    split = make_split(data.interactions, str(cands["meta_split"]))
-    popularity = split.history("test").item_counts().astype(np.float64)
-    valid_pop = split.history("valid").item_counts().astype(np.float64)
-    ev = rerank_evaluation(cands, valid_cands, data.item_genres, popularity, cfg, protocols,
+    name = dataset or (str(cands["meta_dataset"]) if "meta_dataset" in cands else None)
+    if "item_genres" in cands and "item_popularity" in valid_cands:
+        # The catalogue travels with the files (moopt train, moopt candidates).
+        genres, popularity = cands["item_genres"], cands["item_popularity"]
+        valid_pop = valid_cands["item_popularity"]
+    else:  # files written before it did: the catalogue of the named dataset
+        genres, popularity, valid_pop = _dataset_catalogue(candidates_path, cands, dataset)
+    ev = rerank_evaluation(cands, valid_cands, genres, popularity, cfg, protocols,
                            valid_pop)  # fmt: skip
     written = [
         write_csv(out / "rerank_results.csv", ev.table),
@@ -158,4 +168,78 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
         written.append(plot_calibration(valid_cands, out / "calibration.png", protocols))
     if any(m in cfg.methods for m in NSGA):
         written.append(plot_user_front(ev, protocols[0], 0, out / "pareto_front.png"))
+    record = {"config": dataclasses.asdict(cfg), "seeds": list(cfg.seeds),
+              "protocols": list(protocols), "dataset": name,
+              "candidates": str(candidates_path), "valid_candidates": str(valid_candidates_path),
+              "settings": settings or {}, "versions": versions()}  # fmt: skip
+    written.append(write_json(out / "run.json", jsonable(record)))
     return ev, written
+
+
+def _dataset_catalogue(candidates_path, cands, dataset):
+    """``(genres, test popularity, validation popularity)`` of the dataset a candidates file
+    names (``dataset`` overrides it), recomputed from its split."""
+    from recommenders.data import make_split
+    from recommenders.pipeline import load_data
+
+    name = dataset or str(cands["meta_dataset"])
+    data = load_data(name)
+    if data.n_items != int(cands["meta_n_items"]):
+        raise ValueError(
+            f"{candidates_path} was made on a catalogue of {int(cands['meta_n_items'])} items "
+            f"but {name} has {data.n_items}"
+        )
+    split = make_split(data.interactions, str(cands["meta_split"]))
+    popularity = split.history("test").item_counts().astype(np.float64)
+    valid_pop = split.history("valid").item_counts().astype(np.float64)
+    return data.item_genres, popularity, valid_pop
+
+
+#: The tables :func:`rerank_job` writes, by :class:`RerankRun` attribute.
+RUN_TABLES = {"table": "rerank_results.csv", "runs": "rerank_runs.csv",
+              "significance": "rerank_significance.csv", "dominance": "rerank_dominance.csv",
+              "headline": "rerank_headline.csv"}  # fmt: skip
+
+
+@dataclass
+class RerankRun:
+    """A ``moopt rerank --out`` folder read back (:func:`load_rerank_run`): the tables of
+    :class:`RerankEvaluation` (empty where the run wrote none), the markdown summary and
+    ``record``, the run's ``run.json`` (``config``, ``seeds``, ``settings``,
+    ``versions``, ...)."""
+
+    table: pd.DataFrame
+    runs: pd.DataFrame
+    significance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dominance: pd.DataFrame = field(default_factory=pd.DataFrame)
+    headline: pd.DataFrame = field(default_factory=pd.DataFrame)
+    summary: str = ""
+    record: dict = field(default_factory=dict)
+
+    @property
+    def config(self) -> RerankEvalConfig:
+        """The run's settings as a :class:`RerankEvalConfig` (lists back to tuples)."""
+        cfg = self.record.get("config")
+        if cfg is None:
+            raise ValueError("this folder has no run.json (written before it existed); "
+                             "rerun moopt rerank to record its settings")  # fmt: skip
+        return RerankEvalConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                   for k, v in cfg.items()})  # fmt: skip
+
+
+def load_rerank_run(folder) -> RerankRun:
+    """The tables, summary and ``run.json`` a ``moopt rerank --out`` (or :func:`rerank_job`)
+    folder holds, floats read back bit for bit; a folder from before ``run.json`` loads
+    with an empty ``record``."""
+    from moopt.files import read_csv
+
+    folder = Path(folder)
+    if not (folder / RUN_TABLES["table"]).is_file():
+        raise FileNotFoundError(f"no {RUN_TABLES['table']} in {folder}: not a folder written "
+                                "by moopt rerank --out")  # fmt: skip
+    tables = {attr: read_csv(folder / name) for attr, name in RUN_TABLES.items()
+              if (folder / name).is_file()}  # fmt: skip
+    summary = folder / "rerank_summary.md"
+    record = folder / "run.json"
+    return RerankRun(**tables, summary=summary.read_text() if summary.is_file() else "",
+                     record=json.loads(record.read_text()) if record.is_file() else {})

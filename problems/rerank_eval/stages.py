@@ -135,6 +135,9 @@ def protocol_arrays(cands: dict, protocol: str, seed: int = 0, transform: str = 
         items, target = cands["items"], cands["target"]
         raw = cands["scores"].astype(np.float64)
     elif protocol == "sampled":
+        from recommenders.evaluate import check_protocol
+
+        check_protocol(cands, protocol)
         items, target = cands["sampled_items"], cands["sampled_items"][:, 0]
         raw = cands["sampled_scores"].astype(np.float64)
     else:

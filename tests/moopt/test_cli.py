@@ -165,6 +165,49 @@ def test_compare_command_on_a_pymoo_problem_over_seeds(tmp_path, capsys):
     assert "seeds must be at least 1" in capsys.readouterr().err
 
 
+def test_compare_command_keeps_reference_point_fronts_settings_and_versions(tmp_path, capsys):
+    import pandas as pd
+    from pymoo.indicators.hv import HV
+    from pymoo.problems import get_problem
+
+    from moopt.compare import Comparison
+    from moopt.files import read_csv, versions
+
+    assert main(["compare", "--problem", "zdt1", "--n-var", "3", "--solvers", "nsga2", "mgda",
+                 "--budget", "24", "--seeds", "2", "--seed", "5", "--out",
+                 str(tmp_path)]) == 0  # fmt: skip
+    record = json.loads((tmp_path / "comparison.json").read_text())
+    assert sorted(record) == ["alpha", "budget", "budget_type", "n_obj", "n_var", "problem",
+                              "reference_point", "seeds", "settings", "solvers", "versions"]
+    assert (record["problem"], record["n_var"], record["n_obj"]) == ("zdt1", 3, 2)
+    assert (record["budget"], record["budget_type"]) == (24.0, "evaluations")
+    assert record["seeds"] == [5, 6] and record["solvers"] == ["nsga2", "mgda"]
+    settings = record["settings"]
+    assert settings["solvers"] == ["nsga2", "mgda"] and settings["budget"] == 24.0
+    assert settings["n_var"] == 3 and settings["seeds"] == 2 and settings["seed"] == 5
+    assert settings["command"] == "compare" and "out" not in settings
+    assert record["versions"] == versions()
+    assert {"python", "numpy", "pymoo", "torch", "numba", "moopt"} <= set(record["versions"])
+    printed = capsys.readouterr().out.split("hypervolume reference point: ")[1].split("\n")[0]
+    assert json.loads(printed) == np.round(record["reference_point"], 4).tolist()
+    fronts = read_csv(tmp_path / "fronts.csv")
+    assert list(fronts.columns) == ["solver", "seed", "point", "x0", "x1", "x2", "f0", "f1"]
+    runs = read_csv(tmp_path / "runs.csv")
+    hv, zdt1 = HV(ref_point=np.array(record["reference_point"])), get_problem("zdt1", n_var=3)
+    for _, run in runs.iterrows():
+        mine = fronts[(fronts.solver == run["solver"]) & (fronts.seed == run["seed"])]
+        assert len(mine) == run["n_front"] > 0
+        F = mine[["f0", "f1"]].to_numpy()
+        # Each front is the run's: its hypervolume is the table's, its X evaluate to its F.
+        assert hv(F) == pytest.approx(run["hypervolume"], rel=1e-12)
+        again = zdt1.evaluate(mine[["x0", "x1", "x2"]].to_numpy(), return_values_of=["F"])
+        np.testing.assert_allclose(again, F, rtol=0, atol=1e-12)
+    loaded = Comparison.load(tmp_path)
+    pd.testing.assert_frame_equal(loaded.runs, runs, check_exact=True)
+    assert loaded.ref_point.tolist() == record["reference_point"] and loaded.seeds == [5, 6]
+    assert [len(f) for f in loaded.fronts_by_seed["mgda"]] == runs["n_front"].tolist()[2:]
+
+
 def test_dwl_command_on_synthetic_data(tmp_path, capsys):
     argv = ["dwl", "--data", "synthetic", "--seeds", "2", "--epochs", "1", "--n-negatives", "8",
             "--variants", "generic,dynamic",

@@ -1,5 +1,7 @@
 """The comparison job behind ``moopt compare``."""
 
+import json
+
 import pandas as pd
 import pytest
 from pymoo.algorithms.moo.nsga2 import NSGA2
@@ -53,7 +55,12 @@ def test_mobo_is_sized_to_the_budget():
 def test_comparison_job_writes_its_files(tmp_path):
     result, written = comparison_job("quadratics", tmp_path, budget=24, seed=1)
     assert [w.name for w in written] == ["comparison.csv", "runs.csv", "curves.csv", "bands.csv",
-                                         "hypervolume.png", "fronts.png"]
+                                         "fronts.csv", "pareto_front.npz", "comparison.json",
+                                         "hypervolume.png", "fronts.png"]  # fmt: skip
+    settings = json.loads((tmp_path / "comparison.json").read_text())["settings"]
+    assert settings == {"problem": "quadratics", "budget": 24, "budget_type": "evaluations",
+                        "solvers": ["nsga2", "mgda", "bo"], "data": "ml-100k", "seed": 1,
+                        "seeds": 1, "n_var": None}  # fmt: skip
     table = pd.read_csv(tmp_path / "comparison.csv")
     assert list(table["solver"]) == ["nsga2", "mgda", "bo"]
     assert (table["status"] == "ok").all() and (table["hypervolume"] > 0).all()

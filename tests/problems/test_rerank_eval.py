@@ -185,6 +185,26 @@ def test_cli_rerank_tunes_on_validation_and_writes_everything(tmp_path, capsys):
         assert (out / name).stat().st_size > 100, name
     for name in ("tradeoff.png", "calibration.png", "pareto_front.png"):
         assert (out / name).stat().st_size > 10_000, name
+    # The folder reads back: every table, bit for bit, and the run's settings.
+    from moopt.files import read_csv, versions
+    from problems.rerank_eval import load_rerank_run
+
+    loaded = load_rerank_run(out)
+    for attr, name in (("table", "rerank_results.csv"), ("runs", "rerank_runs.csv"),
+                       ("headline", "rerank_headline.csv")):  # fmt: skip
+        expected = read_csv(out / name)
+        pd.testing.assert_frame_equal(getattr(loaded, attr), expected, check_exact=True)
+    assert loaded.summary == summary and loaded.record["versions"] == versions()
+    assert loaded.record["seeds"] == [0, 1] and loaded.record["protocols"] == ["full", "sampled"]
+    assert loaded.record["candidates"] == str(run / "candidates.npz")
+    assert loaded.record["settings"]["pop_size"] == 12 and "out" not in loaded.record["settings"]
+    assert loaded.config == RerankEvalConfig(k=10, pop_size=12, n_gen=3, seeds=(0, 1),
+                                             methods=("base", "mmr", "nsga2_seeded"))
+    # The training folder's own run.json is never overwritten by a re-ranking.
+    train_record = (run / "run.json").read_text()
+    assert main(["rerank", "--candidates", str(run / "candidates.npz"), "--out", str(run)]) == 2
+    assert "holds another job's run.json" in capsys.readouterr().err
+    assert (run / "run.json").read_text() == train_record
     # No validation file: a clear error, not a silent fallback to tuning on test.
     (run / "candidates_valid.npz").unlink()
     assert main(["rerank", "--candidates", str(run / "candidates.npz"), "--out", str(out)]) == 2

@@ -1,15 +1,15 @@
 """The packages' import rule, checked in fresh interpreters.
 
 ``recommenders`` uses only moopt's leaf modules (moopt.stats, moopt.portable,
-moopt._torch), never the engine, pymoo or Numba; ``moopt`` (its CLI aside) never imports
-``recommenders`` or ``problems``."""
+moopt._torch, moopt.files), never the engine, pymoo or Numba; ``moopt`` (its CLI aside)
+never imports ``recommenders`` or ``problems``."""
 
 import subprocess
 import sys
 
 import pytest
 
-LEAVES = {"moopt", "moopt.stats", "moopt.portable", "moopt._torch"}
+LEAVES = {"moopt", "moopt.stats", "moopt.portable", "moopt._torch", "moopt.files"}
 
 
 def _loaded(package: str, skip: tuple[str, ...] = ()) -> set[str]:
