@@ -17,6 +17,14 @@ import numpy as np
 
 from moopt.commands import candidates as candidates_command
 
+from ._clihelp import (
+    CACHE_NOTE,
+    RERANK_FILES,
+    TopHelpFormatter,
+    json_object,
+    use_defaults_help,
+)
+
 DESCRIPTION = """\
 moopt: evolutionary multi-objective optimisation for recommender systems.
 
@@ -37,7 +45,7 @@ examples:
   moopt booml --budget 30 --out runs/booml   BO of per-group loss weights (BOOML)
   moopt pmors --out runs/pmors               MGDA vs fixed alpha (PMORS Table 2)
   moopt demo --out runs/demo                 the main job
-"""
+""" + CACHE_NOTE
 
 
 def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
@@ -140,7 +148,7 @@ def _add_job_args(p: argparse.ArgumentParser, device: bool = True) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="moopt", description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=TopHelpFormatter,
     )  # fmt: skip
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -180,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "rerank", help="re-rank a candidates file and compare the methods",
         description="Re-rank the candidates written by `moopt train` with every method and "
-        "both protocols; write rerank_results.csv and pareto_front.png to --out.",
+        "both protocols, every knob tuned on the validation candidates; write to --out: "
+        f"{RERANK_FILES}.",
     )  # fmt: skip
     p.add_argument("--candidates", required=True, help="candidates.npz from moopt train")
     p.add_argument("--out", required=True, help="output folder")
@@ -191,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="compare NSGA-II, MGDA and Bayesian optimisation on one problem",
         description="Run each solver through pymoo's minimize under the same budget, on one "
         "or several seeds, and write comparison.csv (per solver: evaluations, seconds, "
-        "hypervolume and, where the front is known, IGD; means with 95%% CIs over seeds), "
+        "hypervolume and, where the front is known, IGD; means with 95% CIs over seeds), "
         "runs.csv (every seed), curves.csv, bands.csv, significance.csv (the best two "
         "solvers paired over seeds), fronts.csv (every run's final front, X and F), "
         "comparison.json (reference point, settings, versions; "
@@ -207,7 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problem", default="quadratics",
                    help="quadratics, loss-weight, domain-weight, a pymoo test problem (zdt1, "
                    "dtlz2, ...) or "
-                   "module:Class (default quadratics)")  # fmt: skip
+                   "module:Class, imported from the current folder first "
+                   "(default quadratics)")  # fmt: skip
+    p.add_argument("--problem-args", default=None, metavar="JSON",
+                   help="keyword arguments of module:Class or of a pymoo test problem, as a "
+                   "JSON object, e.g. '{\"n_var\": 5}'")  # fmt: skip
     p.add_argument("--n-var", type=int, default=None,
                    help="number of variables of a pymoo test problem or of quadratics")
     p.add_argument("--solvers", nargs="+", default=None, choices=["nsga2", "mgda", "bo", "mobo"],
@@ -217,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "problems without gradients, charged to the budget")  # fmt: skip
     p.add_argument("--budget", type=float, default=60,
                    help="evaluations (or seconds, with --budget-type seconds) per solver and seed")
-    p.add_argument("--budget-type", default="evaluations", choices=["evaluations", "seconds"])
+    p.add_argument("--budget-type", default="evaluations", choices=["evaluations", "seconds"],
+                   help="what --budget counts")
     p.add_argument("--seeds", type=int, default=1,
                    help="runs per solver, seeds --seed .. --seed + N - 1 (default 1)")
     _add_job_args(p, device=False)
@@ -314,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the base rankers and their default settings")
     candidates_command.add_parser(sub)
+    use_defaults_help(parser)
     return parser
 
 
@@ -378,6 +393,13 @@ def _seed_range(args) -> range:
 def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = None) -> int:
     from problems.rerank_eval import METHODS, RerankEvalConfig, rerank_job
 
+    if not candidates_path.is_file():
+        raise FileNotFoundError(f"--candidates: no file {candidates_path} (moopt train writes "
+                                "candidates.npz into its --out folder)")  # fmt: skip
+    if args.score_transform == "none" and args.accuracy == "expected_hits":
+        raise ValueError("--accuracy expected_hits reads hit probabilities, which --score-"
+                         "transform none does not give; use --score-transform calibrated or "
+                         "softmax, or --accuracy accuracy for raw scores")  # fmt: skip
     seeds = _seed_range(args)
     cfg = RerankEvalConfig(
         k=args.k, ks=tuple(k for k in (5, 10) if k <= args.k) or (args.k,),
@@ -439,7 +461,9 @@ def cmd_compare(args) -> int:
     result, written = comparison_job(args.problem, args.out, args.budget,
                                      tuple(args.solvers or default), args.data, args.seed,
                                      args.budget_type, progress=True, seeds=args.seeds,
-                                     n_var=args.n_var, settings=_settings(args))  # fmt: skip
+                                     n_var=args.n_var, settings=_settings(args),
+                                     problem_args=json_object(
+                                         args.problem_args, "--problem-args"))  # fmt: skip
     _print_table(result.table)
     if len(result.significance):
         print("\nbest two solvers, paired over seeds:")
@@ -601,9 +625,15 @@ def cmd_models(args) -> int:
     from recommenders.models import MODELS
 
     for name, klass in MODELS.items():
-        settings = ", ".join(f"{k}={v}" for k, v in asdict(klass.config_class()).items())
+        config = asdict(klass.config_class())
         doc = (klass.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:>9}  {doc}\n{'':>11}{settings or '(no settings)'}")
+        print(f"{name:>9}  {doc}")
+        if "epochs" in config:
+            print(f"{'':>11}trains at most {config['epochs']} epochs, stopping after "
+                  f"{config['patience']} validation rounds without a better NDCG@10 "
+                  "(--epochs N, --set patience=P)")  # fmt: skip
+        settings = ", ".join(f"{k}={v}" for k, v in config.items())
+        print(f"{'':>11}{settings or '(no settings)'}")
     return 0
 
 

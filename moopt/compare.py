@@ -335,67 +335,25 @@ class Comparison:
         return load_comparison(folder, cls)
 
     def plot_hypervolume(self, x: str | None = None, band: bool = True):
-        """Mean hypervolume against evaluations (or seconds) with its 95% band over seeds.
+        """Mean hypervolume against evaluations (or seconds) with its 95% band over seeds
+        (:func:`moopt.plots.plot_hypervolume`).
 
         ``x`` defaults to the budget's unit; ``x="seconds"`` under an evaluation budget
         draws each seed's curve instead (seconds differ between seeds, so no band).
         """
-        from .plots import _figure
+        from .plots import plot_hypervolume
 
-        x = x or self.budget_type
-        if x not in ("evaluations", "seconds"):
-            raise ValueError(f"x must be 'evaluations' or 'seconds', got {x!r}")
-        fig, axes = _figure(1, size=4.5)
-        ax = axes[0]
-        for i, (name, b) in enumerate(self.bands.items()):
-            colour = f"C{i}"
-            if x == self.budget_type and len(b):
-                ax.step(b["x"], b["mean"], where="post", color=colour, label=name)
-                if band:
-                    ax.fill_between(b["x"], b["ci_low"], b["ci_high"], step="post",
-                                    color=colour, alpha=0.2, linewidth=0)  # fmt: skip
-            else:
-                c = self.curves.get(name, pd.DataFrame())
-                for j, (_, per_seed) in enumerate(c.groupby("seed") if len(c) else []):
-                    ax.plot(per_seed[x], per_seed["hypervolume"], color=colour, alpha=0.7,
-                            label=name if j == 0 else None)  # fmt: skip
-        ax.set_xlabel(x)
-        ax.set_ylabel("hypervolume")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        n_seeds = int(self.runs["seed"].nunique()) if len(self.runs) else 1
-        ax.set_title("hypervolume during the run" + (f" (mean, 95% CI over {n_seeds} seeds)"
-                                                     if n_seeds > 1 else ""))  # fmt: skip
-        fig.tight_layout()
-        return fig
+        return plot_hypervolume(self, x, band)
 
-    def plot_fronts(self, names=None, marks=None):
-        """Final non-dominated points of every solver (first seed), objectives pairwise,
-        with the known Pareto front where there is one; ``marks`` maps a label to one
-        objective vector drawn as a labelled star (e.g. a published configuration)."""
-        from itertools import combinations
+    def plot_fronts(self, names=None, marks=None, seeds: str = "all"):
+        """Final non-dominated points of every solver, each seed's (``seeds="all"``,
+        marked by seed) or the first seed's, objectives pairwise, with the known Pareto
+        front where there is one; ``marks`` maps a label to one objective vector drawn as
+        a labelled star (e.g. a published configuration)
+        (:func:`moopt.plots.plot_comparison_fronts`)."""
+        from .plots import plot_comparison_fronts
 
-        from .plots import _figure
-
-        m = len(self.ref_point)
-        pairs = list(combinations(range(m), 2)) or [(0, 0)]
-        fig, axes = _figure(len(pairs))
-        for ax, (a, b) in zip(axes, pairs, strict=True):
-            if self.pareto_front is not None:
-                ax.scatter(self.pareto_front[:, a], self.pareto_front[:, b], s=3, c="0.7",
-                           label="Pareto front")  # fmt: skip
-            for name, F in self.fronts.items():
-                if len(F):
-                    ax.scatter(F[:, a], F[:, b], s=16, label=name)
-            for label, vec in (marks or {}).items():
-                vec = np.asarray(vec, dtype=float)
-                ax.scatter([vec[a]], [vec[b]], s=120, marker="*", edgecolors="k", label=label)
-            ax.set_xlabel(names[a] if names else f"f{a + 1}")
-            ax.set_ylabel(names[b] if names else f"f{b + 1}")
-            ax.grid(alpha=0.3)
-        axes[0].legend(fontsize=8)
-        fig.tight_layout()
-        return fig
+        return plot_comparison_fronts(self, names, marks, seeds)
 
     def dominated_by(self, f) -> list[str]:
         """The solvers with an archived point (any seed) that dominates the vector ``f``."""

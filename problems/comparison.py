@@ -5,6 +5,8 @@ run over one or several seeds, and the files written."""
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -27,16 +29,23 @@ DEFAULT_SOLVERS = ("nsga2", "mgda", "bo")
 
 
 def build_problem(name: str, data: str = "ml-100k", seed: int = 0, warm_start: bool = True,
-                  n_var: int | None = None) -> Problem:  # fmt: skip
+                  n_var: int | None = None,
+                  problem_args: dict | None = None) -> Problem:  # fmt: skip
     """A problem by name.
 
     ``"quadratics"`` (cheap, with gradients), ``"loss-weight"`` (BOOML on ``data``), any
     name pymoo's ``get_problem`` knows (``"zdt1"``, ``"dtlz2"``, ...; ``n_var`` overrides
-    its default size) or ``"package.module:Class"``, a ``Problem`` subclass built with no
-    arguments.
+    its default size) or ``"package.module:Class"``, a ``Problem`` subclass imported with
+    the current folder first on ``sys.path``. ``problem_args``: keyword arguments of the
+    class or of pymoo's problem (``--problem-args``). An error raised by a user's module
+    while it is imported or its class built is a ``ValueError`` naming the module.
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"problem must be a non-empty name, got {name!r}")
+    problem_args = dict(problem_args or {})
+    if problem_args and ":" not in name and name in PROBLEMS:
+        raise ValueError(f"--problem-args applies to module:Class and pymoo test problems, "
+                         f"not to {name!r}")  # fmt: skip
     if name == "quadratics":
         from .synthetic import QuadraticsProblem
 
@@ -55,11 +64,11 @@ def build_problem(name: str, data: str = "ml-100k", seed: int = 0, warm_start: b
 
         return DomainWeightProblem(load_data(data, seed=seed), seed=seed)
     if ":" in name:
-        return _user_problem(name)
+        return _user_problem(name, problem_args)
     from pymoo.problems import get_problem
 
     try:
-        return get_problem(name, **({"n_var": int(n_var)} if n_var else {}))
+        return get_problem(name, **({"n_var": int(n_var)} if n_var else {}), **problem_args)
     except Exception as exc:  # pymoo raises a bare Exception for an unknown name
         raise ValueError(
             f"unknown problem {name!r}: choose one of {PROBLEMS}, a pymoo test problem "
@@ -67,21 +76,35 @@ def build_problem(name: str, data: str = "ml-100k", seed: int = 0, warm_start: b
         ) from exc
 
 
-def _user_problem(spec: str) -> Problem:
+def _user_problem(spec: str, kwargs: dict) -> Problem:
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
         raise ValueError(f"a problem class is given as module:Class, got {spec!r}")
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:  # `python -m` puts the current folder first; a console script does not
+        sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r} for problem {spec!r}: {exc}"
-                         ) from exc  # fmt: skip
+    except ModuleNotFoundError as exc:
+        raise ValueError(f"cannot import module {module_name!r} for problem {spec!r} from "
+                         f"{cwd} or the installed packages: {exc}") from exc  # fmt: skip
+    except Exception as exc:  # the user's module failed while it ran
+        raise ValueError(f"importing module {module_name!r} for problem {spec!r} raised "
+                         f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
+    finally:
+        if added:
+            sys.path.remove(cwd)
     cls = getattr(module, class_name, None)
     if cls is None:
         raise ValueError(f"module {module_name!r} has no {class_name!r} (problem {spec!r})")
     if not (isinstance(cls, type) and issubclass(cls, Problem)):
         raise TypeError(f"{spec} must be a pymoo Problem subclass, got {cls!r}")
-    return cls()
+    try:
+        return cls(**kwargs)
+    except Exception as exc:
+        raise ValueError(f"{spec}(**{kwargs!r}) in module {module_name!r} raised "
+                         f"{type(exc).__name__}: {exc}") from exc  # fmt: skip
 
 
 def default_solvers(problem, budget: int, names=DEFAULT_SOLVERS) -> dict:
@@ -166,8 +189,8 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
                    data: str = "ml-100k", seed: int = 0,
                    budget_type: str = "evaluations",
                    progress: bool = False, seeds: int = 1,
-                   n_var: int | None = None,
-                   settings: dict | None = None) -> tuple[Comparison, list]:  # fmt: skip
+                   n_var: int | None = None, settings: dict | None = None,
+                   problem_args: dict | None = None) -> tuple[Comparison, list]:  # fmt: skip
     """Run the comparison and write comparison.csv (one row per solver: means and, with
     several seeds, 95% CIs), runs.csv (every solver and seed), curves.csv, bands.csv,
     significance.csv (the two best solvers paired over seeds, with several seeds),
@@ -180,7 +203,8 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     with ``reference_points()`` (the DWL paper's constants, say) each is evaluated, marked
     on the fronts and listed in reference_points.csv with the solvers that dominate
     it; a problem that keeps a ``history`` of its evaluations gets evaluations.csv.
-    With a budget in seconds the solvers are sized as for a budget of 60 evaluations."""
+    With a budget in seconds the solvers are sized as for a budget of 60 evaluations.
+    ``problem_args``: keyword arguments of the problem (:func:`build_problem`)."""
     from recommenders.io import job_folder
 
     # The folder is held while the job runs, and the temporaries a killed run left are
@@ -188,14 +212,16 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     # from the same seeds and writes the same files.
     with job_folder(out_dir):
         return _comparison_job(problem_name, out_dir, budget, solvers, data, seed,
-                               budget_type, progress, seeds, n_var, settings)  # fmt: skip
+                               budget_type, progress, seeds, n_var, settings,
+                               problem_args)  # fmt: skip
 
 
 def _comparison_job(problem_name, out_dir, budget, solvers, data, seed, budget_type, progress,
-                    seeds, n_var, settings) -> tuple[Comparison, list]:  # fmt: skip
+                    seeds, n_var, settings,
+                    problem_args=None) -> tuple[Comparison, list]:  # fmt: skip
     from recommenders.io import write_csv
 
-    problem = build_problem(problem_name, data, seed, n_var=n_var)
+    problem = build_problem(problem_name, data, seed, n_var=n_var, problem_args=problem_args)
     size = int(budget) if budget_type == "evaluations" else 60
     result = compare(problem, default_solvers(problem, size, solvers), budget=budget,
                      budget_type=budget_type, seed=seed, seeds=seeds,
@@ -206,6 +232,8 @@ def _comparison_job(problem_name, out_dir, budget, solvers, data, seed, budget_t
     job = {"problem": problem_name, "budget": budget, "budget_type": budget_type,
            "solvers": list(solvers), "data": data, "seed": seed, "seeds": seeds,
            "n_var": n_var}  # fmt: skip
+    if problem_args:
+        job["problem_args"] = dict(problem_args)
     written = result.save(out, problem_name, {**job, **(settings or {})})
     if reference:
         written.append(write_csv(out / "reference_points.csv", pd.DataFrame(reference)))

@@ -349,5 +349,4 @@ def _figure(table: pd.DataFrame, variants, k: int, path: Path) -> Path:
     ax.set_ylabel(f"test {m} (mean, 95% CI over seeds)")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return save_figure(fig, path)

@@ -316,6 +316,6 @@ def _figure(table: pd.DataFrame, variants, rates, path: Path) -> Path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120)
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -24,14 +24,17 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._memory import populated_zeros, sparse_zeros
+from .._numba_cache import announce_compile
 from .._topk import top_k_rows
 from ..objectives import (
+    CHECK,
     ListObjective,
     PackedObjectives,
     RerankInputs,
     make_inputs,
     pack_objectives,
 )
+from ..objectives.check import check_objectives, check_result
 from ..operators._kernels import CX_ONE_POINT, CX_SBX, CX_UNIFORM
 from . import kernels as K
 from .archive import blank_unused
@@ -190,6 +193,7 @@ def run_engine(
             f"pop_size={p} exceeds the {math.perm(n, k)} distinct lists of {k} out of {n} "
             "candidates; lower pop_size"
         )
+    announce_compile(K.run_batch if callback is None else K.init_batch)
     start = time.perf_counter()
     seed_parts = []
     if cfg.include_topk:
@@ -371,6 +375,7 @@ def rerank_batch(
     client: Any = None,
     n_shards: int | None = None,
     verbose: bool = False,
+    check: bool | None = None,
 ) -> RerankResult:
     """Re-rank every user's candidates into a Pareto front of K-item lists.
 
@@ -410,6 +415,12 @@ def rerank_batch(
     client, n_shards:
         A ``dask.distributed.Client``: users are split into ``n_shards`` shards run on the
         cluster; results equal the local run for the same seed.
+    check:
+        Check the objectives (:mod:`moopt.objectives.check`): every user's top-K list
+        before the search and every returned list after it are scored by bounds-checked
+        builds of the user-defined kernels, and an index out of range or a value outside
+        an objective's declared ``bounds`` is a ``ValueError`` naming the objective. Slow
+        (a Python call per list); ``None``: ``MOOPT_CHECK`` in the environment at import.
 
     Returns
     -------
@@ -425,14 +436,21 @@ def rerank_batch(
     if isinstance(objectives, (str, ListObjective)):
         objectives = (objectives,)
     packed = pack_objectives(objectives, inputs)
+    check = CHECK if check is None else bool(check)
+    if check:
+        check_objectives(packed, topk_positions(inputs.scores, inputs.k)[:, None, :])
     stream_ids = np.arange(inputs.n_users, dtype=np.int64)
     if client is not None:
         from .distributed import run_sharded
 
-        return run_sharded(
+        res = run_sharded(
             client, inputs, tuple(objectives), cfg, seed, callback, initial, n_shards
         )
-    return run_engine(inputs, packed, cfg, seed, stream_ids, callback, initial, verbose)
+    else:
+        res = run_engine(inputs, packed, cfg, seed, stream_ids, callback, initial, verbose)
+    if check:
+        check_result(packed, res)
+    return res
 
 
 def with_config(cfg: RerankConfig, **changes) -> RerankConfig:

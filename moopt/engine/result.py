@@ -254,9 +254,22 @@ class RerankResult:
         return self.choose(method, anchors=anchors)
 
     def to_frame(self, users: np.ndarray | None = None) -> pd.DataFrame:
-        """One row per (user, solution): rank, crowding, each objective and the item ids."""
+        """One row per (user, solution): rank, crowding, each objective and the item ids.
+
+        Parameters
+        ----------
+        users:
+            The ids written in the ``user`` column: a sequence of U values, one per user row
+            of the result, in the order of the inputs' rows (e.g. your own user ids, or the
+            ``users`` array of a candidates file); ``None`` writes the row numbers 0..U-1.
+        """
         u, p, k = self.positions.shape
         users = np.arange(u) if users is None else np.asarray(users)
+        if users.ndim != 1 or len(users) != u:
+            raise ValueError(
+                f"users must hold one id per user row of the result ({u}), got shape "
+                f"{users.shape}; pass the ids of the rows re-ranked, in their order"
+            )
         frame = pd.DataFrame(
             {
                 "user": np.repeat(users, p),

@@ -12,6 +12,7 @@ from .builtin import (
     position_discounts,
 )
 from .registry import (
+    CHECK,
     OBJECTIVE_SIGNATURE,
     ListObjective,
     ObjectiveData,
@@ -26,7 +27,7 @@ from .registry import (
 )
 
 __all__ = [
-    "ACCURACY", "DIVERSITY", "EXPECTED_HITS", "ILD", "NOVELTY", "OBJECTIVE_SIGNATURE",
+    "ACCURACY", "CHECK", "DIVERSITY", "EXPECTED_HITS", "ILD", "NOVELTY", "OBJECTIVE_SIGNATURE",
     "ListObjective", "ObjectiveData", "PackedObjectives", "RerankInputs", "category_bits",
     "get_objective", "item_novelty", "list_objectives", "make_inputs", "objective",
     "pack_objectives", "portable_round", "position_discounts", "register_objective",

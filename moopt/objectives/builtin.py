@@ -204,22 +204,26 @@ def ild_kernel(positions, fdata, idata, consts):
 ACCURACY = register_objective(
     "accuracy", accuracy_kernel, prepare_accuracy,
     description="position-discounted score of the list / that of the top-K by score",
+    bounds=(0.0, 1.0),
 )  # fmt: skip
 EXPECTED_HITS = register_objective(
     "expected_hits", expected_hits_kernel, prepare_expected_hits,
     description="sum of calibrated hit probabilities of the list / that of the top-K",
+    bounds=(0.0, 1.0),
 )  # fmt: skip
 DIVERSITY = register_objective(
     "diversity", diversity_kernel, prepare_diversity,
-    description="categories covered by the list / number of categories",
+    description="categories covered by the list / number of categories", bounds=(0.0, 1.0),
 )  # fmt: skip
 NOVELTY = register_objective(
     "novelty", novelty_kernel, prepare_novelty,
     description="mean normalised self-information log2(pop_max / pop) of the items",
+    bounds=(0.0, 1.0),
 )  # fmt: skip
 ILD = register_objective(
     "ild", ild_kernel, prepare_diversity,
     description="mean pairwise Jaccard distance of the items' category sets",
+    bounds=(0.0, 1.0),
 )  # fmt: skip
 
 # The engine computes these inline (moopt.engine.kernels.evaluate_into).

@@ -9,6 +9,13 @@ An objective has two parts:
   candidate positions, in order) from one user's slice of the prepared data. Larger is
   better; the engine minimises the negation.
 
+An objective may declare the ``bounds`` its values lie in (the built-ins: [0, 1]). A
+kernel is compiled without bounds checking, so a wrong index reads neighbouring memory
+and returns a plausible number; ``rerank_batch(..., check=True)``, or ``MOOPT_CHECK=1``
+in the environment (read once, at import: :data:`CHECK`), re-evaluates every returned
+list with a bounds-checked build of each user-defined kernel and refuses an index out of
+range or a value outside the declared bounds (:mod:`moopt.objectives.check`).
+
 Because every kernel shares one signature, the engine receives them as first-class
 function pointers: the cached engine runs any registered objective, including one
 defined in a notebook, without recompiling. Objectives can be registered by name
@@ -18,13 +25,16 @@ defined in a notebook, without recompiling. Objectives can be registered by name
 
 from __future__ import annotations
 
+import inspect
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numba import njit, types
-from numba.core.errors import NumbaExperimentalFeatureWarning
+from numba.core.errors import NumbaError, NumbaExperimentalFeatureWarning
 from numba.core.registry import CPUDispatcher
 from numba.typed import List
 
@@ -38,6 +48,38 @@ OBJECTIVE_SIGNATURE = types.float64(
     types.int64[:, :],  # per-candidate integer data, (N, E)
     types.float64[::1],  # per-user constants, (C,)
 )
+KERNEL_FORM = (
+    "kernel(positions, fdata, idata, consts) -> float: positions (K,) int64 candidate "
+    "positions of the list, fdata (N, D) float64, idata (N, E) int64, consts (C,) float64"
+)
+"""How an objective kernel is called, for error messages."""
+
+
+def _read_check(value: str | None) -> bool:
+    """``MOOPT_CHECK``: unset, ``0``, ``false``, ``no`` or ``off`` for unchecked runs;
+    ``1``, ``true``, ``yes`` or ``on`` to check every run (see the module docstring)."""
+    if value is None or value.strip().lower() in ("", "0", "false", "no", "off"):
+        return False
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"MOOPT_CHECK must be 0 or 1, got {value!r}; set it to 0 or 1, or unset it")
+
+
+CHECK: bool = _read_check(os.environ.get("MOOPT_CHECK"))
+"""Whether ``rerank_batch`` checks objectives when its ``check`` is left ``None``
+(``MOOPT_CHECK`` in the environment at import)."""
+
+
+class MissingExtraError(KeyError):
+    """An objective's ``prepare`` asked ``inputs.extras`` for a key that was not given."""
+
+
+class Extras(dict):
+    """``RerankInputs.extras``: a dict whose missing key raises :class:`MissingExtraError`,
+    which :func:`pack_objectives` reports with the objective's name."""
+
+    def __missing__(self, key):
+        raise MissingExtraError(key)
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,7 +96,11 @@ class RerankInputs:
     item_genres: np.ndarray
     item_popularity: np.ndarray
     k: int
-    extras: Mapping[str, np.ndarray] = field(default_factory=dict)
+    extras: Mapping[str, np.ndarray] = field(default_factory=Extras)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.extras, Extras):
+            object.__setattr__(self, "extras", Extras(self.extras or {}))
 
     @property
     def n_users(self) -> int:
@@ -206,36 +252,82 @@ class ObjectiveData:
         )
 
 
-def _compile(kernel: Callable) -> CPUDispatcher:
+def _check_arity(kernel: Callable, name: str) -> None:
+    """A ``TypeError`` naming the objective when ``kernel`` cannot take the four arguments
+    of :data:`OBJECTIVE_SIGNATURE`."""
+    try:
+        sig = inspect.signature(kernel)
+    except (TypeError, ValueError):  # no signature to read (a builtin): numba will say
+        return
+    try:
+        sig.bind(None, None, None, None)
+    except TypeError:
+        params = ", ".join(sig.parameters)
+        raise TypeError(
+            f"the kernel of objective {name!r} takes ({params}); an objective kernel is "
+            f"{KERNEL_FORM}"
+        ) from None
+
+
+def _compile(kernel: Callable, name: str = "?", boundscheck: bool = False) -> CPUDispatcher:
     """A dispatcher compiled for exactly :data:`OBJECTIVE_SIGNATURE`.
 
     First-class function tuples need single-signature dispatchers, so an ``@njit`` function
-    compiled lazily (or for other types) is re-jitted from its Python source.
+    compiled lazily (or for other types) is re-jitted from its Python source. A kernel that
+    takes other arguments, or does not compile for these types, gets a ``TypeError`` naming
+    the objective ``name``.
     """
     if isinstance(kernel, CPUDispatcher):
-        if list(kernel.nopython_signatures) == [OBJECTIVE_SIGNATURE]:
+        if list(kernel.nopython_signatures) == [OBJECTIVE_SIGNATURE] and not boundscheck:
             return kernel
         kernel = kernel.py_func
     if not callable(kernel):
-        raise TypeError(f"kernel must be a function or a numba-jitted function, got {kernel!r}")
-    return njit(OBJECTIVE_SIGNATURE)(kernel)
+        raise TypeError(
+            f"the kernel of objective {name!r} must be a function or a numba-jitted "
+            f"function, got {kernel!r}"
+        )
+    _check_arity(kernel, name)
+    try:
+        return njit(OBJECTIVE_SIGNATURE, boundscheck=boundscheck)(kernel)
+    except NumbaError as exc:
+        raise TypeError(
+            f"the kernel of objective {name!r} does not compile as {KERNEL_FORM}: {exc}"
+        ) from exc
 
 
 @dataclass(frozen=True, eq=False)
 class ListObjective:
-    """A named list objective (see the module docstring). Larger values are better."""
+    """A named list objective (see the module docstring). Larger values are better.
+
+    ``bounds``: the (low, high) range every value of the kernel lies in, or ``None``;
+    checked runs (``check=True``, ``MOOPT_CHECK=1``) refuse values outside it."""
 
     name: str
     kernel: CPUDispatcher
     prepare: Callable[[RerankInputs], ObjectiveData]
     description: str = ""
+    bounds: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ValueError("an objective needs a non-empty name")
         if not callable(self.prepare):
             raise TypeError(f"prepare of objective {self.name!r} must be callable")
-        object.__setattr__(self, "kernel", _compile(self.kernel))
+        if self.bounds is not None:
+            lo, hi = (float(b) for b in self.bounds)
+            if not lo <= hi:
+                raise ValueError(
+                    f"bounds of objective {self.name!r} must be (low, high) with low <= high, "
+                    f"got {self.bounds!r}"
+                )
+            object.__setattr__(self, "bounds", (lo, hi))
+        object.__setattr__(self, "kernel", _compile(self.kernel, self.name))
+
+    @cached_property
+    def checked_kernel(self) -> CPUDispatcher:
+        """The kernel compiled with bounds checking: an index out of range raises
+        ``IndexError`` instead of reading neighbouring memory."""
+        return _compile(self.kernel, self.name, boundscheck=True)
 
     def __repr__(self) -> str:
         return f"ListObjective({self.name!r})"
@@ -289,26 +381,58 @@ def register_objective(
     *,
     description: str = "",
     overwrite: bool = False,
+    bounds: tuple[float, float] | None = None,
+    example: RerankInputs | None = None,
 ) -> ListObjective:
     """Register a list objective under ``name`` so it can be asked for by name.
 
-    ``kernel`` may be a plain Python function (it is compiled with
-    :data:`OBJECTIVE_SIGNATURE`) or an ``@njit`` function.
+    Parameters
+    ----------
+    name:
+        The name ``objectives=`` asks for.
+    kernel:
+        A plain Python function (it is compiled with :data:`OBJECTIVE_SIGNATURE`) or an
+        ``@njit`` function, called as ``kernel(positions, fdata, idata, consts)``.
+    prepare:
+        ``prepare(inputs) -> ObjectiveData``, numpy over all users.
+    description:
+        One line for :func:`list_objectives`.
+    overwrite:
+        Replace an objective registered under ``name``.
+    bounds:
+        (low, high) the kernel's values lie in; checked runs refuse others.
+    example:
+        Inputs (:func:`make_inputs`) to try the objective on before registering it:
+        ``prepare`` runs on them and the bounds-checked kernel scores each user's top-K
+        list; if either fails, the error is raised and nothing is registered (an
+        objective registered earlier under ``name`` stays).
+
+    Returns
+    -------
+    ListObjective
+        The registered objective. A kernel that takes other arguments or does not
+        compile raises ``TypeError`` naming ``name``, and nothing is registered.
     """
     if name in _REGISTRY and not overwrite:
         raise ValueError(f"an objective named {name!r} exists; pass overwrite=True to replace it")
-    obj = ListObjective(name, kernel, prepare, description)
+    obj = ListObjective(name, kernel, prepare, description, bounds)
+    if example is not None:
+        from .check import try_objective
+
+        try_objective(obj, example)
     _REGISTRY[name] = obj
     return obj
 
 
-def objective(name: str, prepare: Callable, *, description: str = "", overwrite: bool = False):
+def objective(name: str, prepare: Callable, *, description: str = "", overwrite: bool = False,
+              bounds: tuple[float, float] | None = None,
+              example: RerankInputs | None = None):  # fmt: skip
     """Decorator form of :func:`register_objective`; returns the :class:`ListObjective`."""
 
     def wrap(kernel: Callable) -> ListObjective:
         return register_objective(
             name, kernel, prepare, description=description or (kernel.__doc__ or "").strip(),
-            overwrite=overwrite,
+            overwrite=overwrite, bounds=bounds, example=example,
         )  # fmt: skip
 
     return wrap
@@ -365,6 +489,31 @@ class PackedObjectives:
         )  # fmt: skip
 
 
+def prepare_objective(obj: ListObjective, inputs: RerankInputs) -> ObjectiveData:
+    """``obj.prepare(inputs)``, checked: a key missing from ``inputs.extras`` is a
+    ``ValueError`` naming the objective and the key, and the data must be
+    :class:`ObjectiveData` of the inputs' users and candidates."""
+    try:
+        d = obj.prepare(inputs)
+    except MissingExtraError as exc:
+        key = exc.args[0]
+        given = ", ".join(repr(k) for k in inputs.extras) or "none"
+        raise ValueError(
+            f"objective {obj.name!r} reads inputs.extras[{key!r}], which was not given "
+            f"(extras given: {given}); pass extras={{{key!r}: array}} to rerank_batch or "
+            "make_inputs"
+        ) from None
+    if not isinstance(d, ObjectiveData):
+        raise TypeError(f"prepare of objective {obj.name!r} must return ObjectiveData")
+    u, n = inputs.n_users, inputs.n_candidates
+    if d.fdata.shape[:2] != (u, n) or d.consts.shape[0] != u:
+        raise ValueError(
+            f"prepare of objective {obj.name!r} returned data for {d.fdata.shape[:2]} "
+            f"(users, candidates); expected {(u, n)}"
+        )
+    return d
+
+
 def pack_objectives(specs: Sequence[str | ListObjective], inputs: RerankInputs) -> PackedObjectives:
     """Prepare every objective for ``inputs`` and concatenate their data."""
     if isinstance(specs, (str, ListObjective)):
@@ -379,16 +528,7 @@ def pack_objectives(specs: Sequence[str | ListObjective], inputs: RerankInputs) 
         raise ValueError(f"objectives must be distinct, got {names}")
     datas = []
     for o in objs:
-        d = o.prepare(inputs)
-        if not isinstance(d, ObjectiveData):
-            raise TypeError(f"prepare of objective {o.name!r} must return ObjectiveData")
-        u, n = inputs.n_users, inputs.n_candidates
-        if d.fdata.shape[:2] != (u, n) or d.consts.shape[0] != u:
-            raise ValueError(
-                f"prepare of objective {o.name!r} returned data for {d.fdata.shape[:2]} "
-                f"(users, candidates); expected {(u, n)}"
-            )
-        datas.append(d)
+        datas.append(prepare_objective(o, inputs))
 
     def offsets(widths):
         return np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)

@@ -87,7 +87,6 @@ def plot_calibration(cands_valid: dict, path, protocols=("full", "sampled"), n_b
                      f"HR@10 {hr:.3f}")  # fmt: skip
         ax.title.set_fontsize(9)
         ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
     return save_figure(fig, path)
 
 
