@@ -7,7 +7,7 @@ import json
 
 CACHE_NOTE = """\
 compiled code:
-  The first re-ranking run compiles the engine (about a minute; it says so on stderr) and
+  The first re-ranking run compiles the engine (about two minutes; it says so on stderr) and
   Numba caches it: beside moopt's sources, or in ~/.cache/numba when the install is
   read-only, or in $NUMBA_CACHE_DIR when set. MOOPT_DEBUG=1 shows tracebacks instead of
   one-line errors; MOOPT_CHECK=1 bounds-checks user objectives.

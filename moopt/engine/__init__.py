@@ -1,8 +1,9 @@
 """The batched NSGA-II engine for K-of-N list re-ranking.
 
-The engine is Numba code compiled on its first call (about a minute) and cached on disk:
-beside its sources, or in ``~/.cache/numba`` when the package folder is read-only, or in
-``$NUMBA_CACHE_DIR`` when set (:mod:`moopt._numba_cache` says how Numba picks the folder).
+The engine is Numba code compiled on its first call (about two minutes of one core) and
+cached on disk: beside its sources, or in ``~/.cache/numba`` when the package folder is
+read-only, or in ``$NUMBA_CACHE_DIR`` when set (:mod:`moopt._numba_cache` says how Numba
+picks the folder).
 A call that has to compile says so on stderr first.
 """
 
