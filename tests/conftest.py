@@ -51,18 +51,24 @@ def _binary(env: str, *names: str) -> str | None:
     return next((found for n in names if (found := shutil.which(n))), None)
 
 
-@pytest.fixture(scope="session")
-def browser():
+class BrowserUnavailable(Exception):
+    """Why no headless Chromium could be started."""
+
+
+def start_browser() -> Browser:
+    """Headless Chromium (1300 x 1000 window) or :class:`BrowserUnavailable`."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.skip("selenium is not installed (pip install selenium; it is in the dev extra)")
+    except ImportError as exc:
+        raise BrowserUnavailable("selenium is not installed (pip install selenium; it is in "
+                                 "the dev extra)") from exc
     chromium = _binary("MOOPT_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
     driver_path = _binary("MOOPT_CHROMEDRIVER", "chromedriver")
     if chromium is None or driver_path is None:
-        pytest.skip("no system Chromium and chromedriver (Debian: apt-get install chromium "
-                    "chromium-driver; .ci/run does this where it runs as root)")
+        raise BrowserUnavailable("no system Chromium and chromedriver (Debian: apt-get install "
+                                 "chromium chromium-driver; .ci/run does this where it runs "
+                                 "as root)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -72,6 +78,16 @@ def browser():
     try:
         driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
     except Exception as exc:  # a driver that does not match the browser, say
-        pytest.skip(f"headless Chromium did not start: {str(exc).splitlines()[0]}")
-    yield Browser(driver)
-    driver.quit()
+        raise BrowserUnavailable(f"headless Chromium did not start: "
+                                 f"{str(exc).splitlines()[0]}") from exc
+    return Browser(driver)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        b = start_browser()
+    except BrowserUnavailable as exc:
+        pytest.skip(str(exc))
+    yield b
+    b.driver.quit()

@@ -56,11 +56,12 @@ def build_page(run_dir) -> tuple[str, str]:
 
 def run(args) -> int:
     """Write the page; exit status 0, or 2 where plotly is missing."""
+    from moopt.report import PlotlyMissing
     from recommenders.io import atomic_path
 
     try:
         kind, text = build_page(args.run_dir)
-    except ImportError as exc:
+    except PlotlyMissing as exc:
         print(f"moopt report: error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"

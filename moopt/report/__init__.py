@@ -7,6 +7,8 @@ figures, tables and the data its scripts read; :mod:`.compare` builds the page o
 recommendation data.
 """
 
-from .html import figure_div, page, plotly_js, require_plotly, table_html
+from .html import PlotlyMissing, figure_div, page, plotly_js, require_plotly, table_html
 
-__all__ = ["figure_div", "page", "plotly_js", "require_plotly", "table_html"]
+__all__ = [
+    "PlotlyMissing", "figure_div", "page", "plotly_js", "require_plotly", "table_html",
+]

@@ -13,11 +13,11 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.
        max-width: 1250px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.6em;
   border-bottom: 1px solid #ccc; padding-bottom: 0.2em; } h3 { font-size: 1.05em; }
-p.note { color: #555; font-size: 0.9em; max-width: 60em; }
+.note { color: #555; font-size: 0.9em; max-width: 60em; }
 table.tbl { border-collapse: collapse; font-size: 0.82em; margin: 0.5em 0; }
 table.tbl th, table.tbl td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: right; }
 table.tbl th { background: #f3f3f3; } table.tbl td:first-child, table.tbl th:first-child,
-table.tbl td.text { text-align: left; }
+table.tbl td.text, table.tbl th.text { text-align: left; }
 .controls { display: flex; gap: 1.5em; align-items: center; flex-wrap: wrap; margin: 0.6em 0; }
 .controls label { font-size: 0.9em; } input[type=range] { width: 26em; }
 .side { display: flex; gap: 2em; flex-wrap: wrap; align-items: flex-start; }
@@ -26,12 +26,16 @@ tr.hit td { background: #d8f5d0; font-weight: 600; } tr.shared td { color: #777;
 """
 
 
+class PlotlyMissing(ImportError):
+    """plotly, which draws the pages, is not installed."""
+
+
 def require_plotly():
-    """The ``plotly`` module, or an ImportError that says how to install it."""
+    """The ``plotly`` module, or :class:`PlotlyMissing` saying how to install it."""
     try:
         import plotly
-    except ImportError as exc:  # pragma: no cover - plotly is in the dev extra
-        raise ImportError(
+    except ImportError as exc:
+        raise PlotlyMissing(
             "moopt report draws with plotly, which is not installed: pip install "
             "'moopt[report]' (or pip install plotly)"
         ) from exc
@@ -64,7 +68,12 @@ def table_html(frame, digits: int = 4, table_id: str | None = None) -> str:
             return "-" if math.isnan(value) else f"{value:.{digits}g}"
         return html.escape(str(value))
 
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    first = frame.iloc[0] if len(frame) else {}
+    head = "".join(
+        f'<th class="text">{html.escape(str(c))}</th>' if isinstance(first.get(c), str)
+        else f"<th>{html.escape(str(c))}</th>"
+        for c in frame.columns
+    )  # fmt: skip
     rows = []
     for values in frame.itertuples(index=False):
         cells = "".join(

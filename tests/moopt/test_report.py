@@ -111,12 +111,22 @@ def test_report_cli_writes_the_page_and_refuses_other_folders(comparison, tmp_pa
     assert "is not a folder" in capsys.readouterr().err
 
 
+def test_report_without_plotly_says_how_to_install_it(comparison, monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "plotly", None)  # what a missing package looks like
+    assert main(["report", str(comparison)]) == 2
+    assert "pip install 'moopt[report]'" in capsys.readouterr().err
+    assert not (comparison / "report.html").exists()
+
+
 def test_table_and_script_data_are_escaped():
     from moopt.report.html import _json_for_script
 
     frame = pd.DataFrame({"name": ["<b>x</b>"], "value": [float("nan")], "n": [3]})
     assert table_html(frame) == (
-        '<table class="tbl"><thead><tr><th>name</th><th>value</th><th>n</th></tr></thead>'
+        '<table class="tbl"><thead><tr><th class="text">name</th><th>value</th><th>n</th>'
+        "</tr></thead>"
         '<tbody><tr><td class="text">&lt;b&gt;x&lt;/b&gt;</td><td>-</td><td>3</td></tr>'
         "</tbody></table>"
     )
