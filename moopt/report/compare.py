@@ -71,7 +71,14 @@ def is_comparison(folder) -> bool:
     return all((Path(folder) / name).is_file() for name in REQUIRED)
 
 
-def _hypervolume_figure(curves: pd.DataFrame, bands: pd.DataFrame, x: str, solvers):
+def _translucent(colour: str, alpha: float = 0.2) -> str:
+    """``#rrggbb`` as ``rgba(r, g, b, alpha)``: a band that lets the other bands show."""
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def _hypervolume_figure(curves: pd.DataFrame, bands: pd.DataFrame, x: str, solvers,
+                        title: str):  # fmt: skip
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -83,9 +90,10 @@ def _hypervolume_figure(curves: pd.DataFrame, bands: pd.DataFrame, x: str, solve
                                      line={"width": 0}, legendgroup=s, showlegend=False,
                                      hoverinfo="skip"))  # fmt: skip
             fig.add_trace(go.Scatter(x=b["x"], y=b["ci_low"], mode="lines", line_shape="hv",
-                                     line={"width": 0}, fill="tonexty", fillcolor=colour,
-                                     opacity=0.2, legendgroup=s, showlegend=False,
-                                     name=f"{s} 95% CI", hoverinfo="skip"))  # fmt: skip
+                                     line={"width": 0}, fill="tonexty",
+                                     fillcolor=_translucent(colour), legendgroup=s,
+                                     showlegend=False, name=f"{s} 95% CI",
+                                     hoverinfo="skip"))  # fmt: skip
             fig.add_trace(go.Scatter(x=b["x"], y=b["mean"], mode="lines", line_shape="hv",
                                      line={"color": colour}, legendgroup=s,
                                      name=f"{s} (mean, 95% CI)"))  # fmt: skip
@@ -96,7 +104,7 @@ def _hypervolume_figure(curves: pd.DataFrame, bands: pd.DataFrame, x: str, solve
                                      line={"color": colour}, legendgroup=s,
                                      name=f"{s}" if j == 0 else f"{s} seed {seed}",
                                      showlegend=j == 0))  # fmt: skip
-    fig.update_layout(title="hypervolume during the run", xaxis_title=x,
+    fig.update_layout(title=title, xaxis_title=x,
                       yaxis_title="hypervolume", margin={"t": 50},
                       legend={"orientation": "h", "y": -0.2})  # fmt: skip
     return fig
@@ -141,7 +149,6 @@ def comparison_page(folder) -> str:
             if (folder / "comparison.json").is_file() else {})  # fmt: skip
     solvers = [str(s) for s in table["solver"]]
     budget_type = meta.get("budget_type", "evaluations")
-    x = "x" if len(bands) else budget_type
 
     body = [f"<h1>Comparison: {html.escape(str(meta.get('problem', folder.name)))}</h1>"]
     facts = []
@@ -156,7 +163,11 @@ def comparison_page(folder) -> str:
     body.append(f'<p class="note">{html.escape("; ".join(facts))}. Folder: '
                 f"{html.escape(str(folder))}</p>")  # fmt: skip
     body.append("<h2>Hypervolume during the run</h2>")
-    body.append(figure_div(_hypervolume_figure(curves, bands, x, solvers), "hypervolume", 460))
+    n_seeds = int(curves["seed"].nunique()) if len(curves) else 0
+    title = (f"mean over {n_seeds} seeds with its 95% CI" if len(bands) and n_seeds > 1
+             else "each seed's run")  # fmt: skip
+    figure = _hypervolume_figure(curves, bands, budget_type, solvers, title)
+    body.append(figure_div(figure, "hypervolume", 460))
     body.append("<h2>Final fronts, per seed</h2>")
     data: dict = {"solvers": solvers, "colours": list(COLOURS), "fronts": None, "runs": {}}
     fronts_path = folder / "fronts.csv"

@@ -330,7 +330,8 @@ def _slider_html(p: str, w: list[float], results: pd.DataFrame, nsga: list[str],
         f"Validated over the whole archive: {html.escape('; '.join(chosen))} (the table's "
         "'dominating' rules pick only among the lists that weakly dominate the best greedy "
         f"list). The grid is {w}.</span></div>"
-        f'<table class="tbl" id="metrics-{p}"><thead><tr><th>method</th><th>stage</th>'
+        f'<table class="tbl" id="metrics-{p}"><thead><tr><th class="text">method</th>'
+        '<th class="text">stage</th>'
         f"{head}</tr></thead><tbody></tbody></table>"
         '<p class="note">Validation and test metrics of the lists chosen at w, averaged over '
         "the NSGA-II seeds (rerank_curves.csv).</p>"
