@@ -352,6 +352,9 @@ def _user_html(p: str, lists: dict | None) -> str:
         f'<div class="controls"><label>user (0 .. {n_users - 1}) <input type="number" '
         f'id="user-{p}" min="0" max="{n_users - 1}" value="0"></label><label>chosen list '
         f'<select id="list-{p}">{options}</select></label></div>'
+        '<p class="note">Lists from rerank_lists.csv: the base ranker, each greedy '
+        "baseline tuned for F1 and F2, and each NSGA-II variant's validated F1 and F2 "
+        "choice on its first seed; the held-out item is green.</p>"
         f'<p class="note" id="target-{p}"></p><div class="side">'
         f'<table class="tbl" id="base-{p}"></table><table class="tbl" id="chosen-{p}"></table>'
         "</div>"
