@@ -47,7 +47,7 @@ class Browser:
 
 def _binary(env: str, *names: str) -> str | None:
     if os.environ.get(env):
-        return os.environ[env]
+        return os.environ[env] if os.path.isfile(os.environ[env]) else None
     return next((found for n in names if (found := shutil.which(n))), None)
 
 
