@@ -16,8 +16,10 @@ compiled code:
 RERANK_FILES = (
     "rerank_results.csv (the table), rerank_runs.csv (every NSGA-II seed), "
     "rerank_significance.csv, rerank_dominance.csv, rerank_headline.csv (the tests over "
-    "users), rerank_summary.md, tradeoff.png, calibration.png (calibrated scores only), "
-    "pareto_front.png and run.json (every setting, the seeds, the package versions)"
+    "users), rerank_curves.csv (the trade-off curves on validation and test), "
+    "rerank_lists.csv (every user's chosen lists), rerank_items.csv (titles and "
+    "categories), rerank_summary.md, tradeoff.png, calibration.png (calibrated scores "
+    "only), pareto_front.png and run.json (every setting, the seeds, the package versions)"
 )
 """What ``moopt rerank`` writes (problems.rerank_eval.report.rerank_job)."""
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from moopt.commands import candidates as candidates_command
+from moopt.commands import report
 
 from ._clihelp import (
     CACHE_NOTE,
@@ -42,6 +43,7 @@ examples:
   moopt train bpr --set dim=128 --epochs 50  override model settings
   moopt rerank --candidates runs/sasrec/candidates.npz --out runs/rerank
   moopt compare --problem quadratics --budget 60 --out runs/compare
+  moopt report runs/rerank                   an HTML page to choose the trade-off by looking
   moopt booml --budget 30 --out runs/booml   BO of per-group loss weights (BOOML)
   moopt pmors --out runs/pmors               MGDA vs fixed alpha (PMORS Table 2)
   moopt demo --out runs/demo                 the main job
@@ -328,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the base rankers and their default settings")
     candidates_command.add_parser(sub)
+    report.add_parser(sub)
     use_defaults_help(parser)
     return parser
 
@@ -642,6 +645,7 @@ COMMANDS = {
     "booml": cmd_booml, "pmors": cmd_pmors, "dwl": cmd_dwl,
     "multimodal": cmd_multimodal, "data": cmd_data, "models": cmd_models,
     "candidates": candidates_command.run,
+    "report": report.run,
 }  # fmt: skip
 
 

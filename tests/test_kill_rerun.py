@@ -78,3 +78,15 @@ def test_rerank_killed_at_seeded_points(tmp_path):
             "--methods", "base", "mmr", "nsga2_seeded"]  # fmt: skip
     report = kill_and_rerun(args, tmp_path, n_kills=3, seed=5)
     assert len(report.killed_at) == 3
+
+
+def test_markdown_tables_are_compared_by_their_own_headers(tmp_path):
+    # rerank_summary.md holds the headline table (11 columns) above the summary table (8):
+    # the comparison read every row by the first table's header (IndexError).
+    from killrun import _markdown_cells
+
+    path = tmp_path / "summary.md"
+    path.write_text("Headline:\n\n| a | seconds | b |\n|---|---|---|\n| 1 | 0.5 | 2 |\n\n"
+                    "Every method:\n\n| c | d |\n|---|---|\n| 3 | 4 |\n")
+    assert _markdown_cells(path) == [["a", "b"], ["---", "---"], ["1", "2"],
+                                     ["c", "d"], ["---", "---"], ["3", "4"]]

@@ -49,9 +49,11 @@ The package: :mod:`.stages` (settings, stages, metrics, the per-stage :class:`Co
 :mod:`.tuning` (validation choices), :mod:`.evaluation` (the test stage and its tests),
 :mod:`.headline` (the tests over users), :mod:`.figures` and :mod:`.report` (summary
 tables, :func:`rerank_job`, and :func:`load_rerank_run`, which reads a ``moopt rerank
---out`` folder back).
+--out`` folder back), :mod:`.curves` (the trade-off curves and chosen lists that
+``moopt report`` draws) and :mod:`.page` (that report's page).
 """
 
+from .curves import chosen_lists, item_table, tradeoff_curves
 from .evaluation import RerankEvaluation, dominated_share, rerank_evaluation
 from .figures import plot_calibration, plot_tradeoff, plot_user_front
 from .headline import headline_markdown, headline_table, over_users
@@ -89,11 +91,12 @@ from .tuning import (
 __all__ = [
     "ANGULAR_FROM_TRANSFER", "DEFAULT_GRID", "DEFAULT_W", "GREEDY", "LABELS", "METHODS", "NSGA",
     "PARAM", "Choice", "Context", "RerankEvalConfig", "RerankEvaluation", "RerankRun",
-    "Stage", "apply_choice", "dominated_share", "load_rerank_run", "list_metrics", "make_stage",
-    "markdown_table",
+    "Stage", "apply_choice", "chosen_lists", "dominated_share", "item_table", "load_rerank_run",
+    "list_metrics", "make_stage", "markdown_table",
     "f_beta_of_means", "headline_markdown", "headline_table", "over_users",
     "per_user_beyond", "per_user_hits", "per_user_measures", "plot_calibration",
     "plot_tradeoff", "plot_user_front",
-    "protocol_arrays", "rerank_evaluation", "rerank_job", "summary_table", "transform_scores",
+    "protocol_arrays", "rerank_evaluation", "rerank_job", "summary_table", "tradeoff_curves",
+    "transform_scores",
     "tune", "utility_path", "utility_weights", "validated_choice",
 ]  # fmt: skip

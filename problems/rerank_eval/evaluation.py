@@ -46,7 +46,8 @@ class RerankEvaluation:
     seeds, with ``n_seeds`` and the 95% CI half-widths of F1/F2); ``runs``: one row per
     NSGA-II seed; ``significance``: NSGA-II seeded (validated utility) against the best
     validation-tuned greedy baseline; ``dominance``: share of users whose greedy list is
-    weakly dominated by the user's archive; ``details``: per protocol, arrays for plots;
+    weakly dominated by the user's archive; ``details``: per protocol, arrays for plots
+    (``lists``: every choice's test lists, candidate ids (U, K), first seed);
     ``headline``: the primary test, the same comparison over users
     (:func:`~problems.rerank_eval.headline.headline_table`).
     """
@@ -172,7 +173,8 @@ def rerank_evaluation(
                             c.method, c.param)),
                     })  # fmt: skip
         details[protocol] = {"valid_curves": curves, "choices": choices, "valid": valid,
-                             "test": test, "nsga_runs": nsga_runs}  # fmt: skip
+                             "test": test, "nsga_runs": nsga_runs,
+                             "lists": per_user}  # fmt: skip
     sig = (stats.compare_table(dict(sig_rows), correction="holm").reset_index() if sig_rows
            else pd.DataFrame())
     return RerankEvaluation(pd.DataFrame(rows), pd.DataFrame(runs), sig,

@@ -8,45 +8,41 @@ import numpy as np
 from moopt.engine import evaluate_lists
 from moopt.objectives import make_inputs, pack_objectives
 
+from .curves import tradeoff_curves
 from .evaluation import RerankEvaluation
 from .stages import GREEDY, LABELS, NSGA, PARAM, Context, protocol_arrays
-from .tuning import ANGULAR_FROM_TRANSFER, _label, apply_choice, utility_path
+from .tuning import ANGULAR_FROM_TRANSFER, _label, apply_choice
 
 
-def _draw_path(top, bottom, path: list[dict], k: int, colour, label: str, style: str = "-"):
-    hr = [m[f"HR@{k}"] for m in path]
-    div = np.array([m[f"Div@{k}"] for m in path])
-    nov = np.array([m[f"Nov@{k}"] for m in path])
+def _draw_path(top, bottom, path, k: int, colour, label: str, style: str = "-"):
+    hr, div, nov = (path[f"{m}@{k}"].to_numpy() for m in ("HR", "Div", "Nov"))
     top.plot((div + nov) / 2, hr, style, marker=".", color=colour, label=label, lw=1.2)
     bottom.plot(nov, div, style, marker=".", color=colour, lw=1.2)
 
 
-def plot_tradeoff(evaluation: RerankEvaluation, path, k: int | None = None):
+def plot_tradeoff(evaluation: RerankEvaluation, path, k: int | None = None, curves=None):
     """Mean test HR@k against (Div@k + Nov@k) / 2, and Div@k against Nov@k: the greedy
-    paths as curves over their parameter, NSGA-II's utility path (first seed) as a curve
-    over ``w``, validated choices as filled markers."""
+    paths as curves over their parameter, NSGA-II's utility path (averaged over seeds) as
+    a curve over ``w``, validated choices as filled markers. ``curves``: the frame of
+    :func:`~problems.rerank_eval.curves.tradeoff_curves`, computed when not given."""
     from moopt.plots import save_figure, subplots
 
+    curves = tradeoff_curves(evaluation) if curves is None else curves
     protocols = list(evaluation.details)
     fig, axes = subplots(2, len(protocols), size=4.2)
     colours = {"mmr": "C0", "dpp": "C1", "ssd": "C2", "nsga2": "C3", "nsga2_seeded": "C4",
                "nsga2_kt": "C5", "base": "k"}  # fmt: skip
     for col, protocol in enumerate(protocols):
-        d = evaluation.details[protocol]
-        test: Context = d["test"]
-        cfg = test.cfg
+        cfg = evaluation.details[protocol]["test"].cfg
         k = k or cfg.key_k
         top, bottom = axes[0][col], axes[1][col]
-        for m in GREEDY:
+        tested = curves[(curves.stage == "test") & (curves.protocol == protocol)]
+        for m in (*GREEDY, *NSGA):
             if m in cfg.methods:
-                curve = [test.metrics(test.greedy(m, p)) for p in cfg.grid]
-                _draw_path(top, bottom, curve, k, colours[m], f"{LABELS[m]} path ({PARAM[m]})")
-        for m in NSGA:
-            if m in cfg.methods:
-                res = d["nsga_runs"][m, cfg.seeds[0]][0]
-                curve = [test.metrics(pos) for _, pos in utility_path(test, res)]
-                _draw_path(top, bottom, curve, k, colours[m], f"{LABELS[m]}, utility path (w)",
-                           style="--")  # fmt: skip
+                label = (f"{LABELS[m]} path ({PARAM[m]})" if m in GREEDY
+                         else f"{LABELS[m]}, utility path (w)")  # fmt: skip
+                _draw_path(top, bottom, tested[tested.key == m], k, colours[m], label,
+                           style="-" if m in GREEDY else "--")  # fmt: skip
         rows = evaluation.table[evaluation.table.protocol == protocol].to_dict("records")
         for row in rows:
             m = next(key for key, lab in LABELS.items() if lab == row["method"])

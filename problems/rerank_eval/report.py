@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .curves import chosen_lists, item_table, tradeoff_curves
 from .evaluation import RerankEvaluation, rerank_evaluation
 from .figures import plot_calibration, plot_tradeoff, plot_user_front
 from .headline import headline_markdown
@@ -99,7 +100,11 @@ def rerank_job(
     ``rerank_results.csv`` (the table), ``rerank_runs.csv`` (every NSGA-II seed),
     ``rerank_significance.csv``, ``rerank_dominance.csv``, ``rerank_headline.csv`` (the
     tests over users, :mod:`~problems.rerank_eval.headline`), ``rerank_summary.md`` (that
-    headline and the rows of :func:`summary_table`, as markdown), ``tradeoff.png``,
+    headline and the rows of :func:`summary_table`, as markdown), ``rerank_curves.csv``
+    (the greedy paths and NSGA-II's utility paths on validation and test,
+    :func:`~problems.rerank_eval.curves.tradeoff_curves`), ``rerank_lists.csv`` (every
+    user's base and chosen test lists, :func:`~problems.rerank_eval.curves.chosen_lists`),
+    ``rerank_items.csv`` (the items' titles, categories and popularity), ``tradeoff.png``,
     ``calibration.png`` (calibrated scores only), ``pareto_front.png`` and ``run.json``
     (``config``: every setting of ``cfg``; ``seeds``; ``protocols``, ``dataset``, the
     candidates files; ``settings``: e.g. the command line's options; ``versions``: the
@@ -163,7 +168,13 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
     with atomic_path(out / "rerank_summary.md", suffix=".md") as tmp:
         tmp.write_text(summary)
     written.append(out / "rerank_summary.md")
-    written.append(plot_tradeoff(ev, out / "tradeoff.png"))
+    curves = tradeoff_curves(ev)
+    written += [
+        write_csv(out / "rerank_curves.csv", curves),
+        write_csv(out / "rerank_lists.csv", chosen_lists(ev)),
+        write_csv(out / "rerank_items.csv", _item_table(cands, genres, popularity, name)),
+        plot_tradeoff(ev, out / "tradeoff.png", curves=curves),
+    ]
     if cfg.score_transform == "calibrated":
         written.append(plot_calibration(valid_cands, out / "calibration.png", protocols))
     if any(m in cfg.methods for m in NSGA):
@@ -174,6 +185,24 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
               "settings": settings or {}, "versions": versions()}  # fmt: skip
     written.append(write_json(out / "run.json", jsonable(record)))
     return ev, written
+
+
+def _item_table(cands, genres, popularity, name):
+    """:func:`~problems.rerank_eval.curves.item_table` with the titles and ids of the named
+    dataset the candidates came from, where it loads; the files' genre names."""
+    from recommenders.pipeline import load_data
+
+    names = [str(g) for g in cands["genre_names"]] if "genre_names" in cands else None
+    titles = item_ids = None
+    if name and name != "external":
+        try:
+            data = load_data(name)
+        except (FileNotFoundError, ValueError, OSError):  # a folder since moved, say
+            data = None
+        if data is not None and data.n_items == len(genres):
+            titles, item_ids = data.item_titles, data.raw_item_ids
+            names = names or list(data.genre_names)
+    return item_table(genres, popularity, names, titles, item_ids)
 
 
 def _dataset_catalogue(candidates_path, cands, dataset):

@@ -181,7 +181,8 @@ def test_cli_rerank_tunes_on_validation_and_writes_everything(tmp_path, capsys):
     summary = (out / "rerank_summary.md").read_text()
     assert summary.startswith("Headline: NSGA-II seeded") and "| method | choice |" in summary
     for name in ("rerank_results.csv", "rerank_runs.csv", "rerank_significance.csv",
-                 "rerank_dominance.csv", "rerank_summary.md", "rerank_headline.csv"):
+                 "rerank_dominance.csv", "rerank_summary.md", "rerank_headline.csv",
+                 "rerank_curves.csv", "rerank_lists.csv", "rerank_items.csv"):
         assert (out / name).stat().st_size > 100, name
     for name in ("tradeoff.png", "calibration.png", "pareto_front.png"):
         assert (out / name).stat().st_size > 10_000, name
@@ -316,3 +317,75 @@ def test_strict_rule_ties_where_the_validation_margin_is_not_positive():
     assert table["strict p bootstrap Holm"].tolist() == pytest.approx([0.04, 1.0, 1.0, 0.12])
     # the validated family is unchanged: 0.002, 0.01, 0.04, 0.5 -> 0.008, 0.03, 0.08, 0.5
     assert table["p bootstrap Holm"].tolist() == pytest.approx([0.03, 0.008, 0.5, 0.08])
+
+
+def test_tradeoff_curves_hold_the_validation_paths_and_the_tables_test_rows(evaluation):
+    from problems.rerank_eval import LABELS, NSGA, tradeoff_curves
+    from problems.rerank_eval.tuning import _label
+
+    curves = tradeoff_curves(evaluation)
+    per = len(GREEDY) * len(CFG.grid) + len(NSGA) * len(CFG.w_grid)
+    assert len(curves) == 2 * 2 * per  # stages x protocols
+    t = evaluation.table
+    for protocol, d in evaluation.details.items():
+        c = curves[curves.protocol == protocol]
+        for m in (*GREEDY, *NSGA):
+            valid = c[(c.stage == "valid") & (c.key == m)]
+            expected = (d["valid_curves"][m] if m in GREEDY
+                        else [metrics for _, metrics in d["valid_curves"][m]])  # fmt: skip
+            np.testing.assert_array_equal(valid["F1@10"], [e["F1@10"] for e in expected])
+            assert list(valid["param"]) == list(CFG.grid if m in GREEDY else CFG.w_grid)
+        # Each validated choice on a path lies on its test curve: greedy lists are
+        # deterministic and NSGA-II's points are averaged over the seeds, as the table is.
+        plain = [x for x in d["choices"]
+                 if x.rule in ("tuned F1", "tuned F2", "utility F1", "utility F2")]
+        assert len(plain) == 2 * (len(GREEDY) + len(NSGA))
+        for choice in plain:
+            row = t[(t.protocol == protocol) & (t.method == LABELS[choice.method])
+                    & (t.choice == _label(choice))]  # fmt: skip
+            point = c[(c.stage == "test") & (c.key == choice.method)
+                      & np.isclose(c.param, choice.param)]  # fmt: skip
+            assert len(row) == 1 and len(point) == 1
+            for key in ("HR@10", "Div@10", "Nov@10", "F1@10", "F2@10", "NDCG@5"):
+                assert point[key].iloc[0] == pytest.approx(row[key].iloc[0], abs=1e-12), key
+
+
+def test_chosen_lists_are_the_lists_the_table_scored(setup, evaluation):
+    from problems.rerank_eval import LABELS, chosen_lists, item_table
+    from problems.rerank_eval.tuning import _label
+
+    data, _, _, _, pop = setup
+    lists = chosen_lists(evaluation)
+    t, runs = evaluation.table, evaluation.runs
+    key_of = {label: key for key, label in LABELS.items()}
+    for protocol, d in evaluation.details.items():
+        part = lists[lists.protocol == protocol]
+        # base, 3 greedy x (tuned F1, tuned F2), 3 NSGA-II x (validated F1, validated F2)
+        assert part.groupby(["method", "rule"]).ngroups == 1 + 6 + 6
+        test = d["test"]
+        for (method, choice, rule), g in part.groupby(["method", "choice", "rule"]):
+            assert list(g["user"]) == list(range(40))
+            np.testing.assert_array_equal(g["target"], test.stage.target)
+            items = g[[f"item_{r}" for r in range(1, 11)]].to_numpy()
+            got = list_metrics(items, test.stage.target, data.item_genres, pop, (5, 10))
+            if rule.startswith("validated"):  # NSGA-II: its first seed's lists
+                picked = validated_choice(d["choices"], key_of[method], rule.split()[1])
+                assert choice == _label(picked)
+                row = runs[(runs.protocol == protocol) & (runs.method == method)
+                           & (runs.choice == choice) & (runs.seed == CFG.seeds[0])]
+            else:
+                row = t[(t.protocol == protocol) & (t.method == method) & (t.choice == choice)]
+            assert len(row) == 1
+            for key, value in got.items():
+                assert value == pytest.approx(row[key].iloc[0], abs=1e-12), (method, key)
+        base = part[part.method == "base ranker"][[f"item_{r}" for r in range(1, 11)]]
+        np.testing.assert_array_equal(base.to_numpy(), test.items_of(test.base()))
+    items = item_table(data.item_genres, pop, data.genre_names, data.item_titles)
+    assert list(items["item"]) == list(range(data.n_items))
+    genres = data.item_genres[7].nonzero()[0]
+    assert items["categories"][7] == "|".join(data.genre_names[g] for g in genres)
+    assert items["popularity"][7] == pop[7] and items["title"][7] == data.item_titles[7]
+    unnamed = item_table(data.item_genres[:3], pop[:3])
+    assert list(unnamed["title"]) == ["item 0", "item 1", "item 2"]
+    first = data.item_genres[0].nonzero()[0]
+    assert unnamed["categories"][0] == "|".join(f"category {g}" for g in first)

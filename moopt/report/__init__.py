@@ -1,0 +1,14 @@
+"""Self-contained HTML reports of result folders (``moopt report``).
+
+:mod:`.html` assembles a page (plotly's JavaScript inlined, so it opens offline) from
+figures, tables and the data its scripts read; :mod:`.compare` builds the page of a
+``moopt compare`` folder. The re-ranking page lives with the re-ranking study
+(:mod:`problems.rerank_eval.page`), which knows its files; the engine knows nothing of
+recommendation data.
+"""
+
+from .html import PlotlyMissing, figure_div, page, plotly_js, require_plotly, table_html
+
+__all__ = [
+    "PlotlyMissing", "figure_div", "page", "plotly_js", "require_plotly", "table_html",
+]

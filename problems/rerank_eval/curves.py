@@ -1,0 +1,92 @@
+"""What a re-ranking run keeps for choosing by looking (``moopt report``): the trade-off
+curves on both stages, every user's base and chosen lists, and the item catalogue."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .evaluation import RerankEvaluation
+from .stages import GREEDY, LABELS, NSGA, PARAM, Context
+from .tuning import _label, _mean_path, validated_choice
+
+
+def tradeoff_curves(evaluation: RerankEvaluation) -> pd.DataFrame:
+    """The greedy baselines' paths over their parameter and each NSGA-II variant's utility
+    path over ``w``, on the validation and the test stage, one row per point.
+
+    Columns: ``stage`` (valid, test), ``protocol``, ``method`` (the table's label),
+    ``key`` (the method's short name), ``param_name`` (lambda, theta, gamma or w),
+    ``param`` and the metrics of :func:`~problems.rerank_eval.stages.list_metrics` at
+    every k. NSGA-II points are averaged over the run's seeds, as the test table's rows
+    are, so a validated utility choice lies on its test curve. Validation points are
+    those :func:`~problems.rerank_eval.tuning.tune` chose from."""
+    rows = []
+    for protocol, d in evaluation.details.items():
+        test: Context = d["test"]
+        cfg = test.cfg
+        curves = d["valid_curves"]
+        for m in (*GREEDY, *NSGA):
+            if m not in cfg.methods:
+                continue
+            if m in GREEDY:
+                valid = list(zip(cfg.grid, curves[m], strict=True))
+                tested = [(p, test.metrics(test.greedy(m, p))) for p in cfg.grid]
+            else:
+                valid = curves[m]
+                tested = _mean_path(test, [d["nsga_runs"][m, s][0] for s in cfg.seeds])
+            for stage, path in (("valid", valid), ("test", tested)):
+                for param, metrics in path:
+                    rows.append({"stage": stage, "protocol": protocol, "method": LABELS[m],
+                                 "key": m, "param_name": PARAM.get(m, "w"),
+                                 "param": float(param), **metrics})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def chosen_lists(evaluation: RerankEvaluation) -> pd.DataFrame:
+    """Every user's test list for the base ranker, each greedy baseline tuned for F1 and
+    F2, and each NSGA-II variant's validated F1 and F2 choice (its first seed), ordered
+    by q: one row per protocol, list and user with the held-out ``target`` and the items
+    ``item_1 .. item_K`` (candidate ids). ``method`` and ``choice`` are the labels of
+    ``rerank_results.csv``; ``rule`` says which validated rule picked the list."""
+    frames = []
+    for protocol, d in evaluation.details.items():
+        test: Context = d["test"]
+        choices, lists = d["choices"], d["lists"]
+        picked = [(c, c.rule) for c in choices
+                  if c.method == "base" or (c.method in GREEDY and c.rule.startswith("tuned"))]
+        for m in NSGA:
+            if any(c.method == m for c in choices):
+                picked += [(validated_choice(choices, m, beta), f"validated {beta}")
+                           for beta in ("F1", "F2")]  # fmt: skip
+        for choice, rule in picked:
+            items = lists[choice.method, choice.rule]
+            frame = pd.DataFrame(items, columns=[f"item_{r + 1}" for r in range(items.shape[1])])
+            frame.insert(0, "target", test.stage.target)
+            frame.insert(0, "user", np.arange(len(items)))
+            frame.insert(0, "rule", rule)
+            frame.insert(0, "choice", _label(choice))
+            frame.insert(0, "method", LABELS[choice.method])
+            frame.insert(0, "protocol", protocol)
+            frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def item_table(item_genres: np.ndarray, popularity: np.ndarray, genre_names=None,
+               titles=None, item_ids=None) -> pd.DataFrame:
+    """The catalogue the lists index: ``item`` (candidate id), ``item_id`` (the source's id,
+    default the index), ``title`` (default ``"item <id>"``), ``categories`` (the names of
+    the item's genre columns, default ``"category <j>"``, joined by ``|``) and
+    ``popularity`` (the test stage's novelty counts)."""
+    genres = np.asarray(item_genres, dtype=bool)
+    n, c = genres.shape
+    names = np.asarray(list(genre_names) if genre_names is not None and len(genre_names) == c
+                       else [f"category {j}" for j in range(c)], dtype=object)  # fmt: skip
+    ids = np.arange(n) if item_ids is None else np.asarray(item_ids)
+    if titles is None:
+        titles = [f"item {i}" for i in ids]
+    return pd.DataFrame({
+        "item": np.arange(n), "item_id": ids, "title": list(titles),
+        "categories": ["|".join(names[row]) for row in genres],
+        "popularity": np.asarray(popularity, dtype=np.int64),
+    })  # fmt: skip
