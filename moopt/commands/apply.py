@@ -239,6 +239,7 @@ def run(args) -> int:
     pos, F = _rerank(_q(test), test, objectives, args, chooser)
     items = np.take_along_axis(test["items"], pos, axis=1)
     frame = ext.lists(items)[["user", "rank", "item", "score"]]
+    frame["score"] = frame["score"].astype(np.float64)  # the same in .csv and .parquet
     for j, name in enumerate(objectives):
         frame[name] = np.repeat(F[:, j], args.k)
     settings = {k: v for k, v in vars(args).items() if k != "command"}
