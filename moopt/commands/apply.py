@@ -139,9 +139,9 @@ def _q(cands: dict) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _rerank(q, cands, objectives, args, chooser):
-    """Chosen positions (U, K), ordered by q, and their objective values (U, M), over
-    batches of users with a progress bar."""
+def _rerank(q, cands, objectives, args, choosers):
+    """Per chooser, the chosen positions (U, K), ordered by q, and their objective values
+    (U, M): one search over batches of users (a progress bar), every chooser applied to it."""
     from tqdm.auto import tqdm
 
     import moopt
@@ -149,7 +149,7 @@ def _rerank(q, cands, objectives, args, chooser):
     from moopt.objectives.registry import make_inputs, pack_objectives
 
     n_users = q.shape[0]
-    pos, F = [], []
+    pos, F = [[] for _ in choosers], [[] for _ in choosers]
     bar = tqdm(total=n_users, desc="apply", unit="user")
     for b, start in enumerate(range(0, n_users, args.batch_users)):
         sl = slice(start, start + args.batch_users)
@@ -159,14 +159,15 @@ def _rerank(q, cands, objectives, args, chooser):
                                  pop_size=args.pop_size, n_gen=args.n_gen, seed=args.seed + b)
         packed = pack_objectives(objectives, make_inputs(qs, items, genres, pop, args.k, None))
         base = evaluate_lists(topk_positions(qs, args.k)[:, None, :], packed)[:, 0]
-        p = chooser(res, base if args.dominating else None)
-        order = np.argsort(-np.take_along_axis(qs, p, axis=1), axis=1, kind="stable")
-        p = np.take_along_axis(p, order, axis=1)
-        pos.append(p)
-        F.append(evaluate_lists(p[:, None, :], packed)[:, 0])
+        for c, chooser in enumerate(choosers):
+            p = chooser(res, base if args.dominating else None)
+            order = np.argsort(-np.take_along_axis(qs, p, axis=1), axis=1, kind="stable")
+            p = np.take_along_axis(p, order, axis=1)
+            pos[c].append(p)
+            F[c].append(evaluate_lists(p[:, None, :], packed)[:, 0])
         bar.update(qs.shape[0])
     bar.close()
-    return np.concatenate(pos), np.concatenate(F)
+    return [(np.concatenate(p), np.concatenate(f)) for p, f in zip(pos, F, strict=True)]
 
 
 def _tune_w(ext, objectives, weights, args) -> tuple[float, float]:
@@ -178,11 +179,10 @@ def _tune_w(ext, objectives, weights, args) -> tuple[float, float]:
                          "use --choose knee")  # fmt: skip
     v = ext.valid
     q = _q(v)
+    choosers = [lambda r, d, ww={**weights, "expected_hits": w}: r.choose(
+        ww, dominating=d, positions=True) for w in W_GRID]  # fmt: skip
     f1 = []
-    for w in W_GRID:
-        w_weights = {**weights, "expected_hits": w}
-        pos, _ = _rerank(q, v, objectives, args, lambda r, d, ww=w_weights: r.choose(
-            ww, dominating=d, positions=True))  # fmt: skip
+    for pos, _ in _rerank(q, v, objectives, args, choosers):
         lists = np.take_along_axis(v["items"], pos, axis=1)
         m = list_metrics(lists, v["target"], v["item_genres"], v["item_popularity"], (args.k,))
         f1.append(m[f"F1@{args.k}"])
@@ -236,7 +236,7 @@ def run(args) -> int:
     else:
         chooser = lambda r, d: r.choose(weights, dominating=d, positions=True)  # noqa: E731
     test = ext.test
-    pos, F = _rerank(_q(test), test, objectives, args, chooser)
+    [(pos, F)] = _rerank(_q(test), test, objectives, args, [chooser])
     items = np.take_along_axis(test["items"], pos, axis=1)
     frame = ext.lists(items)[["user", "rank", "item", "score"]]
     frame["score"] = frame["score"].astype(np.float64)  # the same in .csv and .parquet
