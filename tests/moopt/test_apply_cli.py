@@ -188,3 +188,15 @@ def test_missing_file_is_one_line_exit_2(data, tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "--scores" in err and "none.npy" in err and "\n" not in err
+
+
+def test_dense_npy_scores_give_the_table_s_lists(data, tmp_path):
+    root = data["root"]
+    np.save(tmp_path / "scores.npy", data["scores"].astype(np.float32))
+    (tmp_path / "users.txt").write_text("\n".join(data["users"]) + "\n")
+    assert main(["apply", "--scores", str(tmp_path / "scores.npy"), "--user-ids",
+                 str(tmp_path / "users.txt"), "--items", str(root / "items.csv"), "--train",
+                 str(root / "train.csv"), "--out", str(tmp_path / "npy"), "--format", "csv",
+                 *SMALL]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "npy" / "lists.csv"),
+                                  _apply(data, tmp_path / "table"))  # fmt: skip
