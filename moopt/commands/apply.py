@@ -44,9 +44,6 @@ example:
       --out runs/als-lists --choose utility --weights expected_hits=2,diversity=0.5
 """
 
-W_GRID = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0, 20.0, 100.0)
-
-
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("apply", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
@@ -172,6 +169,7 @@ def _rerank(q, cands, objectives, args, choosers):
 
 def _tune_w(ext, objectives, weights, args) -> tuple[float, float]:
     """The expected_hits weight with the best validation F1@K, and that F1."""
+    from problems.rerank_eval.stages import DEFAULT_W as W_GRID  # moopt rerank's grid
     from problems.rerank_eval.stages import list_metrics
 
     if "expected_hits" not in objectives:
