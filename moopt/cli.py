@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from moopt.commands import apply as apply_command
 from moopt.commands import candidates as candidates_command
 from moopt.commands import report
 
@@ -330,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the base rankers and their default settings")
     candidates_command.add_parser(sub)
+    apply_command.add_parser(sub)
     report.add_parser(sub)
     use_defaults_help(parser)
     return parser
@@ -644,7 +646,7 @@ COMMANDS = {
     "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "compare": cmd_compare,
     "booml": cmd_booml, "pmors": cmd_pmors, "dwl": cmd_dwl,
     "multimodal": cmd_multimodal, "data": cmd_data, "models": cmd_models,
-    "candidates": candidates_command.run,
+    "candidates": candidates_command.run, "apply": apply_command.run,
     "report": report.run,
 }  # fmt: skip
 

@@ -333,8 +333,9 @@ def calibrate(
     "valid")``) and summarise them.
 
     Returns ``(meta, log_norm_full)``: ``meta`` holds ``temperature_full``,
-    ``temperature_sampled`` (store them with :func:`save_candidates`, which adds the
-    ``meta_`` prefix), ``calib_valid_{full,sampled}_mean_top10_q`` and
+    ``temperature_sampled`` (only when ``valid`` has sampled candidates; store them with
+    :func:`save_candidates`, which adds the ``meta_`` prefix),
+    ``calib_valid_{full,sampled}_mean_top10_q`` and
     ``calib_valid_{full,sampled}_hr10`` (see :func:`calibration_summary`) and
     ``calib_valid_full_rows`` (the users the full temperature was fitted on);
     ``log_norm_full`` is the validation users' full normaliser. The full temperature is
@@ -349,18 +350,18 @@ def calibrate(
         log_norm = full_log_norm(model, history, valid["users"], t_full)
     if not np.all(np.isfinite(log_norm)):
         raise ValueError("some user has every item in their history; no item is left to rank")
-    sampled = np.asarray(valid["sampled_scores"])
-    t_sampled = fit_temperature(
-        sampled, np.zeros(sampled.shape[0], dtype=np.int64), bounds=_bounds(sampled)
-    )
-    meta: dict[str, float] = {"temperature_full": t_full, "temperature_sampled": t_sampled}
-    calibrated = {
-        **valid,
-        "meta_temperature_full": np.asarray(t_full),
-        "meta_temperature_sampled": np.asarray(t_sampled),
-        "log_norm_full": log_norm,
-    }
-    for protocol in ("full", "sampled"):
+    meta: dict[str, float] = {"temperature_full": t_full}
+    calibrated = {**valid, "meta_temperature_full": np.asarray(t_full), "log_norm_full": log_norm}
+    protocols = ["full"]
+    if "sampled_scores" in valid:  # candidates(..., sampled=False) have no sampled protocol
+        sampled = np.asarray(valid["sampled_scores"])
+        t_sampled = fit_temperature(
+            sampled, np.zeros(sampled.shape[0], dtype=np.int64), bounds=_bounds(sampled)
+        )
+        meta["temperature_sampled"] = t_sampled
+        calibrated["meta_temperature_sampled"] = np.asarray(t_sampled)
+        protocols.append("sampled")
+    for protocol in protocols:
         sum_q, hr = calibration_summary(calibrated, protocol, 10)
         meta[f"calib_valid_{protocol}_mean_top10_q"] = sum_q
         meta[f"calib_valid_{protocol}_hr10"] = hr

@@ -1,0 +1,202 @@
+"""``moopt apply``: lists out of another model's scores, in the user's own ids."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from moopt.cli import main
+from moopt.objectives import item_novelty
+
+N_USERS, N_ITEMS, K, N = 6, 30, 3, 12
+GENRES = ("Action", "Drama", "Comedy", "Horror", "Sci-Fi")
+SMALL = ["--n", str(N), "--k", str(K), "--pop-size", "12", "--n-gen", "3"]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """6 users x 30 items with string ids, a full score table, train (5 items each) and
+    validation (1 item each) interactions, categories from 5 genres."""
+    root = tmp_path_factory.mktemp("apply")
+    rng = np.random.default_rng(7)
+    users = [f"user-{u}" for u in range(N_USERS)]
+    items = [f"item-{i:02d}" for i in range(N_ITEMS)]
+    cats = ["|".join(sorted(rng.choice(GENRES, size=rng.integers(1, 3), replace=False)))
+            for _ in items]  # fmt: skip
+    pd.DataFrame({"item": items, "categories": cats}).to_csv(root / "items.csv", index=False)
+    seen = {u: rng.choice(N_ITEMS, size=6, replace=False) for u in users}
+    train = [(u, items[i]) for u in users for i in seen[u][:5]]
+    valid = [(u, items[seen[u][5]]) for u in users]
+    pd.DataFrame(train, columns=["user", "item"]).to_csv(root / "train.csv", index=False)
+    pd.DataFrame(valid, columns=["user", "item"]).to_csv(root / "valid.csv", index=False)
+    scores = rng.normal(size=(N_USERS, N_ITEMS)).round(4)
+    table = pd.DataFrame({"user": np.repeat(users, N_ITEMS), "item": items * N_USERS,
+                          "score": scores.ravel()})  # fmt: skip
+    table.to_csv(root / "scores.csv", index=False)
+    return {"root": root, "users": users, "items": items, "cats": cats, "train": train,
+            "valid": valid, "scores": scores}  # fmt: skip
+
+
+def _apply(data, out, *extra, valid=False):
+    root = data["root"]
+    argv = ["apply", "--scores", str(root / "scores.csv"), "--items", str(root / "items.csv"),
+            "--train", str(root / "train.csv"), "--out", str(out), "--format", "csv", *SMALL,
+            *extra]  # fmt: skip
+    if valid:
+        argv += ["--valid", str(root / "valid.csv")]
+    assert main(argv) == 0
+    return pd.read_csv(out / "lists.csv")
+
+
+def _expected(data, lists):
+    """Each user's objective values computed by hand: q = softmax over the user's top-N
+    unseen items by score; expected_hits = sum q of the list / sum q of the top-K;
+    diversity = genres covered / all genres; novelty from training counts."""
+    items, cats = data["items"], data["cats"]
+    counts = np.zeros(N_ITEMS)
+    for _, it in data["train"]:
+        counts[items.index(it)] += 1
+    nov = item_novelty(counts)
+    out = {}
+    for u, rows in lists.groupby("user", sort=False):
+        r = data["users"].index(u)
+        seen = {items.index(it) for uu, it in data["train"] if uu == u}
+        unseen = [i for i in np.argsort(-data["scores"][r], kind="stable") if i not in seen][:N]
+        s = data["scores"][r, unseen].astype(np.float32).astype(np.float64)  # stored float32
+        q = dict(zip(unseen, np.exp(s - s.max()) / np.exp(s - s.max()).sum(), strict=True))
+        chosen = [items.index(it) for it in rows["item"]]
+        eh = sum(q[i] for i in chosen) / sum(q[i] for i in unseen[:K])
+        div = len({g for i in chosen for g in cats[i].split("|")}) / len(GENRES)
+        out[u] = {"expected_hits": eh, "diversity": div, "novelty": nov[chosen].mean(),
+                  "mean_q": np.mean([q[i] for i in chosen]), "q": q}  # fmt: skip
+    return out
+
+
+def test_lists_in_user_ids_with_their_objective_values(data, tmp_path):
+    lists = _apply(data, tmp_path / "a")
+    assert list(lists.columns) == ["user", "rank", "item", "score", "expected_hits",
+                                   "diversity", "novelty"]  # fmt: skip
+    assert sorted(lists["user"].unique()) == sorted(data["users"])
+    assert (lists.groupby("user").size() == K).all()
+    assert set(lists["item"]) <= set(data["items"])
+    assert not set(zip(lists["user"], lists["item"], strict=True)) & set(data["train"])
+    assert (lists.groupby("user")["rank"].apply(list) == [[1, 2, 3]] * N_USERS).all()
+    assert not lists.duplicated(["user", "item"]).any()
+    exp = _expected(data, lists)
+    for u, rows in lists.groupby("user"):
+        r, cols = data["users"].index(u), [data["items"].index(it) for it in rows["item"]]
+        np.testing.assert_allclose(rows["score"], data["scores"][r, cols], rtol=1e-6)
+        for name in ("expected_hits", "diversity", "novelty"):
+            np.testing.assert_allclose(rows[name], exp[u][name], rtol=1e-9, atol=1e-12)
+        q = [exp[u]["q"][i] for i in cols]
+        assert q == sorted(q, reverse=True)  # most likely hit first
+    run = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert run["settings"]["seed"] == 0 and run["settings"]["k"] == K
+    assert run["settings"]["weights"] == {"expected_hits": 1.0, "diversity": 0.5,
+                                          "novelty": 0.5}  # fmt: skip
+    assert "numpy" in run["versions"]
+
+
+def test_same_seed_same_files_and_parquet(data, tmp_path):
+    a, b = _apply(data, tmp_path / "a"), _apply(data, tmp_path / "b")
+    files = [(tmp_path / d / "lists.csv").read_bytes() for d in "ab"]
+    assert files[0] == files[1]
+    pd.testing.assert_frame_equal(a, b)
+    root = data["root"]
+    assert main(["apply", "--scores", str(root / "scores.csv"), "--items", str(root / "items.csv"),
+                 "--train", str(root / "train.csv"), "--out", str(tmp_path / "p"),
+                 *SMALL]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "p" / "lists.parquet"), a)
+
+
+def test_knee_and_dominating_base(data, tmp_path):
+    knee = _apply(data, tmp_path / "knee", "--choose", "knee")
+    assert (knee.groupby("user").size() == K).all()
+    dom = _apply(data, tmp_path / "dom", "--weights", "diversity=5,novelty=5,expected_hits=0",
+                 "--dominating", "base")  # fmt: skip
+    free = _apply(data, tmp_path / "free", "--weights", "diversity=5,novelty=5,expected_hits=0")
+    # the base top-K's objective values, by hand from the same q
+    base = _expected(data, pd.DataFrame({
+        "user": np.repeat(data["users"], K),
+        "item": [data["items"][i] for u in data["users"]
+                 for i in list(_expected(data, free[free["user"] == u])[u]["q"])[:K]]}))
+    for u, rows in dom.groupby("user"):
+        for name in ("expected_hits", "diversity", "novelty"):
+            assert rows[name].iloc[0] >= base[u][name] - 1e-12
+    # without the rule the diversity-heavy choice gives up accuracy for some user
+    assert any(free[free["user"] == u]["expected_hits"].iloc[0] < base[u]["expected_hits"] - 1e-9
+               for u in data["users"])  # fmt: skip
+
+
+def test_user_objective_from_the_current_folder(data, tmp_path, monkeypatch):
+    (tmp_path / "mymod.py").write_text(
+        "import numpy as np\n"
+        "import moopt\n"
+        "from moopt.objectives import ObjectiveData\n\n\n"
+        "def _prep(inp):\n"
+        "    u, n = inp.scores.shape\n"
+        "    return ObjectiveData(inp.scores[..., None], np.zeros((u, n, 0), np.int64),\n"
+        "                         np.zeros((u, 0)))\n\n\n"
+        "@moopt.objective('myobj', prepare=_prep, overwrite=True)\n"
+        "def myobj(positions, fdata, idata, consts):\n"
+        "    return fdata[positions, 0].mean()\n"
+    )  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    lists = _apply(data, tmp_path / "u", "--objectives", "mymod:myobj,diversity",
+                   "--weights", "myobj=1,diversity=0.1")  # fmt: skip
+    assert list(lists.columns[4:]) == ["myobj", "diversity"]
+    exp = _expected(data, lists)
+    for u, rows in lists.groupby("user"):
+        np.testing.assert_allclose(rows["myobj"], exp[u]["mean_q"], rtol=1e-9)
+
+
+def test_validation_tunes_and_says_so(data, tmp_path, capsys):
+    lists = _apply(data, tmp_path / "v", valid=True)
+    said = capsys.readouterr().out
+    assert "validation picked expected_hits weight" in said
+    run = json.loads((tmp_path / "v" / "run.json").read_text())
+    w = run["settings"]["tuned"]["expected_hits_weight"]
+    assert run["settings"]["weights"]["expected_hits"] == w and f"weight {w} " in said
+    assert run["settings"]["calibration"] == "catalogue"
+    seen = set(data["train"]) | set(data["valid"])  # validation items are history now
+    assert not set(zip(lists["user"], lists["item"], strict=True)) & seen
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--objectives", "expected_hits,nope"], "unknown objective 'nope'"),
+    (["--weights", "expected_hits:2"], "--weights"),
+    (["--weights", "diversity=x"], "--weights"),
+    (["--objectives", "nomodule_xyz:obj"], "cannot import 'nomodule_xyz'"),
+])  # fmt: skip
+def test_bad_input_is_one_line_exit_2(data, tmp_path, capsys, extra, message):
+    root = data["root"]
+    argv = ["apply", "--scores", str(root / "scores.csv"), "--items", str(root / "items.csv"),
+            "--train", str(root / "train.csv"), "--out", str(tmp_path / "x"), *extra]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and err.startswith("moopt apply: error:")
+    assert not (tmp_path / "x" / "lists.parquet").exists()
+
+
+def test_missing_file_is_one_line_exit_2(data, tmp_path, capsys):
+    root = data["root"]
+    argv = ["apply", "--scores", str(tmp_path / "none.npy"), "--items", str(root / "items.csv"),
+            "--train", str(root / "train.csv"), "--out", str(tmp_path / "x")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--scores" in err and "none.npy" in err and "\n" not in err
+
+
+def test_dense_npy_scores_give_the_table_s_lists(data, tmp_path):
+    root = data["root"]
+    np.save(tmp_path / "scores.npy", data["scores"].astype(np.float32))
+    (tmp_path / "users.txt").write_text("\n".join(data["users"]) + "\n")
+    assert main(["apply", "--scores", str(tmp_path / "scores.npy"), "--user-ids",
+                 str(tmp_path / "users.txt"), "--items", str(root / "items.csv"), "--train",
+                 str(root / "train.csv"), "--out", str(tmp_path / "npy"), "--format", "csv",
+                 *SMALL]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "npy" / "lists.csv"),
+                                  _apply(data, tmp_path / "table"))  # fmt: skip
