@@ -40,7 +40,12 @@ def tradeoff_curves(evaluation: RerankEvaluation) -> pd.DataFrame:
                     rows.append({"stage": stage, "protocol": protocol, "method": LABELS[m],
                                  "key": m, "param_name": PARAM.get(m, "w"),
                                  "param": float(param), **metrics})  # fmt: skip
-    return pd.DataFrame(rows)
+    # A run of the base ranker alone has no curve: the frame still has its columns.
+    return pd.DataFrame(rows, columns=None if rows else CURVE_KEYS)
+
+
+#: The leading columns of :func:`tradeoff_curves` (the metrics follow).
+CURVE_KEYS = ["stage", "protocol", "method", "key", "param_name", "param"]
 
 
 def chosen_lists(evaluation: RerankEvaluation) -> pd.DataFrame:
