@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from moopt.commands.candidates import _ids
+from moopt.commands.candidates import _ids, add_score_inputs
 
 HELP = "re-rank another model's scores into lists in your own ids (lists + run.json)"
 
@@ -47,18 +47,10 @@ example:
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("apply", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    p.add_argument("--scores", required=True, help="score matrix .npy or table .parquet/.csv")
-    p.add_argument("--items", required=True, help="item table .csv/.parquet")
-    p.add_argument("--train", required=True, help="training interactions .csv/.parquet")
-    p.add_argument("--valid", default=None,
-                   help="validation interactions: calibrate and tune the weight on them")
+    add_score_inputs(p, "validation interactions: calibrate and tune the weight on them")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="lists file format (default: parquet)")
-    p.add_argument("--user-ids", default=None, help="rows of a .npy score matrix (as "
-                   "moopt candidates; default: 0..U-1)")  # fmt: skip
-    p.add_argument("--item-ids", default=None, help="columns of a .npy score matrix "
-                   "(default: the item table's order)")  # fmt: skip
     p.add_argument("--n", type=int, default=100, help="candidates per user (default: 100)")
     p.add_argument("--k", type=int, default=10, help="list length (default: 10)")
     p.add_argument("--objectives", default="expected_hits,diversity,novelty",
@@ -77,7 +69,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--batch-users", type=int, default=512,
                    help="users re-ranked per engine call, the progress bar's step; part of "
                    "what the seed reproduces (default: 512)")  # fmt: skip
-    p.add_argument("--category-sep", default="|", help="category separator (default: |)")
     p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
     return p
 

@@ -50,23 +50,31 @@ example:
 """
 
 
-def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("candidates", help=HELP, description=DESCRIPTION, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+def add_score_inputs(p: argparse.ArgumentParser, valid_help: str) -> None:
+    """The inputs every command reading another model's scores takes: ``--scores``,
+    ``--items``, ``--train``, ``--valid`` (its help given), ``--user-ids``, ``--item-ids``
+    and ``--category-sep`` (``moopt candidates``, ``moopt apply``)."""
     p.add_argument("--scores", required=True, help="score matrix .npy or table .parquet/.csv")
     p.add_argument("--items", required=True, help="item table .csv/.parquet")
     p.add_argument("--train", required=True, help="training interactions .csv/.parquet")
-    p.add_argument("--valid", default=None,
-                   help="validation interactions (needed to calibrate and to tune rerank)")
-    p.add_argument("--test", required=True, help="test interactions .csv/.parquet")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--n", type=int, default=100, help="candidates per user (default: 100)")
+    p.add_argument("--valid", default=None, help=valid_help)
     p.add_argument("--user-ids", default=None,
                    help="the rows of a .npy score matrix: a .npy array or a text file, one "
                    "id per line (default: 0..U-1)")  # fmt: skip
     p.add_argument("--item-ids", default=None,
                    help="the columns of a .npy score matrix, as --user-ids (default: the "
                    "item table's order)")  # fmt: skip
+    p.add_argument("--category-sep", default="|",
+                   help="separator of the item table's categories (default: |)")
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("candidates", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    add_score_inputs(p, "validation interactions (needed to calibrate and to tune rerank)")
+    p.add_argument("--test", required=True, help="test interactions .csv/.parquet")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--n", type=int, default=100, help="candidates per user (default: 100)")
     p.add_argument("--max-users", type=int, default=None,
                    help="evaluate only the first N users of --test (its file order), e.g. "
                    "for a quick check (default: all)")  # fmt: skip
@@ -78,8 +86,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="do not fit the score calibration (a top-n table cannot be)")
     p.add_argument("--model", default="external",
                    help="the model's name stored in the files (default: external)")
-    p.add_argument("--category-sep", default="|",
-                   help="separator of the item table's categories (default: |)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the sampled negatives and the calibration (default: 0)")
     return p
