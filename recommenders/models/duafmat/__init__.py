@@ -1,7 +1,9 @@
 """DuAF-MAT, a multimodal sequential ranker robust to missing modalities, and the
-baselines built from its parts; one module per part of the paper:
-:mod:`.duaf` (fusion), :mod:`.matmoe` (generation), :mod:`.contrastive` (CSCL, VSCL),
-:mod:`.model` (the rankers)."""
+baselines built from its parts.
+
+One module per part of the paper: ``duaf`` (fusion), ``matmoe`` (generation),
+``contrastive`` (CSCL, VSCL) and ``model`` (the rankers).
+"""
 
 from .model import (
     ConcatFusion,
