@@ -158,7 +158,7 @@ class SASRecNet(nn.Module):
     >>> h.shape, (h[:, -1] @ net.item_weights().T).shape  # states; scores of 5 items
     (torch.Size([2, 3, 8]), torch.Size([2, 5]))
     >>> h2 = net.encode(torch.tensor([[0, 1, 4], [3, 4, 5]]))  # a later item changed
-    >>> torch.equal(h[0, :2], h2[0, :2])  # causal: earlier states unchanged
+    >>> torch.allclose(h[0, :2], h2[0, :2])  # causal: earlier states unchanged
     True
     """
 
