@@ -2,18 +2,11 @@
 baselines built from its parts.
 
 One module per part of the paper: ``duaf`` (fusion), ``matmoe`` (generation),
-``contrastive`` (CSCL, VSCL) and ``model`` (the rankers).
+``contrastive`` (CSCL, VSCL) and ``model`` (the rankers), with their settings in ``config``.
 """
 
-from .model import (
-    ConcatFusion,
-    ConcatFusionConfig,
-    DuAFMAT,
-    DuAFMATConfig,
-    MultimodalRanker,
-    UniSRecText,
-    UniSRecTextConfig,
-)
+from .config import ConcatFusionConfig, DuAFMATConfig, UniSRecTextConfig
+from .model import ConcatFusion, DuAFMAT, MultimodalRanker, UniSRecText
 
 __all__ = ["ConcatFusion", "ConcatFusionConfig", "DuAFMAT", "DuAFMATConfig", "MultimodalRanker",
            "UniSRecText", "UniSRecTextConfig"]  # fmt: skip
