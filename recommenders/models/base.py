@@ -3,9 +3,9 @@
 A ranker is fitted on training interactions, early-stopped on validation NDCG@10, and
 then scores items for users *given a history*: the interactions it may condition on
 (sequential models read the user's most recent items from it) and that ``topk`` masks
-as already seen. After :meth:`Ranker.fit` the history is train + validation, i.e. the
+as already seen. After ``Ranker.fit`` the history is train + validation, i.e. the
 model is ready to predict each user's next, unseen interaction (the test item of a
-leave-one-out split). :meth:`Ranker.set_history` changes it.
+leave-one-out split). ``Ranker.set_history`` changes it.
 """
 
 from __future__ import annotations
@@ -33,8 +33,23 @@ from ..metrics import hit_matrix, ndcg
 class TrainConfig:
     """Training-loop settings shared by all trainable rankers.
 
-    ``patience`` counts validation rounds (every ``eval_every`` epochs) without an
-    improvement of validation NDCG@10 before training stops; the best weights are kept.
+    Every model's config extends this one (and may change its defaults); values out of
+    range raise ``ValueError``. The loop is Adam, early-stopped on validation NDCG@10.
+
+    Parameters
+    ----------
+    epochs : int, default 200
+        Most epochs to train (>= 1).
+    batch_size : int, default 256
+        Training examples per optimiser step (>= 1).
+    lr : float, default 1e-3
+        Adam's learning rate (> 0).
+    weight_decay : float, default 0.0
+        Adam's L2 weight decay (>= 0).
+    patience : int, default 10
+        Validation rounds without an improvement of NDCG@10 before training stops (>= 1).
+    eval_every : int, default 1
+        Validate every this many epochs (>= 1).
     """
 
     epochs: int = 200
@@ -59,11 +74,29 @@ class TrainConfig:
 
 
 class Ranker(abc.ABC):
-    """Base class: ``fit``, ``score``, ``full_scores``, ``topk``, ``save``/``load``.
+    """Base class of the rankers: ``fit``, ``score``, ``full_scores``, ``topk``, ``save``.
 
-    Subclasses set ``name`` and ``config_class`` and implement :meth:`_build`,
-    :meth:`_train_epoch` and :meth:`_scores`; a ranker without training overrides
-    :meth:`_fit_direct` instead.
+    Subclasses set ``name`` and ``config_class`` and implement ``_build``,
+    ``_train_epoch`` and ``_scores``; a ranker without training overrides
+    ``_fit_direct`` instead. ``fit`` fills ``train_log_`` (a dict per epoch),
+    ``best_epoch_`` and ``fit_seconds_``; ``epoch_hooks`` holds callables
+    ``hook(ranker, epoch)`` run after each epoch's validation.
+
+    Parameters
+    ----------
+    config : dataclass of type ``config_class``, optional
+        The settings; ``None`` uses the class's defaults.
+    device : str or torch.device, default "auto"
+        Where the network lives: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
+        ``"cuda"``, ``"cuda:1"`` or a ``torch.device``.
+    seed : int, default 0
+        Seeds the weight initialisation, batch order and negative sampling: the same
+        seed, data and thread count give the same model.
+    verbose : bool, default False
+        Show a progress bar of the training epochs.
+    **overrides : Any
+        Single settings replacing those of ``config`` (``epochs=5``); an unknown name, or
+        a ``config`` of another class, raises ``TypeError``.
     """
 
     name: ClassVar[str] = "ranker"
@@ -112,8 +145,19 @@ class Ranker(abc.ABC):
     # ------------------------------------------------------------------ loss weights
 
     def set_item_loss_weights(self, weights) -> Ranker:
-        """Per-item weights of the training examples (by target item), for losses that use
-        them (``loss="sampled_weighted"``); ``None`` removes them. Finite and >= 0."""
+        """Set per-item weights of the training examples, by target item.
+
+        Parameters
+        ----------
+        weights : array_like of float, shape (n_items,), or None
+            A finite, non-negative weight per item (else ``ValueError``), read by
+            ``loss="sampled_weighted"`` of the sequential models; ``None`` removes them.
+
+        Returns
+        -------
+        Ranker
+            ``self``, for chaining.
+        """
         if weights is None:
             self.item_loss_weights = None
             return self
@@ -129,7 +173,13 @@ class Ranker(abc.ABC):
         return self
 
     def item_loss_weights_tensor(self) -> torch.Tensor | None:
-        """The item weights on the model's device (float32), or None."""
+        """The item loss weights as a tensor on the model's device.
+
+        Returns
+        -------
+        torch.Tensor or None
+            ``(n_items,)`` float32 weights, or ``None`` when none are set.
+        """
         if self.item_loss_weights is None:
             return None
         cache = getattr(self, "_item_w_cache", None)
@@ -168,11 +218,11 @@ class Ranker(abc.ABC):
 
     def _extra_state(self) -> dict[str, Any]:
         """Tensors beyond the weights that a checkpoint must carry (item features, say);
-        :meth:`_restore_extra_state` receives them before the network is built."""
+        ``_restore_extra_state`` receives them before the network is built."""
         return {}
 
     def _restore_extra_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional
-        """Counterpart of :meth:`_extra_state`, called by :meth:`load`."""
+        """Counterpart of ``_extra_state``, called by ``load``."""
 
     def _fit_direct(self, train: Interactions) -> bool:
         """Fit without gradient training; return True if done (Pop)."""
@@ -186,17 +236,42 @@ class Ranker(abc.ABC):
         valid: Interactions | None = None,
         checkpoint: str | os.PathLike | None = None,
     ) -> Ranker:
-        """Train on ``train``; early-stop on ``valid`` NDCG@10 (all items ranked, seen
-        items masked). Leaves the history at train + valid.
+        """Train on ``train``, early-stopped on ``valid``; leaves the history at train + valid.
 
-        With ``checkpoint`` (a file path) the training state is written there atomically
-        after every epoch: the weights, the optimiser's state, the batch generator's and
-        torch's random states, the early-stopping state and the log. A fit started with a
-        checkpoint of the same model, settings, seed and data continues after its last
-        epoch and ends with the weights an uninterrupted fit would have, bit for bit (on
-        the same machine and thread count); a checkpoint of anything else is ignored and
-        overwritten. The file stays after the fit; the caller deletes it once the result
-        is safe. Epoch hooks keep state of their own, so a checkpoint refuses them."""
+        Builds a fresh network (seeded by ``seed``) and trains it with Adam as the config
+        says, validating by NDCG@10 over all items (seen ones masked) and keeping the
+        best weights. Rankers without training (Pop) are fitted directly.
+
+        Parameters
+        ----------
+        train : Interactions
+            Training interactions; they fix the id spaces ``n_users`` and ``n_items``.
+        valid : Interactions, optional
+            Validation interactions over the same id spaces; ``None`` (or an empty log)
+            trains all ``epochs`` and keeps the last weights.
+        checkpoint : str or os.PathLike, optional
+            A file to which the training state is written atomically after every epoch:
+            the weights, the optimiser's state, the batch generator's and torch's random
+            states, the early-stopping state and the log. A fit started with a checkpoint
+            of the same model, settings, seed and data continues after its last epoch and
+            ends with the weights an uninterrupted fit would have, bit for bit (on the
+            same machine and thread count); a checkpoint of anything else is ignored and
+            overwritten. The file stays after the fit; the caller deletes it once the
+            result is safe.
+
+        Returns
+        -------
+        Ranker
+            ``self``, fitted.
+
+        Raises
+        ------
+        ValueError
+            If ``train`` is empty, ``valid`` has other id spaces, or ``checkpoint`` is
+            given with ``epoch_hooks`` (hooks keep state of their own).
+        FloatingPointError
+            If the training loss becomes non-finite (lower ``lr``).
+        """
         if not isinstance(train, Interactions):
             raise TypeError(f"train must be Interactions, got {type(train).__name__}")
         if len(train) == 0:
@@ -309,14 +384,29 @@ class Ranker(abc.ABC):
 
     def _train_state(self) -> dict[str, Any]:
         """Training state beyond the main optimiser (a second optimiser, say) that a
-        training checkpoint carries; :meth:`_restore_train_state` receives it on resume."""
+        training checkpoint carries; ``_restore_train_state`` receives it on resume."""
         return {}
 
     def _restore_train_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional
-        """Counterpart of :meth:`_train_state`, called after the network is restored."""
+        """Counterpart of ``_train_state``, called after the network is restored."""
 
     def validation_ndcg(self, valid: Interactions, k: int = 10) -> float:
-        """Mean NDCG@k on ``valid`` given the current history (all items, seen masked)."""
+        """Mean NDCG@k on ``valid`` given the current history.
+
+        The history's items are masked; the lists are kept in ``valid_topk_``.
+
+        Parameters
+        ----------
+        valid : Interactions
+            The held-out interactions (relevant items) over the model's id spaces.
+        k : int, default 10
+            List length (capped at ``n_items``).
+
+        Returns
+        -------
+        float
+            NDCG@k averaged over the users of ``valid``.
+        """
         users = np.unique(valid.users)
         k = min(k, self.n_items)
         top, _ = self.topk(users, k, exclude_seen=True)
@@ -327,7 +417,19 @@ class Ranker(abc.ABC):
     # ------------------------------------------------------------------ history
 
     def set_history(self, history: Interactions) -> Ranker:
-        """Set the interactions the model conditions on and masks as seen."""
+        """Set the interactions the model conditions on and masks as seen.
+
+        Parameters
+        ----------
+        history : Interactions
+            Over the fitted id spaces (else ``ValueError``); sequential models read each
+            user's latest ``max_len`` items from it.
+
+        Returns
+        -------
+        Ranker
+            ``self``, for chaining.
+        """
         if not isinstance(history, Interactions):
             raise TypeError(f"history must be Interactions, got {type(history).__name__}")
         if self.net is not None and (history.n_users, history.n_items) != (
@@ -364,7 +466,18 @@ class Ranker(abc.ABC):
 
     @torch.no_grad()
     def full_scores(self, users) -> np.ndarray:
-        """Scores of every item for each user, ``(len(users), n_items)`` float32."""
+        """Scores of every item for each user, given the history (seen items included).
+
+        Parameters
+        ----------
+        users : array_like of int, shape (U,)
+            User ids in ``[0, n_users)``; bad ids raise ``ValueError`` or ``TypeError``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(U, n_items)`` float32 scores; higher is better.
+        """
         self._check_fitted()
         users = self._check_users(users)
         self.net.eval()
@@ -376,7 +489,21 @@ class Ranker(abc.ABC):
         return out
 
     def score(self, users, items) -> np.ndarray:
-        """Scores of given items: ``items`` is ``(M,)`` (same for all) or ``(len(users), M)``."""
+        """Scores of given items for each user.
+
+        Parameters
+        ----------
+        users : array_like of int, shape (U,)
+            User ids in ``[0, n_users)``.
+        items : array_like of int, shape (M,) or (U, M)
+            Item ids in ``[0, n_items)``: one list for all users, or a list per user.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(U, M)`` float32 scores, entry ``[u, m]`` the score of the m-th item of
+            user u's list.
+        """
         users = self._check_users(users)
         items = np.asarray(items)
         if not np.issubdtype(items.dtype, np.integer):
@@ -401,10 +528,33 @@ class Ranker(abc.ABC):
         scores[rows, cols] = -np.inf
 
     def topk(self, users, n: int, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` best items per user, best first: ``(items (U, n) int64, scores (U, n))``.
+        """The ``n`` best items per user, best first.
 
-        With ``exclude_seen`` the history's items are never returned; ``n`` must not exceed
-        the number of unseen items of any user.
+        Ties go to the lower item id, so the ranking of tied items does not depend on ``n``.
+
+        Parameters
+        ----------
+        users : array_like of int, shape (U,)
+            User ids in ``[0, n_users)``.
+        n : int
+            List length, at least 1 and at most ``n_items``.
+        exclude_seen : bool, default True
+            Never return items of the history; ``n`` must then not exceed the number of
+            unseen items of any user.
+
+        Returns
+        -------
+        items : numpy.ndarray
+            ``(U, n)`` int64 item ids.
+        scores : numpy.ndarray
+            ``(U, n)`` float32 scores of those items.
+
+        Raises
+        ------
+        ValueError
+            If ``n`` is not a positive integer or exceeds the (unseen) catalogue.
+        FloatingPointError
+            If the model produced non-finite scores.
         """
         self._check_fitted()
         users = self._check_users(users)
@@ -438,7 +588,20 @@ class Ranker(abc.ABC):
     # ------------------------------------------------------------------ persistence
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write config, weights and history to ``path`` (atomically, via a temp file)."""
+        """Write the config, seed, weights, training data and history to a file.
+
+        Written atomically with ``torch.save``; a multimodal model's features go along.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Target file; an existing one is replaced.
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+        """
         self._check_fitted()
         path = Path(path)
         payload = {
@@ -459,7 +622,25 @@ class Ranker(abc.ABC):
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "auto") -> Ranker:
-        """Load a ranker saved by :meth:`save` (tensors only: ``weights_only=True``)."""
+        """Load a ranker saved by ``save``.
+
+        The file is read with ``torch.load(weights_only=True)``: tensors and plain data
+        only, no pickled code. ``Ranker.load`` returns whichever model the file holds.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file written by ``save``.
+        device : str or torch.device, default "auto"
+            Where to put the network, as for the constructor.
+
+        Returns
+        -------
+        Ranker
+            The fitted ranker, with the saved history. A file that is no ranker
+            checkpoint raises ``ValueError``; another model than the class called on
+            raises ``TypeError``.
+        """
         from . import get_model_class  # local import: the registry imports this module
 
         payload = torch.load(path, map_location="cpu", weights_only=True)

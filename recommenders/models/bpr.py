@@ -19,6 +19,27 @@ from .base import Ranker, TrainConfig
 
 @dataclass(frozen=True)
 class BPRConfig(TrainConfig):
+    """Settings of ``BPRMF``: ``TrainConfig``'s, some with other defaults, plus the model's.
+
+    Parameters
+    ----------
+    dim : int, default 64
+        Embedding size of users and items.
+    batch_size : int, default 2048
+        (user, positive, negative) triples per optimiser step.
+    lr : float, default 1e-3
+        Adam's learning rate.
+    reg : float, default 1e-4
+        L2 weight on the squared norms of the batch's three embeddings, divided by the
+        batch size (added to the mean BPR loss).
+    epochs : int, default 300
+        Most epochs to train; an epoch visits every training interaction once.
+    patience : int, default 15
+        Validation rounds without a better NDCG@10 before training stops.
+    weight_decay, eval_every : float, int
+        As in ``TrainConfig`` (defaults 0.0 and 1).
+    """
+
     dim: int = 64
     batch_size: int = 2048
     lr: float = 1e-3
@@ -30,12 +51,40 @@ class BPRConfig(TrainConfig):
 def sample_negatives_uniform(
     train: Interactions, users: np.ndarray, rng: np.random.Generator, max_rounds: int = 20
 ) -> np.ndarray:
-    """One item per user drawn uniformly from the items the user has not seen in ``train``.
+    """One item per entry of ``users``, drawn uniformly from that user's unseen items.
 
     Vectorised rejection sampling: redraw only the rows that hit a seen item, for at most
     ``max_rounds`` rounds; rows still on a seen item after that (users who have seen most
-    of the catalogue) are drawn exactly from their user's unseen items. Every returned
-    item is unseen. Raises ``ValueError`` naming the user when a user has seen every item.
+    of the catalogue) are drawn exactly from their user's unseen items.
+
+    Parameters
+    ----------
+    train : Interactions
+        Defines which items each user has seen.
+    users : numpy.ndarray of int, shape (n,)
+        User ids; repeats draw independently.
+    rng : numpy.random.Generator
+        Source of randomness.
+    max_rounds : int, default 20
+        Rejection rounds before the exact fallback.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` int64 item ids, each one the user has not interacted with in ``train``.
+
+    Raises
+    ------
+    ValueError
+        Naming the user, when a user has seen every item.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from recommenders.data.interactions import Interactions
+    >>> train = Interactions([0, 0, 1], [0, 1, 2], [1, 2, 1], [1, 1, 1], 2, 3)
+    >>> sample_negatives_uniform(train, np.array([0, 0, 0]), np.random.default_rng(0))
+    array([2, 2, 2])
     """
     users = np.asarray(users, dtype=np.int64)
     seen = np.unique(train.keys())
@@ -63,9 +112,30 @@ def sample_negatives_uniform(
 def bpr_epoch(ranker, train: Interactions, optimizer, gen: torch.Generator, batch_loss) -> float:
     """One epoch of BPR training over shuffled observed pairs with fresh negatives.
 
-    ``batch_loss(u, i, j) -> (loss, squared_norm)`` scores a batch of (user, positive,
-    negative) ids; the squared norm is weighted by ``ranker.config.reg`` per example.
-    Returns the mean BPR loss.
+    Every training interaction is a positive once, its negative drawn by
+    ``sample_negatives_uniform``; each batch's objective is
+    ``loss + reg * squared_norm / batch size``.
+
+    Parameters
+    ----------
+    ranker : Ranker
+        The model being trained; its ``config`` supplies ``batch_size`` and ``reg`` and
+        its ``device`` receives the batches.
+    train : Interactions
+        Training interactions.
+    optimizer : torch.optim.Optimizer
+        Steps once per batch.
+    gen : torch.Generator
+        Seeds this epoch's order and negatives (one draw from it).
+    batch_loss : callable
+        ``batch_loss(u, i, j) -> (loss, squared_norm)`` for ``(B,)`` int64 tensors of
+        users, positives and negatives: the mean BPR loss and the summed squared norm of
+        the embeddings to regularise, both scalar tensors.
+
+    Returns
+    -------
+    float
+        The mean BPR loss over the epoch's examples (without the L2 term).
     """
     cfg = ranker.config
     rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
@@ -88,6 +158,16 @@ def bpr_epoch(ranker, train: Interactions, optimizer, gen: torch.Generator, batc
 
 
 class MFNet(torch.nn.Module):
+    """User and item embedding tables of matrix factorisation, initialised N(0, 0.1^2).
+
+    Parameters
+    ----------
+    n_users, n_items : int
+        Rows of the two tables (``user`` and ``item``, ``torch.nn.Embedding``).
+    dim : int
+        Embedding size.
+    """
+
     def __init__(self, n_users: int, n_items: int, dim: int) -> None:
         super().__init__()
         self.user = torch.nn.Embedding(n_users, dim)
@@ -97,12 +177,41 @@ class MFNet(torch.nn.Module):
 
 
 def bpr_loss(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
-    """Mean of -log sigmoid(pos - neg)."""
+    """The BPR loss: the mean of ``-log sigmoid(pos - neg)``.
+
+    Parameters
+    ----------
+    pos, neg : torch.Tensor
+        Scores of the positive and the negative item of each pair, same shape.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar; ``log 2`` where the two scores are equal.
+
+    Examples
+    --------
+    >>> import torch
+    >>> bpr_loss(torch.tensor([0.0, 2.0]), torch.tensor([0.0, 0.0]))
+    tensor(0.4100)
+    """
     return -F.logsigmoid(pos - neg).mean()
 
 
 class BPRMF(Ranker):
-    """Matrix factorisation with BPR loss and uniform negative sampling."""
+    """Matrix factorisation with BPR loss and uniform negative sampling.
+
+    Score ``s(u, i) = <p_u, q_i>``; see the module docstring.
+
+    Parameters
+    ----------
+    config : BPRConfig, optional
+        The settings; ``None`` uses ``BPRConfig()``.
+    device, seed, verbose, **overrides : see ``Ranker``
+        The device (default ``"auto"``), the seed of the initialisation, the batch order and
+        the negatives (default 0), a progress bar (default False) and single settings
+        replacing those of ``config`` (``dim=32``).
+    """
 
     name = "bpr"
     config_class = BPRConfig

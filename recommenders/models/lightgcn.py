@@ -19,6 +19,25 @@ from .bpr import bpr_epoch, bpr_loss
 
 @dataclass(frozen=True)
 class LightGCNConfig(TrainConfig):
+    """Settings of ``LightGCN``: ``TrainConfig``'s, some with other defaults, plus the model's.
+
+    Parameters
+    ----------
+    dim : int, default 64
+        Embedding size of users and items (layer 0).
+    n_layers : int, default 2
+        Propagation layers L; the final embedding averages layers 0..L.
+    reg : float, default 1e-4
+        L2 weight on the squared norms of the batch's layer-0 embeddings, divided by the
+        batch size (added to the mean BPR loss).
+    batch_size, epochs, patience : int
+        As in ``BPRConfig`` (defaults 2048, 300 and 15).
+    lr, weight_decay : float
+        Adam's learning rate and weight decay (defaults 1e-3 and 0.0).
+    eval_every : int, default 1
+        Validate every this many epochs.
+    """
+
     dim: int = 64
     n_layers: int = 2
     batch_size: int = 2048
@@ -29,7 +48,31 @@ class LightGCNConfig(TrainConfig):
 
 
 def normalized_adjacency(train: Interactions) -> torch.Tensor:
-    """Sparse ``D^-1/2 A D^-1/2`` of the (users + items) bipartite graph, repeats merged."""
+    """The symmetrically normalised adjacency ``D^-1/2 A D^-1/2`` of the user-item graph.
+
+    Nodes are the users (``0..n_users-1``) then the items (``n_users + i``); an edge joins
+    a user and an item they interacted with (repeats merged). Isolated nodes get zeros.
+
+    Parameters
+    ----------
+    train : Interactions
+        The interactions that make the edges.
+
+    Returns
+    -------
+    torch.Tensor
+        Coalesced sparse COO float32 tensor, ``(n_users + n_items, n_users + n_items)``.
+
+    Examples
+    --------
+    >>> from recommenders.data.interactions import Interactions
+    >>> train = Interactions([0, 0, 1], [0, 1, 1], [1, 2, 1], [1, 1, 1], 2, 2)
+    >>> normalized_adjacency(train).to_dense()  # users 0, 1 then items 0, 1
+    tensor([[0.0000, 0.0000, 0.7071, 0.5000],
+            [0.0000, 0.0000, 0.0000, 0.7071],
+            [0.7071, 0.0000, 0.0000, 0.0000],
+            [0.5000, 0.7071, 0.0000, 0.0000]])
+    """
     n_u, n_i = train.n_users, train.n_items
     keys = np.unique(train.keys())
     u, i = keys // n_i, keys % n_i
@@ -49,6 +92,19 @@ def normalized_adjacency(train: Interactions) -> torch.Tensor:
 
 
 class LightGCNNet(torch.nn.Module):
+    """One embedding table of users and items and the graph to propagate it on.
+
+    Parameters
+    ----------
+    train : Interactions
+        Gives the id spaces and the graph (``normalized_adjacency``, a non-persistent
+        buffer ``adj``).
+    dim : int
+        Embedding size; the table is initialised N(0, 0.1^2).
+    n_layers : int
+        Propagation layers.
+    """
+
     def __init__(self, train: Interactions, dim: int, n_layers: int) -> None:
         super().__init__()
         self.n_users, self.n_items, self.n_layers = train.n_users, train.n_items, n_layers
@@ -58,6 +114,15 @@ class LightGCNNet(torch.nn.Module):
         self.register_buffer("adj", normalized_adjacency(train), persistent=False)
 
     def propagate(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the ``n_layers`` graph convolutions and average the layers.
+
+        Returns
+        -------
+        users : torch.Tensor
+            ``(n_users, dim)`` final user embeddings.
+        items : torch.Tensor
+            ``(n_items, dim)`` final item embeddings.
+        """
         e = self.embedding.weight
         total = e
         for _ in range(self.n_layers):
@@ -68,7 +133,20 @@ class LightGCNNet(torch.nn.Module):
 
 
 class LightGCN(Ranker):
-    """LightGCN with BPR loss and uniform negative sampling."""
+    """LightGCN with BPR loss and uniform negative sampling.
+
+    Propagates the embeddings over the training graph (not over the history: the graph
+    stays the one the model was fitted on); see the module docstring.
+
+    Parameters
+    ----------
+    config : LightGCNConfig, optional
+        The settings; ``None`` uses ``LightGCNConfig()``.
+    device, seed, verbose, **overrides : see ``Ranker``
+        The device (default ``"auto"``), the seed of the initialisation, the batch order and
+        the negatives (default 0), a progress bar (default False) and single settings
+        replacing those of ``config`` (``n_layers=3``).
+    """
 
     name = "lightgcn"
     config_class = LightGCNConfig

@@ -12,7 +12,7 @@ from .base import Ranker
 
 @dataclass(frozen=True)
 class PopConfig:
-    """Pop has no settings; the dataclass keeps the interface uniform."""
+    """Settings of ``Pop``: none; the dataclass keeps the interface uniform."""
 
 
 class _PopNet(torch.nn.Module):
@@ -22,7 +22,25 @@ class _PopNet(torch.nn.Module):
 
 
 class Pop(Ranker):
-    """Scores item ``i`` by its number of training interactions, for every user."""
+    """Scores item ``i`` by its number of training interactions, for every user.
+
+    ``fit`` counts the training interactions (no training loop; ``valid`` only joins the
+    history that ``topk`` masks); ties in ``topk`` go to the lower item id.
+
+    Parameters
+    ----------
+    config : PopConfig, optional
+        Settings (there are none); ``None`` uses ``PopConfig()``.
+    device : str or torch.device, default "auto"
+        Where the counts live: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
+        ``"cuda"``, ``"cuda:1"`` or a ``torch.device``.
+    seed : int, default 0
+        Unused by Pop; kept for the common interface.
+    verbose : bool, default False
+        Unused by Pop (it has no training loop to report on).
+    **overrides : Any
+        Single settings of the config; Pop has none, so any keyword raises ``TypeError``.
+    """
 
     name = "pop"
     config_class = PopConfig

@@ -4,10 +4,10 @@ Training loss (``loss=``): ``"ce"`` (default), full softmax, the cross-entropy o
 item over *all* items at every position of a sequence window, the loss RecBole calls
 ``CE``; ``"sampled"``, sampled softmax over the batch's other targets plus
 ``n_negatives`` items drawn from a ``"uniform"`` or ``"popularity"`` sampler, with the
-log-Q correction (:mod:`recommenders.sampled_softmax`); ``"sampled_weighted"``, the same
+log-Q correction (``recommenders.sampled_softmax``); ``"sampled_weighted"``, the same
 with every example weighted by its target item's weight (set with
-:meth:`~recommenders.models.base.Ranker.set_item_loss_weights`; the dynamic domain
-weights of :mod:`recommenders.domains` update it between epochs). Each user's training
+``Ranker.set_item_loss_weights``; the dynamic domain weights of
+``recommenders.domains`` update it between epochs). Each user's training
 sequence is cut into windows of ``max_len`` inputs; the first window ends at the user's
 latest item, later ones step back by ``max_len`` after a random per-epoch overlap, so
 every training transition is a target at least once per epoch and window boundaries
@@ -34,6 +34,37 @@ LOSSES = ("ce", "sampled", "sampled_weighted")
 
 @dataclass(frozen=True)
 class SequentialConfig(TrainConfig):
+    """Settings of the next-item models: ``TrainConfig``'s plus windows and loss.
+
+    Parameters
+    ----------
+    max_len : int, default 50
+        Items of history the model reads (training windows and inference).
+    batch_size : int, default 128
+        Training windows per optimiser step; the loss covers every position.
+    loss : {"ce", "sampled", "sampled_weighted"}, default "ce"
+        Full-softmax cross-entropy, sampled softmax, or sampled softmax with per-item
+        example weights (see the module docstring).
+    n_negatives : int, default 256
+        Sampled negatives per batch, shared by its rows (sampled losses; >= 0).
+    negatives : {"uniform", "popularity"}, default "uniform"
+        Proposal the sampled negatives are drawn from (training counts for popularity).
+    logq : bool, default True
+        Subtract the log of each candidate's expected count from its logit (log-Q).
+    in_batch : bool, default True
+        Also use the batch's other targets as negatives (sampled losses).
+    epochs, patience, eval_every : int
+        As in ``TrainConfig`` (defaults 200, 10 and 1).
+    lr, weight_decay : float
+        As in ``TrainConfig`` (defaults 1e-3 and 0.0).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``loss`` or ``negatives``, a negative ``n_negatives``, or a sampled
+        loss with neither ``n_negatives > 0`` nor ``in_batch``.
+    """
+
     max_len: int = 50
     batch_size: int = 128
     loss: str = "ce"
@@ -57,9 +88,53 @@ class SequentialConfig(TrainConfig):
 def training_windows(
     train: Interactions, max_len: int, rng: np.random.Generator, return_index: bool = False
 ) -> tuple[np.ndarray, ...]:
-    """Input and target windows ``(W, max_len)``: inputs 1-based with 0 padding on the
-    left, targets 0-based with ``IGNORE`` where there is no target. ``return_index``
-    adds each input's row in ``train`` (0 on padding), to look up its timestamp."""
+    """Cut every user's training sequence into input and target windows.
+
+    The first window of a user ends at their latest item; earlier ones step back by
+    ``max_len`` after a random overlap, so every transition is a target at least once.
+    Users with fewer than two interactions give no window.
+
+    Parameters
+    ----------
+    train : Interactions
+        Training interactions, each user's in time order.
+    max_len : int
+        Window length L.
+    rng : numpy.random.Generator
+        Draws each user's overlap in ``[0, max_len)``.
+    return_index : bool, default False
+        Also return each input's row in ``train`` (0 on padding), to look up its
+        timestamp.
+
+    Returns
+    -------
+    inputs : numpy.ndarray
+        ``(W, L)`` int64 item ids shifted by one (1-based), 0 padding on the left.
+    targets : numpy.ndarray
+        ``(W, L)`` int64 0-based ids of the next item, ``IGNORE`` (-100) where there is
+        none.
+    index : numpy.ndarray
+        ``(W, L)`` int64 rows of ``train``; only with ``return_index``.
+
+    Raises
+    ------
+    ValueError
+        If no user has two or more interactions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from recommenders.data.interactions import Interactions
+    >>> train = Interactions([0, 0, 0, 0, 1], [3, 1, 0, 2, 4], [1, 2, 3, 4, 1],
+    ...                      [1, 1, 1, 1, 1], 2, 5)
+    >>> inputs, targets = training_windows(train, 3, np.random.default_rng(1))
+    >>> inputs  # user 0 read 3, 1, 0, 2; user 1 has one item and no window
+    array([[4, 2, 1],
+           [0, 0, 4]])
+    >>> targets
+    array([[   1,    0,    2],
+           [-100, -100,    1]])
+    """
     counts = train.user_counts()
     users, ends = [], []
     for u in np.flatnonzero(counts >= 2):
@@ -88,7 +163,27 @@ def training_windows(
 
 
 class SequentialRanker(Ranker):
-    """A next-item model: ``net.encode(seq) -> (B, L, d)``; ``net.item_weights() -> (I, d)``."""
+    """Base class of the next-item models (SASRec, GRU4Rec, the multimodal ones).
+
+    The network provides ``encode(seq) -> (B, L, d)`` states of 1-based item-id windows
+    and ``item_weights() -> (n_items, d)`` output embeddings; a user's score of an item
+    is the dot product of the last position's state on the history's latest ``max_len``
+    items with that item's output embedding.
+
+    Parameters
+    ----------
+    config : SequentialConfig, optional
+        The settings (the subclass's config class); ``None`` uses its defaults.
+    device : str or torch.device, default "auto"
+        Where the network lives: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
+        ``"cuda"``, ``"cuda:1"`` or a ``torch.device``.
+    seed : int, default 0
+        Seeds the initialisation, the windows, the batch order and the negatives.
+    verbose : bool, default False
+        Show a progress bar of the training epochs.
+    **overrides : Any
+        Single settings replacing those of ``config`` (``max_len=20``).
+    """
 
     config_class = SequentialConfig
 

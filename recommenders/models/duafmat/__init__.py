@@ -1,17 +1,12 @@
 """DuAF-MAT, a multimodal sequential ranker robust to missing modalities, and the
-baselines built from its parts; one module per part of the paper:
-:mod:`.duaf` (fusion), :mod:`.matmoe` (generation), :mod:`.contrastive` (CSCL, VSCL),
-:mod:`.model` (the rankers)."""
+baselines built from its parts.
 
-from .model import (
-    ConcatFusion,
-    ConcatFusionConfig,
-    DuAFMAT,
-    DuAFMATConfig,
-    MultimodalRanker,
-    UniSRecText,
-    UniSRecTextConfig,
-)
+One module per part of the paper: ``duaf`` (fusion), ``matmoe`` (generation),
+``contrastive`` (CSCL, VSCL) and ``model`` (the rankers), with their settings in ``config``.
+"""
+
+from .config import ConcatFusionConfig, DuAFMATConfig, UniSRecTextConfig
+from .model import ConcatFusion, DuAFMAT, MultimodalRanker, UniSRecText
 
 __all__ = ["ConcatFusion", "ConcatFusionConfig", "DuAFMAT", "DuAFMATConfig", "MultimodalRanker",
            "UniSRecText", "UniSRecTextConfig"]  # fmt: skip

@@ -2,19 +2,19 @@
 
 Same paper, section "Multi-Supervised Contrastive Learning", equations (19)-(22).
 
-* :func:`info_nce`: InfoNCE over a batch, row ``u`` of ``a`` against every row of ``b``,
+* ``info_nce``: InfoNCE over a batch, row ``u`` of ``a`` against every row of ``b``,
   the positive on the diagonal. Vectors are L2-normalised and divided by a temperature
   ``tau``: eq. (21) is written that way; eq. (19) writes raw dot products, which with
   LayerNorm outputs of norm ~sqrt(d) saturate the softmax, so CSCL uses the same
   normalised form.
-* :func:`cscl_loss`: eq. (19), the user's text-sequence state against the same user's
+* ``cscl_loss``: eq. (19), the user's text-sequence state against the same user's
   other-modality state, the other users of the batch as negatives.
-* :func:`virtual_sequences`: eq. (20). In each sequence, the ``n`` adjacent pairs with the
+* ``virtual_sequences``: eq. (20). In each sequence, the ``n`` adjacent pairs with the
   lowest similarity (the semantic transition points) get one inserted item each, ``n ~
   Poisson(rate * length)`` (at most ``max_insert``); the item is drawn with probability
   proportional to ``exp((gamma sim(e_k, e_j) + (1 - gamma) sim(e_{k+1}, e_j)) / lam)``
   over items the user has not interacted with; the sequence keeps its last ``L`` slots.
-* :func:`vscl_loss`: eqs. (21)-(22), a sequence against its virtual copy, per modality,
+* ``vscl_loss``: eqs. (21)-(22), a sequence against its virtual copy, per modality,
   averaged. The denominator runs over the virtual sequences of the batch (the standard
   InfoNCE form; eq. (21) as printed puts the original sequences there, whose ``j = u``
   term would be the largest logit of the row).
@@ -27,7 +27,27 @@ import torch.nn.functional as F
 
 
 def info_nce(a: torch.Tensor, b: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-    """Mean over rows of ``-log softmax(cos(a_u, b_.) / tau)[u]``."""
+    """InfoNCE: the mean over rows ``u`` of ``-log softmax(cos(a_u, b_.) / tau)[u]``.
+
+    Parameters
+    ----------
+    a, b : torch.Tensor
+        ``(B, d)`` float, one shape (else ``ValueError``); row ``u`` of ``b`` is the
+        positive of row ``u`` of ``a``, the other rows its negatives.
+    tau : float, default 1.0
+        Temperature (> 0).
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar mean over the rows.
+
+    Examples
+    --------
+    >>> import torch
+    >>> info_nce(torch.eye(2), torch.eye(2))  # -log(e / (e + 1))
+    tensor(0.3133)
+    """
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"info_nce needs two (B, d) tensors of one shape, got {tuple(a.shape)} "
                          f"and {tuple(b.shape)}")  # fmt: skip
@@ -36,12 +56,41 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, tau: float = 1.0) -> torch.Tensor
 
 
 def cscl_loss(s_text: torch.Tensor, s_other: torch.Tensor, tau: float = 1.0) -> torch.Tensor:
-    """Eq. (19): cross-modal sequence contrast."""
+    """Eq. (19): cross-modal sequence contrast, ``info_nce(s_text, s_other, tau)``.
+
+    Parameters
+    ----------
+    s_text, s_other : torch.Tensor
+        ``(B, d)`` states of the users' text-modality sequences and of the same users'
+        other-modality sequences, same order.
+    tau : float, default 1.0
+        Temperature (> 0).
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar loss, averaged over the users of the batch.
+    """
     return info_nce(s_text, s_other, tau)
 
 
 def vscl_loss(states: list[torch.Tensor], virtual: list[torch.Tensor], tau: float) -> torch.Tensor:
-    """Eqs. (21)-(22): mean over modalities of InfoNCE(sequence, its virtual copy)."""
+    """Eqs. (21)-(22): mean over modalities of InfoNCE(sequence, its virtual copy).
+
+    Parameters
+    ----------
+    states : list of torch.Tensor
+        Per modality, ``(B, d)`` states of the original sequences.
+    virtual : list of torch.Tensor
+        Per modality, ``(B, d)`` states of their virtual copies, same order.
+    tau : float
+        Temperature (> 0).
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar.
+    """
     return torch.stack([info_nce(s, v, tau) for s, v in zip(states, virtual, strict=True)]).mean()
 
 
@@ -49,9 +98,34 @@ def vscl_loss(states: list[torch.Tensor], virtual: list[torch.Tensor], tau: floa
 def virtual_sequences(seq: torch.Tensor, table: torch.Tensor, *, rate: float = 0.1,
                       max_insert: int = 5, gamma: float = 0.5, lam: float = 0.1,
                       generator: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
-    """Eq. (20): ``seq`` (B, L) 1-based item ids, 0 = padding on the left; ``table``
-    (I, d) the modality's item embeddings (row ``i`` for item id ``i + 1``). Returns a
-    (B, L) sequence with similar, not interacted items inserted at transition points."""
+    """Eq. (20): insert similar, not interacted items at each sequence's transition points.
+
+    Without gradient; see the module docstring for the rule.
+
+    Parameters
+    ----------
+    seq : torch.Tensor
+        ``(B, L)`` int64 1-based item ids, 0 = padding on the left.
+    table : torch.Tensor
+        ``(I, d)`` the modality's item embeddings (row ``i`` for item id ``i + 1``).
+    rate : float, default 0.1
+        Insertions per real item: ``n ~ Poisson(rate * length)``, at most one per
+        adjacent pair.
+    max_insert : int, default 5
+        At most this many insertions per sequence.
+    gamma : float, default 0.5
+        Weight of the left neighbour's similarity (``1 - gamma``: the right one's).
+    lam : float, default 0.1
+        Softmax temperature of the inserted item's draw.
+    generator : torch.Generator, optional
+        CPU generator of the draws.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B, L)`` sequences (``seq``'s dtype), right-aligned: the last ``L`` slots after
+        insertion.
+    """
     bsz, length = seq.shape
     device = seq.device
     emb = F.normalize(table.float(), dim=-1)

@@ -3,14 +3,14 @@
 "Capturing Dynamic User Interests Under Modality Imbalance for Multimodal Sequential
 Recommendation", section "Dual-Aware Adaptive Fusion", equations (3)-(8).
 
-* :class:`TimeEmbedding`: the interval embedding ``W1 log(dt + 1) + b1`` (eq. 4) over the
+* ``TimeEmbedding``: the interval embedding ``W1 log(dt + 1) + b1`` (eq. 4) over the
   gaps between consecutive interactions (eq. 3; the first gap is 0), a learnable
   sinusoidal embedding of the timestamp itself, ``sin(alpha_k t + beta_k)`` and
   ``cos(alpha_k t + beta_k)`` interleaved (eq. 5), and their mix ``W2 [inter; ts] + b2``
   (eq. 6). Units: ``dt`` in hours and ``t`` in days since the training log's first
   interaction (raw Unix seconds would put ``alpha_k t`` at 1e9 and make eq. 5 noise);
   ``alpha_k`` starts at the Transformer's geometric frequencies.
-* :class:`DualAwareFusion`: per position, softmax weights over modalities of
+* ``DualAwareFusion``: per position, softmax weights over modalities of
   ``<s_u, tanh(e_i^m + e_i^time)>`` (eq. 7) and the weighted sum of the modality
   embeddings (eq. 8). A modality that is missing for an item (and not generated) is
   excluded from that item's softmax.
@@ -25,7 +25,13 @@ from torch import nn
 
 
 class TimeEmbedding(nn.Module):
-    """``(B, L)`` timestamps (days) and a real-position mask -> ``(B, L, d)``; eqs. (3)-(6)."""
+    """The time embedding of eqs. (3)-(6): interval and timestamp embeddings, mixed.
+
+    Parameters
+    ----------
+    d : int
+        Embedding size; even (sin and cos halves), else ``ValueError``.
+    """
 
     def __init__(self, d: int) -> None:
         super().__init__()
@@ -39,13 +45,48 @@ class TimeEmbedding(nn.Module):
 
     @staticmethod
     def intervals(days: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        """Gaps to the previous real position, in hours; 0 for the first (eq. 3)."""
+        """Gaps to the previous real position, in hours (eq. 3).
+
+        Parameters
+        ----------
+        days : torch.Tensor
+            ``(B, L)`` float timestamps in days.
+        real : torch.Tensor
+            ``(B, L)`` bool, True at real (not padding) positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, L)`` gaps, clamped at 0; 0 at the first real position and on padding.
+
+        Examples
+        --------
+        >>> import torch
+        >>> TimeEmbedding.intervals(torch.tensor([[0.0, 1.0, 2.0, 2.5]]),
+        ...                         torch.tensor([[False, True, True, True]]))
+        tensor([[ 0.,  0., 24., 12.]])
+        """
         gap = torch.zeros_like(days)
         both = real[:, 1:] & real[:, :-1]
         gap[:, 1:] = torch.where(both, (days[:, 1:] - days[:, :-1]).clamp_min(0.0) * 24.0, 0.0)
         return gap
 
     def forward(self, days: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Embed the times of a batch of sequences.
+
+        Parameters
+        ----------
+        days : torch.Tensor
+            ``(B, L)`` float timestamps in days (relative to a time origin, see the module
+            docstring).
+        real : torch.Tensor
+            ``(B, L)`` bool, True at real (not padding) positions.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, L, d)`` time embeddings ``e^time``, zero on padding.
+        """
         gap = self.intervals(days, real)
         e_inter = self.interval(torch.log1p(gap)[..., None])
         phase = days[..., None] * self.alpha + self.beta
@@ -56,12 +97,44 @@ class TimeEmbedding(nn.Module):
 class DualAwareFusion(nn.Module):
     """Weights over M modalities per position (eq. 7) and the fused embedding (eq. 8).
 
-    ``e`` (B, L, M, d) modality embeddings (position embedding added, eq. 2), ``e_time``
-    (B, L, d), ``s_u`` (B, L, d) the user's state at each position and ``available``
-    (B, L, M) bool; returns ``h`` (B, L, d) and the weights (B, L, M).
+    The fusion has no parameters of its own.
+
+    Parameters
+    ----------
+    *args, **kwargs : Any
+        Passed to ``torch.nn.Module``; none are needed.
     """
 
     def forward(self, e, e_time, s_u, available):
+        """Fuse the modality embeddings of every position.
+
+        Parameters
+        ----------
+        e : torch.Tensor
+            ``(B, L, M, d)`` modality embeddings (position embedding added, eq. 2).
+        e_time : torch.Tensor
+            ``(B, L, d)`` time embeddings.
+        s_u : torch.Tensor
+            ``(B, L, d)`` the user's state at each position.
+        available : torch.Tensor
+            ``(B, L, M)`` bool, False where a modality is missing (left out of the softmax).
+
+        Returns
+        -------
+        h : torch.Tensor
+            ``(B, L, d)`` fused embeddings; zero where no modality is available.
+        weights : torch.Tensor
+            ``(B, L, M)`` softmax weights, zero for missing modalities.
+
+        Examples
+        --------
+        >>> import torch
+        >>> e = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]])  # B = L = 1, M = d = 2
+        >>> h, w = DualAwareFusion()(e, torch.zeros(1, 1, 2), torch.ones(1, 1, 2),
+        ...                          torch.tensor([[[True, False]]]))
+        >>> h, w
+        (tensor([[[1., 0.]]]), tensor([[[1., 0.]]]))
+        """
         logits = (s_u[:, :, None, :] * torch.tanh(e + e_time[:, :, None, :])).sum(-1)
         logits = logits.masked_fill(~available, float("-inf"))
         weights = torch.softmax(logits, dim=-1)
