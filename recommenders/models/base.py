@@ -616,8 +616,7 @@ class Ranker(abc.ABC):
             "history": _to_tensors(self.history),
             "extra": self._extra_state(),
         }
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
+        _write_torch(path, payload)
         return path
 
     @classmethod
@@ -683,9 +682,12 @@ def _from_tensors(d: dict[str, torch.Tensor], n_users: int, n_items: int) -> Int
     )  # fmt: skip
 
 
-def _write_train_state(path: Path, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+def _write_torch(path: Path, obj: Any) -> None:
+    # A file object: given a path, torch names the records after it (a random temporary).
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
+
+_write_train_state = _write_torch  # the training checkpoint (a test replaces it)
 
 
 def _read_train_state(path: Path, key: dict) -> dict[str, Any] | None:

@@ -82,6 +82,14 @@ def test_save_load_roundtrip(fitted, tmp_path, name):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_saving_twice_gives_the_same_bytes(fitted, tmp_path):
+    # The atomic write's temporary name is random; it must not leak into the file.
+    model = fitted["bpr"]
+    first = model.save(tmp_path / "a" / "model.pt").read_bytes()
+    second = model.save(tmp_path / "b" / "model.pt").read_bytes()
+    assert first == second
+
+
 def test_load_checks_the_class(fitted, tmp_path):
     path = fitted["pop"].save(tmp_path / "pop.pt")
     with pytest.raises(TypeError, match="holds a Pop, not a SASRec"):
