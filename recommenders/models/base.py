@@ -14,6 +14,7 @@ import abc
 import copy
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -142,8 +143,6 @@ class Ranker(abc.ABC):
         # did not validate; epoch hooks may reuse it instead of ranking again.
         self.valid_topk_: tuple[np.ndarray, np.ndarray] | None = None
 
-    # ------------------------------------------------------------------ loss weights
-
     def set_item_loss_weights(self, weights) -> Ranker:
         """Set per-item weights of the training examples, by target item.
 
@@ -191,8 +190,6 @@ class Ranker(abc.ABC):
             raise ValueError(f"item loss weights have {cache[1].shape[0]} entries but there are "
                              f"{self.n_items} items")  # fmt: skip
         return cache[1]
-
-    # ------------------------------------------------------------------ to implement
 
     @abc.abstractmethod
     def _build(self, train: Interactions) -> torch.nn.Module:
@@ -255,9 +252,8 @@ class Ranker(abc.ABC):
             states, the early-stopping state and the log. A fit started with a checkpoint
             of the same model, settings, seed and data continues after its last epoch and
             ends with the weights an uninterrupted fit would have, bit for bit (on the
-            same machine and thread count); a checkpoint of anything else is ignored and
-            overwritten. The file stays after the fit; the caller deletes it once the
-            result is safe.
+            same machine and thread count); a checkpoint of anything else is replaced, with
+            a warning naming what differs. The caller deletes the file once safe.
 
         Returns
         -------
@@ -696,5 +692,9 @@ def _read_train_state(path: Path, key: dict) -> dict[str, Any] | None:
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or state.get("key") != key:
+        old = state.get("key") if isinstance(state, dict) else None
+        diff = [k for k in key if not isinstance(old, dict) or old.get(k) != key[k]]
+        warnings.warn(f"{path} holds the training state of another {'/'.join(diff)}; training "
+                      "starts from epoch 1 and replaces it", stacklevel=4)  # fmt: skip
         return None
     return state

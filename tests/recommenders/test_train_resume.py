@@ -84,7 +84,10 @@ def test_checkpoint_of_other_settings_is_ignored(small, tmp_path, monkeypatch):
     _fit_killed_after(monkeypatch, _model("sasrec", features), split, path, 2)
     fresh = _model("sasrec", features, lr=2e-3).fit(split.train, split.valid,
                                                     checkpoint=tmp_path / "fresh.pt")
-    other = _model("sasrec", features, lr=2e-3).fit(split.train, split.valid, checkpoint=path)
+    with pytest.warns(UserWarning, match=r"state.pt holds the training state of another "
+                      r"config; training starts from epoch 1 and replaces it"):
+        other = _model("sasrec", features, lr=2e-3).fit(split.train, split.valid,
+                                                        checkpoint=path)
     assert _same_weights(other, fresh)
     assert len(other.train_log_) == len(fresh.train_log_)
 
