@@ -116,7 +116,7 @@ def default_solvers(problem, budget: int, names=DEFAULT_SOLVERS) -> dict:
     with finite differences a start costs 1 + 2 n_var evaluations, so at a budget of 50
     on a 10-variable problem MGDA runs from 2 starts (a warning says so); when not even
     one start fits, MGDA is left out of several solvers (a warning says so) and, alone,
-    refused by :func:`moopt.compare.compare` with the budget it needs;
+    refused by ``moopt.compare.compare`` with the budget it needs;
     BayesOpt (scikit-optimize, ParEGO) and MOBO (BoTorch
     qLogNEHVI) with a fifth of the budget (at least 5) as initial design; MOBO proposes
     one point per iteration up to 60 evaluations and 5 beyond, with a lighter
@@ -198,13 +198,13 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
     reference point, the sizes, seeds and solvers, the settings (this function's arguments
     updated by ``settings``, e.g. every option of the command line) and the package
     versions),
-    pareto_front.npz where the front is known (:meth:`Comparison.save`; the folder loads
-    back with :meth:`Comparison.load`), hypervolume.png and fronts.png; for a problem
+    pareto_front.npz where the front is known (``Comparison.save``; the folder loads
+    back with ``Comparison.load``), hypervolume.png and fronts.png; for a problem
     with ``reference_points()`` (the DWL paper's constants, say) each is evaluated, marked
     on the fronts and listed in reference_points.csv with the solvers that dominate
     it; a problem that keeps a ``history`` of its evaluations gets evaluations.csv.
     With a budget in seconds the solvers are sized as for a budget of 60 evaluations.
-    ``problem_args``: keyword arguments of the problem (:func:`build_problem`)."""
+    ``problem_args``: keyword arguments of the problem (``build_problem``)."""
     from recommenders.io import job_folder
 
     # The folder is held while the job runs, and the temporaries a killed run left are

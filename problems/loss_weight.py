@@ -39,10 +39,10 @@ be compared: a warm-start evaluation is capped at ``meta_epochs`` meta-epochs an
 one at ``epochs`` epochs, so epochs alone mostly restate the caps, and a meta-epoch costs
 four gradient passes per group of users where a plain epoch costs one per batch.
 
-Final models: :meth:`LossWeightProblem.fit` trains from scratch with given weights (or with
+Final models: ``LossWeightProblem.fit`` trains from scratch with given weights (or with
 MGDA setting the weights of f_acc, f_div and f_fair every step, the gradient method's
-answer to the same trade-off) and :meth:`LossWeightProblem.test_metrics` scores the result
-on the test stage, with training and validation items masked. :func:`booml_job` (behind
+answer to the same trade-off) and ``LossWeightProblem.test_metrics`` scores the result
+on the test stage, with training and validation items masked. ``booml_job`` (behind
 ``moopt booml``) runs the whole experiment: BO with and without warm start, then the
 test-stage table of the searched weights against fixed ones.
 """
@@ -76,9 +76,9 @@ class LossWeightConfig:
 
     ``projection`` sets how the warm start's outer step resolves conflicting objective
     gradients: ``"booml"`` (default) is BOOML's eq. 17, every gradient projected off the
-    *original* gradients it conflicts with at once (:func:`moopt.gradient.
-    project_conflicts`); ``"pcgrad"`` is PCGrad's sequential form, in a random order per
-    step (:func:`moopt.gradient.pcgrad`)."""
+    *original* gradients it conflicts with at once (``moopt.gradient.
+    project_conflicts``); ``"pcgrad"`` is PCGrad's sequential form, in a random order per
+    step (``moopt.gradient.pcgrad``)."""
 
     n_groups: int = 3
     encoder: str = "mf"
@@ -122,7 +122,7 @@ def group_features(train: Interactions, item_genres: np.ndarray) -> np.ndarray:
 
 
 def user_groups(train: Interactions, item_genres: np.ndarray, n_groups: int, seed: int = 0):
-    """k-means groups of users on their standardised :func:`group_features`."""
+    """k-means groups of users on their standardised ``group_features``."""
     X = group_features(train, item_genres)
     X = (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1.0)
     labels, _ = kmeans(X, n_groups, seed=seed)
@@ -439,8 +439,8 @@ class LossWeightProblem(Problem):
 
     def inputs(self) -> dict:
         """What every evaluation depends on besides the weights: the settings, a
-        :func:`~recommenders.io.dataset_digest` of the dataset (interactions and item
-        genres) and a :func:`~recommenders.io.digest` of the split (sizes and the train,
+        ``recommenders.io.dataset_digest`` of the dataset (interactions and item
+        genres) and a ``recommenders.io.digest`` of the split (sizes and the train,
         validation and test interactions). Saved with the state; a state saved for other
         inputs is refused on load."""
         if self._inputs is None:
@@ -453,14 +453,14 @@ class LossWeightProblem(Problem):
 
     def state_dict(self) -> dict:
         """What a resumed search needs: the meta-learned initialisation and its optimiser
-        state, the history and the sampling generator's state; with :meth:`inputs`, what
+        state, the history and the sampling generator's state; with ``inputs``, what
         they were computed on."""
         return {"theta": None if self._theta is None else self._theta.cpu(),
                 "outer_opt_state": self._outer_opt_state, "history": self.history,
                 "rng": self._rng.bit_generator.state, **self.inputs()}  # fmt: skip
 
     def state_mismatch(self, state: dict) -> list[str]:
-        """How a saved state's inputs differ from this problem's :meth:`inputs`, one line
+        """How a saved state's inputs differ from this problem's ``inputs``, one line
         per setting, dataset or split that differs (empty when they agree). A state saved
         before the data and split were recorded has ``"(not recorded)"`` for them, so it
         always differs: its evaluations cannot be tied to any data."""
@@ -479,8 +479,8 @@ class LossWeightProblem(Problem):
         return lines
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`; a ``ValueError`` naming what differs when it was
-        saved for other inputs (:meth:`state_mismatch`)."""
+        """Restore ``state_dict``; a ``ValueError`` naming what differs when it was
+        saved for other inputs (``state_mismatch``)."""
         differ = self.state_mismatch(state)
         if differ:
             raise ValueError("the saved state was written for other inputs ("

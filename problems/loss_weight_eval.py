@@ -5,8 +5,8 @@ fixed ones and against MGDA on the test stage.
 Steps, all on one chronological 6:2:2 split:
 
 1. **search** (twice: ``warm`` with the meta-learned warm start, ``scratch`` without):
-   :class:`moopt.algorithms.BayesOpt` with BOOML's rescaled-sum scalarisation over
-   :class:`LossWeightProblem`, ``budget`` evaluations, through ``pymoo.optimize.minimize``.
+   ``moopt.algorithms.BayesOpt`` with BOOML's rescaled-sum scalarisation over
+   ``LossWeightProblem``, ``budget`` evaluations, through ``pymoo.optimize.minimize``.
    Every evaluation records the epochs it trained, its wall-clock seconds and its gradient
    passes, so the two searches give the cost per evaluation with and without warm start
    (epochs alone mostly restate the caps ``meta_epochs`` and ``epochs``). The warm start's
@@ -83,7 +83,7 @@ def search(
     """Bayesian optimisation of ``problem`` for ``budget`` evaluations; returns its history
     as a DataFrame. With ``state_dir`` the search saves its state there (``bo_<tag>.json``,
     the BO checkpoint, and ``problem_<tag>.pt``, the problem's state with its
-    :meth:`~LossWeightProblem.inputs`: settings and digests of the dataset and split) and
+    ``LossWeightProblem.inputs``: settings and digests of the dataset and split) and
     resumes from it. A saved state for other inputs (another dataset, split or
     ``LossWeightConfig``) stops the run with a ``ValueError`` naming what differs, and so
     does one saved before the inputs were recorded (it cannot be tied to any data): use
@@ -243,7 +243,7 @@ def booml_seeds_job(
     device: str = "cpu",
     verbose: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
-    """:func:`booml_job` for each seed (``load(seed)`` gives the dataset, ``config.seed``
+    """``booml_job`` for each seed (``load(seed)`` gives the dataset, ``config.seed``
     becomes the seed; each seed in ``out_dir/seed<k>``, resumable), then across seeds:
     ``booml_runs.csv`` (every seed's final table), ``booml_seeds_table.csv`` (mean and 95%
     t-CI half-width of NDCG, ILD, ARP and ResSum at K per method) and

@@ -26,7 +26,7 @@ users, per seed), ``mm_ndcg.png`` and ``mm_summary.md`` (the table as markdown).
 run is kept in ``run-<variant>-<rate>-<seed>/`` (metrics and per-user values) and a
 rerun skips finished runs with the same settings and data; a run killed while training
 resumes from its last finished epoch (``train_state.pt`` in its folder). The job holds
-its folder (:func:`recommenders.io.job_folder`): a rerun of a killed job removes the
+its folder (``recommenders.io.job_folder``): a rerun of a killed job removes the
 temporaries it left and writes the files the uninterrupted job would have written.
 """
 

@@ -14,7 +14,7 @@ every step, driving training towards Pareto stationarity:
   {10 min, 3 h, 1 day, 7 days} before the impression, weighted by the Ebbinghaus
   retention R_w = exp(-t_w / S) (S = one day by default); the penalty is the pre-ranker's
   top-one probability of the candidate (softmax over the impression) times
-  sum_w R_w rate_w (:func:`recommenders.losses.forgetting_penalty`), so highly ranked
+  sum_w R_w rate_w (``recommenders.losses.forgetting_penalty``), so highly ranked
   candidates with recent negative feedback cost most.
 
 On MovieLens, **ratings <= 2 stand in for explicit negative feedback**: a proxy for
@@ -35,10 +35,10 @@ rated). Metrics on the test impressions:
 * NegExposure@10: share of the pre-ranker's top-10 items that received a rating <= 2 in
   the 7 days before the impression (the exposure rate of negatively rated items).
 
-:meth:`PMORSTask.train` trains with MGDA weights every step or with a fixed alpha
-(loss = alpha L_cons + (1 - alpha) L_forget, PMORS Table 2); :class:`ParetoStationarity
-Problem` exposes the two losses and their gradients over the flattened parameters, so
-:class:`moopt.algorithms.MGDA` can solve it through ``pymoo.optimize.minimize``.
+``PMORSTask.train`` trains with MGDA weights every step or with a fixed alpha
+(loss = alpha L_cons + (1 - alpha) L_forget, PMORS Table 2); ``ParetoStationarity
+Problem`` exposes the two losses and their gradients over the flattened parameters, so
+``moopt.algorithms.MGDA`` can solve it through ``pymoo.optimize.minimize``.
 """
 
 from __future__ import annotations
@@ -302,7 +302,7 @@ class PMORSTask:
         """NDCG@10, Recall@10_1 and NegExposure@10 on the test impressions.
 
         Ties are broken against the item being looked for, as in
-        :func:`recommenders.metrics.rank_candidates`: the held-out item (column 0) ranks
+        ``recommenders.metrics.rank_candidates``: the held-out item (column 0) ranks
         behind every candidate scored higher *or equal*, and so does the ranking model's
         top-1 for Recall@10_1, so a constant pre-ranker earns no credit. NegExposure@10
         reads the top 10 with ties in a random order (seeded by ``config.seed``), not in
@@ -358,7 +358,7 @@ class ParetoStationarityProblem(Problem):
 
     ``x`` is the parameter vector; ``F`` = (consistency, forgetting) on a fixed sample of
     ``n_eval`` training impressions and ``dF`` their gradients, so gradient solvers
-    (:class:`moopt.algorithms.MGDA`) drive it to Pareto stationarity. Bounds are a wide
+    (``moopt.algorithms.MGDA``) drive it to Pareto stationarity. Bounds are a wide
     box (+-10) that the parameters never approach in practice.
     """
 

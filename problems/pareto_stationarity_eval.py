@@ -3,7 +3,7 @@
 Table 2, on NDCG@10, Recall@10_1 and the exposure rate of negatively rated items.
 
 Files: ``pmors_table.csv`` (one row per weighting) and ``pmors.json`` (the table, the
-settings and the dataset's counts). :func:`pmors_seeds_job` repeats the experiment over
+settings and the dataset's counts). ``pmors_seeds_job`` repeats the experiment over
 several seeds (model initialisation, impression sampling, tie order) and adds
 ``pmors_runs.csv`` (every seed's table), the mean table with 95% CI half-widths and
 ``pmors_significance.csv``: every MGDA normalisation against every fixed alpha, paired
@@ -40,7 +40,7 @@ def pmors_job(
 ) -> tuple[pd.DataFrame, list[Path]]:
     """Train every weighting on ``dataset`` and write the table into ``out_dir``.
 
-    ``out_dir`` is held while the job runs (:func:`recommenders.io.job_folder`); nothing
+    ``out_dir`` is held while the job runs (``recommenders.io.job_folder``); nothing
     is saved before the table, so a killed run starts again from its beginning and, the
     training being seeded, writes the files the uninterrupted run would have written."""
     with job_folder(out_dir) as out:
@@ -112,7 +112,7 @@ def pmors_seeds_job(
     device: str = "cpu",
     verbose: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
-    """:func:`pmors_job` for each seed (``load(seed)`` gives the dataset; ``config.seed``
+    """``pmors_job`` for each seed (``load(seed)`` gives the dataset; ``config.seed``
     is replaced by the seed), then the mean table and the significance table. Returns
     ``(mean table, significance, files)``; with one seed the significance is empty.
 
@@ -136,7 +136,7 @@ def pmors_seeds_job(
 
 
 def _finished(folder: Path, dataset, config: PMORSConfig, alphas, normalizations):
-    """The table of a finished :func:`pmors_job` in ``folder`` with these settings and
+    """The table of a finished ``pmors_job`` in ``folder`` with these settings and
     data, else None."""
     path = folder / "pmors.json"
     if not path.is_file() or not (folder / "pmors_table.csv").is_file():

@@ -17,10 +17,10 @@ def tradeoff_curves(evaluation: RerankEvaluation) -> pd.DataFrame:
 
     Columns: ``stage`` (valid, test), ``protocol``, ``method`` (the table's label),
     ``key`` (the method's short name), ``param_name`` (lambda, theta, gamma or w),
-    ``param`` and the metrics of :func:`~problems.rerank_eval.stages.list_metrics` at
+    ``param`` and the metrics of ``problems.rerank_eval.stages.list_metrics`` at
     every k. NSGA-II points are averaged over the run's seeds, as the test table's rows
     are, so a validated utility choice lies on its test curve. Validation points are
-    those :func:`~problems.rerank_eval.tuning.tune` chose from."""
+    those ``problems.rerank_eval.tuning.tune`` chose from."""
     rows = []
     for protocol, d in evaluation.details.items():
         test: Context = d["test"]
@@ -44,7 +44,7 @@ def tradeoff_curves(evaluation: RerankEvaluation) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=None if rows else CURVE_KEYS)
 
 
-#: The leading columns of :func:`tradeoff_curves` (the metrics follow).
+#: The leading columns of ``tradeoff_curves`` (the metrics follow).
 CURVE_KEYS = ["stage", "protocol", "method", "key", "param_name", "param"]
 
 

@@ -40,7 +40,7 @@ def dominated_share(ctx: Context, res, positions: np.ndarray) -> float:
 
 @dataclass
 class RerankEvaluation:
-    """Results of :func:`rerank_evaluation`.
+    """Results of ``rerank_evaluation``.
 
     ``table``: one row per protocol, method and choice rule (NSGA-II rows averaged over
     seeds, with ``n_seeds`` and the 95% CI half-widths of F1/F2); ``runs``: one row per
@@ -49,7 +49,7 @@ class RerankEvaluation:
     weakly dominated by the user's archive; ``details``: per protocol, arrays for plots
     (``lists``: every choice's test lists, candidate ids (U, K), first seed);
     ``headline``: the primary test, the same comparison over users
-    (:func:`~problems.rerank_eval.headline.headline_table`).
+    (``problems.rerank_eval.headline.headline_table``).
     """
 
     table: pd.DataFrame
@@ -62,7 +62,7 @@ class RerankEvaluation:
 
 def _significance(protocol, choices, rows, runs, per_user, test: Context, cfg):
     """NSGA-II seeded with its validated choice (the utility rule with the best
-    validation F, see :func:`validated_choice`) against the best validation-tuned greedy
+    validation F, see ``validated_choice``) against the best validation-tuned greedy
     baseline, for F1 and F2: over seeds (the F-measure of each seed), and over users for
     HR and (Div + Nov) / 2 on the first seed."""
     kk, out = cfg.key_k, []

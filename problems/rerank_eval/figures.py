@@ -24,7 +24,7 @@ def plot_tradeoff(evaluation: RerankEvaluation, path, k: int | None = None, curv
     """Mean test HR@k against (Div@k + Nov@k) / 2, and Div@k against Nov@k: the greedy
     paths as curves over their parameter, NSGA-II's utility path (averaged over seeds) as
     a curve over ``w``, validated choices as filled markers. ``curves``: the frame of
-    :func:`~problems.rerank_eval.curves.tradeoff_curves`, computed when not given."""
+    ``problems.rerank_eval.curves.tradeoff_curves``, computed when not given."""
     from moopt.plots import save_figure, subplots
 
     curves = tradeoff_curves(evaluation) if curves is None else curves

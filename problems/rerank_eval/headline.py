@@ -2,12 +2,12 @@
 baseline, over users.
 
 The aggregate F-beta is a function of means (of HR, Div and Nov over users), not a mean of
-per-user values, so the tests resample users and recompute it (:mod:`moopt.stats`):
+per-user values, so the tests resample users and recompute it (``moopt.stats``):
 
 * a paired bootstrap of the F-beta difference (users drawn with replacement, the same
   users for both methods; both F-betas recomputed from the resample's means): percentile
-  95% CI and p-value (:func:`moopt.stats.bootstrap_of_means`);
-* a paired sign-flip permutation test (:func:`moopt.stats.sign_flip_of_means`): each
+  95% CI and p-value (``moopt.stats.bootstrap_of_means``);
+* a paired sign-flip permutation test (``moopt.stats.sign_flip_of_means``): each
   pattern swaps the two methods' (hit, Div, Nov) for the flipped users, i.e. flips the
   sign of those users' contributions to the difference of the means; the statistic is the
   F-beta difference recomputed from the swapped means, ``p`` the share of patterns at
@@ -79,7 +79,7 @@ def over_users(protocol: str, choices: list[Choice], measures: dict, cfg: Rerank
 
 
 def headline_table(rows: list[dict], significance: pd.DataFrame) -> pd.DataFrame:
-    """The rows of :func:`over_users` for every protocol, with each test's p-values
+    """The rows of ``over_users`` for every protocol, with each test's p-values
     Holm-corrected over the cells and the over-seeds comparison of ``significance`` (its
     difference, 95% t interval and Holm p over that table) as secondary columns."""
     if not rows:

@@ -4,7 +4,7 @@ stages' metrics at that weight, and every user's base list against a chosen list
 
 Reads ``rerank_results.csv`` and, where present, ``rerank_curves.csv``,
 ``rerank_lists.csv``, ``rerank_items.csv`` and ``rerank_headline.csv`` (written by
-:func:`~problems.rerank_eval.report.rerank_job`); a folder from before those files gets
+``problems.rerank_eval.report.rerank_job``); a folder from before those files gets
 a note in place of the panels they feed.
 """
 

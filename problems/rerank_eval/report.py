@@ -1,4 +1,4 @@
-"""Reporting: the headline summary table, markdown, and :func:`rerank_job`, which runs the
+"""Reporting: the headline summary table, markdown, and ``rerank_job``, which runs the
 comparison on candidates files and writes every result file."""
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from .tuning import ANGULAR_FROM_TRANSFER, validated_choice
 
 
 def summary_table(evaluation: RerankEvaluation, k: int | None = None) -> pd.DataFrame:
-    """The headline rows of :attr:`RerankEvaluation.table`, one row per method and rule,
+    """The headline rows of ``RerankEvaluation.table``, one row per method and rule,
     the protocols side by side (HR, F1, F2 at ``k``; F with its 95% CI half-width over
     seeds where the method has seeds; the validated parameter in brackets).
 
     Rows: the base ranker; each greedy baseline at the paper's parameter and tuned for
     F1 / F2; each NSGA-II variant with its validated F1 and F2 choice (the utility rule
-    with the best validation F, :func:`validated_choice`) and the knee; the transfer's
+    with the best validation F, ``validated_choice``) and the knee; the transfer's
     angular rules; plain NSGA-II with the transfer run's anchors."""
     t = evaluation.table
     k = k or max(int(c.split("@")[1]) for c in t.columns if c.startswith("F1@") and
@@ -99,18 +99,18 @@ def rerank_job(
     (default: ``candidates_valid.npz`` beside it). Writes to ``out_dir``:
     ``rerank_results.csv`` (the table), ``rerank_runs.csv`` (every NSGA-II seed),
     ``rerank_significance.csv``, ``rerank_dominance.csv``, ``rerank_headline.csv`` (the
-    tests over users, :mod:`~problems.rerank_eval.headline`), ``rerank_summary.md`` (that
-    headline and the rows of :func:`summary_table`, as markdown), ``rerank_curves.csv``
+    tests over users, ``problems.rerank_eval.headline``), ``rerank_summary.md`` (that
+    headline and the rows of ``summary_table``, as markdown), ``rerank_curves.csv``
     (the greedy paths and NSGA-II's utility paths on validation and test,
-    :func:`~problems.rerank_eval.curves.tradeoff_curves`), ``rerank_lists.csv`` (every
-    user's base and chosen test lists, :func:`~problems.rerank_eval.curves.chosen_lists`),
+    ``problems.rerank_eval.curves.tradeoff_curves``), ``rerank_lists.csv`` (every
+    user's base and chosen test lists, ``problems.rerank_eval.curves.chosen_lists``),
     ``rerank_items.csv`` (the items' titles, categories and popularity), ``tradeoff.png``,
     ``calibration.png`` (calibrated scores only), ``pareto_front.png`` and ``run.json``
     (``config``: every setting of ``cfg``; ``seeds``; ``protocols``, ``dataset``, the
     candidates files; ``settings``: e.g. the command line's options; ``versions``: the
-    packages'), each atomically (temporary name, then rename); :func:`load_rerank_run`
+    packages'), each atomically (temporary name, then rename); ``load_rerank_run``
     reads the folder back. The job holds ``out_dir`` while it runs
-    (:func:`recommenders.io.job_folder`: a second job there is refused, and the temporary
+    (``recommenders.io.job_folder``: a second job there is refused, and the temporary
     files a killed run left are deleted first); a rerun after a kill computes the
     evaluation again from the same seeds and writes the same files."""
     from recommenders.io import job_folder
@@ -188,7 +188,7 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
 
 
 def _item_table(cands, genres, popularity, name):
-    """:func:`~problems.rerank_eval.curves.item_table` with the titles and ids of the named
+    """``problems.rerank_eval.curves.item_table`` with the titles and ids of the named
     dataset the candidates came from, where it loads; the files' genre names."""
     from recommenders.pipeline import load_data
 
@@ -224,7 +224,7 @@ def _dataset_catalogue(candidates_path, cands, dataset):
     return data.item_genres, popularity, valid_pop
 
 
-#: The tables :func:`rerank_job` writes, by :class:`RerankRun` attribute.
+#: The tables ``rerank_job`` writes, by ``RerankRun`` attribute.
 RUN_TABLES = {"table": "rerank_results.csv", "runs": "rerank_runs.csv",
               "significance": "rerank_significance.csv", "dominance": "rerank_dominance.csv",
               "headline": "rerank_headline.csv"}  # fmt: skip
@@ -232,8 +232,8 @@ RUN_TABLES = {"table": "rerank_results.csv", "runs": "rerank_runs.csv",
 
 @dataclass
 class RerankRun:
-    """A ``moopt rerank --out`` folder read back (:func:`load_rerank_run`): the tables of
-    :class:`RerankEvaluation` (empty where the run wrote none), the markdown summary and
+    """A ``moopt rerank --out`` folder read back (``load_rerank_run``): the tables of
+    ``RerankEvaluation`` (empty where the run wrote none), the markdown summary and
     ``record``, the run's ``run.json`` (``config``, ``seeds``, ``settings``,
     ``versions``, ...)."""
 
@@ -247,7 +247,7 @@ class RerankRun:
 
     @property
     def config(self) -> RerankEvalConfig:
-        """The run's settings as a :class:`RerankEvalConfig` (lists back to tuples)."""
+        """The run's settings as a ``RerankEvalConfig`` (lists back to tuples)."""
         cfg = self.record.get("config")
         if cfg is None:
             raise ValueError("this folder has no run.json (written before it existed); "
@@ -257,7 +257,7 @@ class RerankRun:
 
 
 def load_rerank_run(folder) -> RerankRun:
-    """The tables, summary and ``run.json`` a ``moopt rerank --out`` (or :func:`rerank_job`)
+    """The tables, summary and ``run.json`` a ``moopt rerank --out`` (or ``rerank_job``)
     folder holds, floats read back bit for bit; a folder from before ``run.json`` loads
     with an empty ``record``."""
     from moopt.files import read_csv

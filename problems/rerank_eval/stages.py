@@ -1,5 +1,5 @@
 """The re-ranking comparison's settings, its stages (one protocol's arrays on validation or
-test), the list metrics and :class:`Context`, which runs every method on one stage."""
+test), the list metrics and ``Context``, which runs every method on one stage."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class RerankEvalConfig:
     ``seeds`` the NSGA-II seeds scored on test; ``accuracy`` the accuracy objective
     (``"expected_hits"`` or PreferRec's DCG ``"accuracy"``); ``shuffle_seed`` the sampled
     protocol's column shuffle; ``transfer`` the knowledge-transfer preset
-    (:data:`moopt.callbacks.knowledge_transfer.PRESETS`); ``n_resamples`` the bootstrap
+    (``moopt.callbacks.knowledge_transfer.PRESETS``); ``n_resamples`` the bootstrap
     resamples and sign-flip patterns of the headline tests over users, seeded by
     ``stats_seed``.
     """
@@ -193,8 +193,8 @@ def per_user_beyond(lists, item_genres, popularity, k) -> np.ndarray:
 
 def per_user_measures(lists, target, item_genres, popularity, k) -> np.ndarray:
     """(U, 3): every user's hit, Div@k and Nov@k. Their column means are
-    :func:`list_metrics`' HR@k, Div@k and Nov@k, so the aggregate F-beta is
-    :func:`f_beta_of_means` of those means."""
+    ``list_metrics``' HR@k, Div@k and Nov@k, so the aggregate F-beta is
+    ``f_beta_of_means`` of those means."""
     top = lists[:, :k]
     hit = M.hit_rate(top == np.asarray(target)[:, None], k).astype(np.float64)
     return np.column_stack([hit, M.category_coverage(top, item_genres),
@@ -202,8 +202,8 @@ def per_user_measures(lists, target, item_genres, popularity, k) -> np.ndarray:
 
 
 def f_beta_of_means(beta: float):
-    """The aggregate F-beta as a function of means ``(..., 3)`` of :func:`per_user_measures`
-    (HR, Div, Nov), vectorised over the leading axes: :func:`recommenders.metrics.f_beta`."""
+    """The aggregate F-beta as a function of means ``(..., 3)`` of ``per_user_measures``
+    (HR, Div, Nov), vectorised over the leading axes: ``recommenders.metrics.f_beta``."""
 
     def statistic(means: np.ndarray) -> np.ndarray:
         return M.f_beta(means[..., 0], means[..., 1], means[..., 2], beta)
@@ -232,7 +232,7 @@ class Context:
                             self.cfg.ks)  # fmt: skip
 
     def measures(self, positions: np.ndarray) -> np.ndarray:
-        """Per-user (hit, Div, Nov) at the key k, :func:`per_user_measures`."""
+        """Per-user (hit, Div, Nov) at the key k, ``per_user_measures``."""
         return per_user_measures(self.items_of(positions), self.stage.target, self.genres,
                                  self.pop, self.cfg.key_k)  # fmt: skip
 

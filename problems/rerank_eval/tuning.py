@@ -1,5 +1,5 @@
 """Tuning on the validation stage: the utility path of an NSGA-II run, every method's
-validated choices (:func:`tune`), applying a choice on a stage and picking the validated
+validated choices (``tune``), applying a choice on a stage and picking the validated
 choice among methods."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ ANGULAR_FROM_TRANSFER = "angular (all anchors of the transfer run)"
 
 def apply_choice(ctx: Context, choice: Choice, res=None, anchors=None) -> np.ndarray:
     """Positions (U, K) of a validated choice on a stage (``res``: the NSGA-II run;
-    ``anchors``: the transfer run's anchors, for :data:`ANGULAR_FROM_TRANSFER`)."""
+    ``anchors``: the transfer run's anchors, for ``ANGULAR_FROM_TRANSFER``)."""
     m = choice.method
     if m == "base":
         return ctx.base()
