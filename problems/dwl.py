@@ -72,7 +72,7 @@ class DWLConfig:
     epochs : int, default 30
         Maximum training epochs (at least 1).
     patience : int, default 5
-        Early stopping: epochs without a better validation NDCG@10 (at least 1).
+        Early stopping: validation rounds without a better NDCG@10 (at least 1).
     n_negatives : int, default 256
         Sampled negatives per batch besides the in-batch ones.
     negatives : str, default "uniform"

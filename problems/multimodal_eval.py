@@ -74,7 +74,7 @@ class MultimodalConfig:
     epochs : int, default 50
         Maximum training epochs (at least 1).
     patience : int, default 5
-        Early stopping: epochs without a better validation score (at least 1).
+        Early stopping: validation rounds without a better NDCG@10 (at least 1).
     hidden : int, default 64
         Hidden size of every encoder (at least 1).
     lr : float, default 1e-3
