@@ -1,6 +1,8 @@
-"""The solver comparison job behind ``moopt compare``: a problem by name, NSGA-II, MGDA and
-Bayesian optimisation (scikit-optimize and BoTorch) with settings sized to the budget,
-run over one or several seeds, and the files written."""
+"""The solver comparison job behind ``moopt compare``.
+
+A problem by name; NSGA-II, MGDA and Bayesian optimisation (scikit-optimize and BoTorch)
+with settings sized to the budget, run over one or several seeds; and the files written.
+"""
 
 from __future__ import annotations
 
@@ -33,12 +35,48 @@ def build_problem(name: str, data: str = "ml-100k", seed: int = 0, warm_start: b
                   problem_args: dict | None = None) -> Problem:  # fmt: skip
     """A problem by name.
 
-    ``"quadratics"`` (cheap, with gradients), ``"loss-weight"`` (BOOML on ``data``), any
-    name pymoo's ``get_problem`` knows (``"zdt1"``, ``"dtlz2"``, ...; ``n_var`` overrides
-    its default size) or ``"package.module:Class"``, a ``Problem`` subclass imported with
-    the current folder first on ``sys.path``. ``problem_args``: keyword arguments of the
-    class or of pymoo's problem (``--problem-args``). An error raised by a user's module
-    while it is imported or its class built is a ``ValueError`` naming the module.
+    Parameters
+    ----------
+    name : str
+        ``"quadratics"`` (cheap, with gradients), ``"loss-weight"`` (BOOML on ``data``),
+        ``"domain-weight"`` (the DWL constants on ``data``), any name pymoo's
+        ``get_problem`` knows (``"zdt1"``, ``"dtlz2"``, ...) or
+        ``"package.module:Class"``, a ``Problem`` subclass imported with the current
+        folder first on ``sys.path``.
+    data : str, default "ml-100k"
+        Dataset of the training-run problems (``recommenders.pipeline.load_data``).
+    seed : int, default 0
+        Seed of the quadratics' centres, of the data loading and of the training runs.
+    warm_start : bool, default True
+        ``"loss-weight"`` only: each training run starts from the previous one's weights
+        (``LossWeightConfig.warm_start``).
+    n_var : int or None, default None
+        Number of variables of ``"quadratics"`` (None: 5) or of a pymoo test problem
+        (None: its default); ignored otherwise.
+    problem_args : dict or None, default None
+        Keyword arguments of a ``module:Class`` class or of pymoo's problem
+        (``--problem-args``); refused for the toolkit's own problems.
+
+    Returns
+    -------
+    pymoo.core.problem.Problem
+        The problem, ready to evaluate.
+
+    Raises
+    ------
+    ValueError
+        For an empty or unknown name, ``problem_args`` given to one of the toolkit's
+        problems, or an error raised by a user's module while it is imported or its class
+        built (the message names the module).
+    TypeError
+        If ``module:Class`` names something that is not a ``Problem`` subclass.
+
+    Examples
+    --------
+    >>> from problems.comparison import build_problem
+    >>> problem = build_problem("quadratics", n_var=3, seed=1)
+    >>> type(problem).__name__, problem.n_var, problem.n_obj
+    ('QuadraticsProblem', 3, 2)
     """
     if not isinstance(name, str) or not name:
         raise ValueError(f"problem must be a non-empty name, got {name!r}")
@@ -116,11 +154,37 @@ def default_solvers(problem, budget: int, names=DEFAULT_SOLVERS) -> dict:
     with finite differences a start costs 1 + 2 n_var evaluations, so at a budget of 50
     on a 10-variable problem MGDA runs from 2 starts (a warning says so); when not even
     one start fits, MGDA is left out of several solvers (a warning says so) and, alone,
-    refused by :func:`moopt.compare.compare` with the budget it needs;
+    refused by ``moopt.compare.compare`` with the budget it needs;
     BayesOpt (scikit-optimize, ParEGO) and MOBO (BoTorch
     qLogNEHVI) with a fifth of the budget (at least 5) as initial design; MOBO proposes
     one point per iteration up to 60 evaluations and 5 beyond, with a lighter
     acquisition search so that a run of 200 evaluations stays within minutes on a CPU.
+
+    Parameters
+    ----------
+    problem : pymoo.core.problem.Problem
+        The problem (MGDA's cost per start depends on its ``n_var`` and gradients).
+    budget : int
+        Evaluations each solver may spend.
+    names : sequence of str, default ("nsga2", "mgda", "bo")
+        Solvers to build, among ``"nsga2"``, ``"mgda"``, ``"bo"`` and ``"mobo"``.
+
+    Returns
+    -------
+    dict of str to pymoo.core.algorithm.Algorithm
+        Name -> solver, in the order of ``names``, without an MGDA left out.
+
+    Raises
+    ------
+    ValueError
+        If a name is not a known solver.
+
+    Examples
+    --------
+    >>> from problems.comparison import build_problem, default_solvers
+    >>> solvers = default_solvers(build_problem("quadratics"), budget=100)
+    >>> list(solvers), solvers["nsga2"].pop_size
+    (['nsga2', 'mgda', 'bo'], 20)
     """
     unknown = set(names) - set(SOLVERS)
     if unknown:
@@ -160,8 +224,23 @@ def default_solvers(problem, budget: int, names=DEFAULT_SOLVERS) -> dict:
 
 
 def reference_points(problem, result: Comparison) -> tuple[dict, list[dict]]:
-    """Evaluate ``problem.reference_points()`` (if it has them) and say which solvers'
-    archives dominate each: (label -> F for the plot, table rows)."""
+    """Evaluate ``problem.reference_points()`` and say which solvers' archives dominate each.
+
+    Parameters
+    ----------
+    problem : pymoo.core.problem.Problem
+        The compared problem; one without a ``reference_points`` method has none.
+    result : moopt.compare.Comparison
+        The comparison whose archives are checked.
+
+    Returns
+    -------
+    marks : dict of str to numpy.ndarray
+        Label -> objective vector F of each point, for the fronts figure.
+    rows : list of dict
+        One row per point: ``point``, ``x1..``, ``f1..`` and ``dominated by`` (the
+        solvers' names, or ``"none"``).
+    """
     marks, rows = {}, []
     for label, x in getattr(problem, "reference_points", dict)().items():
         f = np.asarray(problem.evaluate(np.atleast_2d(x), return_values_of=["F"]))[0]
@@ -173,9 +252,22 @@ def reference_points(problem, result: Comparison) -> tuple[dict, list[dict]]:
 
 
 def evaluation_history(result: Comparison) -> pd.DataFrame:
-    """Every evaluation of each solver's first seed, for problems that keep a ``history``
-    of them (the training-run problems: decision variables, objectives, seconds); empty
-    otherwise. The fronts alone do not say which constants produced them."""
+    """Every evaluation of each solver's first seed, for problems that keep a ``history``.
+
+    The training-run problems keep one (decision variables, objectives, seconds); the
+    fronts alone do not say which constants produced them.
+
+    Parameters
+    ----------
+    result : moopt.compare.Comparison
+        A finished comparison.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The history rows with ``solver`` and ``evaluation`` (1-based) columns; empty when
+        the problem keeps no history.
+    """
     frames = []
     for name, res in result.results.items():
         history = getattr(getattr(res, "problem", None), "history", None)
@@ -191,20 +283,56 @@ def comparison_job(problem_name: str, out_dir, budget: float = 60, solvers=DEFAU
                    progress: bool = False, seeds: int = 1,
                    n_var: int | None = None, settings: dict | None = None,
                    problem_args: dict | None = None) -> tuple[Comparison, list]:  # fmt: skip
-    """Run the comparison and write comparison.csv (one row per solver: means and, with
-    several seeds, 95% CIs), runs.csv (every solver and seed), curves.csv, bands.csv,
-    significance.csv (the two best solvers paired over seeds, with several seeds),
-    fronts.csv (every solver's and seed's final front, X and F), comparison.json (the
-    reference point, the sizes, seeds and solvers, the settings (this function's arguments
-    updated by ``settings``, e.g. every option of the command line) and the package
-    versions),
-    pareto_front.npz where the front is known (:meth:`Comparison.save`; the folder loads
-    back with :meth:`Comparison.load`), hypervolume.png and fronts.png; for a problem
-    with ``reference_points()`` (the DWL paper's constants, say) each is evaluated, marked
-    on the fronts and listed in reference_points.csv with the solvers that dominate
-    it; a problem that keeps a ``history`` of its evaluations gets evaluations.csv.
-    With a budget in seconds the solvers are sized as for a budget of 60 evaluations.
-    ``problem_args``: keyword arguments of the problem (:func:`build_problem`)."""
+    """Run a solver comparison and write its files.
+
+    Writes comparison.csv (one row per solver: means and, with several seeds, 95% CIs),
+    runs.csv (every solver and seed), curves.csv, bands.csv, significance.csv (the two
+    best solvers paired over seeds, with several seeds), fronts.csv (every solver's and
+    seed's final front, X and F), comparison.json (the reference point, the sizes, seeds
+    and solvers, the settings (this function's arguments updated by ``settings``) and the
+    package versions), pareto_front.npz where the front is known (``Comparison.save``),
+    hypervolume.png and fronts.png. For a problem with ``reference_points()`` (the DWL
+    paper's constants, say) each is evaluated, marked on the fronts and listed in
+    reference_points.csv with the solvers that dominate it; a problem that keeps a
+    ``history`` of its evaluations gets evaluations.csv. The folder is held while the job
+    runs (``recommenders.io.job_folder``).
+
+    Parameters
+    ----------
+    problem_name : str
+        The problem, as ``build_problem`` takes it.
+    out_dir : str or pathlib.Path
+        Output folder.
+    budget : float, default 60
+        Budget per solver and seed, in ``budget_type`` units.
+    solvers : sequence of str, default ("nsga2", "mgda", "bo")
+        Solvers to compare (``default_solvers``'s names).
+    data : str, default "ml-100k"
+        Dataset of the training-run problems.
+    seed : int, default 0
+        First seed (the problem's and the solvers').
+    budget_type : str, default "evaluations"
+        ``"evaluations"`` or ``"seconds"`` of wall time per run; with seconds the solvers
+        are sized as for a budget of 60 evaluations.
+    progress : bool, default False
+        Show a progress bar per run.
+    seeds : int or sequence of int, default 1
+        A number of seeds (``seed .. seed + seeds - 1``) or the seeds themselves.
+    n_var : int or None, default None
+        Number of variables of a scalable problem (``build_problem``).
+    settings : dict or None, default None
+        Recorded in comparison.json over this function's arguments (e.g. every option of
+        the command line).
+    problem_args : dict or None, default None
+        Keyword arguments of the problem (``build_problem``).
+
+    Returns
+    -------
+    result : moopt.compare.Comparison
+        The comparison (loads back from the folder with ``Comparison.load``).
+    files : list of pathlib.Path
+        The files written.
+    """
     from recommenders.io import job_folder
 
     # The folder is held while the job runs, and the temporaries a killed run left are

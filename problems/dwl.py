@@ -1,8 +1,8 @@
 """The Dynamic Weighted Loss experiment behind ``moopt dwl``.
 
 A next-item model (SASRec by default) is trained with the sampled softmax with log-Q
-correction (:mod:`recommenders.sampled_softmax`) and every training example weighted by
-its target item's domain weight (:mod:`recommenders.domains`), in three variants:
+correction (``recommenders.sampled_softmax``) and every training example weighted by
+its target item's domain weight (``recommenders.domains``), in three variants:
 
 * ``generic``: every weight 1 (the plain sampled softmax);
 * ``fixed``: the listed sparse domains 2, the others 1 (PinnerFormerLite's h_d);
@@ -25,7 +25,7 @@ metrics, training seconds and the weights' overhead per run), ``dwl_table.csv`` 
 kept in ``run-<variant>-<seed>/`` and a rerun skips finished runs with the same settings
 and data; a generic or fixed run killed while training resumes from its last finished
 epoch (``train_state.pt`` in its folder). The job holds its folder
-(:func:`recommenders.io.job_folder`): a rerun of a killed job removes the temporaries it
+(``recommenders.io.job_folder``): a rerun of a killed job removes the temporaries it
 left and writes the files the uninterrupted job would have written.
 """
 
@@ -62,7 +62,55 @@ TRAIN_STATE = "train_state.pt"  # a run's training state while it trains
 
 @dataclass(frozen=True)
 class DWLConfig:
-    """Settings of one DWL training run (model, loss, weights) and its evaluation."""
+    """Settings of one DWL training run (model, loss, weights) and its evaluation.
+
+    Parameters
+    ----------
+    model : str, default "sasrec"
+        Next-item model trained with ``loss="sampled_weighted"`` (``"sasrec"`` or
+        ``"gru4rec"``).
+    epochs : int, default 30
+        Maximum training epochs (at least 1).
+    patience : int, default 5
+        Early stopping: validation rounds without a better NDCG@10 (at least 1).
+    n_negatives : int, default 256
+        Sampled negatives per batch besides the in-batch ones.
+    negatives : str, default "uniform"
+        Sampler of those negatives: ``"uniform"`` or ``"popularity"``.
+    a, b, c : float, default 1.0
+        Coefficients of the sparsity score s_d = a log(1/f_d) + b log(|U| / |U_d|)
+        + c H_d (Algorithm 1).
+    w_min, w_max : float, default 0.2 and 5.0
+        Bounds the domain weights are clipped to, 0 < w_min < w_max (``mapping="mean"``
+        also needs w_min <= 1 <= w_max).
+    mapping : str, default "mean"
+        Scores to weights: ``"mean"`` (unit share-weighted mean) or ``"paper"`` (the
+        literal min-max form); see ``recommenders.domains.weights_from_sparsity``.
+    rule : str, default "max"
+        An item's weight from its genres' weights: ``"max"`` or ``"mean"``.
+    every : int, default 2
+        The dynamic weights are recomputed every ``every`` epochs.
+    mu : float, default 0.9
+        EMA factor in (0, 1): weights = mu * old + (1 - mu) * recomputed.
+    fixed_value : float, default 2.0
+        Weight of the sparse domains in the ``fixed`` variant (the others get 1).
+    sparse : tuple of str, default ("Film-Noir", "Documentary", "Western", "Fantasy")
+        Domains reported as the sparse group (and up-weighted by ``fixed``).
+    dense : tuple of str, default ("Drama", "Comedy")
+        Domains reported as the dense group; none may also be sparse.
+    exclude : tuple of str, default ("unknown",)
+        Genres dropped from the domains.
+    k : int, default 10
+        Cut-off of Recall@K, NDCG@K and the other list metrics (at least 1).
+    model_settings : dict, default {}
+        Further keyword arguments of the model's constructor.
+
+    Raises
+    ------
+    ValueError
+        If ``k``, ``epochs`` or ``patience`` is below 1, or a domain is both sparse and
+        dense.
+    """
 
     model: str = "sasrec"
     epochs: int = 30
@@ -94,8 +142,27 @@ class DWLConfig:
 
 
 def domains_of(dataset, cfg: DWLConfig) -> tuple[np.ndarray, list[str]]:
-    """The (n_items, n_domains) genre matrix and names, without ``cfg.exclude``; the
-    sparse and dense domains must be among them."""
+    """The (n_items, n_domains) genre matrix and names, without ``cfg.exclude``.
+
+    Parameters
+    ----------
+    dataset : recommenders.data.Dataset
+        Supplies ``item_genres`` and ``genre_names``.
+    cfg : DWLConfig
+        Supplies ``exclude``, ``sparse`` and ``dense``.
+
+    Returns
+    -------
+    genres : numpy.ndarray
+        (n_items, n_domains) bool membership of every item in every kept domain.
+    names : list of str
+        The kept domains' names, in the dataset's order.
+
+    Raises
+    ------
+    ValueError
+        If a sparse or dense domain is not among the kept ones.
+    """
     names = list(dataset.genre_names)
     keep = np.array([n not in cfg.exclude for n in names])
     genres = np.asarray(dataset.item_genres, bool)[:, keep]
@@ -109,12 +176,44 @@ def domains_of(dataset, cfg: DWLConfig) -> tuple[np.ndarray, list[str]]:
 def train_variant(dataset, split, variant: str, seed: int, cfg: DWLConfig,
                   device: str = "auto", verbose: bool = False,
                   checkpoint: Path | None = None):  # fmt: skip
-    """Train one variant (early stopping on validation NDCG@10); returns (model, info) with
-    the training and weight seconds, their ratio and the final domain weights.
+    """Train one variant, with early stopping on validation NDCG@10.
 
-    With ``checkpoint`` the generic and fixed variants save their training state there
-    after every epoch and resume from it (:meth:`recommenders.models.Ranker.fit`); the
-    dynamic variant's weights are state of their own, so it always trains from the start."""
+    Parameters
+    ----------
+    dataset : recommenders.data.Dataset
+        Supplies the item genres (the domains).
+    split : recommenders.data.Split
+        Train and validation interactions (the dynamic weights come from ``split.train``).
+    variant : str
+        ``"generic"`` (all weights 1), ``"fixed"`` (sparse domains ``cfg.fixed_value``)
+        or ``"dynamic"`` (Algorithms 1 and 2).
+    seed : int
+        Seed of the model.
+    cfg : DWLConfig
+        Model, loss and weight settings.
+    device : str, default "auto"
+        Torch device (``"cpu"``, ``"cuda"`` or ``"auto"``).
+    verbose : bool, default False
+        Print the model's per-epoch progress.
+    checkpoint : pathlib.Path or None, default None
+        With a path, the generic and fixed variants save their training state there after
+        every epoch and resume from it (``recommenders.models.Ranker.fit``); the dynamic
+        variant's weights are state of their own, so it always trains from the start.
+
+    Returns
+    -------
+    model : recommenders.models.Ranker
+        The trained model.
+    info : dict
+        ``variant``, ``seed``, ``fit_seconds``, ``weight_seconds`` (computing the
+        weights), ``overhead_%`` (their ratio in percent), ``epochs_run``,
+        ``best_epoch`` and ``domain_weights`` (final weight per domain name).
+
+    Raises
+    ------
+    ValueError
+        If ``variant`` is unknown or a configured domain is not in the dataset.
+    """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     genres, names = domains_of(dataset, cfg)
@@ -151,8 +250,39 @@ def train_variant(dataset, split, variant: str, seed: int, cfg: DWLConfig,
 
 
 def evaluate_domains(model, split, dataset, cfg: DWLConfig, stage: str = "test"):
-    """Per-domain and overall metrics on ``stage``; also the per-row Recall@K of every
-    target and the target items (for per-user pairing)."""
+    """Per-domain and overall metrics of a trained model on one stage.
+
+    Parameters
+    ----------
+    model : recommenders.models.Ranker
+        A fitted model; its history is set to the stage's (seen items are masked).
+    split : recommenders.data.Split
+        The leave-one-out split the model was trained on.
+    dataset : recommenders.data.Dataset
+        Supplies the item genres.
+    cfg : DWLConfig
+        Supplies ``k`` and the domains.
+    stage : str, default "test"
+        ``"valid"`` or ``"test"``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per domain plus ``[sparse]``, ``[dense]`` and ``[all]``: ``domain``,
+        ``n_targets``, ``Recall@K`` and ``NDCG@K`` (a multi-genre target counts in each
+        of its genres).
+    overall : dict
+        ``Recall@K``, ``NDCG@K``, ``ILD@K``, ``Coverage@K`` and ``InterestEntropy``.
+    recall : numpy.ndarray
+        Recall@K of every target (for per-user pairing).
+    items : numpy.ndarray
+        The target items, aligned with ``recall``.
+
+    Raises
+    ------
+    ValueError
+        If no target of ``stage`` lies in the sparse (or dense) domains.
+    """
     genres, names = domains_of(dataset, cfg)
     targets = split.targets(stage)
     model.set_history(split.history(stage))
@@ -211,8 +341,41 @@ def _jsonable(cfg: DWLConfig) -> dict:
 def dwl_job(dataset, out_dir, variants=VARIANTS, seeds=(0, 1, 2, 3, 4),
             config: DWLConfig | None = None, device: str = "auto",
             verbose: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:  # fmt: skip
-    """Train and evaluate every variant on every seed; write the files of the module
-    docstring. Returns (per-domain table, significance over seeds, files)."""
+    """Train and evaluate every variant on every seed, writing the module's files.
+
+    Parameters
+    ----------
+    dataset : recommenders.data.Dataset
+        Interactions with item genres; split leave-one-out.
+    out_dir : str or pathlib.Path
+        Output folder (held by ``recommenders.io.job_folder``; finished runs are reused).
+    variants : sequence of str, default ("generic", "fixed", "dynamic")
+        Non-empty subset of the three variants.
+    seeds : sequence of int, default (0, 1, 2, 3, 4)
+        Distinct training seeds, at least one.
+    config : DWLConfig or None, default None
+        Settings of every run; None means ``DWLConfig()``.
+    device : str, default "auto"
+        Torch device (``"cpu"``, ``"cuda"`` or ``"auto"``).
+    verbose : bool, default False
+        Print training progress.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Mean (and 95% CI over seeds) Recall@K and NDCG@K per domain and variant.
+    significance : pandas.DataFrame
+        Dynamic vs each baseline per domain, paired over seeds; empty with one seed or
+        without the dynamic variant.
+    files : list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        If ``variants`` or ``seeds`` are invalid or a configured domain is not in the
+        dataset.
+    """
     cfg = config or DWLConfig()
     variants = list(variants)
     unknown = set(variants) - set(VARIANTS)

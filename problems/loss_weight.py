@@ -39,10 +39,10 @@ be compared: a warm-start evaluation is capped at ``meta_epochs`` meta-epochs an
 one at ``epochs`` epochs, so epochs alone mostly restate the caps, and a meta-epoch costs
 four gradient passes per group of users where a plain epoch costs one per batch.
 
-Final models: :meth:`LossWeightProblem.fit` trains from scratch with given weights (or with
+Final models: ``LossWeightProblem.fit`` trains from scratch with given weights (or with
 MGDA setting the weights of f_acc, f_div and f_fair every step, the gradient method's
-answer to the same trade-off) and :meth:`LossWeightProblem.test_metrics` scores the result
-on the test stage, with training and validation items masked. :func:`booml_job` (behind
+answer to the same trade-off) and ``LossWeightProblem.test_metrics`` scores the result
+on the test stage, with training and validation items masked. ``booml_job`` (behind
 ``moopt booml``) runs the whole experiment: BO with and without warm start, then the
 test-stage table of the searched weights against fixed ones.
 """
@@ -71,14 +71,46 @@ PROJECTIONS = ("booml", "pcgrad")
 
 @dataclass(frozen=True)
 class LossWeightConfig:
-    """BOOML's settings where given (W = 3, weights in [0.01, 10], inner and outer
-    learning rates 1e-2, 5 meta-epochs for MF); the rest sized for a CPU.
+    """Settings of the loss-weight search: BOOML's where given, the rest sized for a CPU.
 
-    ``projection`` sets how the warm start's outer step resolves conflicting objective
-    gradients: ``"booml"`` (default) is BOOML's eq. 17, every gradient projected off the
-    *original* gradients it conflicts with at once (:func:`moopt.gradient.
-    project_conflicts`); ``"pcgrad"`` is PCGrad's sequential form, in a random order per
-    step (:func:`moopt.gradient.pcgrad`)."""
+    Parameters
+    ----------
+    n_groups : int, default 3
+        Number of k-means user groups W; the problem has 2 W decision variables.
+    encoder : str, default "mf"
+        ``"mf"`` (BPR matrix factorisation) or ``"lightgcn"``.
+    dim, n_layers : int, default 32 and 2
+        Embedding dimension; LightGCN propagation layers (unused by ``"mf"``).
+    k : int, default 20
+        Cut-off of NDCG@K, ILD@K and ARP@K.
+    lr : float, default 1e-2
+        Adam learning rate of training from scratch (no warm start, and ``fit``).
+    batch_size : int, default 1024
+        Interactions per plain batch; support interactions per meta-task group.
+    epochs, patience : int, default 80 and 3
+        Most epochs from scratch; early stopping after ``patience`` (meta-)epochs
+        without a better validation ResSum.
+    warm_start : bool, default True
+        Share one meta-trained parameter vector across evaluations (BOOML section 4.2).
+    meta_epochs : int, default 5
+        Most meta-epochs of a warm-start evaluation (BOOML's 5 for MF).
+    inner_lr, outer_lr : float, default 1e-2
+        Inner (support-set) SGD step size; Adam rate of the outer (query-set) update.
+    query_share : float, default 0.2
+        Share in (0, 1) of each user's newest training rows that is query (``support_query``).
+    projection : str, default "booml"
+        How the outer step resolves conflicting gradients: ``"booml"`` is BOOML's eq.
+        17, each projected off the *original* gradients it conflicts with at once
+        (``moopt.gradient.project_conflicts``); ``"pcgrad"`` is PCGrad's sequential
+        form, in a random order per step (``moopt.gradient.pcgrad``).
+    seed : int, default 0
+        Seed of the user groups, the initial parameters and the negative sampling.
+
+    Raises
+    ------
+    ValueError
+        For an unknown encoder or projection, a count below 1 or a bad ``query_share``.
+    """
 
     n_groups: int = 3
     encoder: str = "mf"
@@ -110,7 +142,20 @@ class LossWeightConfig:
 
 
 def group_features(train: Interactions, item_genres: np.ndarray) -> np.ndarray:
-    """Per user: log1p(number of items), categories-to-items ratio, mean item popularity."""
+    """Per user: log1p(number of items), categories-to-items ratio, mean item popularity.
+
+    Parameters
+    ----------
+    train : recommenders.data.Interactions
+        Training interactions; popularity is the item's number of them.
+    item_genres : numpy.ndarray
+        (n_items, n_genres) bool categories.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_users, 3) float features; 0 for the last two of a user without interactions.
+    """
     counts = train.user_counts().astype(np.float64)
     pop = train.item_counts().astype(np.float64)
     cats = np.zeros((train.n_users, item_genres.shape[1]), dtype=bool)
@@ -122,7 +167,22 @@ def group_features(train: Interactions, item_genres: np.ndarray) -> np.ndarray:
 
 
 def user_groups(train: Interactions, item_genres: np.ndarray, n_groups: int, seed: int = 0):
-    """k-means groups of users on their standardised :func:`group_features`."""
+    """k-means groups of users on their standardised ``group_features``.
+
+    Parameters
+    ----------
+    train, item_genres : recommenders.data.Interactions and numpy.ndarray
+        As for ``group_features``.
+    n_groups : int
+        Number of groups, 1 to ``train.n_users``.
+    seed : int, default 0
+        Seed of the k-means restarts.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_users,) group label in [0, n_groups) of every user.
+    """
     X = group_features(train, item_genres)
     X = (X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1.0)
     labels, _ = kmeans(X, n_groups, seed=seed)
@@ -130,7 +190,31 @@ def user_groups(train: Interactions, item_genres: np.ndarray, n_groups: int, see
 
 
 def support_query(train: Interactions, query_share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Row masks: each user's newer ``query_share`` of training interactions is query."""
+    """Row masks: each user's newer ``query_share`` of training interactions is query.
+
+    Parameters
+    ----------
+    train : recommenders.data.Interactions
+        Training interactions (rows sorted by user, then time).
+    query_share : float
+        Share in (0, 1); a user's query set is the newest floor(count * share) rows.
+
+    Returns
+    -------
+    support, query : numpy.ndarray
+        (len(train),) bool masks of the support rows and of the query rows.
+
+    Examples
+    --------
+    >>> from recommenders.data import Interactions
+    >>> from problems.loss_weight import support_query
+    >>> train = Interactions(users=[0] * 5 + [1] * 2, items=[0, 1, 2, 3, 4, 0, 1],
+    ...                      timestamps=[1, 2, 3, 4, 5, 1, 2], ratings=[1] * 7,
+    ...                      n_users=2, n_items=5)
+    >>> support, query = support_query(train, 0.2)
+    >>> query.astype(int)  # user 0's newest row; user 1's 2 rows give floor(0.4) = 0
+    array([0, 0, 0, 0, 1, 0, 0])
+    """
     counts = train.user_counts()[train.users]
     position = np.arange(len(train)) - train.indptr[train.users]
     query = position >= counts - np.floor(counts * query_share).astype(np.int64)
@@ -138,7 +222,26 @@ def support_query(train: Interactions, query_share: float) -> tuple[np.ndarray, 
 
 
 class LossWeightProblem(Problem):
-    """Per-group loss weights of a BPR encoder; see the module docstring."""
+    """Per-group loss weights of a BPR encoder; see the module docstring.
+
+    Decision variables (2 W reals in [-2, 1]): log10 of lambda_1..W (diversity weights)
+    then of beta_1..W (fairness weights), i.e. weights in [0.01, 10]. Objectives
+    (minimised): -NDCG@K and -ILD@K, each in [-1, 0], and ARP@K >= 0 (mean training count
+    of the recommended items), on validation. Each evaluation is a training run, recorded
+    in ``history``. A split without validation interactions is a ``ValueError``.
+
+    Parameters
+    ----------
+    dataset : recommenders.data.Dataset
+        Interactions with item genres.
+    config : LossWeightConfig or None, default None
+        Settings; None means ``LossWeightConfig()``.
+    split : recommenders.data.Split or None, default None
+        Train, validation and test interactions; None means the chronological 6:2:2
+        ``recommenders.data.ratio_split`` of ``dataset.interactions``.
+    device : str, default "cpu"
+        Torch device (``"cpu"``, ``"cuda"`` or ``"auto"``).
+    """
 
     def __init__(
         self,
@@ -179,7 +282,18 @@ class LossWeightProblem(Problem):
     # ------------------------------------------------------------------ parameters
 
     def weights(self, x) -> tuple[np.ndarray, np.ndarray]:
-        """(lambda, beta) per group from a decision vector (log10 weights)."""
+        """(lambda, beta) per group from a decision vector (log10 weights).
+
+        Parameters
+        ----------
+        x : array_like
+            (2 W,) finite log10 weights (else ``ValueError``), clipped to [-2, 1].
+
+        Returns
+        -------
+        lam, beta : numpy.ndarray
+            (W,) diversity weights 10^x[:W] and fairness weights 10^x[W:].
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.shape != (self.n_var,) or not np.all(np.isfinite(x)):
             raise ValueError(f"x must be {self.n_var} finite log10 weights, got {x}")
@@ -229,12 +343,35 @@ class LossWeightProblem(Problem):
     # ------------------------------------------------------------------ validation
 
     def validation_metrics(self, theta: torch.Tensor) -> dict[str, float]:
-        """NDCG@K, ILD@K, ARP@K and ResSum on the validation stage (training items masked)."""
+        """NDCG@K, ILD@K, ARP@K and ResSum on the validation stage (training items masked).
+
+        Parameters
+        ----------
+        theta : torch.Tensor
+            (n_users + n_items, dim) parameters, user rows first (LightGCN: layer 0).
+
+        Returns
+        -------
+        dict of str to float
+            ``NDCG``, ``ILD``, ``ARP``, ``ResSum`` (NDCG + sigmoid(ILD) + sigmoid(1/ARP)).
+        """
         return self._stage_metrics(theta, self.split.valid, self.split.train)
 
     def test_metrics(self, theta: torch.Tensor) -> dict[str, float]:
-        """NDCG@K, ILD@K, ARP@K and ResSum on the test stage (training and validation items
-        masked)."""
+        """NDCG@K, ILD@K, ARP@K and ResSum on the test stage (train and valid items masked).
+
+        A split without test interactions is a ``ValueError``.
+
+        Parameters
+        ----------
+        theta : torch.Tensor
+            (n_users + n_items, dim) parameters, e.g. from ``fit``.
+
+        Returns
+        -------
+        dict of str to float
+            ``NDCG``, ``ILD``, ``ARP`` and ``ResSum``, means over the test users.
+        """
         if len(self.split.test) == 0:
             raise ValueError("the split has no test interactions")
         return self._stage_metrics(theta, self.split.test,
@@ -364,10 +501,21 @@ class LossWeightProblem(Problem):
         return best_theta, best_metrics, epochs
 
     def train_and_score(self, x) -> dict:
-        """Train with the weights of ``x`` and return the validation metrics, the epochs
-        run, the wall-clock ``seconds`` and the ``gradient_passes`` (backward passes of one
-        loss through the encoder: one per batch of a plain epoch; four per meta-task group
-        of a meta-epoch, the inner step and f_acc, f_div, f_fair on the query sets)."""
+        """Train with the weights of ``x``, score on validation, append to ``history``.
+
+        Parameters
+        ----------
+        x : array_like
+            (2 W,) log10 weights (``weights``).
+
+        Returns
+        -------
+        dict
+            ``lambda``, ``beta``, the best validation ``NDCG``, ``ILD``, ``ARP``, ``ResSum``,
+            ``epochs``, ``seconds`` and ``gradient_passes`` (backward passes of one loss
+            through the encoder: one per batch of a plain epoch; four per meta-task group
+            of a meta-epoch, the inner step and f_acc, f_div, f_fair on the query sets).
+        """
         lam, beta = self.weights(x)
         t0 = time.perf_counter()
         self._grad_passes = 0
@@ -386,14 +534,25 @@ class LossWeightProblem(Problem):
         return record
 
     def fit(self, x=None, mgda: str | None = None) -> tuple[torch.Tensor, dict]:
-        """Train a final model from scratch (up to ``epochs``, early stopping on validation
-        ResSum) and return its parameters and a record (weights, validation metrics,
-        epochs, seconds, gradient passes). The weights come from the decision vector ``x``
-        (log10 weights; ``None``: all weights 1) or, with ``mgda`` set to a gradient
-        normalisation
-        (``"none"``, ``"l2"``, ``"loss"``, ``"loss+"``), from MGDA's min-norm weights of
-        (f_acc, f_div, f_fair) recomputed every step; the record then holds their mean over
-        the last epoch as ``mgda_weights``. Not recorded in ``history``."""
+        """Train a final model from scratch (not recorded in ``history``).
+
+        Parameters
+        ----------
+        x : array_like or None, default None
+            (2 W,) log10 weights; None means all weights 1. Ignored with ``mgda``.
+        mgda : str or None, default None
+            A gradient normalisation (``"none"``, ``"l2"``, ``"loss"``, ``"loss+"``): the
+            weights of (f_acc, f_div, f_fair) are MGDA's min-norm ones, every step.
+
+        Returns
+        -------
+        theta : torch.Tensor
+            The best parameters (n_users + n_items, dim).
+        record : dict
+            ``lambda`` and ``beta`` (or, with ``mgda``, ``mgda_weights``: their mean over
+            the last epoch), the validation metrics, ``epochs``, ``seconds`` and
+            ``gradient_passes``.
+        """
         cfg = self.config
         lam, beta = self.weights(np.zeros(self.n_var) if x is None else x)
         t0 = time.perf_counter()
@@ -438,11 +597,15 @@ class LossWeightProblem(Problem):
     # ------------------------------------------------------------------ resume
 
     def inputs(self) -> dict:
-        """What every evaluation depends on besides the weights: the settings, a
-        :func:`~recommenders.io.dataset_digest` of the dataset (interactions and item
-        genres) and a :func:`~recommenders.io.digest` of the split (sizes and the train,
-        validation and test interactions). Saved with the state; a state saved for other
-        inputs is refused on load."""
+        """What every evaluation depends on besides the weights (saved with the state).
+
+        Returns
+        -------
+        dict
+            ``config`` (the settings), ``data`` (``recommenders.io.dataset_digest`` of the
+            interactions and item genres) and ``split`` (``recommenders.io.digest`` of the
+            sizes and the train, validation and test interactions).
+        """
         if self._inputs is None:
             s = self.split
             arrays = [a for part in (s.train, s.valid, s.test)
@@ -452,18 +615,33 @@ class LossWeightProblem(Problem):
         return self._inputs
 
     def state_dict(self) -> dict:
-        """What a resumed search needs: the meta-learned initialisation and its optimiser
-        state, the history and the sampling generator's state; with :meth:`inputs`, what
-        they were computed on."""
+        """What a resumed search needs.
+
+        Returns
+        -------
+        dict
+            ``theta`` (the meta-learned initialisation on the CPU, or None before the first
+            warm-start evaluation), ``outer_opt_state``, ``history`` and ``rng`` (the
+            sampling generator's state), plus the ``inputs`` they were computed on.
+        """
         return {"theta": None if self._theta is None else self._theta.cpu(),
                 "outer_opt_state": self._outer_opt_state, "history": self.history,
                 "rng": self._rng.bit_generator.state, **self.inputs()}  # fmt: skip
 
     def state_mismatch(self, state: dict) -> list[str]:
-        """How a saved state's inputs differ from this problem's :meth:`inputs`, one line
-        per setting, dataset or split that differs (empty when they agree). A state saved
-        before the data and split were recorded has ``"(not recorded)"`` for them, so it
-        always differs: its evaluations cannot be tied to any data."""
+        """How a saved state's inputs differ from this problem's ``inputs``.
+
+        Parameters
+        ----------
+        state : dict
+            A ``state_dict`` as saved.
+
+        Returns
+        -------
+        list of str
+            One line per setting, dataset or split that differs; empty when they agree.
+            A state without recorded data and split always differs.
+        """
         now, lines = self.inputs(), []
         saved_cfg = state.get("config") or {}
         for key in sorted(set(saved_cfg) | set(now["config"])):
@@ -479,8 +657,19 @@ class LossWeightProblem(Problem):
         return lines
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`; a ``ValueError`` naming what differs when it was
-        saved for other inputs (:meth:`state_mismatch`)."""
+        """Restore a ``state_dict``.
+
+        Parameters
+        ----------
+        state : dict
+            A ``state_dict`` saved for the same ``inputs``.
+
+        Raises
+        ------
+        ValueError
+            Naming what differs, when the state was saved for other inputs
+            (``state_mismatch``).
+        """
         differ = self.state_mismatch(state)
         if differ:
             raise ValueError("the saved state was written for other inputs ("
@@ -500,4 +689,11 @@ class LossWeightProblem(Problem):
         out["F"] = np.array(F)
 
     def describe(self) -> dict:
+        """The settings and the user groups' sizes, for a run's record.
+
+        Returns
+        -------
+        dict
+            ``config`` (the settings as a dict) and ``group_sizes`` (users per group).
+        """
         return {"config": asdict(self.config), "group_sizes": np.bincount(self.groups).tolist()}

@@ -1,18 +1,19 @@
-"""The BOOML experiment behind ``moopt booml``: Bayesian optimisation of per-group loss
-weights, with and without the meta-learned warm start, then the searched weights against
-fixed ones and against MGDA on the test stage.
+"""The BOOML experiment behind ``moopt booml``.
+
+Bayesian optimisation of per-group loss weights, with and without the meta-learned warm
+start, then the searched weights against fixed ones and against MGDA on the test stage.
 
 Steps, all on one chronological 6:2:2 split:
 
 1. **search** (twice: ``warm`` with the meta-learned warm start, ``scratch`` without):
-   :class:`moopt.algorithms.BayesOpt` with BOOML's rescaled-sum scalarisation over
-   :class:`LossWeightProblem`, ``budget`` evaluations, through ``pymoo.optimize.minimize``.
+   ``moopt.algorithms.BayesOpt`` with BOOML's rescaled-sum scalarisation over
+   ``LossWeightProblem``, ``budget`` evaluations, through ``pymoo.optimize.minimize``.
    Every evaluation records the epochs it trained, its wall-clock seconds and its gradient
    passes, so the two searches give the cost per evaluation with and without warm start
    (epochs alone mostly restate the caps ``meta_epochs`` and ``epochs``). The warm start's
    projection of conflicting gradients (``LossWeightConfig.projection``, BOOML eq. 17 by
-   default) is in the epochs table and the settings. Both searches save their state after every
-   evaluation (the BO checkpoint and the problem's warm-start state) and resume from it;
+   default) is in the epochs table and the settings. Both searches save their state after
+   every evaluation (the BO checkpoint and the problem's warm-start state) and resume from it;
    a run killed between the two saves redoes that evaluation. The problem's state records
    its inputs (the ``LossWeightConfig`` and digests of the dataset and of the split), and
    a rerun on other inputs into the same folder stops with a ``ValueError`` naming what
@@ -80,15 +81,43 @@ def search(
     tag: str = "search",
     verbose: bool = False,
 ) -> pd.DataFrame:
-    """Bayesian optimisation of ``problem`` for ``budget`` evaluations; returns its history
-    as a DataFrame. With ``state_dir`` the search saves its state there (``bo_<tag>.json``,
-    the BO checkpoint, and ``problem_<tag>.pt``, the problem's state with its
-    :meth:`~LossWeightProblem.inputs`: settings and digests of the dataset and split) and
-    resumes from it. A saved state for other inputs (another dataset, split or
-    ``LossWeightConfig``) stops the run with a ``ValueError`` naming what differs, and so
-    does one saved before the inputs were recorded (it cannot be tied to any data): use
-    another output folder or delete both files. The BO checkpoint itself refuses another
-    ``n_initial`` or seed."""
+    """Bayesian optimisation of ``problem`` for ``budget`` evaluations.
+
+    ``moopt.algorithms.BayesOpt`` with BOOML's rescaled-sum scalarisation
+    (``"booml_ressum"``), through ``pymoo.optimize.minimize``.
+
+    Parameters
+    ----------
+    problem : LossWeightProblem
+        The problem; its ``history`` collects the evaluations.
+    budget : int
+        Evaluations in all (a resumed search runs only the missing ones).
+    n_initial : int
+        Size of the initial design.
+    seed : int
+        Seed of the search.
+    state_dir : pathlib.Path or None, default None
+        With a folder, the search saves its state there after every evaluation
+        (``bo_<tag>.json``, the BO checkpoint, and ``problem_<tag>.pt``, the problem's
+        state with its ``LossWeightProblem.inputs``) and resumes from it.
+    tag : str, default "search"
+        Names the state files and the progress bar.
+    verbose : bool, default False
+        Show the progress bar.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The first ``budget`` evaluations (``history_frame``).
+
+    Raises
+    ------
+    ValueError
+        If the saved state was written for other inputs (another dataset, split or
+        ``LossWeightConfig``, or before the inputs were recorded): use another output
+        folder or delete both files. The BO checkpoint itself refuses another
+        ``n_initial`` or seed.
+    """
     checkpoint = state_path = None
     if state_dir is not None:
         checkpoint = state_dir / f"bo_{tag}.json"
@@ -134,8 +163,32 @@ def _rewind(checkpoint: Path, done: int, state_path: Path, tag: str) -> None:
 
 
 def history_frame(history: list[dict]) -> pd.DataFrame:
-    """One row per evaluation: weights per group, validation metrics, epochs, seconds,
-    gradient passes."""
+    """One row per evaluation: weights per group, validation metrics and costs.
+
+    Parameters
+    ----------
+    history : list of dict
+        ``LossWeightProblem.history`` records (``gradient_passes`` may be missing).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``evaluation`` (1-based), ``lambda_0..``, ``beta_0..``, ``NDCG``, ``ILD``,
+        ``ARP``, ``ResSum``, ``epochs``, ``seconds`` and ``gradient_passes`` (NaN where
+        missing).
+
+    Examples
+    --------
+    >>> from problems.loss_weight_eval import best_x, history_frame
+    >>> record = {"NDCG": 0.1, "ILD": 0.5, "ARP": 30.0, "epochs": 3, "seconds": 2.0}
+    >>> frame = history_frame([
+    ...     {**record, "lambda": [1.0, 10.0], "beta": [0.1, 1.0], "ResSum": 1.2},
+    ...     {**record, "lambda": [0.01, 1.0], "beta": [1.0, 1.0], "ResSum": 1.3}])
+    >>> list(frame.columns[:5])
+    ['evaluation', 'lambda_0', 'lambda_1', 'beta_0', 'beta_1']
+    >>> best_x(frame, n_groups=2)  # the second evaluation's log10 weights
+    array([-2.,  0.,  0.,  0.])
+    """
     rows = []
     for i, r in enumerate(history):
         row = {"evaluation": i + 1}
@@ -148,7 +201,20 @@ def history_frame(history: list[dict]) -> pd.DataFrame:
 
 
 def best_x(history: pd.DataFrame, n_groups: int) -> np.ndarray:
-    """The log10 weights of the evaluation with the best validation ResSum."""
+    """The log10 weights of the evaluation with the best validation ResSum.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        A ``history_frame``.
+    n_groups : int
+        Number of user groups W.
+
+    Returns
+    -------
+    numpy.ndarray
+        (2 W,) decision vector: log10 of lambda_0..W-1, then of beta_0..W-1.
+    """
     row = history.loc[history["ResSum"].idxmax()]
     w = [row[f"lambda_{g}"] for g in range(n_groups)] + [row[f"beta_{g}"] for g in range(n_groups)]
     return np.log10(np.asarray(w, dtype=np.float64))
@@ -180,8 +246,42 @@ def booml_job(
     device: str = "cpu",
     verbose: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
-    """Run the experiment of the module docstring on ``dataset`` and write its files into
-    ``out_dir``. Returns (final table, epochs table, files written)."""
+    """Run the experiment of the module docstring and write its files.
+
+    Parameters
+    ----------
+    dataset : recommenders.data.Dataset
+        Interactions with item genres (split chronologically 6:2:2).
+    out_dir : str or pathlib.Path
+        Output folder (held by ``recommenders.io.job_folder``; the searches resume).
+    budget : int, default 30
+        Evaluations per search, at least 2.
+    n_initial : int or None, default None
+        BO initial design; None means ``max(2, min(10, budget // 3))``.
+    config : LossWeightConfig or None, default None
+        Settings (``warm_start`` is set per search); None means ``LossWeightConfig()``.
+    mgda : tuple of str, default ("none", "l2")
+        Gradient normalisations of the MGDA final models (one model each).
+    device : str, default "cpu"
+        Torch device (``"cpu"``, ``"cuda"`` or ``"auto"``).
+    verbose : bool, default False
+        Show progress bars.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Final models: method, weights, validation ResSum@K, test NDCG, ILD, ARP and
+        ResSum at K, epochs, seconds and gradient passes.
+    epochs : pandas.DataFrame
+        Per search: epochs, seconds and gradient passes per evaluation, best ResSum@K.
+    files : list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        If ``budget < 2`` or a saved search state is for other inputs.
+    """
     if budget < 2:
         raise ValueError(f"budget must be at least 2 evaluations, got {budget}")
     cfg = config or LossWeightConfig()
@@ -243,12 +343,39 @@ def booml_seeds_job(
     device: str = "cpu",
     verbose: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
-    """:func:`booml_job` for each seed (``load(seed)`` gives the dataset, ``config.seed``
-    becomes the seed; each seed in ``out_dir/seed<k>``, resumable), then across seeds:
+    """``booml_job`` for each seed, then the comparison across seeds.
+
+    Each seed runs in ``out_dir/seed<k>`` (resumable). Across seeds it writes
     ``booml_runs.csv`` (every seed's final table), ``booml_seeds_table.csv`` (mean and 95%
     t-CI half-width of NDCG, ILD, ARP and ResSum at K per method) and
-    ``booml_significance.csv`` (each searched or MGDA weighting against the fixed weights on
-    NDCG@K and ResSum@K, paired over seeds, Holm over all those comparisons)."""
+    ``booml_significance.csv`` (each searched or MGDA weighting against the fixed weights
+    on NDCG@K and ResSum@K, paired over seeds, Holm over all those comparisons).
+
+    Parameters
+    ----------
+    load : callable
+        ``load(seed)`` returns the dataset of that seed.
+    out_dir : str or pathlib.Path
+        Output folder.
+    seeds : sequence of int, default (0, 1, 2)
+        At least two distinct seeds; each becomes ``config.seed``.
+    budget, n_initial, config, device, verbose
+        As for ``booml_job`` (``mgda`` keeps its default).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Mean and CI half-width per method and metric.
+    significance : pandas.DataFrame
+        The paired comparisons against the fixed weights.
+    files : list of pathlib.Path
+        The three files written.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than two distinct seeds.
+    """
     seeds = [int(s) for s in seeds]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be at least two distinct values, got {seeds}")

@@ -26,7 +26,7 @@ users, per seed), ``mm_ndcg.png`` and ``mm_summary.md`` (the table as markdown).
 run is kept in ``run-<variant>-<rate>-<seed>/`` (metrics and per-user values) and a
 rerun skips finished runs with the same settings and data; a run killed while training
 resumes from its last finished epoch (``train_state.pt`` in its folder). The job holds
-its folder (:func:`recommenders.io.job_folder`): a rerun of a killed job removes the
+its folder (``recommenders.io.job_folder``): a rerun of a killed job removes the
 temporaries it left and writes the files the uninterrupted job would have written.
 """
 
@@ -67,7 +67,30 @@ TRAIN_STATE = "train_state.pt"  # a run's training state while it trains
 
 @dataclass(frozen=True)
 class MultimodalConfig:
-    """Training budget shared by every variant (encoder size, epochs, patience, lr)."""
+    """Training budget shared by every variant (encoder size, epochs, patience, lr).
+
+    Parameters
+    ----------
+    epochs : int, default 50
+        Maximum training epochs (at least 1).
+    patience : int, default 5
+        Early stopping: validation rounds without a better NDCG@10 (at least 1).
+    hidden : int, default 64
+        Hidden size of every encoder (at least 1).
+    lr : float, default 1e-3
+        Learning rate.
+    batch_size : int, default 128
+        Sequences per batch (at least 1).
+    max_len : int, default 50
+        Longest history a model reads, in items (at least 1).
+    settings : dict, default {}
+        Further constructor settings of every model (a variant's own overrides win).
+
+    Raises
+    ------
+    ValueError
+        If a size or count is below 1.
+    """
 
     epochs: int = 50
     patience: int = 5
@@ -84,7 +107,22 @@ class MultimodalConfig:
 
 
 def per_user_metrics(model, split) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Test users and their NDCG/MRR at 5 and 10 and HR@10 (all items, seen masked)."""
+    """Test users and their NDCG/MRR at 5 and 10 and HR@10 (all items, seen masked).
+
+    Parameters
+    ----------
+    model : recommenders.models.Ranker
+        A fitted model; its history is set to the test stage's.
+    split : recommenders.data.Split
+        The leave-one-out split it was trained on.
+
+    Returns
+    -------
+    users : numpy.ndarray
+        The test users, sorted.
+    values : dict of str to numpy.ndarray
+        ``NDCG@5``, ``NDCG@10``, ``MRR@5``, ``MRR@10`` and ``HR@10`` per user.
+    """
     targets = split.targets("test")
     model.set_history(split.history("test"))
     users = np.unique(targets.users)
@@ -138,12 +176,44 @@ def multimodal_job(dataset, out_dir, variants=tuple(VARIANTS), rates=(0.0, 0.3, 
                    seeds=(0, 1, 2), config: MultimodalConfig | None = None,
                    device: str = "auto", verbose: bool = False,
                    ablation_rates=None):  # fmt: skip
-    """Train and evaluate every variant at every missing rate and seed; write the files
-    of the module docstring. Returns (table, significance over seeds, files).
+    """Train and evaluate every variant at every missing rate and seed; write the files.
 
-    ``ablation_rates`` (a subset of ``rates``, default all of them) restricts the
-    ablations (``no-duaf`` ...) to those rates; their rows at the other rates are absent
-    from the table and the significance files rather than filled in."""
+    Parameters
+    ----------
+    dataset : recommenders.data.Dataset
+        Interactions with item side information (split leave-one-out).
+    out_dir : str or pathlib.Path
+        Output folder (held by ``recommenders.io.job_folder``; finished runs are reused).
+    variants : sequence of str, default every variant
+        Non-empty subset of ``VARIANTS`` (see the module docstring).
+    rates : sequence of float, default (0.0, 0.3, 0.6)
+        Distinct missing rates of the second modality, each in [0, 0.9].
+    seeds : sequence of int, default (0, 1, 2)
+        Distinct seeds, at least one.
+    config : MultimodalConfig or None, default None
+        Training budget; None means ``MultimodalConfig()``.
+    device : str, default "auto"
+        Torch device (``"cpu"``, ``"cuda"`` or ``"auto"``).
+    verbose : bool, default False
+        Print training progress.
+    ablation_rates : sequence of float or None, default None
+        A subset of ``rates`` the ablations (``no-duaf`` ...) run at (None: all); their
+        rows at the other rates are absent from the table and the significance files.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Mean and 95% CI of every metric per rate and variant, epochs and seconds per epoch.
+    significance : pandas.DataFrame
+        Comparisons over seeds (empty without SASRec, other variants or two seeds).
+    files : list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        For unknown variants, bad rates or ablation rates, or repeated seeds.
+    """
     cfg = config or MultimodalConfig()
     variants = list(variants)
     unknown = set(variants) - set(VARIANTS)
@@ -198,9 +268,35 @@ def _job(dataset, out: Path, variants, rates, seeds, cfg, device, verbose, ablat
 
 
 def summary_table(table: pd.DataFrame, sig: pd.DataFrame) -> pd.DataFrame:
-    """The README's table: per rate and variant the metrics (mean, with the 95% CI of
-    NDCG@10), training epochs and seconds per epoch, NDCG@10 against SASRec and, when
-    the table has ablations, against the full DuAF-MAT."""
+    """The README's table, formatted.
+
+    Per rate and variant the metrics (mean, with the 95% CI of NDCG@10), training epochs
+    and seconds per epoch, NDCG@10 against SASRec and, when the table has ablations,
+    against the full DuAF-MAT.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The job's per-rate table (``multimodal_job``'s first result).
+    sig : pandas.DataFrame
+        Its significance over seeds; may be empty (the comparison cells stay blank).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row of formatted strings per rate and variant.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from problems.multimodal_eval import summary_table
+    >>> table = pd.DataFrame([{"rate": 0.3, "variant": "duafmat", "seeds": 1,
+    ...     "NDCG@5": 0.05, "NDCG@10": 0.07, "NDCG@10_ci_low": np.nan,
+    ...     "NDCG@10_ci_high": np.nan, "MRR@5": 0.04, "MRR@10": 0.05, "epochs": 12.0,
+    ...     "seconds_per_epoch": 3.5}])
+    >>> summary_table(table, pd.DataFrame()).iloc[0].to_dict()  # doctest: +ELLIPSIS
+    {'missing': '0.3', 'variant': 'duafmat', 'seeds': 1, 'NDCG@5': '0.0500', ...}
+    """
     rows = []
     for _, r in table.iterrows():
         ci = ("" if np.isnan(r["NDCG@10_ci_low"])

@@ -1,5 +1,6 @@
-"""PMORS's pre-ranking with a forgetting curve, as a gradient problem (pymoo ``Problem``
-with ``out["dF"]``) and as a torch training job.
+"""PMORS's pre-ranking with a forgetting curve, as a gradient problem and a training job.
+
+The gradient problem is a pymoo ``Problem`` with ``out["dF"]``; the job trains in torch.
 
 PMORS (Pareto-based Multi-Objective Recommender System with Forgetting Curve) trains a
 pre-ranking model with two losses and lets MGDA (min-norm, Frank-Wolfe) set their weights
@@ -14,7 +15,7 @@ every step, driving training towards Pareto stationarity:
   {10 min, 3 h, 1 day, 7 days} before the impression, weighted by the Ebbinghaus
   retention R_w = exp(-t_w / S) (S = one day by default); the penalty is the pre-ranker's
   top-one probability of the candidate (softmax over the impression) times
-  sum_w R_w rate_w (:func:`recommenders.losses.forgetting_penalty`), so highly ranked
+  sum_w R_w rate_w (``recommenders.losses.forgetting_penalty``), so highly ranked
   candidates with recent negative feedback cost most.
 
 On MovieLens, **ratings <= 2 stand in for explicit negative feedback**: a proxy for
@@ -35,10 +36,11 @@ rated). Metrics on the test impressions:
 * NegExposure@10: share of the pre-ranker's top-10 items that received a rating <= 2 in
   the 7 days before the impression (the exposure rate of negatively rated items).
 
-:meth:`PMORSTask.train` trains with MGDA weights every step or with a fixed alpha
-(loss = alpha L_cons + (1 - alpha) L_forget, PMORS Table 2); :class:`ParetoStationarity
-Problem` exposes the two losses and their gradients over the flattened parameters, so
-:class:`moopt.algorithms.MGDA` can solve it through ``pymoo.optimize.minimize``.
+``PMORSTask.train`` trains with MGDA weights every step or with a fixed alpha
+(loss = alpha L_cons + (1 - alpha) L_forget, PMORS Table 2);
+``ParetoStationarityProblem`` exposes the two losses and their gradients over the
+flattened parameters, so ``moopt.algorithms.MGDA`` can solve it through
+``pymoo.optimize.minimize``.
 """
 
 from __future__ import annotations
@@ -67,7 +69,46 @@ WINDOWS = (600.0, 3 * 3600.0, 86400.0, 7 * 86400.0)
 
 @dataclass(frozen=True)
 class PMORSConfig:
-    """PMORS's settings where given (windows, embedding 16, three-layer net, Adam 1e-3)."""
+    """PMORS's settings where given (windows, embedding 16, three-layer net, Adam 1e-3).
+
+    Parameters
+    ----------
+    windows : tuple of float, default (600, 10800, 86400, 604800)
+        Lengths in seconds of the negative-feedback windows before an impression
+        (10 min, 3 h, 1 day, 7 days); non-empty.
+    strength : float, default 86400.0
+        Memory strength S in seconds of the retention R_w = exp(-t_w / S); positive.
+    negative_threshold : float, default 2.0
+        Ratings at or below it count as negative feedback.
+    n_train_candidates : int, default 10
+        Candidates C per training impression (the item plus C - 1 others); at least 2.
+    n_test_candidates : int, default 100
+        Candidates per test impression (the test item plus never-rated items); above 10.
+    max_impressions : int, default 30000
+        Most training interactions sampled as training impressions.
+    emb_dim : int, default 16
+        User and item embedding size of the pre-ranker.
+    hidden : tuple of int, default (64, 32)
+        Sizes of the pre-ranker's two hidden layers.
+    lr : float, default 1e-3
+        Adam learning rate of the pre-ranker.
+    batch_size : int, default 256
+        Impressions per training step.
+    epochs : int, default 5
+        Training epochs of the pre-ranker.
+    ranker_epochs : int, default 40
+        Training epochs of the BPR-MF ranking model (when ``PMORSTask`` fits it).
+    mgda_normalization : str, default "none"
+        Gradient normalisation of MGDA: ``"none"``, ``"l2"``, ``"loss"`` or ``"loss+"``.
+    seed : int, default 0
+        Seed of the impressions, the ranking model, the pre-ranker and its batches.
+
+    Raises
+    ------
+    ValueError
+        For fewer than 2 training or 11 test candidates, a non-positive ``strength`` or
+        no windows.
+    """
 
     windows: tuple[float, ...] = WINDOWS
     strength: float = 86400.0
@@ -92,7 +133,15 @@ class PMORSConfig:
 
 
 class PreRanker(nn.Module):
-    """Three-layer MLP over [user embedding, item embedding, their product]."""
+    """Three-layer MLP over [user embedding, item embedding, their product].
+
+    Parameters
+    ----------
+    n_users, n_items : int
+        Sizes of the id spaces.
+    cfg : PMORSConfig
+        Supplies ``emb_dim`` and ``hidden``.
+    """
 
     def __init__(self, n_users: int, n_items: int, cfg: PMORSConfig) -> None:
         super().__init__()
@@ -106,20 +155,63 @@ class PreRanker(nn.Module):
                                  nn.Linear(h2, 1))  # fmt: skip
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """``users`` (B,), ``items`` (B, C) -> scores (B, C)."""
+        """Score every candidate of a batch of impressions.
+
+        Parameters
+        ----------
+        users : torch.Tensor
+            (B,) user ids.
+        items : torch.Tensor
+            (B, C) candidate item ids.
+
+        Returns
+        -------
+        torch.Tensor
+            (B, C) pre-ranking scores (logits).
+        """
         u = self.user(users)[:, None, :].expand(-1, items.shape[1], -1)
         i = self.item(items)
         return self.mlp(torch.cat([u, i, u * i], dim=-1)).squeeze(-1)
 
 
 def negative_rates(event_items, event_times, event_negative, items, times, windows) -> np.ndarray:
-    """Per query (item, time): share of the item's ratings in (time - w, time) that were
-    negative, for every window w; 0 where the item had no rating. Shapes: events (E,),
-    queries ``items``/``times`` (...,), result (..., W).
+    """Per query (item, time): share of the item's ratings in (time - w, time) that were negative.
 
     Each (item, time) becomes one sortable key ``item * span + (time - base)``; ``base``
     and ``span`` cover the event times *and* every query time minus every window, so no
-    key of one item reaches into another item's range."""
+    key of one item reaches into another item's range.
+
+    Parameters
+    ----------
+    event_items, event_times : array_like
+        (E,) item ids and integer times (seconds) of the ratings.
+    event_negative : array_like
+        (E,) whether each rating was negative (bool or 0/1).
+    items, times : array_like
+        Query items and times, broadcast together to a shape (...).
+    windows : sequence of float
+        Positive window lengths w in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., W) negative share per query and window, 0 where the item had no rating in
+        the window (the interval is open at both ends).
+
+    Raises
+    ------
+    ValueError
+        For no or non-positive windows, or event arrays of different shapes.
+
+    Examples
+    --------
+    >>> from problems.pareto_stationarity import negative_rates
+    >>> # item 0: a negative rating at t=100, a positive one at t=200
+    >>> negative_rates([0, 0], [100, 200], [1, 0], items=[0, 1], times=[250, 250],
+    ...                windows=(60, 1000))
+    array([[0. , 0.5],
+           [0. , 0. ]])
+    """
     event_items = np.asarray(event_items, dtype=np.int64)
     event_times = np.asarray(event_times, dtype=np.int64)
     event_negative = np.asarray(event_negative)
@@ -152,12 +244,43 @@ def negative_rates(event_items, event_times, event_negative, items, times, windo
 
 def impression_candidates(positives, n_items: int, n_others: int,
                           rng: np.random.Generator) -> np.ndarray:  # fmt: skip
-    """Candidate sets of training impressions: ``positives`` in column 0, then ``n_others``
-    distinct items drawn uniformly without replacement from the other ``n_items - 1``
-    items (never the positive). Returns an ``(len(positives), 1 + n_others)`` int64 array.
+    """Candidate sets of training impressions: the positive, then distinct other items.
 
     Rows with a repeated item are redrawn whole (a few rounds; rare unless ``n_others`` is
     a large share of the catalogue), the rest with ``rng.choice`` one row at a time.
+
+    Parameters
+    ----------
+    positives : array_like
+        (P,) item ids in [0, n_items), one per impression.
+    n_items : int
+        Catalogue size.
+    n_others : int
+        Other items per impression, 1 to ``n_items - 1``, drawn uniformly without
+        replacement from the items other than the positive.
+    rng : numpy.random.Generator
+        Source of the draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        (P, 1 + n_others) int64 candidates, the positive in column 0.
+
+    Raises
+    ------
+    ValueError
+        For non-1-D or out-of-range positives, or ``n_others`` outside [1, n_items - 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from problems.pareto_stationarity import impression_candidates
+    >>> cands = impression_candidates([3, 5], n_items=10, n_others=4,
+    ...                               rng=np.random.default_rng(0))
+    >>> cands.shape, cands[:, 0].tolist()
+    ((2, 5), [3, 5])
+    >>> all(len(set(row)) == 5 for row in cands.tolist())  # distinct in every row
+    True
     """
     pos = np.asarray(positives, dtype=np.int64)
     if pos.ndim != 1:
@@ -186,7 +309,23 @@ def impression_candidates(positives, n_items: int, n_others: int,
 
 
 class PMORSTask:
-    """Data, frozen ranking model and training of the PMORS pre-ranker (module docstring)."""
+    """Data, frozen ranking model and training of the PMORS pre-ranker (module docstring).
+
+    Builds the leave-one-out split, the training impressions (with the ranking model's
+    scores and the candidates' negative-feedback rates) and the test impressions.
+
+    Parameters
+    ----------
+    dataset : recommenders.data.Dataset
+        Interactions with ratings and timestamps.
+    config : PMORSConfig or None, default None
+        Settings; None means ``PMORSConfig()``.
+    ranker : recommenders.models.Ranker or None, default None
+        The frozen ranking model, fitted on the same ids; None fits a BPR-MF on the
+        training stage for ``config.ranker_epochs`` epochs.
+    device : str, default "cpu"
+        Torch device of the pre-ranker (``"cpu"``, ``"cuda"`` or ``"auto"``).
+    """
 
     def __init__(
         self,
@@ -240,7 +379,23 @@ class PMORSTask:
     # ------------------------------------------------------------------ losses
 
     def losses(self, net: PreRanker, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """(consistency, forgetting) losses of ``net`` on a batch of impressions."""
+        """(consistency, forgetting) losses of ``net`` on a batch of impressions.
+
+        Parameters
+        ----------
+        net : PreRanker
+            The pre-ranker.
+        batch : dict of str to torch.Tensor
+            ``users`` (B,), ``items`` (B, C), ``rank_scores`` (B, C) and ``rates``
+            (B, C, W), as in ``train_imp``.
+
+        Returns
+        -------
+        consistency : torch.Tensor
+            Scalar ListNet cross-entropy against the ranking model (eq. 3), >= 0.
+        forgetting : torch.Tensor
+            Scalar mean recency penalty (eq. 6), in [0, sum_w R_w].
+        """
         pre = net(batch["users"], batch["items"])
         target = F.softmax(batch["rank_scores"], dim=1)
         consistency = -(target * F.log_softmax(pre, dim=1)).sum(dim=1).mean()
@@ -248,6 +403,13 @@ class PMORSTask:
         return consistency, forget
 
     def new_net(self) -> PreRanker:
+        """A freshly initialised pre-ranker (seeded by ``config.seed``) on the device.
+
+        Returns
+        -------
+        PreRanker
+            The untrained net.
+        """
         torch.manual_seed(self.config.seed)
         return PreRanker(self.dataset.n_users, self.dataset.n_items, self.config).to(self.device)
 
@@ -261,11 +423,33 @@ class PMORSTask:
 
     def train(self, weights: str | float = "mgda", epochs: int | None = None,
               verbose: bool = False) -> tuple[PreRanker, pd.DataFrame]:  # fmt: skip
-        """Train a pre-ranker with MGDA weights every step (``"mgda"``) or a fixed alpha
-        (``loss = alpha L_cons + (1 - alpha) L_forget``). Returns the net and a per-epoch log
-        (losses, mean consistency weight, mean min-norm). ``grad_norm`` is the norm of the
-        min-norm point MGDA solved at each step (of this step's gradients, after the
-        configured normalisation), averaged over the epoch; NaN with a fixed alpha."""
+        """Train a pre-ranker with MGDA weights every step or with a fixed alpha.
+
+        Parameters
+        ----------
+        weights : str or float, default "mgda"
+            ``"mgda"`` or a float alpha in [0, 1]: loss = alpha L_cons + (1 - alpha)
+            L_forget.
+        epochs : int or None, default None
+            Epochs; None means ``config.epochs``.
+        verbose : bool, default False
+            Show a progress bar.
+
+        Returns
+        -------
+        net : PreRanker
+            The trained pre-ranker.
+        log : pandas.DataFrame
+            Per epoch: ``epoch``, mean ``consistency`` and ``forgetting`` losses, mean
+            consistency weight ``alpha`` and ``grad_norm``, the norm of the min-norm
+            point MGDA solved at each step (after the configured normalisation), averaged
+            over the epoch; NaN with a fixed alpha.
+
+        Raises
+        ------
+        ValueError
+            If ``weights`` is neither ``"mgda"`` nor a float in [0, 1].
+        """
         if weights != "mgda" and not (isinstance(weights, float) and 0.0 <= weights <= 1.0):
             raise ValueError(f"weights must be 'mgda' or an alpha in [0, 1], got {weights!r}")
         cfg = self.config
@@ -302,11 +486,21 @@ class PMORSTask:
         """NDCG@10, Recall@10_1 and NegExposure@10 on the test impressions.
 
         Ties are broken against the item being looked for, as in
-        :func:`recommenders.metrics.rank_candidates`: the held-out item (column 0) ranks
+        ``recommenders.metrics.rank_candidates``: the held-out item (column 0) ranks
         behind every candidate scored higher *or equal*, and so does the ranking model's
         top-1 for Recall@10_1, so a constant pre-ranker earns no credit. NegExposure@10
         reads the top 10 with ties in a random order (seeded by ``config.seed``), not in
         column order.
+
+        Parameters
+        ----------
+        net : PreRanker
+            The pre-ranker to score.
+
+        Returns
+        -------
+        dict of str to float
+            ``NDCG@10``, ``Recall@10_1`` and ``NegExposure@10``, each in [0, 1].
         """
         imp = self.test_imp
         pre = np.asarray(net(imp["users"], imp["items"]).cpu().numpy(), dtype=np.float64)
@@ -330,9 +524,23 @@ class PMORSTask:
         normalizations=("none", "l2", "loss"),
         verbose=False,
     ) -> pd.DataFrame:
-        """PMORS Table 2: MGDA (with each gradient normalisation of Sener and Koltun) against
-        fixed alphas, one row each, with the mean consistency weight of the last epoch and
-        the training time."""
+        """PMORS Table 2: MGDA with each gradient normalisation against fixed alphas.
+
+        Parameters
+        ----------
+        alphas : sequence of float, default (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+            Fixed consistency weights, each in [0, 1].
+        normalizations : sequence of str, default ("none", "l2", "loss")
+            MGDA's gradient normalisations (Sener and Koltun), one run each.
+        verbose : bool, default False
+            Show progress bars.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per run: ``weights`` (label), the ``metrics``, ``alpha (last
+            epoch)`` (mean consistency weight) and the training ``seconds``.
+        """
         from dataclasses import replace
 
         rows = []
@@ -358,8 +566,21 @@ class ParetoStationarityProblem(Problem):
 
     ``x`` is the parameter vector; ``F`` = (consistency, forgetting) on a fixed sample of
     ``n_eval`` training impressions and ``dF`` their gradients, so gradient solvers
-    (:class:`moopt.algorithms.MGDA`) drive it to Pareto stationarity. Bounds are a wide
+    (``moopt.algorithms.MGDA``) drive it to Pareto stationarity. Bounds are a wide
     box (+-10) that the parameters never approach in practice.
+
+    Decision variables: every parameter of a ``PreRanker``, flattened (``n_var`` reals in
+    [-10, 10]; ``initial_x`` gives the fresh initialisation). Objectives (both minimised):
+    the consistency loss (>= 0) and the forgetting penalty (in [0, sum_w R_w]).
+
+    Parameters
+    ----------
+    task : PMORSTask
+        Supplies the impressions, the losses and the net's architecture.
+    n_eval : int, default 4096
+        Training impressions in the fixed evaluation sample (at most all of them).
+    seed : int, default 0
+        Seed of that sample.
     """
 
     def __init__(self, task: PMORSTask, n_eval: int = 4096, seed: int = 0) -> None:
@@ -375,7 +596,13 @@ class ParetoStationarityProblem(Problem):
         super().__init__(n_var=n, n_obj=2, xl=-10.0, xu=10.0)
 
     def initial_x(self) -> np.ndarray:
-        """The freshly initialised parameters as a decision vector."""
+        """The freshly initialised parameters as a decision vector.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_var,) float64 parameters of the net ``task.new_net()`` built.
+        """
         return torch.cat([p.detach().reshape(-1) for p in self._params]).double().numpy()
 
     def _load(self, x: np.ndarray) -> None:

@@ -1,9 +1,11 @@
-"""The PMORS experiment behind ``moopt pmors``: the pre-ranker trained with MGDA weights
-(each gradient normalisation) against fixed weights alpha in {0.5, ..., 1.0}, as in PMORS
-Table 2, on NDCG@10, Recall@10_1 and the exposure rate of negatively rated items.
+"""The PMORS experiment behind ``moopt pmors``.
+
+The pre-ranker trained with MGDA weights (each gradient normalisation) against fixed
+weights alpha in {0.5, ..., 1.0}, as in PMORS Table 2, on NDCG@10, Recall@10_1 and the
+exposure rate of negatively rated items.
 
 Files: ``pmors_table.csv`` (one row per weighting) and ``pmors.json`` (the table, the
-settings and the dataset's counts). :func:`pmors_seeds_job` repeats the experiment over
+settings and the dataset's counts). ``pmors_seeds_job`` repeats the experiment over
 several seeds (model initialisation, impression sampling, tie order) and adds
 ``pmors_runs.csv`` (every seed's table), the mean table with 95% CI half-widths and
 ``pmors_significance.csv``: every MGDA normalisation against every fixed alpha, paired
@@ -40,9 +42,34 @@ def pmors_job(
 ) -> tuple[pd.DataFrame, list[Path]]:
     """Train every weighting on ``dataset`` and write the table into ``out_dir``.
 
-    ``out_dir`` is held while the job runs (:func:`recommenders.io.job_folder`); nothing
+    ``out_dir`` is held while the job runs (``recommenders.io.job_folder``); nothing
     is saved before the table, so a killed run starts again from its beginning and, the
-    training being seeded, writes the files the uninterrupted run would have written."""
+    training being seeded, writes the files the uninterrupted run would have written.
+
+    Parameters
+    ----------
+    dataset : recommenders.data.Dataset
+        Interactions with ratings and timestamps.
+    out_dir : str or pathlib.Path
+        Output folder.
+    config : PMORSConfig or None, default None
+        Settings; None means ``PMORSConfig()``.
+    alphas : sequence of float, default (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+        Fixed consistency weights, each in [0, 1].
+    normalizations : sequence of str, default ("none", "l2", "loss", "loss+")
+        MGDA's gradient normalisations, one run each.
+    device : str, default "cpu"
+        Torch device (``"cpu"``, ``"cuda"`` or ``"auto"``).
+    verbose : bool, default False
+        Show progress bars.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``PMORSTask.compare``'s table, one row per weighting.
+    files : list of pathlib.Path
+        ``pmors_table.csv`` and ``pmors.json``.
+    """
     with job_folder(out_dir) as out:
         return _pmors(dataset, out, config, alphas, normalizations, device, verbose)
 
@@ -70,9 +97,37 @@ METRICS = ("NDCG@10", "Recall@10_1", "NegExposure@10")
 
 
 def summarise_seeds(runs: pd.DataFrame, metrics: Sequence[str] = METRICS) -> pd.DataFrame:
-    """Per weighting (in first-seen order): the mean of each metric over the seeds and its
-    95% t-CI half-width (``<metric> ci``; NaN with one seed), the mean final alpha and
-    seconds."""
+    """Per weighting: the mean of each metric over the seeds and its 95% t-CI half-width.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        Every seed's ``pmors_job`` table: ``weights``, the metrics, ``alpha (last
+        epoch)`` and ``seconds``, one row per weighting and seed.
+    metrics : sequence of str, default ("NDCG@10", "Recall@10_1", "NegExposure@10")
+        Metric columns to summarise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per weighting in first-seen order: ``weights``, ``n_seeds``, each metric's
+        mean and ``<metric> ci`` (NaN with one seed), mean ``alpha (last epoch)`` and
+        ``seconds``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from problems.pareto_stationarity_eval import mgda_vs_fixed, summarise_seeds
+    >>> runs = pd.DataFrame({"seed": [0, 0, 1, 1, 2, 2],
+    ...     "weights": ["MGDA (none)", "alpha=1.0"] * 3,
+    ...     "NDCG@10": [0.30, 0.28, 0.32, 0.29, 0.31, 0.27],
+    ...     "alpha (last epoch)": [0.7, 1.0] * 3, "seconds": [10.0, 8.0] * 3})
+    >>> summarise_seeds(runs, metrics=["NDCG@10"]).round(4).values.tolist()
+    [['MGDA (none)', 3, 0.31, 0.0248, 0.7, 10.0], ['alpha=1.0', 3, 0.28, 0.0248, 1.0, 8.0]]
+    >>> row = mgda_vs_fixed(runs).iloc[0]
+    >>> row["comparison"], round(float(row["diff"]), 4), round(float(row["p_adj"]), 4)
+    ('NDCG@10: MGDA (none) vs alpha=1.0', 0.03, 0.0351)
+    """
     rows = []
     for weights in dict.fromkeys(runs["weights"]):
         part = runs[runs["weights"] == weights]
@@ -89,8 +144,27 @@ def summarise_seeds(runs: pd.DataFrame, metrics: Sequence[str] = METRICS) -> pd.
 
 
 def mgda_vs_fixed(runs: pd.DataFrame, metric: str = "NDCG@10") -> pd.DataFrame:
-    """Every MGDA row against every fixed alpha on ``metric``, paired over seeds, Holm
-    over all the comparisons (``moopt.stats.compare_table``)."""
+    """Every MGDA row against every fixed alpha on ``metric``, paired over seeds.
+
+    Parameters
+    ----------
+    runs : pandas.DataFrame
+        As for ``summarise_seeds``, with a ``seed`` column; MGDA rows' ``weights`` start
+        with ``"MGDA"``, fixed ones with ``"alpha="``.
+    metric : str, default "NDCG@10"
+        Metric column compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``moopt.stats.compare_table`` of the comparisons ``"<metric>: <MGDA> vs
+        <alpha>"``: paired t-test over seeds, t CI, Cohen's d_z, Holm over all of them.
+
+    Raises
+    ------
+    ValueError
+        With fewer than two seeds.
+    """
     seeds = sorted(runs["seed"].unique())
     if len(seeds) < 2:
         raise ValueError("a paired test over seeds needs at least 2 seeds")
@@ -112,13 +186,37 @@ def pmors_seeds_job(
     device: str = "cpu",
     verbose: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Path]]:
-    """:func:`pmors_job` for each seed (``load(seed)`` gives the dataset; ``config.seed``
-    is replaced by the seed), then the mean table and the significance table. Returns
-    ``(mean table, significance, files)``; with one seed the significance is empty.
+    """``pmors_job`` for each seed, then the mean table and the significance table.
 
     A seed whose ``seed<k>/pmors.json`` holds the same settings, weightings and data is
     not trained again: its table is read back from there, so a rerun of a killed job
-    trains only the seeds it had not finished."""
+    trains only the seeds it had not finished.
+
+    Parameters
+    ----------
+    load : callable
+        ``load(seed)`` returns the dataset of that seed.
+    out_dir : str or pathlib.Path
+        Output folder; seed k runs in ``seed<k>/``.
+    seeds : sequence of int, default (0, 1, 2)
+        Distinct seeds, at least one; each replaces ``config.seed``.
+    config, alphas, normalizations, device, verbose
+        As for ``pmors_job``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``summarise_seeds`` of every seed's table.
+    significance : pandas.DataFrame
+        ``mgda_vs_fixed`` on NDCG@10 and NegExposure@10; empty with one seed.
+    files : list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        For no seeds or repeated seeds.
+    """
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
@@ -136,7 +234,7 @@ def pmors_seeds_job(
 
 
 def _finished(folder: Path, dataset, config: PMORSConfig, alphas, normalizations):
-    """The table of a finished :func:`pmors_job` in ``folder`` with these settings and
+    """The table of a finished ``pmors_job`` in ``folder`` with these settings and
     data, else None."""
     path = folder / "pmors.json"
     if not path.is_file() or not (folder / "pmors_table.csv").is_file():

@@ -2,9 +2,9 @@
 
 Decision variables: K distinct candidate positions, in order (``n_var = K`` integers in
 ``[0, N - 1]``). Objectives: registered list objectives (default accuracy, diversity and
-novelty, see :mod:`moopt.objectives.builtin`), all maximised, so ``F`` holds their
-negatives for pymoo. Use it with :mod:`moopt.operators` in pymoo's ``NSGA2``; for many
-users at once use :func:`moopt.rerank_batch`, which runs the same search in one Numba
+novelty, see ``moopt.objectives.builtin``), all maximised, so ``F`` holds their
+negatives for pymoo. Use it with ``moopt.operators`` in pymoo's ``NSGA2``; for many
+users at once use ``moopt.rerank_batch``, which runs the same search in one Numba
 program.
 """
 
@@ -22,18 +22,38 @@ from moopt.objectives import ListObjective, make_inputs, pack_objectives
 class ListReRankingProblem(Problem):
     """Choose and order K of one user's N candidates.
 
+    Decision variables: a list of K distinct candidate positions, best first (``n_var =
+    K`` integers in [0, N - 1]; ``positions`` validates them). Objectives: the chosen
+    list objectives, all maximised (the built-in ones lie in [0, 1]); ``F`` holds their
+    negatives, since pymoo minimises. ``objective_names`` names them in order.
+
     Parameters
     ----------
-    scores, candidates:
-        (N,) base-ranker scores and item ids of the user's candidates.
-    item_genres, item_popularity:
-        (I, G) bool categories and (I,) popularity over the catalogue ids.
-    k:
-        List length.
-    objectives:
-        Names of registered list objectives or ``ListObjective`` instances (maximised).
-    extras:
+    scores : array_like
+        (N,) finite base-ranker scores of the user's candidates.
+    candidates : array_like
+        (N,) distinct integer item ids of the candidates, indexing the catalogue arrays.
+    item_genres : array_like or None, default None
+        (I, G) bool categories over the catalogue ids; None means no categories.
+    item_popularity : array_like or None, default None
+        (I,) non-negative popularity over the catalogue ids; None means all zero.
+    k : int, default 10
+        List length K, 1 <= K <= N.
+    objectives : sequence of str or ListObjective, default ("accuracy", "diversity", "novelty")
+        Names of registered list objectives or ``ListObjective`` instances (maximised); a
+        single name or instance is accepted.
+    extras : mapping of str to numpy.ndarray or None, default None
         Further arrays custom objectives read in their ``prepare``.
+
+    Raises
+    ------
+    ValueError
+        If ``scores`` or ``candidates`` is not one-dimensional (use
+        ``moopt.rerank_batch`` for many users), or the inputs fail
+        ``moopt.objectives.make_inputs``'s checks (NaN scores, K > N, repeated
+        candidates, ids outside the catalogue arrays, negative popularity).
+    TypeError
+        If the scores are not real numbers or the candidates not integers.
     """
 
     def __init__(
@@ -63,14 +83,38 @@ class ListReRankingProblem(Problem):
 
     @property
     def objective_names(self) -> tuple[str, ...]:
+        """Names of the objectives, in the order of ``F``'s columns."""
         return self.packed.names
 
     def topk_positions(self) -> np.ndarray:
-        """The K best candidates by score, best first (the base ranker's list)."""
+        """The K best candidates by score, best first (the base ranker's list).
+
+        Returns
+        -------
+        numpy.ndarray
+            (K,) int64 candidate positions; ties go to the lower position.
+        """
         return topk_positions(self.inputs.scores, self.inputs.k)[0]
 
     def positions(self, X) -> np.ndarray:
-        """Validate a population of lists: integers in [0, N), distinct within each row."""
+        """Validate a population of lists: integers in [0, N), distinct within each row.
+
+        Parameters
+        ----------
+        X : array_like
+            (n, K) or (K,) candidate positions, integers or integral floats.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n, K) C-contiguous int64 positions.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` has the wrong shape, non-integral values, positions outside [0, N)
+            or a repeated position within a list.
+        """
         X = np.atleast_2d(np.asarray(X))
         if X.ndim != 2 or X.shape[1] != self.n_var:
             raise ValueError(f"X must be (n, K={self.n_var}) candidate positions, got {X.shape}")
@@ -86,11 +130,33 @@ class ListReRankingProblem(Problem):
         return np.ascontiguousarray(X)
 
     def objective_values(self, X) -> np.ndarray:
-        """Maximised objective values of lists ``X`` (n, K): (n, n_obj)."""
+        """Maximised objective values of lists.
+
+        Parameters
+        ----------
+        X : array_like
+            (n, K) candidate positions, checked by ``positions``.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n, n_obj) objective values, higher is better (``F`` is their negative).
+        """
         return evaluate_lists(self.positions(X)[None], self.packed)[0]
 
     def items(self, X) -> np.ndarray:
-        """Item ids of lists of positions."""
+        """Item ids of lists of positions.
+
+        Parameters
+        ----------
+        X : array_like
+            (n, K) candidate positions, checked by ``positions``.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n, K) item ids of those candidates.
+        """
         return self.inputs.candidates[0][self.positions(X)]
 
     def _evaluate(self, X, out, *args, **kwargs):

@@ -7,7 +7,7 @@ Protocol (for each of the ``full`` and ``sampled`` candidate protocols):
    probabilities q (a temperature-scaled softmax of the base ranker's logits, the
    temperature fitted on validation by likelihood at training time; full protocol
    normalised over the whole unseen catalogue, sampled over the 1 + 99 candidates; see
-   :mod:`recommenders.calibration`). ``score_transform="softmax"`` (softmax over the
+   ``recommenders.calibration``). ``score_transform="softmax"`` (softmax over the
    candidates) and ``"none"`` (raw logits) remain for comparison.
 2. **Validation stage** (candidates whose target is each user's validation item, history
    = train only). Greedy baselines run along their parameter path (MMR lambda, DPP
@@ -18,7 +18,7 @@ Protocol (for each of the ``full`` and ``sampled`` candidate protocols):
    the single anchor region of the angular rule too.
 3. **Test stage**, scored once with the validated choices, for ``len(seeds)`` NSGA-II
    seeds (greedy baselines are deterministic).
-4. **Headline test, over users** (:mod:`.headline`): the seeded NSGA-II's validated
+4. **Headline test, over users** (``.headline``): the seeded NSGA-II's validated
    choice against the greedy baseline validation picked, by a paired bootstrap of the
    aggregate F-beta difference and a paired sign-flip permutation test, both resampling
    users, NSGA-II's per-user values averaged over its seeds; Holm over the cells. The
@@ -28,16 +28,16 @@ NSGA-II variants: ``nsga2`` starts from random lists plus the base top-K (Prefer
 set-up), ``nsga2_seeded`` ("NSGA-II seeded with greedy lists") also seeds each user with
 every greedy list of the three paths, and ``nsga2_kt`` adds PreferRec's knowledge
 transfer. All keep an archive of every non-dominated list they evaluate
-(:mod:`moopt.engine.archive`), from which the choice is made, so a seeded run contains
+(``moopt.engine.archive``), from which the choice is made, so a seeded run contains
 each greedy list or one that weakly dominates it in objective space. Chosen lists are
 ordered by q, so @5 metrics stay meaningful.
 
 Metrics at K: HR, NDCG, Div (genre coverage), Nov (normalised self-information over
 training popularity), ILD, and F1/F2 of HR@K against (Div + Nov) / 2
-(:func:`recommenders.metrics.f_beta`) on the averaged metrics.
+(``recommenders.metrics.f_beta``) on the averaged metrics.
 
 Scores and novelty are rounded to float32 precision before any method sees them
-(:func:`moopt.objectives.portable_round`), so the CPU's math library (numpy's ``exp``
+(``moopt.objectives.portable_round``), so the CPU's math library (numpy's ``exp``
 gives different last bits with and without AVX-512) does not change which lists the
 search keeps: the same candidates files give the same tables on any machine.
 
@@ -45,12 +45,12 @@ Sampled protocol: candidate columns are shuffled per user first (seeded): the fi
 stores the positive in column 0 and every method breaks score ties towards lower
 positions.
 
-The package: :mod:`.stages` (settings, stages, metrics, the per-stage :class:`Context`),
-:mod:`.tuning` (validation choices), :mod:`.evaluation` (the test stage and its tests),
-:mod:`.headline` (the tests over users), :mod:`.figures` and :mod:`.report` (summary
-tables, :func:`rerank_job`, and :func:`load_rerank_run`, which reads a ``moopt rerank
---out`` folder back), :mod:`.curves` (the trade-off curves and chosen lists that
-``moopt report`` draws) and :mod:`.page` (that report's page).
+The package: ``.stages`` (settings, stages, metrics, the per-stage ``Context``),
+``.tuning`` (validation choices), ``.evaluation`` (the test stage and its tests),
+``.headline`` (the tests over users), ``.figures`` and ``.report`` (summary
+tables, ``rerank_job``, and ``load_rerank_run``, which reads a ``moopt rerank
+--out`` folder back), ``.curves`` (the trade-off curves and chosen lists that
+``moopt report`` draws) and ``.page`` (that report's page).
 """
 
 from .curves import chosen_lists, item_table, tradeoff_curves

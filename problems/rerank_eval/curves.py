@@ -1,5 +1,8 @@
-"""What a re-ranking run keeps for choosing by looking (``moopt report``): the trade-off
-curves on both stages, every user's base and chosen lists, and the item catalogue."""
+"""What a re-ranking run keeps for choosing by looking (``moopt report``).
+
+The trade-off curves on both stages, every user's base and chosen lists, and the item
+catalogue.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +15,27 @@ from .tuning import _label, _mean_path, validated_choice
 
 
 def tradeoff_curves(evaluation: RerankEvaluation) -> pd.DataFrame:
-    """The greedy baselines' paths over their parameter and each NSGA-II variant's utility
-    path over ``w``, on the validation and the test stage, one row per point.
+    """The greedy baselines' paths and each NSGA-II variant's utility path, on both stages.
 
-    Columns: ``stage`` (valid, test), ``protocol``, ``method`` (the table's label),
-    ``key`` (the method's short name), ``param_name`` (lambda, theta, gamma or w),
-    ``param`` and the metrics of :func:`~problems.rerank_eval.stages.list_metrics` at
-    every k. NSGA-II points are averaged over the run's seeds, as the test table's rows
+    Greedy paths run over the method's parameter, NSGA-II paths over the utility weight
+    ``w``. NSGA-II points are averaged over the run's seeds, as the test table's rows
     are, so a validated utility choice lies on its test curve. Validation points are
-    those :func:`~problems.rerank_eval.tuning.tune` chose from."""
+    those ``problems.rerank_eval.tuning.tune`` chose from.
+
+    Parameters
+    ----------
+    evaluation : RerankEvaluation
+        A finished evaluation (its ``details`` hold the stages and runs).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point: ``stage`` (valid, test), ``protocol``, ``method`` (the
+        table's label), ``key`` (the method's short name), ``param_name`` (lambda,
+        theta, gamma or w), ``param`` and the metrics of
+        ``problems.rerank_eval.stages.list_metrics`` at every k. With no greedy or
+        NSGA-II method it is empty, with the columns ``CURVE_KEYS``.
+    """
     rows = []
     for protocol, d in evaluation.details.items():
         test: Context = d["test"]
@@ -44,16 +59,28 @@ def tradeoff_curves(evaluation: RerankEvaluation) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=None if rows else CURVE_KEYS)
 
 
-#: The leading columns of :func:`tradeoff_curves` (the metrics follow).
+#: The leading columns of ``tradeoff_curves`` (the metrics follow).
 CURVE_KEYS = ["stage", "protocol", "method", "key", "param_name", "param"]
 
 
 def chosen_lists(evaluation: RerankEvaluation) -> pd.DataFrame:
-    """Every user's test list for the base ranker, each greedy baseline tuned for F1 and
-    F2, and each NSGA-II variant's validated F1 and F2 choice (its first seed), ordered
-    by q: one row per protocol, list and user with the held-out ``target`` and the items
-    ``item_1 .. item_K`` (candidate ids). ``method`` and ``choice`` are the labels of
-    ``rerank_results.csv``; ``rule`` says which validated rule picked the list."""
+    """Every user's test list for the base ranker and each tuned or validated choice.
+
+    The lists are the base ranker's, each greedy baseline tuned for F1 and F2, and each
+    NSGA-II variant's validated F1 and F2 choice (its first seed), ordered by q.
+
+    Parameters
+    ----------
+    evaluation : RerankEvaluation
+        A finished evaluation.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per protocol, list and user: ``protocol``, ``method`` and ``choice``
+        (the labels of ``rerank_results.csv``), ``rule`` (which validated rule picked the
+        list), ``user``, the held-out ``target`` and the items ``item_1 .. item_K``.
+    """
     frames = []
     for protocol, d in evaluation.details.items():
         test: Context = d["test"]
@@ -79,10 +106,37 @@ def chosen_lists(evaluation: RerankEvaluation) -> pd.DataFrame:
 
 def item_table(item_genres: np.ndarray, popularity: np.ndarray, genre_names=None,
                titles=None, item_ids=None) -> pd.DataFrame:
-    """The catalogue the lists index: ``item`` (candidate id), ``item_id`` (the source's id,
-    default the index), ``title`` (default ``"item <id>"``), ``categories`` (the names of
-    the item's genre columns, default ``"category <j>"``, joined by ``|``) and
-    ``popularity`` (the test stage's novelty counts)."""
+    """The catalogue the lists index, one row per item.
+
+    Parameters
+    ----------
+    item_genres : numpy.ndarray
+        (I, G) bool genres.
+    popularity : numpy.ndarray
+        (I,) the test stage's novelty counts (stored as integers).
+    genre_names : sequence of str or None, default None
+        Names of the G genre columns; None (or a list of another length) means
+        ``"category <j>"``.
+    titles : sequence of str or None, default None
+        Item titles; None means ``"item <id>"``.
+    item_ids : array_like or None, default None
+        The source's item ids; None means the index.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``item`` (candidate id), ``item_id``, ``title``, ``categories`` (genre names
+        joined by ``|``) and ``popularity``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from problems.rerank_eval import item_table
+    >>> genres = np.array([[True, False], [True, True]])
+    >>> item_table(genres, [5, 2], genre_names=["Drama", "Comedy"]).to_dict("records")
+    [{'item': 0, 'item_id': 0, 'title': 'item 0', 'categories': 'Drama', 'popularity': 5},
+     {'item': 1, 'item_id': 1, 'title': 'item 1', 'categories': 'Drama|Comedy', 'popularity': 2}]
+    """
     genres = np.asarray(item_genres, dtype=bool)
     n, c = genres.shape
     names = np.asarray(list(genre_names) if genre_names is not None and len(genre_names) == c

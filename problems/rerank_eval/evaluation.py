@@ -1,5 +1,8 @@
-"""The test stage, scored once with the validated choices: the results table, every NSGA-II
-seed's row, the significance rows and the dominance of the greedy lists by the archives."""
+"""The test stage, scored once with the validated choices.
+
+The results table, every NSGA-II seed's row, the significance rows and the dominance of
+the greedy lists by the archives.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +31,23 @@ from .tuning import ANGULAR_FROM_TRANSFER, _label, apply_choice, tune, validated
 
 
 def dominated_share(ctx: Context, res, positions: np.ndarray) -> float:
-    """Share of users whose list ``positions`` (U, K) is weakly dominated in objective
-    space by (or equal to) a list in that user's final archive."""
+    """Share of users whose list is weakly dominated by a list in their final archive.
+
+    Parameters
+    ----------
+    ctx : Context
+        The stage the run searched.
+    res : moopt.engine.RerankResult
+        The NSGA-II run; its archives and objectives are used.
+    positions : numpy.ndarray
+        (U, K) one list of candidate positions per user (e.g. a greedy baseline's).
+
+    Returns
+    -------
+    float
+        Share in [0, 1] of users with an archive list at least as good on every
+        objective (equal counts).
+    """
     inputs = make_inputs(ctx.stage.q, ctx.stage.items, ctx.genres, ctx.pop, ctx.cfg.k)
     packed = pack_objectives(res.objectives, inputs)
     f = evaluate_lists(np.ascontiguousarray(positions[:, None, :]), packed)[:, 0]  # (U, M)
@@ -40,16 +58,27 @@ def dominated_share(ctx: Context, res, positions: np.ndarray) -> float:
 
 @dataclass
 class RerankEvaluation:
-    """Results of :func:`rerank_evaluation`.
+    """Results of ``rerank_evaluation``.
 
-    ``table``: one row per protocol, method and choice rule (NSGA-II rows averaged over
-    seeds, with ``n_seeds`` and the 95% CI half-widths of F1/F2); ``runs``: one row per
-    NSGA-II seed; ``significance``: NSGA-II seeded (validated utility) against the best
-    validation-tuned greedy baseline; ``dominance``: share of users whose greedy list is
-    weakly dominated by the user's archive; ``details``: per protocol, arrays for plots
-    (``lists``: every choice's test lists, candidate ids (U, K), first seed);
-    ``headline``: the primary test, the same comparison over users
-    (:func:`~problems.rerank_eval.headline.headline_table`).
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per protocol, method and choice rule (NSGA-II rows averaged over seeds,
+        with ``n_seeds`` and the 95% CI half-widths of F1/F2).
+    runs : pandas.DataFrame
+        One row per NSGA-II seed.
+    significance : pandas.DataFrame
+        NSGA-II seeded (validated utility) against the best validation-tuned greedy
+        baseline, over seeds and over users (Holm).
+    dominance : pandas.DataFrame
+        Share of users whose F1-tuned greedy list is weakly dominated by their archive.
+    details : dict
+        Per protocol, what the plots need: ``valid_curves``, ``choices``, the ``valid``
+        and ``test`` contexts, ``nsga_runs`` and ``lists`` (every choice's test lists,
+        item ids (U, K), first seed).
+    headline : pandas.DataFrame, default empty
+        The primary test, the same comparison over users
+        (``problems.rerank_eval.headline.headline_table``).
     """
 
     table: pd.DataFrame
@@ -62,7 +91,7 @@ class RerankEvaluation:
 
 def _significance(protocol, choices, rows, runs, per_user, test: Context, cfg):
     """NSGA-II seeded with its validated choice (the utility rule with the best
-    validation F, see :func:`validated_choice`) against the best validation-tuned greedy
+    validation F, see ``validated_choice``) against the best validation-tuned greedy
     baseline, for F1 and F2: over seeds (the F-measure of each seed), and over users for
     HR and (Div + Nov) / 2 on the first seed."""
     kk, out = cfg.key_k, []
@@ -100,10 +129,33 @@ def rerank_evaluation(
     protocols: tuple[str, ...] = ("full", "sampled"),
     valid_popularity: np.ndarray | None = None,
 ) -> RerankEvaluation:
-    """Tune on ``valid_cands``, score ``cands`` (test) once; see the module docstring.
+    """Tune on ``valid_cands``, score ``cands`` (test) once; see the package docstring.
 
-    ``popularity`` is the test stage's training popularity (novelty), ``valid_popularity``
-    the validation stage's (default: the same)."""
+    Runs every method (NSGA-II once per seed on each stage), so it takes as long as the
+    searches.
+
+    Parameters
+    ----------
+    cands : dict of str to numpy.ndarray
+        The test stage's candidates file.
+    valid_cands : dict of str to numpy.ndarray
+        The validation stage's candidates file (targets: the validation items).
+    item_genres : numpy.ndarray
+        (I, G) bool genres.
+    popularity : numpy.ndarray
+        (I,) the test stage's training popularity (novelty).
+    cfg : RerankEvalConfig or None, default None
+        Settings; None means ``RerankEvalConfig()``.
+    protocols : tuple of str, default ("full", "sampled")
+        Candidate protocols to evaluate.
+    valid_popularity : numpy.ndarray or None, default None
+        The validation stage's popularity; None means ``popularity``.
+
+    Returns
+    -------
+    RerankEvaluation
+        The tables and the per-protocol details.
+    """
     cfg = cfg or RerankEvalConfig()
     vpop = popularity if valid_popularity is None else valid_popularity
     kk = cfg.key_k

@@ -1,5 +1,8 @@
-"""Figures of the re-ranking comparison: the trade-off paths, the calibration reliability
-diagrams and one user's archive with each method's list."""
+"""Figures of the re-ranking comparison.
+
+The trade-off paths, the calibration reliability diagrams and one user's archive with
+each method's list.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +24,29 @@ def _draw_path(top, bottom, path, k: int, colour, label: str, style: str = "-"):
 
 
 def plot_tradeoff(evaluation: RerankEvaluation, path, k: int | None = None, curves=None):
-    """Mean test HR@k against (Div@k + Nov@k) / 2, and Div@k against Nov@k: the greedy
-    paths as curves over their parameter, NSGA-II's utility path (averaged over seeds) as
-    a curve over ``w``, validated choices as filled markers. ``curves``: the frame of
-    :func:`~problems.rerank_eval.curves.tradeoff_curves`, computed when not given."""
+    """Mean test HR@k against (Div@k + Nov@k) / 2, and Div@k against Nov@k.
+
+    The greedy paths are curves over their parameter, NSGA-II's utility path (averaged
+    over seeds) a curve over ``w``, validated choices filled markers; one column per
+    protocol.
+
+    Parameters
+    ----------
+    evaluation : RerankEvaluation
+        A finished evaluation.
+    path : str or pathlib.Path
+        Image file to write.
+    k : int or None, default None
+        Cut-off of the metrics; None means the configured key cut-off.
+    curves : pandas.DataFrame or None, default None
+        The frame of ``problems.rerank_eval.curves.tradeoff_curves``, computed when not
+        given.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (``moopt.plots.save_figure``).
+    """
     from moopt.plots import save_figure, subplots
 
     curves = tradeoff_curves(evaluation) if curves is None else curves
@@ -62,9 +84,27 @@ def plot_tradeoff(evaluation: RerankEvaluation, path, k: int | None = None, curv
 
 
 def plot_calibration(cands_valid: dict, path, protocols=("full", "sampled"), n_bins: int = 15):
-    """Reliability diagrams of the calibrated hit probabilities on the validation stage
-    (equal-mass bins of q over every user's candidates, log axes: most q are tiny), with
-    the mean top-10 sum of q against HR@10 in each title."""
+    """Reliability diagrams of the calibrated hit probabilities on the validation stage.
+
+    Equal-mass bins of q over every user's candidates, on log axes (most q are tiny),
+    with the mean top-10 sum of q against HR@10 in each title.
+
+    Parameters
+    ----------
+    cands_valid : dict of str to numpy.ndarray
+        The validation candidates file, written by ``moopt train`` (calibrated).
+    path : str or pathlib.Path
+        Image file to write.
+    protocols : sequence of str, default ("full", "sampled")
+        One panel per protocol.
+    n_bins : int, default 15
+        Number of equal-mass bins.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     from moopt.plots import save_figure, subplots
     from recommenders.calibration import calibration_table
     from recommenders.evaluate import calibration_summary
@@ -87,7 +127,29 @@ def plot_calibration(cands_valid: dict, path, protocols=("full", "sampled"), n_b
 
 
 def plot_user_front(evaluation: RerankEvaluation, protocol: str, user: int, path):
-    """One user's archive (NSGA-II seeded when present) with each method's chosen list."""
+    """One user's archive (NSGA-II seeded when present) with each method's chosen list.
+
+    Parameters
+    ----------
+    evaluation : RerankEvaluation
+        A finished evaluation with an NSGA-II method.
+    protocol : str
+        ``"full"`` or ``"sampled"`` (one the evaluation ran).
+    user : int
+        Row of the user in the test stage.
+    path : str or pathlib.Path
+        Image file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        If the evaluation ran no NSGA-II method.
+    """
     from moopt.plots import plot_front, save_figure
 
     d = evaluation.details[protocol]

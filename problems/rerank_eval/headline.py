@@ -1,13 +1,14 @@
-"""The headline test: NSGA-II seeded with greedy lists against the validation-picked greedy
-baseline, over users.
+"""The headline test over users.
+
+NSGA-II seeded with greedy lists against the greedy baseline validation picked.
 
 The aggregate F-beta is a function of means (of HR, Div and Nov over users), not a mean of
-per-user values, so the tests resample users and recompute it (:mod:`moopt.stats`):
+per-user values, so the tests resample users and recompute it (``moopt.stats``):
 
 * a paired bootstrap of the F-beta difference (users drawn with replacement, the same
   users for both methods; both F-betas recomputed from the resample's means): percentile
-  95% CI and p-value (:func:`moopt.stats.bootstrap_of_means`);
-* a paired sign-flip permutation test (:func:`moopt.stats.sign_flip_of_means`): each
+  95% CI and p-value (``moopt.stats.bootstrap_of_means``);
+* a paired sign-flip permutation test (``moopt.stats.sign_flip_of_means``): each
   pattern swaps the two methods' (hit, Div, Nov) for the flipped users, i.e. flips the
   sign of those users' contributions to the difference of the means; the statistic is the
   F-beta difference recomputed from the swapped means, ``p`` the share of patterns at
@@ -43,15 +44,74 @@ from .tuning import Choice, _label, validated_choice
 
 
 def compared_label(best: Choice) -> str:
-    """``"NSGA-II seeded vs MMR (lambda=0.8)"``: the comparison's name in both tables."""
+    """The comparison's name in both tables, e.g. ``"NSGA-II seeded vs MMR (lambda=0.8)"``.
+
+    Parameters
+    ----------
+    best : Choice
+        The validated greedy choice.
+
+    Returns
+    -------
+    str
+        ``"NSGA-II seeded vs <method> (<parameter>=<value>)"``.
+
+    Examples
+    --------
+    >>> from problems.rerank_eval import Choice
+    >>> from problems.rerank_eval.headline import compared_label
+    >>> compared_label(Choice("dpp", "tuned F1", 0.5, 0.24))
+    'NSGA-II seeded vs DPP (theta=0.5)'
+    """
     return f"NSGA-II seeded vs {LABELS[best.method]} ({PARAM[best.method]}={best.param:g})"
 
 
 def over_users(protocol: str, choices: list[Choice], measures: dict, cfg: RerankEvalConfig):
-    """Headline rows (without the Holm columns) of one protocol, F1 and F2: the seeded
-    NSGA-II's validated choice against the best validation-tuned greedy baseline, from the
-    per-user (hit, Div, Nov) in ``measures`` (keyed by method and rule; NSGA-II's averaged
-    over seeds)."""
+    """Headline rows (without the Holm columns) of one protocol, F1 and F2.
+
+    The seeded NSGA-II's validated choice against the best validation-tuned greedy
+    baseline: paired bootstrap and sign-flip test of the aggregate F-beta difference,
+    resampling users (``cfg.n_resamples`` each, seeded by ``cfg.stats_seed``).
+
+    Parameters
+    ----------
+    protocol : str
+        The protocol's name, copied into the rows.
+    choices : list of Choice
+        ``tune``'s choices, with ``"nsga2_seeded"`` and at least one greedy method.
+    measures : dict
+        (method, rule) -> (U, 3) per-user (hit, Div, Nov) of that choice's test lists
+        (NSGA-II's averaged over seeds).
+    cfg : RerankEvalConfig
+        Supplies ``key_k``, ``seeds``, ``n_resamples`` and ``stats_seed``.
+
+    Returns
+    -------
+    list of dict
+        Two rows (F1, F2): labels, ``n_users``, both F values, ``diff``, its 95%
+        ``ci_low``/``ci_high``, ``p bootstrap``, ``p sign-flip``, the validation F
+        values, ``validation margin`` and ``strict choice`` (``"NSGA-II"`` where the
+        margin is positive, else ``"baseline"``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from problems.rerank_eval import (Choice, RerankEvalConfig, headline_table,
+    ...                                   over_users)
+    >>> choices = [Choice("mmr", "tuned F1", 0.8, 0.20), Choice("mmr", "tuned F2", 0.6, 0.25),
+    ...            Choice("nsga2_seeded", "utility F1", 2.0, 0.22),
+    ...            Choice("nsga2_seeded", "utility F2", 1.0, 0.24)]
+    >>> a = np.array([[1, .6, .5], [0, .8, .6], [1, .4, .5], [0, .6, .7]])  # (hit, Div, Nov)
+    >>> b = np.array([[1, .4, .4], [0, .6, .5], [0, .4, .4], [0, .4, .5]])
+    >>> measures = {("nsga2_seeded", "utility F1"): a, ("nsga2_seeded", "utility F2"): a,
+    ...             ("mmr", "tuned F1"): b, ("mmr", "tuned F2"): b}
+    >>> rows = over_users("full", choices, measures, RerankEvalConfig(n_resamples=200))
+    >>> table = headline_table(rows, pd.DataFrame())
+    >>> table[["F-beta", "diff", "validation margin", "strict choice", "strict diff"]].round(4)
+      F-beta    diff  validation margin strict choice  strict diff
+    0  F1@10  0.2188               0.02       NSGA-II       0.2188
+    1  F2@10  0.1797              -0.01      baseline       0.0000
+    """
     kk, out = cfg.key_k, []
     for beta in ("F1", "F2"):
         head = validated_choice(choices, "nsga2_seeded", beta)
@@ -79,9 +139,26 @@ def over_users(protocol: str, choices: list[Choice], measures: dict, cfg: Rerank
 
 
 def headline_table(rows: list[dict], significance: pd.DataFrame) -> pd.DataFrame:
-    """The rows of :func:`over_users` for every protocol, with each test's p-values
-    Holm-corrected over the cells and the over-seeds comparison of ``significance`` (its
-    difference, 95% t interval and Holm p over that table) as secondary columns."""
+    """The rows of ``over_users`` for every protocol, Holm-corrected, with the strict rule.
+
+    Each test's p-values are Holm-corrected over the cells; the strict rule's columns
+    (``strict ...``) are a family of their own; the over-seeds comparison of
+    ``significance`` (its difference, 95% t interval and Holm p over that table) comes as
+    secondary columns (``over seeds ...``, NaN where it has no row).
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``over_users``' rows of every protocol.
+    significance : pandas.DataFrame
+        ``RerankEvaluation.significance`` (may be empty).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per protocol and F-beta; empty without rows. See ``over_users`` for an
+        example.
+    """
     if not rows:
         return pd.DataFrame()
     table = pd.DataFrame(rows)
@@ -107,7 +184,19 @@ def headline_table(rows: list[dict], significance: pd.DataFrame) -> pd.DataFrame
 
 
 def headline_markdown(table: pd.DataFrame) -> str:
-    """The headline as a markdown section: one row per protocol and F-beta."""
+    """The headline as a markdown section: one row per protocol and F-beta.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A ``headline_table``.
+
+    Returns
+    -------
+    str
+        A paragraph saying what was tested, then a markdown table; empty for an empty
+        table.
+    """
     if table.empty:
         return ""
     r0 = table.iloc[0]

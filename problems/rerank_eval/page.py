@@ -1,10 +1,12 @@
-"""The page of a ``moopt rerank`` folder (``moopt report``): per protocol, the trade-off
-chart on validation and test, a slider over NSGA-II's utility weight showing both
-stages' metrics at that weight, and every user's base list against a chosen list.
+"""The page of a ``moopt rerank`` folder (``moopt report``).
+
+Per protocol: the trade-off chart on validation and test, a slider over NSGA-II's
+utility weight showing both stages' metrics at that weight, and every user's base list
+against a chosen list.
 
 Reads ``rerank_results.csv`` and, where present, ``rerank_curves.csv``,
 ``rerank_lists.csv``, ``rerank_items.csv`` and ``rerank_headline.csv`` (written by
-:func:`~problems.rerank_eval.report.rerank_job`); a folder from before those files gets
+``problems.rerank_eval.report.rerank_job``); a folder from before those files gets
 a note in place of the panels they feed.
 """
 
@@ -107,7 +109,18 @@ Object.keys(DATA.protocols).forEach(p => {
 
 
 def is_rerank(folder) -> bool:
-    """Whether ``folder`` holds the files of ``moopt rerank``."""
+    """Whether ``folder`` holds the files of ``moopt rerank``.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The folder to check.
+
+    Returns
+    -------
+    bool
+        True when it has ``rerank_results.csv``.
+    """
     return (Path(folder) / REQUIRED).is_file()
 
 
@@ -244,7 +257,23 @@ def _catalogue(items: pd.DataFrame | None, lists: pd.DataFrame | None) -> dict:
 
 
 def rerank_page(folder) -> str:
-    """The HTML page of the ``moopt rerank`` folder ``folder`` (see the module doc)."""
+    """The HTML page of a ``moopt rerank`` folder (see the module docstring).
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        A folder written by ``moopt rerank --out``.
+
+    Returns
+    -------
+    str
+        A self-contained HTML page (needs plotly installed).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder has no ``rerank_results.csv``.
+    """
     require_plotly()
     from .stages import LABELS, NSGA
 

@@ -1,5 +1,8 @@
-"""Reporting: the headline summary table, markdown, and :func:`rerank_job`, which runs the
-comparison on candidates files and writes every result file."""
+"""Reporting: the headline summary table, markdown, and ``rerank_job``.
+
+``rerank_job`` runs the comparison on candidates files and writes every result file;
+``load_rerank_run`` reads them back.
+"""
 
 from __future__ import annotations
 
@@ -20,14 +23,29 @@ from .tuning import ANGULAR_FROM_TRANSFER, validated_choice
 
 
 def summary_table(evaluation: RerankEvaluation, k: int | None = None) -> pd.DataFrame:
-    """The headline rows of :attr:`RerankEvaluation.table`, one row per method and rule,
-    the protocols side by side (HR, F1, F2 at ``k``; F with its 95% CI half-width over
-    seeds where the method has seeds; the validated parameter in brackets).
+    """The headline rows of ``RerankEvaluation.table``, the protocols side by side.
+
+    One row per method and rule: HR, F1, F2 at ``k``, F with its 95% CI half-width over
+    seeds where the method has seeds, the validated parameter in brackets.
 
     Rows: the base ranker; each greedy baseline at the paper's parameter and tuned for
     F1 / F2; each NSGA-II variant with its validated F1 and F2 choice (the utility rule
-    with the best validation F, :func:`validated_choice`) and the knee; the transfer's
-    angular rules; plain NSGA-II with the transfer run's anchors."""
+    with the best validation F, ``validated_choice``) and the knee; the transfer's
+    angular rules; plain NSGA-II with the transfer run's anchors.
+
+    Parameters
+    ----------
+    evaluation : RerankEvaluation
+        A finished evaluation.
+    k : int or None, default None
+        Cut-off; None means the largest k with an F1 column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``method``, ``choice`` and per protocol ``<protocol> choice``, ``HR@k``,
+        ``F1@k`` and ``F2@k``, as formatted strings.
+    """
     t = evaluation.table
     k = k or max(int(c.split("@")[1]) for c in t.columns if c.startswith("F1@") and
                  not c.endswith("ci"))  # fmt: skip
@@ -78,7 +96,27 @@ def summary_table(evaluation: RerankEvaluation, k: int | None = None) -> pd.Data
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured markdown table of a frame of strings and numbers."""
+    """A GitHub-flavoured markdown table of a frame of strings and numbers.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; cells are written with ``str``.
+
+    Returns
+    -------
+    str
+        Header, separator and one line per row, ending in a newline.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from problems.rerank_eval import markdown_table
+    >>> print(markdown_table(pd.DataFrame({"method": ["MMR"], "F1@10": ["0.2100"]})), end="")
+    | method | F1@10 |
+    |---|---|
+    | MMR | 0.2100 |
+    """
     cols = list(frame.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in frame.iterrows():
@@ -95,24 +133,58 @@ def rerank_job(
     valid_candidates_path=None,
     settings: dict | None = None,
 ) -> tuple[RerankEvaluation, list]:
-    """Evaluate every method on a test candidates file, tuned on its validation file
-    (default: ``candidates_valid.npz`` beside it). Writes to ``out_dir``:
+    """Evaluate every method on a test candidates file, tuned on its validation file.
+
+    Writes to ``out_dir``:
     ``rerank_results.csv`` (the table), ``rerank_runs.csv`` (every NSGA-II seed),
     ``rerank_significance.csv``, ``rerank_dominance.csv``, ``rerank_headline.csv`` (the
-    tests over users, :mod:`~problems.rerank_eval.headline`), ``rerank_summary.md`` (that
-    headline and the rows of :func:`summary_table`, as markdown), ``rerank_curves.csv``
+    tests over users, ``problems.rerank_eval.headline``), ``rerank_summary.md`` (that
+    headline and the rows of ``summary_table``, as markdown), ``rerank_curves.csv``
     (the greedy paths and NSGA-II's utility paths on validation and test,
-    :func:`~problems.rerank_eval.curves.tradeoff_curves`), ``rerank_lists.csv`` (every
-    user's base and chosen test lists, :func:`~problems.rerank_eval.curves.chosen_lists`),
+    ``problems.rerank_eval.curves.tradeoff_curves``), ``rerank_lists.csv`` (every
+    user's base and chosen test lists, ``problems.rerank_eval.curves.chosen_lists``),
     ``rerank_items.csv`` (the items' titles, categories and popularity), ``tradeoff.png``,
     ``calibration.png`` (calibrated scores only), ``pareto_front.png`` and ``run.json``
     (``config``: every setting of ``cfg``; ``seeds``; ``protocols``, ``dataset``, the
     candidates files; ``settings``: e.g. the command line's options; ``versions``: the
-    packages'), each atomically (temporary name, then rename); :func:`load_rerank_run`
+    packages'), each atomically (temporary name, then rename); ``load_rerank_run``
     reads the folder back. The job holds ``out_dir`` while it runs
-    (:func:`recommenders.io.job_folder`: a second job there is refused, and the temporary
+    (``recommenders.io.job_folder``: a second job there is refused, and the temporary
     files a killed run left are deleted first); a rerun after a kill computes the
-    evaluation again from the same seeds and writes the same files."""
+    evaluation again from the same seeds and writes the same files.
+
+    Parameters
+    ----------
+    candidates_path : str or pathlib.Path
+        The test candidates file (``moopt train`` or ``moopt candidates``).
+    out_dir : str or pathlib.Path
+        Output folder; one holding another job's ``run.json`` is refused.
+    cfg : RerankEvalConfig or None, default None
+        Settings; None means ``RerankEvalConfig()``.
+    protocols : tuple of str, default ("full", "sampled")
+        Candidate protocols to evaluate.
+    dataset : str or None, default None
+        Dataset name for the item titles and, for older files without the catalogue,
+        the genres and popularity; None means the file's ``meta_dataset``.
+    valid_candidates_path : str or pathlib.Path or None, default None
+        The validation candidates file; None means ``candidates_valid.npz`` beside
+        ``candidates_path``.
+    settings : dict or None, default None
+        Recorded in ``run.json`` (e.g. the command line's options).
+
+    Returns
+    -------
+    evaluation : RerankEvaluation
+        The evaluation.
+    files : list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        If the validation file is missing, ``out_dir`` holds another job's ``run.json``,
+        or the catalogue does not match the file.
+    """
     from recommenders.io import job_folder
 
     candidates_path = Path(candidates_path)
@@ -188,7 +260,7 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
 
 
 def _item_table(cands, genres, popularity, name):
-    """:func:`~problems.rerank_eval.curves.item_table` with the titles and ids of the named
+    """``problems.rerank_eval.curves.item_table`` with the titles and ids of the named
     dataset the candidates came from, where it loads; the files' genre names."""
     from recommenders.pipeline import load_data
 
@@ -224,7 +296,7 @@ def _dataset_catalogue(candidates_path, cands, dataset):
     return data.item_genres, popularity, valid_pop
 
 
-#: The tables :func:`rerank_job` writes, by :class:`RerankRun` attribute.
+#: The tables ``rerank_job`` writes, by ``RerankRun`` attribute.
 RUN_TABLES = {"table": "rerank_results.csv", "runs": "rerank_runs.csv",
               "significance": "rerank_significance.csv", "dominance": "rerank_dominance.csv",
               "headline": "rerank_headline.csv"}  # fmt: skip
@@ -232,10 +304,20 @@ RUN_TABLES = {"table": "rerank_results.csv", "runs": "rerank_runs.csv",
 
 @dataclass
 class RerankRun:
-    """A ``moopt rerank --out`` folder read back (:func:`load_rerank_run`): the tables of
-    :class:`RerankEvaluation` (empty where the run wrote none), the markdown summary and
-    ``record``, the run's ``run.json`` (``config``, ``seeds``, ``settings``,
-    ``versions``, ...)."""
+    """A ``moopt rerank --out`` folder read back (``load_rerank_run``).
+
+    Parameters
+    ----------
+    table, runs : pandas.DataFrame
+        ``rerank_results.csv`` and ``rerank_runs.csv`` (``RerankEvaluation``'s).
+    significance, dominance, headline : pandas.DataFrame, default empty
+        The other tables of ``RerankEvaluation``, empty where the run wrote none.
+    summary : str, default ""
+        ``rerank_summary.md``.
+    record : dict, default {}
+        The run's ``run.json`` (``config``, ``seeds``, ``settings``, ``versions``, ...);
+        empty for a folder from before it.
+    """
 
     table: pd.DataFrame
     runs: pd.DataFrame
@@ -247,7 +329,10 @@ class RerankRun:
 
     @property
     def config(self) -> RerankEvalConfig:
-        """The run's settings as a :class:`RerankEvalConfig` (lists back to tuples)."""
+        """The run's settings as a ``RerankEvalConfig`` (lists back to tuples).
+
+        A folder without ``run.json`` has none: a ``ValueError`` says to rerun.
+        """
         cfg = self.record.get("config")
         if cfg is None:
             raise ValueError("this folder has no run.json (written before it existed); "
@@ -257,9 +342,24 @@ class RerankRun:
 
 
 def load_rerank_run(folder) -> RerankRun:
-    """The tables, summary and ``run.json`` a ``moopt rerank --out`` (or :func:`rerank_job`)
-    folder holds, floats read back bit for bit; a folder from before ``run.json`` loads
-    with an empty ``record``."""
+    """The tables, summary and ``run.json`` of a ``moopt rerank --out`` folder.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        A folder written by ``moopt rerank --out`` (or ``rerank_job``).
+
+    Returns
+    -------
+    RerankRun
+        Its tables (floats read back bit for bit), summary and record; a folder from
+        before ``run.json`` loads with an empty ``record``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder has no ``rerank_results.csv``.
+    """
     from moopt.files import read_csv
 
     folder = Path(folder)

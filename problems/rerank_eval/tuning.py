@@ -1,6 +1,8 @@
-"""Tuning on the validation stage: the utility path of an NSGA-II run, every method's
-validated choices (:func:`tune`), applying a choice on a stage and picking the validated
-choice among methods."""
+"""Tuning on the validation stage.
+
+The utility path of an NSGA-II run, every method's validated choices (``tune``),
+applying a choice on a stage and picking the validated choice among methods.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +14,47 @@ from .stages import GREEDY, LABELS, NSGA, PARAM, Context, RerankEvalConfig
 
 
 def utility_weights(cfg: RerankEvalConfig, w: float) -> dict[str, float]:
-    """``w * accuracy + (diversity + novelty) / 2``."""
+    """The utility ``w * accuracy + (diversity + novelty) / 2`` as objective weights.
+
+    Parameters
+    ----------
+    cfg : RerankEvalConfig
+        Supplies the accuracy objective's name.
+    w : float
+        Non-negative weight of accuracy.
+
+    Returns
+    -------
+    dict of str to float
+        Objective name -> weight, as ``RerankResult.choose`` takes it.
+
+    Examples
+    --------
+    >>> from problems.rerank_eval import RerankEvalConfig, utility_weights
+    >>> utility_weights(RerankEvalConfig(), 2.0)
+    {'expected_hits': 2.0, 'diversity': 0.5, 'novelty': 0.5}
+    """
     return {cfg.accuracy: float(w), "diversity": 0.5, "novelty": 0.5}
 
 
 def utility_path(ctx: Context, res, dominating=None) -> list[tuple[float, np.ndarray]]:
-    """The chosen positions (ordered by q) at every utility weight of the grid, among the
-    archive lists that weakly dominate ``dominating`` (objective values per user) if given."""
+    """The chosen positions (ordered by q) at every utility weight of the grid.
+
+    Parameters
+    ----------
+    ctx : Context
+        The stage the run searched.
+    res : moopt.engine.RerankResult
+        An NSGA-II run on that stage.
+    dominating : numpy.ndarray or None, default None
+        (U, M) objective values per user; if given, each choice is among the archive
+        lists that weakly dominate them.
+
+    Returns
+    -------
+    list of tuple of (float, numpy.ndarray)
+        ``(w, positions (U, K))`` for every ``w`` of ``cfg.w_grid``.
+    """
     return [(w, ctx.order_by_q(res.choose(utility_weights(ctx.cfg, w), dominating=dominating,
                                           positions=True)))
             for w in ctx.cfg.w_grid]  # fmt: skip
@@ -49,7 +85,24 @@ def _best(values: list[float]) -> int:
 
 @dataclass
 class Choice:
-    """A validated choice: how a method's final list is picked and the validation F."""
+    """A validated choice: how a method's final list is picked and the validation F.
+
+    Parameters
+    ----------
+    method : str
+        One of ``METHODS``.
+    rule : str
+        How the list is picked: ``"top-K"``, ``"paper"``, ``"tuned F1"``,
+        ``"utility F2"``, ``"utility F1, dominating MMR"``, ``"knee"``,
+        ``"angular region F1"``, ...
+    param : float or None
+        The rule's parameter: a greedy trade-off, a utility weight ``w`` or an anchor
+        region; None where the rule has none.
+    valid_f : float or None
+        The validation F-beta the rule was tuned on; None for untuned rules.
+    ref : tuple of (str, float) or None, default None
+        ``(greedy method, parameter)`` of the list the choice must weakly dominate.
+    """
 
     method: str
     rule: str  # "paper", "tuned F1", "utility F2", "angular region F1", "knee", ...
@@ -59,7 +112,26 @@ class Choice:
 
 
 def tune(valid: Context, cfg: RerankEvalConfig) -> tuple[list[Choice], dict]:
-    """Every method's choices on the validation stage; also the validation curves."""
+    """Every method's choices on the validation stage; also the validation curves.
+
+    Runs every configured method on the validation stage (NSGA-II once per seed of
+    ``cfg.seeds``), so it takes as long as the searches.
+
+    Parameters
+    ----------
+    valid : Context
+        The validation stage.
+    cfg : RerankEvalConfig
+        The comparison's settings.
+
+    Returns
+    -------
+    choices : list of Choice
+        Every method's choices (paper and tuned greedy parameters; NSGA-II utility,
+        dominating, knee and angular rules).
+    curves : dict
+        Per method, its validation metrics along the parameter or utility path.
+    """
     kk = cfg.key_k
     choices: list[Choice] = []
     curves: dict = {}
@@ -121,8 +193,29 @@ ANGULAR_FROM_TRANSFER = "angular (all anchors of the transfer run)"
 
 
 def apply_choice(ctx: Context, choice: Choice, res=None, anchors=None) -> np.ndarray:
-    """Positions (U, K) of a validated choice on a stage (``res``: the NSGA-II run;
-    ``anchors``: the transfer run's anchors, for :data:`ANGULAR_FROM_TRANSFER`)."""
+    """Positions of a validated choice on a stage.
+
+    Parameters
+    ----------
+    ctx : Context
+        The stage.
+    choice : Choice
+        The validated choice.
+    res : moopt.engine.RerankResult or None, default None
+        The NSGA-II run on that stage (for NSGA-II choices).
+    anchors : numpy.ndarray or None, default None
+        The transfer run's anchors, for ``ANGULAR_FROM_TRANSFER``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (U, K) candidate positions (NSGA-II lists ordered by q).
+
+    Raises
+    ------
+    ValueError
+        For ``ANGULAR_FROM_TRANSFER`` without ``anchors``.
+    """
     m = choice.method
     if m == "base":
         return ctx.base()
@@ -161,10 +254,41 @@ def _label(choice: Choice) -> str:
 
 
 def validated_choice(choices: list[Choice], methods, beta: str) -> Choice:
-    """The choice with the highest validation F-beta among ``methods``' F-beta choices:
-    a greedy method's ``tuned F-beta`` parameter, or an NSGA-II variant's ``utility
-    F-beta`` rules (plain or restricted to lists dominating the best greedy list). The
-    test stage never enters this pick."""
+    """The choice with the highest validation F-beta among ``methods``' F-beta choices.
+
+    Candidates are a greedy method's ``tuned F-beta`` parameter or an NSGA-II variant's
+    ``utility F-beta`` rules (plain or restricted to lists dominating the best greedy
+    list). The test stage never enters this pick; ties go to the first.
+
+    Parameters
+    ----------
+    choices : list of Choice
+        ``tune``'s choices.
+    methods : str or sequence of str
+        The method or methods to pick among.
+    beta : str
+        ``"F1"`` or ``"F2"``.
+
+    Returns
+    -------
+    Choice
+        The best of them.
+
+    Raises
+    ------
+    ValueError
+        If none of ``methods`` has a validated ``beta`` choice.
+
+    Examples
+    --------
+    >>> from problems.rerank_eval import Choice, validated_choice
+    >>> choices = [Choice("mmr", "paper", 0.7, None), Choice("mmr", "tuned F1", 0.3, 0.21),
+    ...            Choice("dpp", "tuned F1", 0.5, 0.24), Choice("nsga2", "utility F1", 1.0, 0.26)]
+    >>> validated_choice(choices, ("mmr", "dpp"), "F1")
+    Choice(method='dpp', rule='tuned F1', param=0.5, valid_f=0.24, ref=None)
+    >>> validated_choice(choices, "nsga2", "F1").param
+    1.0
+    """
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     pool = [c for c in choices if c.method in methods and c.valid_f is not None
             and (c.rule == f"tuned {beta}" or c.rule.startswith(f"utility {beta}"))]  # fmt: skip
