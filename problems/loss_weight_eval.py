@@ -64,8 +64,9 @@ class _Progress(Callback):
 
     def notify(self, algorithm) -> None:
         if self.path is not None:
-            with atomic_path(self.path) as tmp:
-                torch.save(self.problem.state_dict(), tmp)
+            # through a file object, so the temporary's random name stays out of the file
+            with atomic_path(self.path) as tmp, open(tmp, "wb") as f:
+                torch.save(self.problem.state_dict(), f)
         history = self.problem.history
         self.bar.update(len(history) - self.bar.n)
         if history:
