@@ -1,6 +1,6 @@
 """Any model's scores in: the candidates ``moopt rerank`` reads, from a model trained anywhere.
 
-:func:`candidates_from_scores` is the one entry point. It takes what a user of another
+``candidates_from_scores`` is the one entry point. It takes what a user of another
 library has:
 
 * **scores**: a dense ``(users, items)`` array (or a ``.npy`` file), rows and columns named by
@@ -13,18 +13,18 @@ library has:
   optional ``timestamp`` (without one, a file's row order is its order).
 
 and builds, exactly as ``moopt train`` does for its own rankers
-(:func:`recommenders.evaluate.candidate_sets`), the validation and test candidates: each user's
+(``recommenders.evaluate.candidate_sets``), the validation and test candidates: each user's
 top-``n`` items by score with the items of their history excluded (train for validation,
 train + validation for test), the first held-out item as target, the sampled protocol's
 1 + ``n_negatives`` candidates (seeded), the score calibration fitted on validation, and the
-catalogue (categories, popularity). :meth:`ExternalCandidates.save` writes
+catalogue (categories, popularity). ``ExternalCandidates.save`` writes
 ``candidates.npz``, ``candidates_valid.npz`` and ``id_map.json``, so that
 ``moopt rerank --candidates DIR/candidates.npz`` evaluates the model with the same protocol
 and tables as moopt's own rankers.
 
 Ids: users and items keep the user's own ids (integers or strings). Inside the files they are
-contiguous indices; :class:`IdMap` (``id_map.json``) maps them back, and
-:meth:`ExternalCandidates.lists` gives lists in the user's ids.
+contiguous indices; ``IdMap`` (``id_map.json``) maps them back, and
+``ExternalCandidates.lists`` gives lists in the user's ids.
 
 One score matrix serves both stages, so it should come from a model fitted on the training
 interactions only (the validation stage then measures it fairly); a model whose scores
@@ -86,7 +86,7 @@ def _as_ids(values, what: str) -> np.ndarray:
 
 
 def _lookup(known: np.ndarray, ids: np.ndarray, what: str, fix: str) -> np.ndarray:
-    """Positions of ``ids`` in ``known`` (both as :func:`_as_ids` makes them)."""
+    """Positions of ``ids`` in ``known`` (both as ``_as_ids`` makes them)."""
     if known.dtype.kind == "U" and ids.dtype.kind != "U":
         ids = ids.astype(str)
     elif known.dtype.kind != "U" and ids.dtype.kind == "U":
@@ -103,8 +103,27 @@ def _lookup(known: np.ndarray, ids: np.ndarray, what: str, fix: str) -> np.ndarr
 
 @dataclass(frozen=True)
 class IdMap:
-    """The user's own ids of the contiguous indices in the candidates files: index ``i`` is
-    user ``users[i]`` and item ``items[i]`` (int64 or str arrays)."""
+    """The user's own ids of the contiguous indices in the candidates files.
+
+    Parameters
+    ----------
+    users, items : array-like
+        1-D distinct ids (integers, stored as int64, or strings): index ``i`` is user
+        ``users[i]`` and item ``items[i]``.
+
+    Raises
+    ------
+    ValueError
+        Ids not 1-D, duplicated, missing (None/NaN) or non-integer numbers.
+
+    Examples
+    --------
+    >>> m = IdMap(np.array(["u1", "u2"]), np.array([10, 20, 30]))
+    >>> m.item_index([30, 10]), m.user_index("u2")
+    (array([2, 0]), array([1]))
+    >>> m.item_ids(np.array([[2, 0]]))  # lists of indices back to the user's ids
+    array([[30, 10]])
+    """
 
     users: np.ndarray
     items: np.ndarray
@@ -118,34 +137,122 @@ class IdMap:
             object.__setattr__(self, what, ids)
 
     def user_index(self, ids) -> np.ndarray:
-        """Indices of external user ids (``ValueError`` naming the unknown ones)."""
+        """Indices of external user ids.
+
+        Parameters
+        ----------
+        ids : id or array-like
+            One user id or a 1-D array of them.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(ids),)`` int64 indices.
+
+        Raises
+        ------
+        ValueError
+            Some id is unknown (the message names them).
+        """
         return _lookup(self.users, _as_ids(np.atleast_1d(ids), "user ids"), "user ids",
                        "they are not among the users of the scores or interactions")
 
     def item_index(self, ids) -> np.ndarray:
-        """Indices of external item ids (``ValueError`` naming the unknown ones)."""
+        """Indices of external item ids.
+
+        Parameters
+        ----------
+        ids : id or array-like
+            One item id or a 1-D array of them.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(ids),)`` int64 indices.
+
+        Raises
+        ------
+        ValueError
+            Some id is unknown (the message names them).
+        """
         return _lookup(self.items, _as_ids(np.atleast_1d(ids), "item ids"), "item ids",
                        "they are not in the item table")
 
     def user_ids(self, index) -> np.ndarray:
-        """External ids of user indices."""
+        """External ids of user indices.
+
+        Parameters
+        ----------
+        index : array-like of int
+            User indices in ``[0, len(users))``, any shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            The ids, of ``index``'s shape (``IndexError`` when out of range).
+        """
         return self.users[np.asarray(index, dtype=np.int64)]
 
     def item_ids(self, index) -> np.ndarray:
-        """External ids of item indices (any shape, e.g. ``(U, K)`` lists)."""
+        """External ids of item indices.
+
+        Parameters
+        ----------
+        index : array-like of int
+            Item indices in ``[0, len(items))``, any shape (e.g. ``(U, K)`` lists).
+
+        Returns
+        -------
+        numpy.ndarray
+            The ids, of ``index``'s shape (``IndexError`` when out of range).
+        """
         return self.items[np.asarray(index, dtype=np.int64)]
 
     def to_dict(self) -> dict:
+        """The JSON-ready form ``{"format": "moopt-id-map-1", "users": [...], "items": [...]}``.
+
+        Returns
+        -------
+        dict
+            The format tag and both id lists.
+        """
         return {"format": "moopt-id-map-1", "users": self.users.tolist(),
                 "items": self.items.tolist()}  # fmt: skip
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write ``{"users": [...], "items": [...]}`` as JSON, atomically."""
+        """Write ``to_dict()`` as JSON, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (its folder must exist).
+
+        Returns
+        -------
+        pathlib.Path
+            The written file.
+        """
         return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> IdMap:
-        """Read a file written by :meth:`save`."""
+        """Read a file written by ``save``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            An ``id_map.json``.
+
+        Returns
+        -------
+        IdMap
+            The map.
+
+        Raises
+        ------
+        ValueError
+            The file is not an id map written by moopt.
+        """
         data = json.loads(Path(path).read_text())
         if not isinstance(data, dict) or data.get("format") != "moopt-id-map-1":
             raise ValueError(f"{path} is not an id map written by moopt")
@@ -158,7 +265,29 @@ class IdMap:
 def read_table(source, what: str, required: tuple[str, ...]) -> pd.DataFrame:
     """A DataFrame, or a ``.csv`` / ``.parquet`` file, with the ``required`` columns.
 
-    ``what`` names the argument in errors (``"train"``, ``"--items"``)."""
+    Parameters
+    ----------
+    source : pandas.DataFrame or str or os.PathLike
+        A frame, or a ``.csv``/``.txt`` (comma), ``.tsv`` (tab) or ``.parquet``/``.pq`` file.
+    what : str
+        The argument's name in error messages (``"train"``, ``"--items"``).
+    required : tuple of str
+        Columns that must be present (after lower-casing and stripping the names).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, its column names lower-cased and stripped.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    TypeError
+        ``source`` is neither a DataFrame nor a path.
+    ValueError
+        Another suffix, Parquet without pyarrow, or a required column missing.
+    """
     if isinstance(source, pd.DataFrame):
         frame = source
     elif isinstance(source, (str, os.PathLike)):
@@ -199,8 +328,21 @@ def _numbers(column: pd.Series, what: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """The item table: ``ids`` (I,), ``genres`` (I, C) bool, ``genre_names``, ``titles`` and
-    ``popularity`` (I,) float or None."""
+    """The item table, as ``read_items`` parses it.
+
+    Parameters
+    ----------
+    ids : numpy.ndarray
+        ``(I,)`` the user's item ids (int64 or str), in the table's row order.
+    genres : numpy.ndarray
+        ``(I, C)`` bool category membership.
+    genre_names : tuple of str
+        The C category names, sorted.
+    titles : tuple of str
+        I titles (empty strings without a ``title`` column).
+    popularity : numpy.ndarray or None
+        ``(I,)`` float popularity from the table, or None (then counted from interactions).
+    """
 
     ids: np.ndarray
     genres: np.ndarray
@@ -210,7 +352,35 @@ class Catalogue:
 
 
 def read_items(source, what: str = "items", sep: str = "|") -> Catalogue:
-    """Parse the item table (see the module docstring); rows keep their order."""
+    """Parse the item table (see the module docstring); rows keep their order.
+
+    Parameters
+    ----------
+    source : pandas.DataFrame or str or os.PathLike
+        The table (as ``read_table`` reads it) with ``item``, a category column (the first
+        of ``CATEGORY_COLUMNS`` present), optional ``popularity`` and ``title``.
+    what : str, default "items"
+        The argument's name in error messages.
+    sep : str, default "|"
+        Separator of the multi-valued categories.
+
+    Returns
+    -------
+    Catalogue
+        Ids, category matrix and names, titles, popularity.
+
+    Raises
+    ------
+    ValueError
+        No category column or no category at all, duplicate or missing item ids, or a
+        non-numeric or negative popularity (plus what ``read_table`` raises).
+
+    Examples
+    --------
+    >>> cat = read_items(pd.DataFrame({"item": [7, 9], "categories": ["Drama|Action", None]}))
+    >>> cat.ids, cat.genre_names, cat.genres.tolist()
+    (array([7, 9]), ('Action', 'Drama'), [[True, True], [False, False]])
+    """
     frame = read_table(source, what, ("item",))
     col = next((c for c in CATEGORY_COLUMNS if c in frame.columns), None)
     if col is None:
@@ -249,9 +419,17 @@ class _NoSettings:
 
 
 class ScoreMatrix(Ranker):
-    """A :class:`~recommenders.models.base.Ranker` over given scores, so that evaluation and
-    candidates run the code paths of moopt's own rankers. ``matrix`` is ``(scored users,
-    n_items)`` float32; ``rows[u]`` the row of internal user ``u`` (-1: no scores)."""
+    """A ``Ranker`` over given scores, so evaluation runs the code paths of moopt's rankers.
+
+    Parameters
+    ----------
+    matrix : numpy.ndarray
+        ``(scored users, n_items)`` scores, stored as contiguous float32.
+    rows : numpy.ndarray
+        ``(n_users,)`` int, the matrix row of each internal user (-1: no scores).
+    name : str, default "external"
+        The model name stored in the candidates files.
+    """
 
     name = "external"
     config_class = _NoSettings
@@ -273,6 +451,23 @@ class ScoreMatrix(Ranker):
         pass
 
     def full_scores(self, users) -> np.ndarray:
+        """Every item's score for each user.
+
+        Parameters
+        ----------
+        users : array-like of int
+            Internal user indices in ``[0, n_users)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(users), n_items)`` float32.
+
+        Raises
+        ------
+        ValueError
+            Some user has no scores (``rows`` is -1), or bad indices.
+        """
         users = self._check_users(users)
         rows = self.rows[users]
         if np.any(rows < 0):
@@ -357,13 +552,26 @@ def _interactions(source, what, user_space: list, catalogue: Catalogue) -> pd.Da
 
 @dataclass
 class ExternalCandidates:
-    """What :func:`candidates_from_scores` built.
+    """What ``candidates_from_scores`` built.
 
-    ``sets``: ``{"valid": ..., "test": ...}`` candidates dicts as
-    :func:`recommenders.evaluate.load_candidates` returns them (indices, not ids);
-    ``id_map``: the user's ids of those indices; ``split``: the interactions as indices;
-    ``catalogue``: the item table; ``model``: the scores as a ranker
-    (:class:`ScoreMatrix`); ``calibration_seconds``."""
+    Parameters
+    ----------
+    sets : dict
+        ``{"valid": ..., "test": ...}`` candidates dicts as
+        ``recommenders.evaluate.load_candidates`` returns them (indices, not ids).
+    id_map : IdMap
+        The user's ids of those indices.
+    split : Split
+        The interactions, as indices.
+    catalogue : Catalogue
+        The item table.
+    model : ScoreMatrix
+        The scores as a ranker.
+    calibration_seconds : float or None, default None
+        Time spent fitting the calibration (None without one).
+    settings : dict
+        ``n``, ``n_negatives``, ``seed``, ``protocols``, ``complete_scores``.
+    """
 
     sets: dict[str, dict[str, np.ndarray]]
     id_map: IdMap
@@ -375,23 +583,54 @@ class ExternalCandidates:
 
     @property
     def test(self) -> dict[str, np.ndarray]:
+        """The test candidates dict."""
         return self.sets["test"]
 
     @property
     def valid(self) -> dict[str, np.ndarray] | None:
+        """The validation candidates dict, or None without validation interactions."""
         return self.sets.get("valid")
 
     def save(self, out: str | os.PathLike) -> list[Path]:
-        """Write ``candidates.npz``, ``candidates_valid.npz`` and ``id_map.json`` into the
-        folder ``out`` (created if needed), atomically; returns the paths."""
+        """Write ``candidates.npz``, ``candidates_valid.npz`` and ``id_map.json``, atomically.
+
+        Parameters
+        ----------
+        out : str or os.PathLike
+            The folder (created if needed).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The written files.
+        """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         return [*save_candidate_sets(out, self.sets), self.id_map.save(out / "id_map.json")]
 
     def lists(self, items=None, stage: str = "test", scores=None) -> pd.DataFrame:
-        """Lists ``(U, K)`` of item indices, one row per user of ``stage`` (default: the
-        candidates in score order), as a table in the user's ids: ``user``, ``rank``
-        (1-based), ``item``, ``title``, ``score`` (the model's score of the item)."""
+        """Lists of item indices as a table in the user's ids.
+
+        Parameters
+        ----------
+        items : numpy.ndarray, optional
+            ``(U, K)`` int item indices, one row per user of ``stage`` in that stage's user
+            order (e.g. re-ranked lists); default the candidates in score order.
+        stage : {"test", "valid"}, default "test"
+            The candidates set the rows belong to.
+        scores : optional
+            Unused.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``user``, ``rank`` (1-based), ``item``, ``title``, ``score`` (the model's score).
+
+        Raises
+        ------
+        ValueError
+            ``items`` not ``(U, K)`` or outside ``[0, n_items)``.
+        """
         data = self.sets[stage]
         items = data["items"] if items is None else np.asarray(items, dtype=np.int64)
         if items.ndim != 2 or items.shape[0] != data["users"].size:
@@ -432,38 +671,68 @@ def candidates_from_scores(
 
     Parameters
     ----------
-    scores:
+    scores : array-like, str, os.PathLike or pandas.DataFrame
         A dense ``(users, items)`` array or ``.npy`` file (rows ``user_ids``, default
         ``0..U-1``; columns ``item_ids``, default the item table's order), or a table
         (DataFrame, ``.parquet``, ``.csv``) with ``user``, ``item``, ``score``. Finite.
-    items:
+    items : pandas.DataFrame, str or os.PathLike
         Item table: ``item``, ``categories`` (``"Action|Drama"``, split at
         ``category_sep``), optional ``popularity`` and ``title``. It defines the catalogue.
-    train, valid, test:
+    train, valid, test : pandas.DataFrame, str or os.PathLike
         Interactions (``user``, ``item``, optional ``timestamp``). ``train`` items are
         excluded from the candidates of both stages, ``valid`` items too for the test stage;
         the first held-out item of each user is that user's target. ``test`` is required;
-        without ``valid`` there is no calibration and no validation file (``moopt rerank``
-        needs one to tune).
-    n:
-        Candidates per user; at most the number of unseen items of every evaluated user.
-    users:
+        without ``valid`` (default None) there is no calibration and no validation file
+        (``moopt rerank`` needs one to tune).
+    n : int, default 100
+        Candidates per user, ``>= 1``; at most the unseen items of every evaluated user.
+    user_ids, item_ids : array-like, optional
+        The ids of a dense array's rows and columns (not for a table).
+    users : array-like, optional
         Evaluate only these users (their own ids); each needs a test item.
-    n_negatives, seed:
+    n_negatives, seed : int, default 99 and 0
         The sampled protocol's negatives per target and their seed (as ``moopt train``).
-    protocols:
-        ``("full", "sampled")``; a top-n table supports ``("full",)`` only.
-    calibration:
+    protocols : tuple of str, default ("full", "sampled")
+        ``("full", "sampled")`` or ``("full",)``; a top-n table supports ``("full",)`` only.
+    calibration : bool, default True
         Fit the temperature scaling on validation (needs a score for every unseen item).
-    model:
+    model : str, default "external"
         The name stored in the files (``meta_model``).
+    category_sep : str, default "|"
+        Separator of the item table's categories.
 
     Returns
     -------
     ExternalCandidates
-        The candidates dicts, the :class:`IdMap`, and :meth:`~ExternalCandidates.save`,
-        :meth:`~ExternalCandidates.lists`. See the module docstring for what a top-n table
-        supports. Errors name the argument and the fix.
+        The candidates dicts, the ``IdMap``, ``save`` and ``lists``.
+
+    Raises
+    ------
+    ValueError
+        Bad ``n``/``n_negatives``/``protocols``, missing ``train``/``test``, unknown or
+        duplicate ids, non-finite scores, ``n`` above some user's unseen items, or a top-n
+        table with the sampled protocol or calibration on; the message names the fix.
+    FileNotFoundError
+        A named file does not exist.
+
+    Examples
+    --------
+    Two users with string ids, five items; ``u1`` saw ``a`` then ``e``, ``u2`` saw ``b``
+    then ``a``:
+
+    >>> items = pd.DataFrame({"item": list("abcde"),
+    ...                       "categories": ["X", "X|Y", "Y", "Z", "Z"]})
+    >>> scores = np.array([[0.9, 0.1, 0.5, 0.3, 0.2], [0.2, 0.8, 0.4, 0.6, 0.1]])
+    >>> frame = lambda items: pd.DataFrame({"user": ["u1", "u2"], "item": items})
+    >>> c = candidates_from_scores(scores, items, frame(["a", "b"]), frame(["e", "a"]),
+    ...                            frame(["c", "d"]), n=2, user_ids=["u1", "u2"],
+    ...                            protocols=("full",), calibration=False)
+    >>> c.lists()[["user", "rank", "item", "score"]]
+      user  rank item  score
+    0   u1     1    c    0.5
+    1   u1     2    d    0.3
+    2   u2     1    d    0.6
+    3   u2     2    c    0.4
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
