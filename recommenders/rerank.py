@@ -165,22 +165,51 @@ def candidate_similarity(
 ) -> np.ndarray:
     """Pairwise similarity of each user's candidate items.
 
-    ``candidates`` is ``(U, N)`` int item ids (or ``(N,)`` for one user); returns
-    ``(U, N, N)`` (or ``(N, N)``) float64 with ``sim[u, i, j]`` the similarity of items
-    ``candidates[u, i]`` and ``candidates[u, j]``.
-
     * ``metric="jaccard"`` uses ``item_genres``, a bool ``(n_items, n_genres)`` matrix:
       sim(a, b) = |G_a & G_b| / |G_a | G_b|. Two items that *both* have no genre get
       similarity 1 (they are indistinguishable by genre); an item without genres is at
-      similarity 0 to any item with genres. This matches :func:`recommenders.metrics.ild`,
+      similarity 0 to any item with genres. This matches ``recommenders.metrics.ild``,
       which puts two genre-less items at distance 0, so re-ranking optimises the quantity
       that ILD measures.
     * ``metric="cosine"`` uses ``item_embeddings``, a float ``(n_items, d)`` matrix:
       sim(a, b) = <e_a, e_b> / (||e_a|| ||e_b||), clipped to [-1, 1]. A zero vector has
-      similarity 0 to every other item, as in :func:`recommenders.metrics.ild_embedding`.
+      similarity 0 to every other item, as in ``recommenders.metrics.ild_embedding``.
 
     Under both metrics an item is at similarity exactly 1 to itself (the diagonal, and any
     pair of positions holding the same item id).
+
+    Parameters
+    ----------
+    candidates : numpy.ndarray
+        ``(U, N)`` int item ids (or ``(N,)`` for one user), in ``[0, n_items)``.
+    item_genres : numpy.ndarray, optional
+        ``(n_items, n_genres)`` bool (or 0/1); required by ``"jaccard"`` only.
+    item_embeddings : numpy.ndarray, optional
+        ``(n_items, d)`` finite floats; required by ``"cosine"`` only.
+    metric : {"jaccard", "cosine"}, default "jaccard"
+        The similarity.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U, N, N)`` (or ``(N, N)``) float64, ``sim[u, i, j]`` the similarity of items
+        ``candidates[u, i]`` and ``candidates[u, j]``.
+
+    Raises
+    ------
+    TypeError
+        Non-integer ``candidates``.
+    ValueError
+        An unknown metric, the wrong or an extra item matrix, bad shapes or values, or
+        candidates outside the item matrix.
+
+    Examples
+    --------
+    >>> g = np.array([[1, 0], [1, 0], [0, 1]], dtype=bool)
+    >>> candidate_similarity(np.array([0, 1, 2]), item_genres=g)
+    array([[1., 1., 0.],
+           [1., 1., 0.],
+           [0., 0., 1.]])
     """
     if metric not in ("jaccard", "cosine"):
         raise ValueError(f"metric must be 'jaccard' or 'cosine', got {metric!r}")
@@ -254,9 +283,21 @@ def mmr_batch(
     lam: float = 0.7,
     normalize: bool = True,
 ) -> np.ndarray:
-    """Maximal Marginal Relevance for a batch of users; see :func:`mmr`.
+    """Maximal Marginal Relevance for a batch of users; see ``mmr``.
 
-    ``scores`` is ``(U, N)``, ``similarity`` is ``(U, N, N)``; returns ``(U, k)`` int64.
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(U, N)`` finite scores.
+    similarity : numpy.ndarray
+        ``(U, N, N)`` finite similarities.
+    k, lam, normalize : int, float, bool
+        As for ``mmr``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U, k)`` int64 candidate positions in selection order.
     """
     s = _check_scores(scores, 2)
     n_users, n = s.shape
@@ -301,11 +342,44 @@ def mmr(
         argmax_{i not in S}  lam * s_i - (1 - lam) * max_{j in S} sim(i, j)
 
     where S holds the items selected so far. ``lam = 1`` is the base ranking's top-k,
-    ``lam = 0`` pure dissimilarity to the selected items. ``scores`` is ``(N,)``,
-    ``similarity`` ``(N, N)`` with ``similarity[i, j]`` the similarity of candidate ``i`` to
-    the selected candidate ``j`` (e.g. from :func:`candidate_similarity`); scores are
-    min-max scaled to [0, 1] first when ``normalize`` is true (module docstring). Returns
-    ``(k,)`` int64 candidate positions in selection order.
+    ``lam = 0`` pure dissimilarity to the selected items.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(N,)`` finite relevance of the candidates.
+    similarity : numpy.ndarray
+        ``(N, N)``, ``similarity[i, j]`` the similarity of candidate ``i`` to the selected
+        candidate ``j`` (e.g. from ``candidate_similarity``).
+    k : int
+        List length, ``1 <= k <= N``.
+    lam : float, default 0.7
+        Relevance weight in [0, 1].
+    normalize : bool, default True
+        Min-max scale the scores to [0, 1] first (module docstring).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k,)`` int64 candidate positions in selection order.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric arrays, or ``k``/``lam`` of the wrong type.
+    ValueError
+        Shapes that do not match, non-finite values, ``k`` or ``lam`` out of range.
+
+    Examples
+    --------
+    Candidates 0 and 1 share their genre: at ``lam=0.5`` the second pick is 2
+    (gain 0.5 * 0 - 0.5 * 0 = 0 against 0.5 * 0.8 - 0.5 * 1 = -0.1 for candidate 1):
+
+    >>> g = np.array([[1, 0], [1, 0], [0, 1]], dtype=bool)
+    >>> sim = candidate_similarity(np.array([0, 1, 2]), item_genres=g)
+    >>> s = np.array([1.0, 0.9, 0.5])
+    >>> mmr(s, sim, k=2, lam=0.5), mmr(s, sim, k=2, lam=1.0)
+    (array([0, 2]), array([0, 1]))
     """
     s = _check_scores(scores, 1, "mmr_batch")
     return mmr_batch(
@@ -327,10 +401,21 @@ def dpp_batch(
     theta: float = 0.7,
     normalize: bool = True,
 ) -> np.ndarray:
-    """Fast greedy DPP MAP re-ranking for a batch of users; see :func:`dpp`.
+    """Fast greedy DPP MAP re-ranking for a batch of users; see ``dpp``.
 
-    ``scores`` is ``(U, N)``, ``similarity`` is ``(U, N, N)`` and symmetric; returns
-    ``(U, k)`` int64.
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(U, N)`` finite scores.
+    similarity : numpy.ndarray
+        ``(U, N, N)`` finite and symmetric.
+    k, theta, normalize : int, float, bool
+        As for ``dpp``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U, k)`` int64 candidate positions in selection order.
     """
     s = _check_scores(scores, 2)
     n_users, n = s.shape
@@ -415,7 +500,37 @@ def dpp(
     always returned. The threshold applies to the pivots of S, not of L, so it does not
     depend on ``theta``.
 
-    ``scores`` is ``(N,)``, ``similarity`` ``(N, N)``; returns ``(k,)`` int64 positions.
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(N,)`` finite relevance of the candidates.
+    similarity : numpy.ndarray
+        ``(N, N)`` finite, symmetric (within 1e-8).
+    k : int
+        List length, ``1 <= k <= N``.
+    theta : float, default 0.7
+        Relevance weight in [0, 1).
+    normalize : bool, default True
+        Min-max scale the scores to [0, 1] first.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k,)`` int64 candidate positions in selection order.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric arrays, or ``k``/``theta`` of the wrong type.
+    ValueError
+        Bad shapes, non-finite values, an asymmetric ``similarity``, ``k`` or ``theta``
+        out of range.
+
+    Examples
+    --------
+    >>> g = np.array([[1, 0], [1, 0], [0, 1]], dtype=bool)
+    >>> dpp(np.array([1.0, 0.9, 0.5]), candidate_similarity(np.arange(3), item_genres=g), 2)
+    array([0, 2])
     """
     s = _check_scores(scores, 1, "dpp_batch")
     return dpp_batch(
@@ -458,9 +573,21 @@ def ssd_batch(
     window: int = 5,
     normalize: bool = True,
 ) -> np.ndarray:
-    """Sliding Spectrum Decomposition re-ranking for a batch of users; see :func:`ssd`.
+    """Sliding Spectrum Decomposition re-ranking for a batch of users; see ``ssd``.
 
-    ``scores`` is ``(U, N)``, ``embeddings`` is ``(U, N, d)``; returns ``(U, k)`` int64.
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(U, N)`` finite scores.
+    embeddings : numpy.ndarray
+        ``(U, N, d)`` finite candidate vectors.
+    k, gamma, window, normalize : int, float, int, bool
+        As for ``ssd``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U, k)`` int64 candidate positions in selection order.
     """
     s = _check_scores(scores, 2)
     n_users, n = s.shape
@@ -512,9 +639,33 @@ def ssd(
     penalising their look-alikes, so a feed only has to stay diverse locally. ``gamma = 0``
     is the base ranking.
 
-    ``scores`` is ``(N,)`` (min-max scaled to [0, 1] when ``normalize``), ``embeddings``
-    ``(N, d)`` candidate vectors used as given: L2-normalise them first if only their
-    direction should count. Returns ``(k,)`` int64 positions.
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(N,)`` finite relevance of the candidates.
+    embeddings : numpy.ndarray
+        ``(N, d)`` finite candidate vectors, used as given: L2-normalise them first if only
+        their direction should count.
+    k : int
+        List length, ``1 <= k <= N``.
+    gamma : float, default 0.7
+        Diversity weight, ``>= 0``.
+    window : int, default 5
+        Selected items kept in the sliding window, ``>= 1``.
+    normalize : bool, default True
+        Min-max scale the scores to [0, 1] first.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k,)`` int64 candidate positions in selection order.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric arrays, or ``k``/``gamma``/``window`` of the wrong type.
+    ValueError
+        Bad shapes, non-finite values, or ``k``, ``gamma``, ``window`` out of range.
     """
     s = _check_scores(scores, 1, "ssd_batch")
     return ssd_batch(
@@ -536,11 +687,22 @@ def epsilon_greedy_batch(
     epsilon: float = 0.1,
     seed: int | np.random.Generator | None = 0,
 ) -> np.ndarray:
-    """Epsilon-greedy list filling for a batch of users; see :func:`epsilon_greedy`.
+    """Epsilon-greedy list filling for a batch of users; see ``epsilon_greedy``.
 
-    ``scores`` is ``(U, N)``; returns ``(U, k)`` int64. All users draw from one generator,
-    so a user's list in a batch generally differs from a single-user call with the same
-    seed; the batch as a whole is reproducible.
+    All users draw from one generator, so a user's list in a batch generally differs from
+    a single-user call with the same seed; the batch as a whole is reproducible.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(U, N)`` finite scores.
+    k, epsilon, seed : int, float, int or Generator or None
+        As for ``epsilon_greedy``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U, k)`` int64 candidate positions in selection order.
     """
     s = _check_scores(scores, 2)
     n_users, n = s.shape
@@ -577,8 +739,35 @@ def epsilon_greedy(
     not yet selected, and otherwise the highest-scoring candidate not yet selected
     (Sutton & Barto's epsilon-greedy rule applied per slot). ``epsilon = 0`` is the top-k
     by score; ``epsilon = 1`` a uniform random k-subset in random order. Draws come from
-    ``np.random.default_rng(seed)``: the same seed gives the same list. ``scores`` is
-    ``(N,)``; returns ``(k,)`` int64 positions.
+    ``np.random.default_rng(seed)``: the same seed gives the same list.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(N,)`` finite relevance of the candidates.
+    k : int
+        List length, ``1 <= k <= N``.
+    epsilon : float, default 0.1
+        Exploration probability per slot, in [0, 1].
+    seed : int, numpy.random.Generator or None, default 0
+        Source of randomness (None: fresh entropy).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k,)`` int64 candidate positions in selection order.
+
+    Raises
+    ------
+    TypeError
+        Non-numeric ``scores``, or ``k``, ``epsilon``, ``seed`` of the wrong type.
+    ValueError
+        Bad shape, non-finite scores, ``k`` or ``epsilon`` out of range.
+
+    Examples
+    --------
+    >>> epsilon_greedy(np.array([0.2, 0.9, 0.5]), k=2, epsilon=0.0)
+    array([1, 2])
     """
     s = _check_scores(scores, 1, "epsilon_greedy_batch")
     return epsilon_greedy_batch(s[None], k, epsilon, seed)[0]
