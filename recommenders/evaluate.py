@@ -282,12 +282,10 @@ def full_log_norm(
 ) -> np.ndarray:
     """Log-normalisers of the full protocol, over each user's unseen catalogue.
 
-    Sets the model's history to ``history``; scores users in chunks.
-
     Parameters
     ----------
     model : Ranker
-        A fitted ranker.
+        A fitted ranker; its history is set to ``history``, users are scored in chunks.
     history : Interactions
         The items masked per user.
     users : numpy.ndarray
@@ -330,8 +328,6 @@ def fit_full_temperature(
 ) -> tuple[float, int]:
     """Fit the full protocol's temperature over the whole catalogue per user.
 
-    Users whose target is in their history cannot be scored and are dropped.
-
     Parameters
     ----------
     model : Ranker
@@ -339,7 +335,8 @@ def fit_full_temperature(
     history : Interactions
         The items masked per user.
     users, target : numpy.ndarray
-        1-D int arrays of equal length: each user and their held-out item.
+        1-D int arrays of equal length: each user and their held-out item (users whose
+        target is in their history cannot be scored and are dropped).
     max_entries : int, default CALIBRATION_MAX_ENTRIES
         Most scores held at once; beyond it a seeded subset of users is used.
     seed : int, default 0
@@ -502,12 +499,7 @@ def calibration_summary(
     mean_q : float
         Mean over users of the summed q of the top-k by score.
     hit_rate : float
-        HR@k of the target.
-
-    Raises
-    ------
-    ValueError
-        As ``calibrated_scores``.
+        HR@k of the target (``ValueError`` as for ``calibrated_scores``).
     """
     q = calibrated_scores(cands, protocol)
     k = min(int(k), q.shape[1])
@@ -609,10 +601,8 @@ def candidate_sets(
 ) -> tuple[dict[str, dict[str, np.ndarray]], float | None]:
     """The validation and test candidates ``moopt rerank`` reads.
 
-    As ``load_candidates`` returns them (metadata under ``meta_`` keys);
-    ``save_candidate_sets`` writes them. Each set is ``candidates`` of its stage and, with
-    ``calibration`` and validation interactions, the calibration fitted on validation
-    (``calibrate``; ``log_norm_full`` per stage).
+    Each set is ``candidates`` of its stage plus, with ``calibration`` and validation
+    interactions, the calibration fitted on validation (``calibrate``; ``log_norm_full``).
 
     Parameters
     ----------
@@ -643,8 +633,8 @@ def candidate_sets(
     Returns
     -------
     sets : dict
-        ``{"valid": ..., "test": ...}``; ``"valid"`` is left out (with a
-        ``RuntimeWarning``) when ``split`` has no validation interactions.
+        ``{"valid": ..., "test": ...}`` as ``load_candidates`` returns them (written by
+        ``save_candidate_sets``); no ``"valid"`` (a ``RuntimeWarning``) without validation.
     seconds : float or None
         Time spent calibrating, None without calibration.
     """
