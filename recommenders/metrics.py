@@ -762,7 +762,6 @@ def beyond_accuracy_report(
     dict of str to float
         ``Div@k``, ``ILD@k``, ``Nov@k``, ``ARP@k``, ``Coverage@k``, ``Gini@k``,
         ``Entropy@k`` (and ``F1@k``, ``F2@k``) for each k.
-
     """
     n_items = np.asarray(popularity).shape[0]
     out: dict[str, float] = {}
