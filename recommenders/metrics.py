@@ -560,7 +560,7 @@ def gini(lists: np.ndarray, n_items: int) -> float:
 
     Examples
     --------
-    Exposures (0, 1, 1, 2): G = (-3*0 - 1*1 + 1*1 + 3*2) / (4 * 4):
+    Exposures (0, 1, 1, 2): G = (-3 * 0 - 1 * 1 + 1 * 1 + 3 * 2) / (4 * 4):
 
     >>> gini(np.array([[0, 1], [1, 2]]), n_items=4)
     0.375
