@@ -195,7 +195,7 @@ def item_texts(dataset: Dataset) -> list[str]:
     -------
     list of str
         "Title (year). Genres: a, b." per item (the year and genres only where known; the
-        genre "unknown" left out; "item <raw id>" without a title).
+        genre "unknown" left out; ``"item <raw id>"`` without a title).
     """
     texts = []
     years = dataset.item_years
