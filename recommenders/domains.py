@@ -262,10 +262,14 @@ def _unit_mean_scale(v: np.ndarray, f: np.ndarray, lo: float, hi: float) -> np.n
         return np.full_like(v, lo)
     b = np.unique(np.concatenate([lo / v[pos], hi / v[pos]]))
     g = np.clip(b[:, None] * v[None, :], lo, hi) @ f
+    # At b[0] = lo / max(v) = lo every weight is lo, so g[0] is exactly lo < 1; the
+    # rounded dot product can reach 1 when lo is within rounding of 1 (k would then
+    # wrap to b[-1]).
+    g[0] = lo
     k = int(np.argmax(g >= 1.0))
     if g[k] < 1.0:  # only with underflowed domains (see weights_from_sparsity)
         return np.clip(b[-1] * v, lo, hi)
-    # k >= 1: at b[0] = lo / max(v) = lo every weight is lo < 1.
+    # k >= 1 and g[k - 1] < 1 <= g[k]: the denominator is positive.
     u = b[k - 1] + (1.0 - g[k - 1]) * (b[k] - b[k - 1]) / (g[k] - g[k - 1])
     return np.clip(u * v, lo, hi)
 
