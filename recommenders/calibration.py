@@ -1,24 +1,24 @@
 """Temperature scaling: a base ranker's logits as calibrated hit probabilities.
 
 A ranker scores items with arbitrary logits ``s``. Temperature scaling (Guo et al., 2017)
-turns them into next-item probabilities with one parameter ``T > 0`` per model::
+turns them into next-item probabilities with one parameter ``T > 0`` per model:
 
     q_ui = exp(s_ui / T) / sum_{j in C_u} exp(s_uj / T)
 
 where ``C_u`` is the set the probabilities are normalised over. ``T`` is fitted by maximum
-likelihood of held-out targets (:func:`fit_temperature`), on the *validation* stage, so
+likelihood of held-out targets (``fit_temperature``), on the *validation* stage, so
 nothing about the test stage is used. Two protocols differ only in ``C_u``:
 
 * **full**: ``C_u`` is the whole catalogue minus the user's seen items (the history of
   the stage: train for validation, train + validation for test). A re-ranker only keeps
   the top-N candidates, so it needs the row normaliser ``log_norm = log sum_{C_u} exp(s/T)``
-  computed over the catalogue (:func:`log_partition` with the seen items masked) to turn
-  a candidate's score into its probability (:func:`hit_probabilities`); the top-N
+  computed over the catalogue (``log_partition`` with the seen items masked) to turn
+  a candidate's score into its probability (``hit_probabilities``); the top-N
   probabilities then sum to at most 1, the probability that the target is among them.
 * **sampled**: ``C_u`` is the user's 1 + 99 sampled candidates, so the probabilities are
   a plain softmax of the candidate scores at ``T`` and sum to 1.
 
-:func:`calibration_table` and :func:`expected_calibration_error` check the result: per
+``calibration_table`` and ``expected_calibration_error`` check the result: per
 bin of predicted ``q``, the mean prediction against the observed hit frequency.
 
 Every function validates its input and raises ``ValueError`` / ``TypeError`` naming the
@@ -128,11 +128,35 @@ def _check_log_norm(log_norm, n_rows: int, name: str = "log_norm") -> np.ndarray
 def log_partition(scores, temperature, mask=None) -> np.ndarray:
     """Per-row ``log sum_j exp(scores[u, j] / temperature)`` over the unmasked entries.
 
-    ``scores`` is ``(U, N)``; ``mask`` (optional, same shape, True = excluded) removes
-    entries from the sum, e.g. the user's already-seen items. Computed in float64 with
-    the row maximum subtracted, so large logits or small temperatures do not overflow.
-    A row with every entry masked gets ``-inf`` (the log of an empty sum). Returns
-    ``(U,)`` float64.
+    Computed in float64 with the row maximum subtracted, so large logits or small
+    temperatures do not overflow.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(U, N)`` finite real scores, ``N >= 1``.
+    temperature : float
+        Finite ``T > 0``.
+    mask : numpy.ndarray, optional
+        ``(U, N)`` bool, True = excluded from the sum (e.g. the user's seen items).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U,)`` float64; ``-inf`` for a row with every entry masked (an empty sum).
+
+    Raises
+    ------
+    TypeError
+        Non-real ``scores``, non-numeric ``temperature`` or non-bool ``mask``.
+    ValueError
+        ``scores`` not 2-D, empty or non-finite; ``temperature <= 0``; ``mask`` shape.
+
+    Examples
+    --------
+    >>> s = np.array([[0.0, 0.0, 5.0], [1.0, 1.0, 1.0]])
+    >>> log_partition(s, 1.0, mask=np.array([[False, False, True], [False] * 3]))
+    array([0.6931, 2.0986])
     """
     s = _check_scores(scores)
     t = _check_temperature(temperature)
@@ -166,7 +190,7 @@ def fit_temperature(
 
     Minimises ``NLL(T) = -mean_u log softmax(scores[u] / T)[target_col[u]]``, the softmax
     normalised over row ``u``'s unmasked entries (``mask`` True = excluded), with
-    :func:`scipy.optimize.minimize_scalar` (bounded) over ``log T`` in ``bounds``. The NLL
+    ``scipy.optimize.minimize_scalar`` (bounded) over ``log T`` in ``bounds``. The NLL
     is convex in ``1 / T``, hence unimodal in ``log T``, so the bounded search finds the
     global optimum inside ``bounds``; an optimum at a bound gives a ``RuntimeWarning``
     (widen ``bounds``: the right scale follows the scores' spread, e.g. popularity counts
@@ -178,13 +202,44 @@ def fit_temperature(
       (the stage's history) masked, ``target_col`` the held-out item's id;
     * **sampled** protocol: the rows are the 1 + 99 candidates, target in column 0.
 
-    ``log_norm_fn(T) -> (U,)`` optionally replaces the row normaliser
-    ``log_partition(scores, T, mask)``, for normalisers over more entries than ``scores``
-    holds (computed in chunks, say); ``scores`` then only has to contain each row's target.
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(U, N)`` finite real scores, ``U >= 1``.
+    target_col : numpy.ndarray
+        ``(U,)`` int column of each row's target. Every row needs one: ``-1`` (missing)
+        or a masked target is a ``ValueError``; drop such rows before calling
+        (``scores[keep]``, ``target_col[keep]``, ``mask[keep]``).
+    mask : numpy.ndarray, optional
+        ``(U, N)`` bool, True = excluded from the normaliser.
+    log_norm_fn : callable, optional
+        ``T -> (U,)`` finite row normalisers replacing ``log_partition(scores, T, mask)``,
+        for normalisers over more entries than ``scores`` holds (computed in chunks, say);
+        ``scores`` then only has to contain each row's target.
+    bounds : tuple of float, default (0.05, 20.0)
+        The search interval of T, ``0 < low < high``.
 
-    Every row needs a target: ``target_col[u] = -1`` (missing) or a masked target is a
-    ``ValueError``; drop such rows before calling (``scores[keep]``,
-    ``target_col[keep]``, ``mask[keep]``).
+    Returns
+    -------
+    float
+        The fitted temperature.
+
+    Raises
+    ------
+    TypeError
+        Bad dtypes, ``bounds`` not two numbers, or a non-callable ``log_norm_fn``.
+    ValueError
+        Bad shapes or values, rows without a usable target, bad ``bounds``, or a
+        ``log_norm_fn`` below a row's target term (a probability above 1).
+
+    Examples
+    --------
+    Two candidates one logit apart, the top one the target in 3 rows of 4: the fit
+    solves sigmoid(1 / T) = 3/4, so T = 1 / ln 3.
+
+    >>> s = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> round(fit_temperature(s, np.zeros(4, dtype=int)), 4)
+    0.9102
     """
     s = _check_scores(scores)
     m = _check_mask(mask, s.shape)
@@ -241,13 +296,40 @@ def fit_temperature(
 
 
 def hit_probabilities(scores, temperature, log_norm) -> np.ndarray:
-    """``exp(scores / T - log_norm[:, None])``: calibrated probabilities of ``(U, N)``
-    candidate scores whose row normaliser ``log_norm`` (``(U,)``, from
-    :func:`log_partition` at the same ``T``) may have been computed over a larger set (the
-    full unseen catalogue), so each row sums to at most 1; over the same set it sums to 1.
+    """Calibrated probabilities ``exp(scores / T - log_norm[:, None])`` of candidate scores.
 
-    A row summing to clearly more than 1 means the normaliser does not belong to these
-    scores (another temperature, model or set) and raises ``ValueError``.
+    The row normaliser may have been computed over a larger set (the full unseen
+    catalogue), so each row sums to at most 1; over the same set it sums to 1.
+
+    Parameters
+    ----------
+    scores : numpy.ndarray
+        ``(U, N)`` finite real candidate scores.
+    temperature : float
+        Finite ``T > 0``.
+    log_norm : numpy.ndarray
+        ``(U,)`` finite row normalisers, from ``log_partition`` at the same ``T``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U, N)`` float64 probabilities.
+
+    Raises
+    ------
+    TypeError
+        Non-real ``scores`` or non-numeric ``temperature``.
+    ValueError
+        Bad shapes or values, or a row summing to clearly more than 1 (the normaliser does
+        not belong to these scores: another temperature, model or set).
+
+    Examples
+    --------
+    The top 2 of 3 items, normalised over all 3:
+
+    >>> s = np.array([[2.0, 1.0, 0.0]])
+    >>> hit_probabilities(s[:, :2], 1.0, log_partition(s, 1.0))
+    array([[0.6652, 0.2447]])
     """
     s = _check_scores(scores)
     t = _check_temperature(temperature)
@@ -290,17 +372,42 @@ def _check_q_hits(q, hits) -> tuple[np.ndarray, np.ndarray]:
 def calibration_table(q, hits, n_bins: int = 10, strategy: str = "quantile") -> pd.DataFrame:
     """Reliability-diagram table of predictions ``q`` against outcomes ``hits``.
 
-    ``q`` and ``hits`` have any one shape (flattened), e.g. ``(U, N)`` probabilities of the
-    candidates and whether each candidate is the user's target. ``strategy`` picks the
-    bins of ``q``: ``"quantile"`` (default) is **equal-mass**, the predictions sorted and
-    cut into ``n_bins`` groups of (nearly) equal size, which suits the heavily skewed
-    hit probabilities of a large catalogue; ``"uniform"`` is **equal-width** on [0, 1].
-    Empty bins are left out.
+    Parameters
+    ----------
+    q : numpy.ndarray
+        Probabilities in [0, 1], any shape (flattened), e.g. ``(U, N)`` of the candidates.
+    hits : numpy.ndarray
+        Bool (or 0/1) of ``q``'s shape: whether each candidate is the user's target.
+    n_bins : int, default 10
+        Number of bins, ``>= 1``. Empty bins are left out.
+    strategy : {"quantile", "uniform"}, default "quantile"
+        ``"quantile"`` is **equal-mass**, the predictions sorted and cut into ``n_bins``
+        groups of (nearly) equal size, which suits the heavily skewed hit probabilities of
+        a large catalogue; ``"uniform"`` is **equal-width** on [0, 1].
 
-    One row per bin: ``bin``, ``q_low``/``q_high`` (the bin's edges for equal-width, the
-    smallest and largest prediction in it for equal-mass), ``mean_q`` (mean prediction),
-    ``hit_rate`` (observed hit frequency) and ``count``. A calibrated model has
-    ``mean_q ~ hit_rate`` in every bin.
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bin: ``bin``, ``q_low``/``q_high`` (the bin's edges for equal-width,
+        the smallest and largest prediction in it for equal-mass), ``mean_q`` (mean
+        prediction), ``hit_rate`` (observed hit frequency) and ``count``. A calibrated
+        model has ``mean_q ~ hit_rate`` in every bin.
+
+    Raises
+    ------
+    TypeError
+        Non-float ``q``.
+    ValueError
+        Shapes differ, ``q`` empty or outside [0, 1], ``hits`` not 0/1, bad ``n_bins`` or
+        ``strategy``.
+
+    Examples
+    --------
+    >>> q, hits = np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])
+    >>> calibration_table(q, hits, n_bins=2)[["mean_q", "hit_rate", "count"]]
+       mean_q  hit_rate  count
+    0    0.15       0.0      2
+    1    0.85       1.0      2
     """
     q_arr, h = _check_q_hits(q, hits)
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
@@ -334,8 +441,33 @@ def calibration_table(q, hits, n_bins: int = 10, strategy: str = "quantile") -> 
 
 
 def expected_calibration_error(q, hits, n_bins: int = 10, strategy: str = "quantile") -> float:
-    """ECE: the count-weighted mean of ``|mean_q - hit_rate|`` over the bins of
-    :func:`calibration_table` (same ``n_bins`` and ``strategy``)."""
+    """ECE: the count-weighted mean of ``|mean_q - hit_rate|`` over the calibration bins.
+
+    Parameters
+    ----------
+    q, hits : numpy.ndarray
+        Predictions and outcomes, as for ``calibration_table``.
+    n_bins : int, default 10
+        Number of bins, ``>= 1``.
+    strategy : {"quantile", "uniform"}, default "quantile"
+        Equal-mass or equal-width bins, as for ``calibration_table``.
+
+    Returns
+    -------
+    float
+        ECE in [0, 1]; 0 for a perfectly calibrated model.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As ``calibration_table``.
+
+    Examples
+    --------
+    >>> q, hits = np.array([0.1, 0.2, 0.8, 0.9]), np.array([0, 0, 1, 1])
+    >>> expected_calibration_error(q, hits, n_bins=2)
+    0.15
+    """
     table = calibration_table(q, hits, n_bins=n_bins, strategy=strategy)
     weights = table["count"].to_numpy() / table["count"].sum()
     return float(np.sum(weights * np.abs(table["mean_q"] - table["hit_rate"])))

@@ -4,12 +4,12 @@ Source: "Adaptive Weighted Loss for Sequential Recommendations on Sparse Domains
 section III (Dynamic Weighted Loss Modeling) and its Algorithms 1 and 2. A domain is a
 genre on MovieLens; an item of several genres belongs to each.
 
-* :func:`domain_stats`: per domain the interaction share f_d = |I_d| / |I| (an interaction
+* ``domain_stats``: per domain the interaction share f_d = |I_d| / |I| (an interaction
   with a multi-genre item counts once in each of its genres, so the shares can sum to
   more than 1), the users U_d with an interaction in d, and the entropy H_d (natural log)
   of the interaction distribution over d's items.
-* :func:`sparsity`: Algorithm 1's score s_d = a log(1/f_d) + b log(|U|/|U_d|) + c H_d.
-* :func:`weights_from_sparsity`: Algorithm 1's normalisation. Read literally,
+* ``sparsity``: Algorithm 1's score s_d = a log(1/f_d) + b log(|U|/|U_d|) + c H_d.
+* ``weights_from_sparsity``: Algorithm 1's normalisation. Read literally,
   w_d = clip((s_d - s_min)/(s_max - s_min), w_min, w_max) never exceeds 1, so the paper's
   bounds [0.2, 5.0] could only act from below and every domain would be weighted *down*
   relative to the generic loss; the min-max step also jumps: scores a hair apart get
@@ -19,11 +19,11 @@ genre on MovieLens; an item of several genres belongs to each.
   s_d is a sum of logarithms, exp(s_d) is the product (1/f_d) (|U|/|U_d|) exp(H_d) of
   the three sparsity ratios, and c only sets the common scale. ``mapping="paper"`` is
   the literal form.
-* Variants: :func:`generic_weights` (all 1), :func:`fixed_weights` (the predecessor
-  PinnerFormerLite's h_d: listed sparse domains 2, others 1) and :class:`DynamicWeights`
+* Variants: ``generic_weights`` (all 1), ``fixed_weights`` (the predecessor
+  PinnerFormerLite's h_d: listed sparse domains 2, others 1) and ``DynamicWeights``
   (Algorithm 2: recomputed every ``every`` epochs and smoothed by an exponential moving
   average with ``mu``).
-* :func:`item_weights`: the weight of a training example is its target item's, the
+* ``item_weights``: the weight of a training example is its target item's, the
   maximum (default) or mean of its genres' weights.
 """
 
@@ -51,7 +51,23 @@ def _genres(item_genres, n_items: int | None = None) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DomainStats:
-    """The per-domain quantities of Algorithm 1 (arrays in the order of ``names``)."""
+    """The per-domain quantities of Algorithm 1 (arrays in the order of ``names``).
+
+    Parameters
+    ----------
+    names : tuple of str
+        The D domain names.
+    interactions : numpy.ndarray
+        ``(D,)`` int |I_d|, interactions with an item of domain d.
+    share : numpy.ndarray
+        ``(D,)`` float f_d = |I_d| / |I| (may sum to more than 1).
+    users : numpy.ndarray
+        ``(D,)`` int |U_d|, users with an interaction in d.
+    n_users : int
+        |U|, users with any interaction.
+    entropy : numpy.ndarray
+        ``(D,)`` float H_d (nats) of the interaction distribution over d's items.
+    """
 
     names: tuple[str, ...]
     interactions: np.ndarray  # |I_d|
@@ -86,9 +102,36 @@ def _stats_from_pairs(users, items, genres, names, empty_ok: bool) -> DomainStat
 
 
 def domain_stats(interactions, item_genres, names: Sequence[str]) -> DomainStats:
-    """Algorithm 1's per-domain statistics of ``interactions`` (an ``Interactions``).
+    """Algorithm 1's per-domain statistics of an interaction log.
 
-    An empty domain is an error (its log(1/f_d) would be infinite)."""
+    Parameters
+    ----------
+    interactions : Interactions
+        The log (e.g. the training split), non-empty.
+    item_genres : numpy.ndarray
+        ``(n_items, D)`` bool domain membership, ``D >= 1``.
+    names : sequence of str
+        The D domain names.
+
+    Returns
+    -------
+    DomainStats
+        The statistics.
+
+    Raises
+    ------
+    ValueError
+        Shapes disagree, the log is empty, or a domain has no interactions (its
+        log(1/f_d) would be infinite).
+
+    Examples
+    --------
+    >>> from recommenders.data import Interactions
+    >>> log = Interactions([0, 0, 1], [0, 1, 0], [1, 2, 1], [1.0] * 3, 2, 2)
+    >>> st = domain_stats(log, np.array([[1, 0], [1, 1]]), ["A", "B"])
+    >>> st.share.tolist(), st.users.tolist(), st.entropy.round(4).tolist()
+    ([1.0, 0.3333], [2, 1], [0.6365, 0.0])
+    """
     genres = _genres(item_genres, interactions.n_items)
     if len(names) != genres.shape[1]:
         raise ValueError(f"names has {len(names)} entries but item_genres has "
@@ -97,7 +140,25 @@ def domain_stats(interactions, item_genres, names: Sequence[str]) -> DomainStats
 
 
 def sparsity(stats: DomainStats, a: float = 1.0, b: float = 1.0, c: float = 1.0) -> np.ndarray:
-    """s_d = a log(1/f_d) + b log(|U|/|U_d|) + c H_d (Algorithm 1)."""
+    """Sparsity score s_d = a log(1/f_d) + b log(|U|/|U_d|) + c H_d (Algorithm 1).
+
+    Parameters
+    ----------
+    stats : DomainStats
+        Per-domain statistics, every share and user count positive.
+    a, b, c : float, default 1.0
+        Finite coefficients of the three terms.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(D,)`` float64 scores.
+
+    Raises
+    ------
+    ValueError
+        A non-finite coefficient, or a domain without interactions or users.
+    """
     for name, v in (("a", a), ("b", b), ("c", c)):
         if not np.isfinite(v):
             raise ValueError(f"{name} must be finite, got {v}")
@@ -113,25 +174,31 @@ def weights_from_sparsity(s, w_min: float = 0.2, w_max: float = 5.0, mapping: st
 
     Parameters
     ----------
-    s:
-        (D,) finite sparsity scores (:func:`sparsity`).
-    w_min, w_max:
+    s : numpy.ndarray
+        ``(D,)`` finite sparsity scores (``sparsity``), ``D >= 1``.
+    w_min, w_max : float, default 0.2 and 5.0
         The clipping bounds, 0 < w_min < w_max. ``mapping="mean"`` needs
         w_min <= 1 <= w_max (otherwise no clipped weights can average 1).
-    mapping:
-        ``"mean"`` (default): w_d = clip(exp(s_d - c), w_min, w_max) with c chosen so that
+    mapping : {"mean", "paper"}, default "mean"
+        ``"mean"``: w_d = clip(exp(s_d - c), w_min, w_max) with c chosen so that
         the share-weighted mean sum_d f_d w_d / sum_d f_d of the clipped weights is 1.
         ``"paper"``: Algorithm 1 literally, clip((s_d - s_min) / (s_max - s_min)), which
         never exceeds 1 and jumps between w_min and 1 as two scores cross.
-    shares:
-        (D,) non-negative interaction shares f_d weighting the mean of ``"mean"``, not
-        all zero; ``None`` weighs the domains equally. A domain of share 0 does not move
+    shares : numpy.ndarray, optional
+        ``(D,)`` non-negative interaction shares f_d weighting the mean of ``"mean"``, not
+        all zero; None weighs the domains equally. A domain of share 0 does not move
         c but still gets its weight.
 
     Returns
     -------
     numpy.ndarray
         (D,) weights in [w_min, w_max]. Equal scores give 1 each (both mappings).
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite ``s``, bad bounds (for ``"mean"``: not w_min <= 1 <= w_max),
+        an unknown ``mapping``, or bad ``shares``.
 
     Notes
     -----
@@ -147,7 +214,14 @@ def weights_from_sparsity(s, w_min: float = 0.2, w_max: float = 5.0, mapping: st
     underflows to 0 and those domains sit at w_min whatever c is; if such domains hold
     more than (w_max - 1) / (w_max - w_min) of the share, the others all get w_max and
     the mean stays below 1. The share-weighted mean is over domains: with multi-genre
-    items, :func:`item_weights` gives the average training example a different weight.
+    items, ``item_weights`` gives the average training example a different weight.
+
+    Examples
+    --------
+    Scores ln 4 apart under equal shares: weights 4 u and u with mean 1, so u = 0.4.
+
+    >>> weights_from_sparsity(np.array([np.log(4.0), 0.0]))
+    array([1.6, 0.4])
     """
     s = np.asarray(s, dtype=np.float64)
     if s.ndim != 1 or s.size == 0:
@@ -188,23 +262,68 @@ def _unit_mean_scale(v: np.ndarray, f: np.ndarray, lo: float, hi: float) -> np.n
         return np.full_like(v, lo)
     b = np.unique(np.concatenate([lo / v[pos], hi / v[pos]]))
     g = np.clip(b[:, None] * v[None, :], lo, hi) @ f
+    # At b[0] = lo / max(v) = lo every weight is lo, so g[0] is exactly lo < 1; the
+    # rounded dot product can reach 1 when lo is within rounding of 1 (k would then
+    # wrap to b[-1]).
+    g[0] = lo
     k = int(np.argmax(g >= 1.0))
     if g[k] < 1.0:  # only with underflowed domains (see weights_from_sparsity)
         return np.clip(b[-1] * v, lo, hi)
-    # k >= 1: at b[0] = lo / max(v) = lo every weight is lo < 1.
+    # k >= 1 and g[k - 1] < 1 <= g[k]: the denominator is positive.
     u = b[k - 1] + (1.0 - g[k - 1]) * (b[k] - b[k - 1]) / (g[k] - g[k - 1])
     return np.clip(u * v, lo, hi)
 
 
 def generic_weights(n_domains: int) -> np.ndarray:
-    """The generic model: every domain weight 1."""
+    """The generic model: every domain weight 1.
+
+    Parameters
+    ----------
+    n_domains : int
+        Number of domains, ``>= 1``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_domains,)`` ones.
+
+    Raises
+    ------
+    ValueError
+        ``n_domains < 1``.
+    """
     if n_domains < 1:
         raise ValueError(f"n_domains must be at least 1, got {n_domains}")
     return np.ones(int(n_domains))
 
 
 def fixed_weights(names: Sequence[str], sparse: Sequence[str], value: float = 2.0) -> np.ndarray:
-    """PinnerFormerLite's fixed h_d: ``value`` for the listed sparse domains, 1 elsewhere."""
+    """PinnerFormerLite's fixed h_d: ``value`` for the listed sparse domains, 1 elsewhere.
+
+    Parameters
+    ----------
+    names : sequence of str
+        All domain names, in weight order.
+    sparse : sequence of str
+        The sparse domains, each among ``names``.
+    value : float, default 2.0
+        Their weight, positive and finite.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(names),)`` float weights.
+
+    Raises
+    ------
+    ValueError
+        An unknown sparse domain or a bad ``value``.
+
+    Examples
+    --------
+    >>> fixed_weights(["Drama", "War", "Film-Noir"], ["Film-Noir"])
+    array([1., 1., 2.])
+    """
     unknown = [d for d in sparse if d not in names]
     if unknown:
         raise ValueError(f"unknown domain(s) {unknown}; known: {list(names)}")
@@ -216,10 +335,33 @@ def fixed_weights(names: Sequence[str], sparse: Sequence[str], value: float = 2.
 def item_weights(domain_weights, item_genres, rule: str = "max") -> np.ndarray:
     """Per-item weights from the domain weights of its genres.
 
-    ``rule="max"`` (default): a film of a sparse and a dense genre takes the sparse
-    genre's weight, since it is the sparse genre whose signal the generic loss dilutes and
-    the per-domain evaluation counts the film as a target of every genre it has.
-    ``"mean"``: the average over its genres. An item without a genre gets 1.
+    Parameters
+    ----------
+    domain_weights : numpy.ndarray
+        ``(D,)`` finite non-negative domain weights.
+    item_genres : numpy.ndarray
+        ``(n_items, D)`` bool domain membership.
+    rule : {"max", "mean"}, default "max"
+        ``"max"``: a film of a sparse and a dense genre takes the sparse genre's weight,
+        since it is the sparse genre whose signal the generic loss dilutes and the
+        per-domain evaluation counts the film as a target of every genre it has.
+        ``"mean"``: the average over its genres.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_items,)`` float64 weights; an item without a genre gets 1.
+
+    Raises
+    ------
+    ValueError
+        Shapes disagree, negative or non-finite weights, or an unknown ``rule``.
+
+    Examples
+    --------
+    >>> g = np.array([[1, 0], [1, 1], [0, 0]], dtype=bool)
+    >>> item_weights(np.array([0.5, 3.0]), g), item_weights(np.array([0.5, 3.0]), g, "mean")
+    (array([0.5, 3. , 1. ]), array([0.5 , 1.75, 1.  ]))
     """
     w = np.asarray(domain_weights, dtype=np.float64)
     genres = _genres(item_genres)
@@ -255,6 +397,28 @@ class DynamicWeights:
     ``weights`` starts at Algorithm 1 on the training data; ``history`` holds
     ``(epoch, weights)`` after every update and ``seconds_`` the time spent in updates
     (including the top-k lists), so the trainer can report the overhead.
+
+    Parameters
+    ----------
+    stats : DomainStats
+        Statistics of the training data (``domain_stats``), for the initial weights.
+    item_genres : numpy.ndarray
+        ``(n_items, D)`` bool domain membership.
+    a, b, c : float, default 1.0
+        Sparsity coefficients (``sparsity``).
+    w_min, w_max, mapping : float, float, str, default 0.2, 5.0, "mean"
+        As for ``weights_from_sparsity``.
+    every : int, default 2
+        Update every ``every`` epochs, ``>= 1``.
+    mu : float, default 0.9
+        EMA factor in (0, 1): the weight kept of the previous weights.
+    k : int, default 10
+        Length of the top-k lists the updates read.
+
+    Raises
+    ------
+    ValueError
+        Bad ``every`` or ``mu``, or what ``sparsity`` and ``weights_from_sparsity`` raise.
     """
 
     def __init__(self, stats: DomainStats, item_genres, a: float = 1.0, b: float = 1.0,
@@ -275,7 +439,20 @@ class DynamicWeights:
         self.seconds_ = 0.0
 
     def computed(self, lists: np.ndarray, users: np.ndarray) -> np.ndarray:
-        """Weights from top-k lists (rows of ``lists``, the lists of ``users``)."""
+        """Weights from top-k lists, unsmoothed.
+
+        Parameters
+        ----------
+        lists : numpy.ndarray
+            ``(R, k)`` int item ids, row r the list of ``users[r]``.
+        users : numpy.ndarray
+            ``(R,)`` int user of each row.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(D,)`` weights; unserved domains get the largest score of the update.
+        """
         lists = np.asarray(lists, dtype=np.int64)
         flat_users = np.repeat(np.asarray(users, dtype=np.int64), lists.shape[1])
         st = _stats_from_pairs(flat_users, lists.ravel(), self.genres, list(self.names), True)
@@ -289,8 +466,20 @@ class DynamicWeights:
         return weights_from_sparsity(s, shares=st.share, **self.bounds)
 
     def update(self, epoch: int, lists: np.ndarray, users: np.ndarray) -> bool:
-        """EMA step with the weights of these lists when ``epoch`` is a multiple of
-        ``every``; returns whether it updated."""
+        """EMA step with the weights of these lists when ``epoch`` is a multiple of ``every``.
+
+        Parameters
+        ----------
+        epoch : int
+            The current epoch.
+        lists, users : numpy.ndarray
+            Top-k lists and their users, as for ``computed``.
+
+        Returns
+        -------
+        bool
+            Whether it updated (``weights`` and ``history`` then change).
+        """
         if epoch % self.every:
             return False
         t0 = time.perf_counter()
@@ -301,15 +490,27 @@ class DynamicWeights:
         return True
 
     def hook(self, users: np.ndarray, rule: str = "max"):
-        """An epoch hook for a ranker (``model.epoch_hooks.append(dw.hook(users))``): every
-        ``every`` epochs it takes the top-k lists of ``users`` (seen items masked), updates
-        the weights and sets the model's per-item loss weights.
+        """An epoch hook for a ranker (``model.epoch_hooks.append(dw.hook(users))``).
 
-        The lists of users the model ranked for this epoch's validation
-        (``model.valid_topk_``: same model state, same history, same masking) are reused;
-        only the other users are ranked here. With leave-one-out validation every epoch,
-        that is no one, and an update costs the statistics alone. ``rankings_`` counts the
-        users ranked by the hook itself."""
+        Every ``every`` epochs it takes the top-k lists of ``users`` (seen items masked),
+        updates the weights and sets the model's per-item loss weights. The lists of users
+        the model ranked for this epoch's validation (``model.valid_topk_``: same model
+        state, same history, same masking) are reused; only the other users are ranked
+        here. With leave-one-out validation every epoch, that is no one, and an update
+        costs the statistics alone. ``rankings_`` counts the users ranked by the hook.
+
+        Parameters
+        ----------
+        users : numpy.ndarray
+            Int user indices whose lists drive the updates.
+        rule : {"max", "mean"}, default "max"
+            How ``item_weights`` combines an item's domain weights.
+
+        Returns
+        -------
+        callable
+            ``hook(model, epoch) -> None``.
+        """
         users = np.asarray(users, dtype=np.int64)
         self.rankings_ = 0
 

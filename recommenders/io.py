@@ -3,7 +3,7 @@
 Every file is written to a temporary name in the destination folder and renamed into
 place only once complete; an exception leaves nothing behind, a kill at most a stray
 temporary file (``.<name>.<8 random characters><suffix>``). A job holds its output folder
-with :func:`job_folder`, which refuses a second job in the same folder and deletes the
+with ``job_folder``, which refuses a second job in the same folder and deletes the
 temporaries a killed run left there, so that a rerun of the same command leaves only
 whole result files.
 """
@@ -32,8 +32,23 @@ from moopt.files import (  # noqa: F401
 
 
 def digest(*arrays) -> str:
-    """SHA-256 (hex) of the arrays' dtypes, shapes and bytes: what a resumed job checks its
-    saved state against (``None`` entries are skipped)."""
+    """SHA-256 of the arrays' dtypes, shapes and bytes: what a resumed job checks against.
+
+    Parameters
+    ----------
+    *arrays : array-like or None
+        The arrays, in order; None entries are skipped.
+
+    Returns
+    -------
+    str
+        64 hex characters.
+
+    Examples
+    --------
+    >>> digest(np.arange(3)) == digest(np.arange(3), None) != digest(np.arange(3.0))
+    True
+    """
     h = hashlib.sha256()
     for a in arrays:
         if a is None:
@@ -45,27 +60,51 @@ def digest(*arrays) -> str:
 
 
 def dataset_digest(dataset) -> str:
-    """:func:`digest` of a dataset's interactions and item genres: a finished run of a job
-    is reused only for the data it was computed on."""
+    """``digest`` of a dataset's interactions and item genres.
+
+    A finished run of a job is reused only for the data it was computed on.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Any object with ``interactions`` (and optionally ``item_genres``).
+
+    Returns
+    -------
+    str
+        64 hex characters.
+    """
     inter = dataset.interactions
     return digest(inter.users, inter.items, inter.timestamps, inter.ratings,
                   getattr(dataset, "item_genres", None))  # fmt: skip
 
 
-#: Names :func:`atomic_path` gives its temporaries (``tempfile.mkstemp``: a dot, the
+#: Names ``atomic_path`` gives its temporaries (``tempfile.mkstemp``: a dot, the
 #: target's name, a dot, 8 characters of ``[a-z0-9_]``, the suffix).
 TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.[A-Za-z0-9]+$")
 LOCK_NAME = ".moopt-job.lock"
 
 
 class FolderBusyError(RuntimeError):
-    """Another job holds the output folder (:func:`job_folder`)."""
+    """Another job holds the output folder (``job_folder``)."""
 
 
 def remove_temporaries(folder: str | os.PathLike) -> list[Path]:
-    """Delete the temporaries that writes into ``folder`` (and its subfolders) left when
-    their process was killed; returns the paths deleted. Only for a folder that no running
-    process writes into (:func:`job_folder` makes sure of that)."""
+    """Delete the temporaries that killed writes left in a folder and its subfolders.
+
+    Only for a folder that no running process writes into (``job_folder`` makes sure of
+    that).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder (nothing happens when it does not exist).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The paths deleted (names matching ``TEMPORARY``).
+    """
     folder = Path(folder)
     removed = []
     if not folder.is_dir():
@@ -83,9 +122,24 @@ def job_folder(path: str | os.PathLike) -> Iterator[Path]:
 
     Creates the folder, takes an exclusive lock on ``.moopt-job.lock`` in it (the
     operating system releases it when the process ends, killed or not), deletes the
-    temporaries an interrupted run left (:func:`remove_temporaries`) and, when the block
-    completes, the lock file. A second job in the same folder while one runs raises
-    :class:`FolderBusyError` instead of interleaving its files with the first one's.
+    temporaries an interrupted run left (``remove_temporaries``) and, when the block
+    completes, the lock file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output folder (created if needed).
+
+    Yields
+    ------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    FolderBusyError
+        Another job holds the folder, instead of interleaving its files with the first
+        one's.
     """
     folder = Path(path)
     folder.mkdir(parents=True, exist_ok=True)

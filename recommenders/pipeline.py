@@ -1,26 +1,26 @@
 """The train-and-evaluate job behind ``moopt train`` and ``moopt demo``.
 
-:func:`train_and_evaluate` loads a dataset, splits it, fits one ranker (or reuses a
+``train_and_evaluate`` loads a dataset, splits it, fits one ranker (or reuses a
 matching checkpoint), evaluates it under the full and sampled protocols, and writes into
 ``out_dir``:
 
 * ``metrics.json``: ``{"full": {"HR@10": ...}, "sampled": {...}}`` on the test stage;
 * ``candidates.npz``: per user the top-N unseen items and scores (see
-  :func:`recommenders.evaluate.candidates`), the input of re-ranking;
+  ``recommenders.evaluate.candidates``), the input of re-ranking;
 * ``candidates_valid.npz``: the same for the validation stage (history: train only), on
-  which re-ranking methods are tuned.
-
-Both candidates files carry the score calibration fitted on validation
-(:func:`recommenders.evaluate.calibrate`): the temperatures ``meta_temperature_full`` and
-``meta_temperature_sampled``, per user ``log_norm_full`` (the full protocol's normaliser
-over the unseen catalogue of that file's stage), and the validation summary
-``meta_calib_valid_{full,sampled}_{mean_top10_q,hr10}``;
-:func:`recommenders.evaluate.calibrated_scores` turns the scores into hit probabilities.
-Without validation interactions neither the calibration nor ``candidates_valid.npz`` is
-written.
+  which re-ranking methods are tuned;
 * ``model.pt``: the checkpoint (state dicts, loadable with ``weights_only=True``);
 * ``run.json``: the settings, training time, epochs and device;
 * ``train_log.csv``: loss and validation NDCG@10 per epoch.
+
+Both candidates files carry the score calibration fitted on validation
+(``recommenders.evaluate.calibrate``): the temperatures ``meta_temperature_full`` and
+``meta_temperature_sampled``, per user ``log_norm_full`` (the full protocol's normaliser
+over the unseen catalogue of that file's stage), and the validation summary
+``meta_calib_valid_{full,sampled}_{mean_top10_q,hr10}``;
+``recommenders.evaluate.calibrated_scores`` turns the scores into hit probabilities.
+Without validation interactions neither the calibration nor ``candidates_valid.npz`` is
+written.
 
 All files are written atomically. While training, ``train_state.pt`` holds the state
 after the last epoch, from which a killed run resumes; it is deleted at the end.
@@ -51,7 +51,41 @@ TRAIN_STATE = "train_state.pt"
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What one training run does; ``model_settings`` override the model's config."""
+    """What one training run does.
+
+    Parameters
+    ----------
+    model : str
+        A registered ranker name (``get_model_class``).
+    dataset : str, default "ml-100k"
+        ``"ml-100k"``, ``"ml-1m"``, ``"synthetic"``, or an atomic dataset's stem.
+    data_path : str, optional
+        A folder holding the dataset's files.
+    split : str, default "leave-one-out"
+        The split protocol (``make_split``).
+    seed : int, default 0
+        Seed of the model, the synthetic data, negatives and missing features.
+    device : str, default "auto"
+        Torch device (``"auto"``: a GPU if one exists).
+    n_candidates : int, default 100
+        Candidates per user in the files, ``>= 1`` (capped at the unseen items).
+    n_negatives : int, default 99
+        The sampled protocol's negatives per target.
+    ks : tuple of int, default (5, 10, 20)
+        Metric cut-offs, each ``>= 1``.
+    model_settings : dict, default {}
+        Overrides of the model's config (strings are converted, ``coerce_settings``).
+    missing : float, default 0.0
+        Multimodal rankers only: the share of items whose "visual" modality is dropped.
+    feature_files : dict of str to str, default {}
+        Multimodal rankers only: per-modality ``.npy`` files replacing the built-in text /
+        structural features.
+
+    Raises
+    ------
+    ValueError
+        An unknown model, ``n_candidates < 1`` or bad ``ks``.
+    """
 
     model: str
     dataset: str = "ml-100k"
@@ -78,6 +112,28 @@ class RunConfig:
 
 @dataclass
 class RunResult:
+    """What ``train_and_evaluate`` returns.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run's settings.
+    metrics : dict
+        ``{"full": {...}, "sampled": {...}}`` on the test stage.
+    model : Ranker
+        The fitted (or reloaded) ranker.
+    dataset : Dataset
+        The data.
+    split : Split
+        The split.
+    fit_seconds : float
+        Training time (that of the original run when reused).
+    reused : bool
+        Whether a matching checkpoint was loaded instead of training.
+    out_dir : pathlib.Path or None
+        The output folder, None without one.
+    """
+
     config: RunConfig
     metrics: dict[str, dict[str, float]]
     model: Ranker
@@ -89,14 +145,53 @@ class RunResult:
 
 
 def load_data(name: str, path: str | None = None, seed: int = 0) -> Dataset:
-    """A named dataset, a folder, or ``"synthetic"`` (the seeded generator)."""
+    """A named dataset, a folder, or ``"synthetic"`` (the seeded generator).
+
+    Parameters
+    ----------
+    name : str
+        ``"synthetic"`` or a name or folder for ``load_dataset``.
+    path : str, optional
+        A folder holding the dataset's files.
+    seed : int, default 0
+        Seed of the synthetic generator (ignored otherwise).
+
+    Returns
+    -------
+    Dataset
+        The data.
+    """
     if name == "synthetic":
         return make_synthetic(seed=seed)
     return load_dataset(name, path=path)
 
 
 def coerce_settings(model: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """Convert string values (from the command line) to the model config's field types."""
+    """Convert string values (from the command line) to the model config's field types.
+
+    Parameters
+    ----------
+    model : str
+        A registered ranker name.
+    settings : dict of str to object
+        Setting name to value; strings become the default's type (bool from
+        ``1/true/yes/on``, tuples split at commas), other values pass through.
+
+    Returns
+    -------
+    dict of str to object
+        The converted settings.
+
+    Raises
+    ------
+    ValueError
+        An unknown setting or an unconvertible string.
+
+    Examples
+    --------
+    >>> coerce_settings("bpr", {"epochs": "5", "lr": 0.01})
+    {'epochs': 5, 'lr': 0.01}
+    """
     config_cls = get_model_class(model).config_class
     types = {f.name: f.type for f in fields(config_cls)}
     defaults = config_cls()
@@ -142,13 +237,34 @@ def train_and_evaluate(
 ) -> RunResult:
     """Run one training job; see the module docstring for what lands in ``out_dir``.
 
-    With ``reuse=True`` and a checkpoint in ``out_dir`` made with the same settings, the
-    model is loaded instead of trained (evaluation and candidates are recomputed).
-
-    With ``out_dir`` the job holds that folder (:func:`recommenders.io.job_folder`) and
+    With ``out_dir`` the job holds that folder (``recommenders.io.job_folder``) and
     saves its training state there after every epoch (``train_state.pt``, deleted once
     every file is written), so a killed run repeated with the same settings continues
     where it stopped and writes the files an uninterrupted run would have written.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+        The run's settings.
+    out_dir : str or os.PathLike, optional
+        The output folder; without it nothing is written (no candidates files).
+    reuse : bool, default False
+        With a checkpoint in ``out_dir`` made with the same settings, load the model
+        instead of training it (evaluation and candidates are recomputed).
+    verbose : bool, default True
+        Print training progress.
+
+    Returns
+    -------
+    RunResult
+        Metrics, model, data, split and timing.
+
+    Raises
+    ------
+    ValueError
+        Bad settings, or missing/feature files for a non-multimodal model.
+    FolderBusyError
+        Another job holds ``out_dir``.
     """
     if out_dir is None:
         return _train_and_evaluate(cfg, None, reuse, verbose)
@@ -228,7 +344,21 @@ def _max_candidates(split: Split) -> int:
 
 
 def metrics_table(results: dict[str, RunResult], k: int = 10) -> pd.DataFrame:
-    """One row per model: full and sampled accuracy at ``k``, Div, Nov and training time."""
+    """One row per model: full and sampled accuracy at ``k``, Div, Nov and training time.
+
+    Parameters
+    ----------
+    results : dict of str to RunResult
+        Model name to its run.
+    k : int, default 10
+        The cut-off (one of the runs' ``ks``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model``, ``HR@k``, ``NDCG@k``, ``MRR@k``, ``sampled HR@k``, ``sampled NDCG@k``,
+        ``Div@k``, ``Nov@k`` (None without genres) and ``train s``.
+    """
     rows = []
     for name, res in results.items():
         full, sampled = res.metrics["full"], res.metrics["sampled"]

@@ -8,7 +8,7 @@ negatives*, as in Yang et al., "Mixed negative sampling for learning two-tower n
 networks in recommendations", WWW 2020).
 
 Candidates do not appear uniformly: a batch's targets are drawn from the target
-distribution p (:func:`target_probs`: how often each item is a target among the epoch's
+distribution p (``target_probs``: how often each item is a target among the epoch's
 training examples; not the training popularity, since the item that opens a sequence is
 never a target), so popular items show up as negatives far more often and a plain
 softmax over the candidates punishes them for it. The log-Q correction (Bengio and Senecal
@@ -67,6 +67,30 @@ class NegativeSampler:
     correction any ``alpha`` gives a consistent estimator; it only moves the variance
     between head and tail items, so the neutral value is the default.
     ``probs`` holds q as float64 on ``device``.
+
+    Parameters
+    ----------
+    n_items : int
+        Catalogue size I, ``>= 1``.
+    kind : {"uniform", "popularity"}, default "uniform"
+        The proposal.
+    counts : array-like, optional
+        ``(I,)`` finite non-negative training counts, not all zero; needed for
+        ``"popularity"``.
+    alpha : float, default 1.0
+        Non-negative popularity exponent.
+    device : str or torch.device, default "cpu"
+        Where ``probs`` lives.
+
+    Raises
+    ------
+    ValueError
+        A bad ``n_items``, ``kind``, ``counts`` or ``alpha``.
+
+    Examples
+    --------
+    >>> NegativeSampler(3, "popularity", counts=[0, 1, 3]).probs
+    tensor([0.2000, 0.2000, 0.6000], dtype=torch.float64)
     """
 
     def __init__(self, n_items: int, kind: str = "uniform", counts=None, alpha: float = 1.0,
@@ -96,7 +120,25 @@ class NegativeSampler:
         self.probs = torch.as_tensor(probs, dtype=torch.float64, device=device)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` item ids (int64) drawn with replacement from q."""
+        """Item ids drawn with replacement from q.
+
+        Parameters
+        ----------
+        n : int
+            How many, ``>= 0``.
+        generator : torch.Generator, optional
+            Source of randomness (a seeded one gives the same draw).
+
+        Returns
+        -------
+        torch.Tensor
+            ``(n,)`` int64 on ``probs``' device.
+
+        Raises
+        ------
+        ValueError
+            A negative or non-integer ``n``.
+        """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
         n = int(n)
@@ -114,18 +156,29 @@ def target_probs(targets, n_items: int, device: str | torch.device = "cpu") -> t
 
     Parameters
     ----------
-    targets:
-        The item ids (0-based) that are training targets in an epoch, one per example,
-        repeats included (a next-item model: every item of a sequence but the first).
-    n_items:
-        Catalogue size I.
-    device:
+    targets : array-like or torch.Tensor
+        Non-empty 1-D integer item ids in ``[0, I)`` that are training targets in an
+        epoch, one per example, repeats included (a next-item model: every item of a
+        sequence but the first).
+    n_items : int
+        Catalogue size I, ``>= 1``.
+    device : str or torch.device, default "cpu"
         Where the result lives.
 
     Returns
     -------
     torch.Tensor
         (I,) float64 probabilities, 0 for items that are never a target.
+
+    Raises
+    ------
+    ValueError
+        A bad ``n_items``, or ``targets`` empty, not 1-D integer or out of range.
+
+    Examples
+    --------
+    >>> target_probs(np.array([0, 2, 2, 2]), 4)
+    tensor([0.2500, 0.0000, 0.7500, 0.0000], dtype=torch.float64)
     """
     if isinstance(n_items, bool) or not isinstance(n_items, (int, np.integer)) or n_items < 1:
         raise ValueError(f"n_items must be a positive integer, got {n_items!r}")
@@ -193,29 +246,51 @@ def sampled_softmax_loss(
 
     Parameters
     ----------
-    hidden, item_weights, targets:
-        User states (N, d), output item embeddings (I, d) and positive items (N,).
-    sampler, n_negatives:
-        Proposal of the shared sampled negatives and how many; ``sampler=None`` (or 0)
-        uses in-batch negatives only.
-    in_batch, max_in_batch:
-        Use the rows' targets as shared negatives; with more than ``max_in_batch`` rows, the
-        targets of ``max_in_batch`` rows drawn without replacement (a next-item batch has a
-        row per sequence position, thousands of them, and all-pairs logits would cost
-        O(N^2)). B in the correction is the number of rows used.
-    batch_probs:
+    hidden, item_weights, targets : torch.Tensor
+        Finite user states (N, d), N >= 1; finite output item embeddings (I, d); and
+        integer positive items (N,) in ``[0, I)``.
+    sampler : NegativeSampler or None
+        Proposal of the shared sampled negatives over the I items; None uses in-batch
+        negatives only.
+    n_negatives : int, default 256
+        Sampled negatives shared by the batch, ``>= 0`` (0: in-batch only).
+    in_batch : bool, default True
+        Use the rows' targets as shared negatives.
+    batch_probs : torch.Tensor, optional
         (I,) probability that a row's target is each item, the distribution the rows were
-        drawn from (:func:`target_probs` of the epoch's targets): needed for the log-Q
+        drawn from (``target_probs`` of the epoch's targets): needed for the log-Q
         correction of in-batch candidates.
-    logq:
+    logq : bool, default True
         Apply the log-Q correction.
-    weights:
-        (N,) per-example weights: the loss is ``mean(w_i * l_i)`` (the weighted loss
-        sum_i w_i L_i / N). It is not renormalised by the sum of the weights: the weights
-        are meant to scale the gradient of some examples (a sparse domain's) against the
-        others', and renormalising would undo that whenever all weights move together.
-    reduction:
-        ``"mean"`` or ``"none"`` (the per-example losses, weighted).
+    weights : torch.Tensor, optional
+        (N,) finite non-negative per-example weights: the loss is ``mean(w_i * l_i)`` (the
+        weighted loss sum_i w_i L_i / N). It is not renormalised by the sum of the weights:
+        the weights are meant to scale the gradient of some examples (a sparse domain's)
+        against the others', and renormalising would undo that whenever all weights move
+        together.
+    generator : torch.Generator, optional
+        Source of randomness of the sample and of the in-batch row subset.
+    reduction : {"mean", "none"}, default "mean"
+        The mean, or the per-example losses (weighted).
+    max_in_batch : int, default 512
+        With more rows than this, the in-batch negatives are the targets of
+        ``max_in_batch`` rows drawn without replacement (a next-item batch has a row per
+        sequence position, thousands of them, and all-pairs logits would cost O(N^2)).
+        B in the correction is the number of rows used.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar (``"mean"``) or ``(N,)`` losses, in ``hidden``'s dtype.
+
+    Raises
+    ------
+    TypeError
+        Non-tensor inputs or non-integer ``targets``.
+    ValueError
+        Shapes or values out of range, no negatives at all, a sampler over another
+        catalogue, a missing or bad ``batch_probs`` with log-Q and in-batch negatives, or
+        a candidate of expected count 0.
     """
     _check(hidden, item_weights, targets, weights, n_negatives)
     if isinstance(max_in_batch, bool) or not isinstance(max_in_batch, int) or max_in_batch < 1:

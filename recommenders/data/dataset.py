@@ -13,24 +13,29 @@ from .interactions import Interactions
 class Dataset:
     """Interactions over contiguous ids plus item side information.
 
-    Attributes
+    Parameters
     ----------
-    name:
+    name : str
         Short name, e.g. ``"ml-100k"``.
-    interactions:
-        Every rating, sorted by (user, timestamp, item).
-    item_genres:
+    interactions : Interactions
+        Every rating, sorted by (user, timestamp), ties in input order.
+    item_genres : numpy.ndarray
         ``(n_items, n_genres)`` bool multi-hot genre matrix.
-    genre_names:
-        Names of the genre columns.
-    item_titles:
+    genre_names : sequence of str
+        Names of the genre columns (stored as a tuple).
+    item_titles : sequence of str
         One title per item (empty string where the source has none).
-    raw_user_ids, raw_item_ids:
+    raw_user_ids, raw_item_ids : numpy.ndarray
         The ids as they appear in the source files; row ``i`` is contiguous id ``i``.
-    item_years:
+    item_years : numpy.ndarray or None, default None
         ``(n_items,)`` float release year of every item, NaN where unknown (the
         ``release_year`` column of an atomic ``.item`` file, or a trailing "(1995)" in the
         title of the GroupLens files); None when the source has no years at all.
+
+    Raises
+    ------
+    ValueError
+        An array whose length or shape disagrees with the id spaces, or infinite years.
     """
 
     name: str
@@ -97,11 +102,24 @@ class Dataset:
         return self.interactions.timestamps
 
     def item_popularity(self) -> np.ndarray:
-        """Interaction count of every item over the whole log, shape ``(n_items,)``."""
+        """Interaction count of every item over the whole log.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_items,)`` int64.
+        """
         return self.interactions.item_counts()
 
     def summary(self) -> dict:
-        """Counts and density, as shown by ``moopt data``."""
+        """Counts and density, as shown by ``moopt data``.
+
+        Returns
+        -------
+        dict
+            ``name``, ``users``, ``items``, ``interactions``, ``genres``, ``density``,
+            ``first_timestamp`` and ``last_timestamp`` (None for an empty log).
+        """
         n_cells = max(self.n_users * self.n_items, 1)
         return {
             "name": self.name,

@@ -1,6 +1,6 @@
 """User-item interaction logs as flat arrays.
 
-Everything downstream (splits, models, metrics) consumes :class:`Interactions`: four
+Everything downstream (splits, models, metrics) consumes ``Interactions``: four
 parallel arrays plus the id-space sizes. Rows are kept sorted by (user, timestamp) with a
 stable sort, so each user's history is a contiguous, chronologically ordered slice and
 interactions sharing a timestamp keep their input order (as RecBole does). Breaking such
@@ -33,16 +33,30 @@ def _as_1d(name: str, values, dtype) -> np.ndarray:
 class Interactions:
     """An interaction log over contiguous ids ``0..n_users-1`` and ``0..n_items-1``.
 
+    Rows are re-sorted by (user, timestamp), stably, on construction.
+
     Parameters
     ----------
-    users, items:
-        Integer ids, one entry per interaction.
-    timestamps:
+    users, items : array-like of int
+        1-D integer ids, one entry per interaction, in ``[0, n_users)`` and ``[0, n_items)``.
+    timestamps : array-like of int
         Integer timestamps (seconds); used only for ordering and time-aware losses.
-    ratings:
-        Explicit ratings, or ones for implicit feedback.
-    n_users, n_items:
-        Sizes of the id spaces (may exceed the largest id present, e.g. for a split).
+    ratings : array-like of float
+        Finite explicit ratings, or ones for implicit feedback (stored as float32).
+    n_users, n_items : int
+        Sizes of the id spaces, non-negative (may exceed the largest id present).
+
+    Raises
+    ------
+    ValueError
+        Arrays not 1-D, of unequal lengths, non-integer ids, non-finite values, negative
+        sizes, or ids outside the id spaces.
+
+    Examples
+    --------
+    >>> log = Interactions([1, 0, 1], [2, 0, 1], [5, 3, 4], [1.0, 1.0, 1.0], 2, 3)
+    >>> log.users.tolist(), log.items.tolist(), log.user_items(1).tolist()
+    ([0, 1, 1], [0, 1, 2], [1, 2])
     """
 
     users: np.ndarray
@@ -97,23 +111,63 @@ class Interactions:
         return indptr
 
     def user_counts(self) -> np.ndarray:
-        """Number of interactions per user, shape ``(n_users,)``."""
+        """Number of interactions per user.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_users,)`` int64.
+        """
         return np.diff(self.indptr)
 
     def item_counts(self) -> np.ndarray:
-        """Number of interactions per item (popularity), shape ``(n_items,)``."""
+        """Number of interactions per item (popularity).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_items,)`` int64.
+        """
         return np.bincount(self.items, minlength=self.n_items).astype(np.int64)
 
     def user_items(self, user: int) -> np.ndarray:
-        """The items of one user, oldest first."""
+        """The items of one user, oldest first.
+
+        Parameters
+        ----------
+        user : int
+            A user index in ``[0, n_users)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 item ids (a view; empty for a user without interactions).
+        """
         return self.items[self.indptr[user] : self.indptr[user + 1]]
 
     def keys(self) -> np.ndarray:
-        """One int64 key per (user, item) pair, ``user * n_items + item``, for fast set tests."""
+        """One key per (user, item) pair, for fast set tests.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(self),)`` int64 ``user * n_items + item``.
+        """
         return self.users * np.int64(self.n_items) + self.items
 
     def to_dense(self, dtype=np.float32) -> np.ndarray:
-        """A ``(n_users, n_items)`` 0/1 matrix of observed pairs (small catalogues only)."""
+        """The 0/1 matrix of observed pairs (small catalogues only).
+
+        Parameters
+        ----------
+        dtype : numpy dtype, default numpy.float32
+            The matrix's dtype.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_users, n_items)``, 1 where the pair occurs.
+        """
         dense = np.zeros((self.n_users, self.n_items), dtype=dtype)
         dense[self.users, self.items] = 1
         return dense
@@ -121,8 +175,28 @@ class Interactions:
     def padded_sequences(self, max_len: int, field: str = "items") -> np.ndarray:
         """The last ``max_len`` items of every user, right-aligned, ``-1`` as padding.
 
-        Returns an ``(n_users, max_len)`` int64 array; a user with no history is all ``-1``.
-        ``field="timestamps"`` gives the interactions' timestamps in the same slots instead.
+        Parameters
+        ----------
+        max_len : int
+            Sequence length, ``>= 1``.
+        field : {"items", "timestamps"}, default "items"
+            ``"timestamps"`` gives the interactions' timestamps in the same slots instead.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_users, max_len)`` int64; a user with no history is all ``-1``.
+
+        Raises
+        ------
+        ValueError
+            ``max_len < 1`` or another ``field``.
+
+        Examples
+        --------
+        >>> log = Interactions([0, 0, 0], [4, 5, 6], [1, 2, 3], [1.0] * 3, 2, 7)
+        >>> log.padded_sequences(2).tolist(), log.padded_sequences(4)[0].tolist()
+        ([[5, 6], [-1, -1]], [-1, 4, 5, 6])
         """
         if max_len < 1:
             raise ValueError(f"max_len must be >= 1, got {max_len}")
@@ -140,7 +214,23 @@ class Interactions:
         return out
 
     def select(self, mask: np.ndarray) -> Interactions:
-        """The interactions where ``mask`` is true, over the same id spaces."""
+        """The interactions where ``mask`` is true, over the same id spaces.
+
+        Parameters
+        ----------
+        mask : numpy.ndarray
+            ``(len(self),)`` bool, over the rows in their stored (user, time) order.
+
+        Returns
+        -------
+        Interactions
+            The selected rows.
+
+        Raises
+        ------
+        ValueError
+            ``mask`` of another shape.
+        """
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != self.users.shape:
             raise ValueError(f"mask must have shape {self.users.shape}, got {mask.shape}")
@@ -154,7 +244,23 @@ class Interactions:
         )
 
     def concat(self, other: Interactions) -> Interactions:
-        """Both logs together; the id spaces must agree."""
+        """Both logs together.
+
+        Parameters
+        ----------
+        other : Interactions
+            A log over the same ``n_users`` and ``n_items``.
+
+        Returns
+        -------
+        Interactions
+            The union of rows, re-sorted by (user, timestamp).
+
+        Raises
+        ------
+        ValueError
+            The id spaces differ.
+        """
         if (other.n_users, other.n_items) != (self.n_users, self.n_items):
             raise ValueError(
                 "cannot concatenate interactions over different id spaces: "
@@ -170,7 +276,13 @@ class Interactions:
         )
 
     def last_per_user(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(users, items)`` of each non-empty user's most recent interaction."""
+        """Each non-empty user's most recent interaction.
+
+        Returns
+        -------
+        users, items : numpy.ndarray
+            int64 arrays: the users with interactions, and the last item of each.
+        """
         counts = self.user_counts()
         users = np.flatnonzero(counts)
         return users, self.items[self.indptr[users + 1] - 1]

@@ -1,6 +1,6 @@
-"""Readers for MovieLens and RecBole atomic files, and :func:`load_dataset`.
+"""Readers for MovieLens and RecBole atomic files, and ``load_dataset``.
 
-Sources, in the order :func:`load_dataset` tries them for a named dataset:
+Sources, in the order ``load_dataset`` tries them for a named dataset:
 
 1. ``path=`` given by the user: GroupLens ML-100K (``u.data``, ``u.item``), ML-1M
    (``ratings.dat``, ``movies.dat``) or any RecBole atomic ``.inter``/``.item`` pair;
@@ -196,7 +196,25 @@ def _build(
 
 
 def read_grouplens_100k(folder: str | os.PathLike) -> Dataset:
-    """Read the GroupLens ML-100K distribution (``u.data``, ``u.item``, optional ``u.genre``)."""
+    """Read the GroupLens ML-100K distribution (``u.data``, ``u.item``, optional ``u.genre``).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The unpacked ``ml-100k`` folder.
+
+    Returns
+    -------
+    Dataset
+        Named ``"ml-100k"``.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        ``u.data`` or ``u.item`` is missing.
+    ValueError
+        A malformed line (the message names the file and line).
+    """
     folder = Path(folder)
     data, item = folder / "u.data", folder / "u.item"
     for f in (data, item):
@@ -226,7 +244,25 @@ def read_grouplens_100k(folder: str | os.PathLike) -> Dataset:
 
 
 def read_ml1m(folder: str | os.PathLike) -> Dataset:
-    """Read the GroupLens ML-1M distribution (``ratings.dat``, ``movies.dat``; ``::``-separated)."""
+    """Read the GroupLens ML-1M distribution (``ratings.dat``, ``movies.dat``; ``::``-separated).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The unpacked ``ml-1m`` folder.
+
+    Returns
+    -------
+    Dataset
+        Named ``"ml-1m"``.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        ``ratings.dat`` or ``movies.dat`` is missing.
+    ValueError
+        A malformed line (the message names the file and line).
+    """
     folder = Path(folder)
     ratings_f, movies_f = folder / "ratings.dat", folder / "movies.dat"
     for f in (ratings_f, movies_f):
@@ -285,7 +321,27 @@ def read_atomic(
     ``timestamp`` are optional (ones and the row order stand in). In ``.item``, the title
     comes from the first of ``movie_title``/``title``/``name`` and genres from the first of
     ``class``/``genre``/``genres``/``categories`` (a space-separated ``token_seq``).
-    ``numeric_ids=True`` additionally requires integer user and item ids.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder holding the atomic files.
+    name : str, optional
+        The files' stem; default the only ``.inter`` file in ``folder``.
+    numeric_ids : bool, default False
+        Additionally require integer user and item ids.
+
+    Returns
+    -------
+    Dataset
+        Named ``name``.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        No ``.inter`` file, or several without ``name``.
+    ValueError
+        A header lacking ``user_id``/``item_id``, or a malformed line (file and line named).
     """
     folder = Path(folder)
     if name is None:
@@ -361,7 +417,13 @@ def _year(text: str) -> float:
 
 
 def recbole_ml100k_dir() -> Path | None:
-    """The ML-100K folder inside an installed RecBole wheel, found without importing RecBole."""
+    """The ML-100K folder inside an installed RecBole wheel, found without importing RecBole.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The folder holding ``ml-100k.inter``, or None when RecBole is not installed.
+    """
     try:
         spec = importlib.util.find_spec("recbole")
     except (ImportError, ValueError):
@@ -376,7 +438,13 @@ def recbole_ml100k_dir() -> Path | None:
 
 
 def default_cache_dir() -> Path:
-    """``$MOOPT_DATA`` if set, else ``~/.cache/moopt/datasets``."""
+    """Where downloaded datasets are cached.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$MOOPT_DATA`` if set, else ``~/.cache/moopt/datasets``.
+    """
     env = os.environ.get("MOOPT_DATA")
     return Path(env) if env else Path.home() / ".cache" / "moopt" / "datasets"
 
@@ -386,6 +454,27 @@ def download_grouplens(name: str, cache_dir: str | os.PathLike | None = None, ti
 
     The zip is written under a temporary name and moved into place only when complete,
     so an interrupted download never leaves a half-written dataset behind.
+
+    Parameters
+    ----------
+    name : {"ml-100k", "ml-1m"}
+        The GroupLens dataset.
+    cache_dir : str or os.PathLike, optional
+        The cache folder; default ``default_cache_dir()``.
+    timeout : float, default 30.0
+        Network timeout in seconds.
+
+    Returns
+    -------
+    pathlib.Path
+        ``cache_dir / name`` (returned at once when it already holds files).
+
+    Raises
+    ------
+    ValueError
+        An unknown ``name``, or an archive without the ``name/`` folder.
+    DatasetNotFoundError
+        The download failed (the message says how to provide the files).
     """
     if name not in GROUPLENS_URLS:
         raise ValueError(f"no download known for {name!r}; known: {sorted(GROUPLENS_URLS)}")
@@ -416,7 +505,25 @@ def download_grouplens(name: str, cache_dir: str | os.PathLike | None = None, ti
 
 
 def read_folder(folder: str | os.PathLike, name: str | None = None) -> Dataset:
-    """Read whichever supported format ``folder`` holds."""
+    """Read whichever supported format ``folder`` holds.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        A GroupLens ML-100K or ML-1M folder, or one with RecBole atomic files.
+    name : str, optional
+        The atomic files' stem; ``"ml-100k"`` and ``"ml-1m"`` also require integer ids.
+
+    Returns
+    -------
+    Dataset
+        As the matching reader returns it.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        ``folder`` is not a folder or holds no known files.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DatasetNotFoundError(f"{folder} is not a folder")
@@ -446,16 +553,28 @@ def load_dataset(
 
     Parameters
     ----------
-    name:
+    name : str, default "ml-100k"
         ``"ml-100k"`` or ``"ml-1m"``, or the stem of an atomic dataset when ``path`` is given.
         A folder path is also accepted in place of a name.
-    path:
+    path : str or os.PathLike, optional
         A folder with GroupLens or RecBole atomic files; takes precedence over every other
         source.
-    cache_dir:
-        Where downloads go (default :func:`default_cache_dir`).
-    download:
+    cache_dir : str or os.PathLike, optional
+        Where downloads go (default ``default_cache_dir()``).
+    download : bool, default True
         Allow downloading into the cache when no local copy exists.
+
+    Returns
+    -------
+    Dataset
+        The loaded dataset.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``name`` without ``path``, or a malformed file.
+    DatasetNotFoundError
+        No source found (the message says how to provide one).
     """
     if path is None and (os.sep in name or Path(name).is_dir()):
         path, name = name, Path(name).name

@@ -37,7 +37,49 @@ def make_synthetic(
     n_successors: int = 3,
     seed: int = 0,
 ) -> Dataset:
-    """Generate a :class:`Dataset` named ``"synthetic"``; the same seed gives the same data."""
+    """Generate a ``Dataset`` named ``"synthetic"``; the same seed gives the same data.
+
+    Parameters
+    ----------
+    n_users : int, default 200
+        Users, ``>= 1``.
+    n_items : int, default 300
+        Catalogue size, ``>= 2``.
+    n_genres : int, default 18
+        Genres, ``>= 1``; every item has one primary genre, about a third a second one.
+    min_length, max_length : int, default 15 and 60
+        Bounds of each user's history length, ``1 <= min_length <= max_length < n_items``.
+    zipf : float, default 0.9
+        Exponent of the Zipf popularity law.
+    taste_concentration : float, default 0.3
+        Dirichlet concentration of user tastes (smaller: fewer favourite genres).
+    taste_strength : float, default 3.0
+        Exponent of the genre affinity in the choice weight, ``>= 0``.
+    p_sequential : float, default 0.5
+        Probability in [0, 1] that the next item follows the Markov successors.
+    n_successors : int, default 3
+        Fixed successors of each item (at most ``n_items``).
+    seed : int, default 0
+        Random seed.
+
+    Returns
+    -------
+    Dataset
+        Interactions with ratings 1..5 and increasing timestamps, genres named ``genre0``...,
+        titles ``item 0``..., raw ids the indices as strings.
+
+    Raises
+    ------
+    ValueError
+        A size or probability outside the ranges above.
+
+    Examples
+    --------
+    >>> ds = make_synthetic(n_users=3, n_items=10, n_genres=2, min_length=2, max_length=4)
+    >>> again = make_synthetic(n_users=3, n_items=10, n_genres=2, min_length=2, max_length=4)
+    >>> ds.n_users, ds.n_items, bool((ds.interactions.items == again.interactions.items).all())
+    (3, 10, True)
+    """
     if n_users < 1 or n_items < 2 or n_genres < 1:
         raise ValueError("need n_users >= 1, n_items >= 2 and n_genres >= 1")
     if not 1 <= min_length <= max_length < n_items:

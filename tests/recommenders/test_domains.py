@@ -132,6 +132,29 @@ def test_mean_mapping_unit_mean_after_clipping(case, shift):
                                rtol=1e-9, atol=1e-12)  # fmt: skip
 
 
+
+# Shares of a case hypothesis found: with w_min one float step below 1, the rounded mean
+# of the all-w_min weights reached 1 and the root search divided 0 by 0 (equal scores:
+# NaN weights) or interpolated towards the last breakpoint (mean 1.0014).
+_SHARES = np.array([0.0, 0.0, 0.7195580912275362, 0.39984773615645774, 0.25, 0.296875])
+_LO = 0.9999999999999999  # 1 - 2**-53
+
+
+def test_mean_mapping_equal_scores_with_w_min_a_float_step_below_one():
+    w = D.weights_from_sparsity(np.zeros(6), _LO, 1.0, shares=_SHARES)
+    # Equal scores give weight 1 each, within float tolerance.
+    np.testing.assert_allclose(w, np.ones(6), rtol=0, atol=1e-15)
+    assert _SHARES @ w / _SHARES.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_mean_mapping_clipped_low_with_w_min_a_float_step_below_one():
+    f = np.r_[np.zeros(4), _SHARES]
+    w = D.weights_from_sparsity(np.array([0.0] * 9 + [29.828125]), _LO, 6.25, shares=f)
+    # The nine low scores sit at w_min; the mean 1 then needs the last weight
+    # (1 - (1 - f_9) w_min) / f_9 = 1 + 5e-16 (f_9 its normalised share), not 6.25.
+    np.testing.assert_allclose(w, [_LO] * 9 + [1.0], rtol=0, atol=1e-12)
+    assert f @ w / f.sum() == pytest.approx(1.0, abs=1e-12)
+
 def test_variants_and_item_weights():
     assert D.generic_weights(3).tolist() == [1.0, 1.0, 1.0]
     assert D.fixed_weights(["A", "B", "C"], ["B"]).tolist() == [1.0, 2.0, 1.0]
