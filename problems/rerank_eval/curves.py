@@ -80,16 +80,16 @@ def chosen_lists(evaluation: RerankEvaluation) -> pd.DataFrame:
 def item_table(item_genres: np.ndarray, popularity: np.ndarray, genre_names=None,
                titles=None, item_ids=None) -> pd.DataFrame:
     """The catalogue the lists index: ``item`` (candidate id), ``item_id`` (the source's id,
-    default the index), ``title`` (default ``"item <id>"``), ``categories`` (the names of
-    the item's genre columns, default ``"category <j>"``, joined by ``|``) and
-    ``popularity`` (the test stage's novelty counts)."""
+    default the index), ``title`` (``"item <id>"`` where none or empty), ``categories``
+    (the names of the item's genre columns, default ``"category <j>"``, joined by ``|``)
+    and ``popularity`` (the test stage's novelty counts)."""
     genres = np.asarray(item_genres, dtype=bool)
     n, c = genres.shape
     names = np.asarray(list(genre_names) if genre_names is not None and len(genre_names) == c
                        else [f"category {j}" for j in range(c)], dtype=object)  # fmt: skip
     ids = np.arange(n) if item_ids is None else np.asarray(item_ids)
-    if titles is None:
-        titles = [f"item {i}" for i in ids]
+    given = [""] * n if titles is None else [str(t) for t in titles]
+    titles = [t or f"item {i}" for t, i in zip(given, ids, strict=True)]
     return pd.DataFrame({
         "item": np.arange(n), "item_id": ids, "title": list(titles),
         "categories": ["|".join(names[row]) for row in genres],
