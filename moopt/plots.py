@@ -22,9 +22,15 @@ def _figure(n_panels: int, size: float = 3.6):
 
 def subplots(n_rows: int, n_cols: int, size: float = 3.6):
     """A figure with an (n_rows, n_cols) grid of panels (always 2-D)."""
+    import sys
+
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
+    # A headless default, unless a backend was chosen already: a notebook's inline
+    # backend (ipykernel sets MPLBACKEND) or the one pyplot runs on. Switching would hide
+    # every figure a notebook shows after this call.
+    if "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(size * n_cols, size * n_rows),

@@ -5,9 +5,11 @@ item table and the training interactions (their items are excluded; popularity i
 from them unless the item table has it), re-ranks each user's top ``--n`` candidates into
 ``--k``-item lists with :func:`moopt.rerank_batch` and a choice rule, and writes the lists
 (``lists.parquet`` or ``lists.csv``) and ``run.json`` (every setting, the seed, the package
-versions) atomically. With ``--valid`` the calibration is fitted on validation and the
+versions) atomically. With ``--valid`` the calibration is fitted on validation (unless
+``--no-calibration``: the scores' softmax over each user's candidates instead) and the
 utility weight of ``expected_hits`` is picked on validation F1@K (HR against (Div + Nov) / 2,
-the target being each user's first validation item), as ``moopt rerank`` tunes it.
+the target being each user's first validation item), as ``moopt rerank`` tunes it; run.json
+records the F1@K of every weight of the grid.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ the user's history (--train, and --valid when given) are re-ranked into --k-item
 trading the --objectives, and one list per user is chosen by --choose. Writes to --out:
 lists.parquet or lists.csv (user, rank, item, score, and each objective's value of the
 user's list; your own ids) and run.json (every setting, the seed, the package versions).
-With --valid the score calibration is fitted on it and, for --choose utility, the weight of
-expected_hits is picked on validation F1@K (the target: each user's first --valid item).
+With --valid the score calibration is fitted on it (--no-calibration skips that: the hit
+probabilities are then the softmax of the scores over each user's --n candidates) and, for
+--choose utility, the weight of expected_hits is picked on validation F1@K (the target: each
+user's first --valid item); run.json records every grid weight's validation F1@K.
 """
 
 EPILOG = """\
@@ -56,6 +60,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--objectives", default="expected_hits,diversity,novelty",
                    help="comma-separated objective names or module:name "
                    "(default: expected_hits,diversity,novelty)")  # fmt: skip
+    p.add_argument("--no-calibration", action="store_true",
+                   help="do not fit the score calibration on --valid: expected_hits uses the "
+                   "softmax of the scores over each user's --n candidates, as without "
+                   "--valid (run.json: calibration none)")  # fmt: skip
     p.add_argument("--choose", choices=["utility", "knee"], default="utility",
                    help="choice rule (default: utility)")
     p.add_argument("--weights", default=None,
@@ -158,8 +166,9 @@ def _rerank(q, cands, objectives, args, choosers):
     return [(np.concatenate(p), np.concatenate(f)) for p, f in zip(pos, F, strict=True)]
 
 
-def _tune_w(ext, objectives, weights, args) -> tuple[float, float]:
-    """The expected_hits weight with the best validation F1@K, and that F1."""
+def _tune_w(ext, objectives, weights, args) -> tuple[float, float, list[float], list[float]]:
+    """The expected_hits weight with the best validation F1@K (the first of equals), that
+    F1, the weight grid and every grid weight's validation F1@K."""
     from problems.rerank_eval.stages import DEFAULT_W as W_GRID  # moopt rerank's grid
     from problems.rerank_eval.stages import list_metrics
 
@@ -176,7 +185,7 @@ def _tune_w(ext, objectives, weights, args) -> tuple[float, float]:
         m = list_metrics(lists, v["target"], v["item_genres"], v["item_popularity"], (args.k,))
         f1.append(m[f"F1@{args.k}"])
     best = int(np.argmax(f1))
-    return W_GRID[best], float(f1[best])
+    return W_GRID[best], float(f1[best]), list(W_GRID), [float(f) for f in f1]
 
 
 def run(args) -> int:
@@ -211,13 +220,15 @@ def run(args) -> int:
         ext = candidates_from_scores(
             args.scores, args.items, args.train, args.valid, placeholder, n=args.n,
             user_ids=user_ids, item_ids=_ids(args.item_ids, "--item-ids"), seed=args.seed,
-            protocols=("full",), calibration=args.valid is not None, category_sep=args.category_sep,
+            protocols=("full",), calibration=args.valid is not None and not args.no_calibration,
+            category_sep=args.category_sep,
         )  # fmt: skip
     tuned = None
     if args.valid is not None and args.choose == "utility":
-        w, f1 = _tune_w(ext, objectives, weights, args)
+        w, f1, grid, f1_grid = _tune_w(ext, objectives, weights, args)
         weights["expected_hits"] = w
-        tuned = {"expected_hits_weight": w, f"valid_F1@{args.k}": f1}
+        tuned = {"expected_hits_weight": w, f"valid_F1@{args.k}": f1, "grid": grid,
+                 f"grid_valid_F1@{args.k}": f1_grid}  # fmt: skip
         print(f"validation picked expected_hits weight {w} (F1@{args.k} {f1:.4f}); weights "
               + ", ".join(f"{o}={x}" for o, x in weights.items()))
     if args.choose == "knee":

@@ -118,7 +118,7 @@ def item_table(item_genres: np.ndarray, popularity: np.ndarray, genre_names=None
         Names of the G genre columns; None (or a list of another length) means
         ``"category <j>"``.
     titles : sequence of str or None, default None
-        Item titles; None means ``"item <id>"``.
+        Item titles; None (or an empty title) means ``"item <id>"``.
     item_ids : array_like or None, default None
         The source's item ids; None means the index.
 
@@ -142,8 +142,8 @@ def item_table(item_genres: np.ndarray, popularity: np.ndarray, genre_names=None
     names = np.asarray(list(genre_names) if genre_names is not None and len(genre_names) == c
                        else [f"category {j}" for j in range(c)], dtype=object)  # fmt: skip
     ids = np.arange(n) if item_ids is None else np.asarray(item_ids)
-    if titles is None:
-        titles = [f"item {i}" for i in ids]
+    given = [""] * n if titles is None else [str(t) for t in titles]
+    titles = [t or f"item {i}" for t, i in zip(given, ids, strict=True)]
     return pd.DataFrame({
         "item": np.arange(n), "item_id": ids, "title": list(titles),
         "categories": ["|".join(names[row]) for row in genres],

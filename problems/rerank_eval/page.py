@@ -59,8 +59,8 @@ function listRows(items, target, other) {
   return items.map((it, r) => {
     const cls = it === target ? 'hit' : (other.includes(it) ? 'shared' : '');
     return '<tr class="' + cls + '"><td>' + (r + 1) + '</td><td class="text">' +
-      esc(T.title[it]) + '</td><td class="text">' + esc(T.categories[it]) + '</td><td>' +
-      T.popularity[it] + '</td></tr>';
+      esc(T.id[it]) + '</td><td class="text">' + esc(T.title[it]) + '</td><td class="text">' +
+      esc(T.categories[it]) + '</td><td>' + T.popularity[it] + '</td></tr>';
   }).join('');
 }
 function summary(items) {
@@ -68,6 +68,17 @@ function summary(items) {
   items.forEach(it => T.categories[it].split('|').forEach(c => { if (c) cats.add(c); }));
   const pop = items.reduce((a, it) => a + T.popularity[it], 0) / items.length;
   return cats.size + ' categories, mean popularity ' + pop.toFixed(1);
+}
+function findUser(p) {
+  const d = DATA.protocols[p].lists;
+  const id = document.getElementById('uid-' + p).value.trim();
+  const row = d.users.indexOf(id);
+  if (row < 0) {
+    document.getElementById('target-' + p).textContent = 'no user with id ' + id + ' here';
+    return;
+  }
+  document.getElementById('user-' + p).value = row;
+  showUser(p);
 }
 function showUser(p) {
   const d = DATA.protocols[p].lists;
@@ -77,8 +88,8 @@ function showUser(p) {
   if (u >= d.targets.length) u = d.targets.length - 1;
   const name = document.getElementById('list-' + p).value;
   const base = d.items[d.base][u], chosen = d.items[name][u], target = d.targets[u];
-  const head = '<tr><th>rank</th><th class="text">title</th><th class="text">categories</th>' +
-    '<th>popularity</th></tr>';
+  const head = '<tr><th>rank</th><th class="text">item</th><th class="text">title</th>' +
+    '<th class="text">categories</th><th>popularity</th></tr>';
   document.getElementById('base-' + p).innerHTML =
     '<caption>' + esc(d.base) + ': ' + summary(base) + '</caption>' + head +
     listRows(base, target, chosen);
@@ -89,8 +100,10 @@ function showUser(p) {
     const r = l.indexOf(target);
     return r < 0 ? 'not in it' : 'rank ' + (r + 1);
   };
-  document.getElementById('target-' + p).textContent = 'user ' + u + ': held-out item ' +
-    T.title[target] + ' (' + T.categories[target] + '); base list: ' + where(base) +
+  document.getElementById('uid-' + p).value = d.users[u];
+  document.getElementById('target-' + p).textContent = 'user ' + d.users[u] + ' (row ' + u +
+    '): held-out item ' + T.id[target] + ', ' + T.title[target] + ' (' +
+    T.categories[target] + '); base list: ' + where(base) +
     ', chosen list: ' + where(chosen) + '. Grey rows are in both lists.';
 }
 Object.keys(DATA.protocols).forEach(p => {
@@ -102,6 +115,7 @@ Object.keys(DATA.protocols).forEach(p => {
   if (d.lists) {
     ['user-', 'list-'].forEach(id => ['input', 'change'].forEach(ev =>
       document.getElementById(id + p).addEventListener(ev, () => showUser(p))));
+    document.getElementById('uid-' + p).addEventListener('change', () => findUser(p));
     showUser(p);
   }
 });
@@ -238,22 +252,27 @@ def _lists_data(lists: pd.DataFrame, protocol: str) -> dict | None:
         names.append(name)
         items[name] = g[cols].to_numpy(np.int64).tolist()
     base = next((n for n in names if n.startswith("base ranker")), names[0])
-    targets = part[part.rule == part.rule.iloc[0]]
-    targets = targets[(targets.method == targets.method.iloc[0])]["target"]
+    first = part[part.rule == part.rule.iloc[0]]
+    first = first[first.method == first.method.iloc[0]]
+    # The user's own ids (a folder from before rerank_lists.csv had them: the rows)
+    users = first["user_id"] if "user_id" in first.columns else first["user"]
     return {"names": names, "base": base, "items": items,
-            "targets": [int(t) for t in targets]}  # fmt: skip
+            "targets": [int(t) for t in first["target"]],
+            "users": [str(u) for u in users]}  # fmt: skip
 
 
 def _catalogue(items: pd.DataFrame | None, lists: pd.DataFrame | None) -> dict:
     if items is not None:
         items = items.sort_values("item")
-        return {"title": [str(t) for t in items["title"].fillna("")],
+        ids = items["item_id"] if "item_id" in items.columns else items["item"]
+        return {"id": [str(i) for i in ids],
+                "title": [str(t) for t in items["title"].fillna("")],
                 "categories": [str(c) for c in items["categories"].fillna("")],
                 "popularity": [int(p) for p in items["popularity"]]}  # fmt: skip
     cols = [c for c in lists.columns if c.startswith("item_")] if lists is not None else []
     n = int(lists[cols + ["target"]].to_numpy().max()) + 1 if cols else 0
-    return {"title": [f"item {i}" for i in range(n)], "categories": [""] * n,
-            "popularity": [0] * n}  # fmt: skip
+    return {"id": [str(i) for i in range(n)], "title": [f"item {i}" for i in range(n)],
+            "categories": [""] * n, "popularity": [0] * n}  # fmt: skip
 
 
 def rerank_page(folder) -> str:
@@ -378,10 +397,12 @@ def _user_html(p: str, lists: dict | None) -> str:
     n_users = len(lists["targets"])
     return (
         f"<h3>One user's lists ({html.escape(p)}, test stage)</h3>"
-        f'<div class="controls"><label>user (0 .. {n_users - 1}) <input type="number" '
-        f'id="user-{p}" min="0" max="{n_users - 1}" value="0"></label><label>chosen list '
+        f'<div class="controls"><label>user row (0 .. {n_users - 1}) <input type="number" '
+        f'id="user-{p}" min="0" max="{n_users - 1}" value="0"></label><label>or user id '
+        f'<input type="text" id="uid-{p}" size="12"></label><label>chosen list '
         f'<select id="list-{p}">{options}</select></label></div>'
-        '<p class="note">Lists from rerank_lists.csv: the base ranker, each greedy '
+        '<p class="note">Lists from rerank_lists.csv (user and item ids are your own where '
+        "the candidates came from moopt candidates): the base ranker, each greedy "
         "baseline tuned for F1 and F2, and each NSGA-II variant's validated F1 and F2 "
         "choice on its first seed; the held-out item is green.</p>"
         f'<p class="note" id="target-{p}"></p><div class="side">'

@@ -142,8 +142,10 @@ def rerank_job(
     headline and the rows of ``summary_table``, as markdown), ``rerank_curves.csv``
     (the greedy paths and NSGA-II's utility paths on validation and test,
     ``problems.rerank_eval.curves.tradeoff_curves``), ``rerank_lists.csv`` (every
-    user's base and chosen test lists, ``problems.rerank_eval.curves.chosen_lists``),
-    ``rerank_items.csv`` (the items' titles, categories and popularity), ``tradeoff.png``,
+    user's base and chosen test lists, ``problems.rerank_eval.curves.chosen_lists``,
+    with each user's own ``user_id``), ``rerank_items.csv`` (the items' own ids, titles,
+    categories and popularity; the ids and titles of a ``moopt candidates`` folder come
+    from its ``id_map.json`` and the file's ``item_titles``), ``tradeoff.png``,
     ``calibration.png`` (calibrated scores only), ``pareto_front.png`` and ``run.json``
     (``config``: every setting of ``cfg``; ``seeds``; ``protocols``, ``dataset``, the
     candidates files; ``settings``: e.g. the command line's options; ``versions``: the
@@ -222,6 +224,7 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
         valid_pop = valid_cands["item_popularity"]
     else:  # files written before it did: the catalogue of the named dataset
         genres, popularity, valid_pop = _dataset_catalogue(candidates_path, cands, dataset)
+    user_ids, item_ids, titles, names = _source_ids(candidates_path, cands, genres, name)
     ev = rerank_evaluation(cands, valid_cands, genres, popularity, cfg, protocols,
                            valid_pop)  # fmt: skip
     written = [
@@ -241,10 +244,15 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
         tmp.write_text(summary)
     written.append(out / "rerank_summary.md")
     curves = tradeoff_curves(ev)
+    written.append(write_csv(out / "rerank_curves.csv", curves))
+    lists = chosen_lists(ev)
+    if len(lists):  # rows are the candidates' users, in order; their ids beside them
+        lists.insert(lists.columns.get_loc("user") + 1, "user_id",
+                     user_ids[cands["users"][lists["user"].to_numpy()]])  # fmt: skip
     written += [
-        write_csv(out / "rerank_curves.csv", curves),
-        write_csv(out / "rerank_lists.csv", chosen_lists(ev)),
-        write_csv(out / "rerank_items.csv", _item_table(cands, genres, popularity, name)),
+        write_csv(out / "rerank_lists.csv", lists),
+        write_csv(out / "rerank_items.csv",
+                  item_table(genres, popularity, names, titles, item_ids)),
         plot_tradeoff(ev, out / "tradeoff.png", curves=curves),
     ]
     if cfg.score_transform == "calibrated":
@@ -259,22 +267,40 @@ def _rerank_job(candidates_path, out, cfg, protocols, dataset, valid_candidates_
     return ev, written
 
 
-def _item_table(cands, genres, popularity, name):
-    """``problems.rerank_eval.curves.item_table`` with the titles and ids of the named
-    dataset the candidates came from, where it loads; the files' genre names."""
+def _source_ids(candidates_path, cands, genres, name):
+    """``(user ids, item ids, titles, genre names)`` of the candidates' indices: from the
+    ``id_map.json`` beside a file of ``moopt candidates`` (titles from the file's
+    ``item_titles``), else from the named dataset the candidates came from where it
+    loads; the indices themselves (and no titles) otherwise."""
     from recommenders.pipeline import load_data
 
+    n_users = int(cands["users"].max(initial=-1)) + 1
+    user_ids, item_ids = np.arange(n_users), None
     names = [str(g) for g in cands["genre_names"]] if "genre_names" in cands else None
-    titles = item_ids = None
+    titles = [str(t) for t in cands["item_titles"]] if "item_titles" in cands else None
+    id_map = Path(candidates_path).with_name("id_map.json")
+    if id_map.is_file():
+        from recommenders.external import IdMap
+
+        ids = IdMap.load(id_map)
+        if ids.items.size != len(genres) or ids.users.size < n_users:
+            raise ValueError(
+                f"{id_map} maps {ids.users.size} users and {ids.items.size} items, but "
+                f"{candidates_path} has {len(genres)} items and user indices up to "
+                f"{n_users - 1}: it belongs to other candidates; write both again with "
+                "moopt candidates"
+            )
+        return ids.users, ids.items, titles, names
     if name and name != "external":
         try:
             data = load_data(name)
         except (FileNotFoundError, ValueError, OSError):  # a folder since moved, say
             data = None
         if data is not None and data.n_items == len(genres):
+            user_ids = np.asarray(data.raw_user_ids)
             titles, item_ids = data.item_titles, data.raw_item_ids
             names = names or list(data.genre_names)
-    return item_table(genres, popularity, names, titles, item_ids)
+    return user_ids, item_ids, titles, names
 
 
 def _dataset_catalogue(candidates_path, cands, dataset):

@@ -272,6 +272,9 @@ def candidates_from_scores(
         item_popularity=catalogue.popularity, calibration=calibration,
         sampled="sampled" in protocols,
     )  # fmt: skip
+    if any(catalogue.titles):  # titles travel with the files, as the categories do
+        for data in sets.values():
+            data["item_titles"] = np.asarray(catalogue.titles, dtype=str)
     return ExternalCandidates(sets, id_map, split, catalogue, ranker, seconds, settings)
 
 

@@ -51,11 +51,13 @@ def _apply(data, out, *extra, valid=False):
     return pd.read_csv(out / "lists.csv")
 
 
-def _expected(data, lists):
+def _expected(data, lists, history=None):
     """Each user's objective values computed by hand: q = softmax over the user's top-N
-    unseen items by score; expected_hits = sum q of the list / sum q of the top-K;
-    diversity = genres covered / all genres; novelty from training counts."""
+    unseen items by score (unseen: outside ``history``, default the training pairs);
+    expected_hits = sum q of the list / sum q of the top-K; diversity = genres covered /
+    all genres; novelty from training counts."""
     items, cats = data["items"], data["cats"]
+    history = data["train"] if history is None else history
     counts = np.zeros(N_ITEMS)
     for _, it in data["train"]:
         counts[items.index(it)] += 1
@@ -63,7 +65,7 @@ def _expected(data, lists):
     out = {}
     for u, rows in lists.groupby("user", sort=False):
         r = data["users"].index(u)
-        seen = {items.index(it) for uu, it in data["train"] if uu == u}
+        seen = {items.index(it) for uu, it in history if uu == u}
         unseen = [i for i in np.argsort(-data["scores"][r], kind="stable") if i not in seen][:N]
         s = data["scores"][r, unseen].astype(np.float32).astype(np.float64)  # stored float32
         q = dict(zip(unseen, np.exp(s - s.max()) / np.exp(s - s.max()).sum(), strict=True))
@@ -200,3 +202,112 @@ def test_dense_npy_scores_give_the_table_s_lists(data, tmp_path):
                  *SMALL]) == 0  # fmt: skip
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "npy" / "lists.csv"),
                                   _apply(data, tmp_path / "table"))  # fmt: skip
+
+
+def test_no_calibration_uses_the_scores_softmax_and_says_so(data, tmp_path, capsys):
+    lists = _apply(data, tmp_path / "raw", "--no-calibration", valid=True)
+    run = json.loads((tmp_path / "raw" / "run.json").read_text())
+    assert run["settings"]["no_calibration"] is True
+    assert run["settings"]["calibration"] == "none"
+    assert "validation picked expected_hits weight" in capsys.readouterr().out
+    # expected_hits is the softmax of the scores over the candidates outside train + valid
+    exp = _expected(data, lists, history=data["train"] + data["valid"])
+    for u, rows in lists.groupby("user"):
+        for name in ("expected_hits", "diversity", "novelty"):
+            np.testing.assert_allclose(rows[name], exp[u][name], rtol=1e-9, atol=1e-12)
+    calibrated = _apply(data, tmp_path / "cal", valid=True)
+    assert not np.allclose(calibrated["expected_hits"], lists["expected_hits"])
+    assert "--no-calibration" in _help(capsys) and "softmax" in _help(capsys)
+
+
+def _help(capsys) -> str:
+    with pytest.raises(SystemExit):
+        main(["apply", "--help"])
+    return " ".join(capsys.readouterr().out.split())
+
+
+#: Distinct primes: every K-subset of items has its own product of popularities, so no two
+#: lists tie on novelty and the utility's argmax over all lists is unique.
+PRIMES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61)
+
+
+@pytest.fixture(scope="module")
+def tune_data(tmp_path_factory):
+    """12 users x 18 items, 4 training items and 1 validation item each; each user's
+    validation item is among their 6 best-scored unseen items (at rank 1, 2 .. 6), so
+    the validation hits depend on the utility weight. Popularity: distinct primes."""
+    root = tmp_path_factory.mktemp("tune")
+    rng = np.random.default_rng(3)
+    n_users, n_items = 12, len(PRIMES)
+    users, items = [f"u{u}" for u in range(n_users)], [f"i{i}" for i in range(n_items)]
+    cats = ["|".join(sorted(rng.choice(GENRES, size=rng.integers(1, 3), replace=False)))
+            for _ in items]  # fmt: skip
+    pd.DataFrame({"item": items, "categories": cats, "popularity": PRIMES}).to_csv(
+        root / "items.csv", index=False)
+    scores = rng.normal(size=(n_users, n_items)).round(4)
+    train, valid = [], []
+    for r, u in enumerate(users):
+        seen = rng.choice(n_items, size=4, replace=False)
+        train += [(u, items[i]) for i in seen]
+        unseen = [i for i in np.argsort(-scores[r], kind="stable") if i not in seen]
+        valid.append((u, items[unseen[r % 6]]))
+    pd.DataFrame(train, columns=["user", "item"]).to_csv(root / "train.csv", index=False)
+    pd.DataFrame(valid, columns=["user", "item"]).to_csv(root / "valid.csv", index=False)
+    pd.DataFrame({"user": np.repeat(users, n_items), "item": items * n_users,
+                  "score": scores.ravel()}).to_csv(root / "scores.csv", index=False)  # fmt: skip
+    return {"root": root, "users": users, "items": items, "cats": cats, "train": train,
+            "valid": valid, "scores": scores}  # fmt: skip
+
+
+def test_validation_weight_is_the_argmax_of_validation_f1_over_the_grid(tune_data, tmp_path):
+    """Brute force: on validation (history: train; target: the validation item), at every
+    grid weight w each user's list is the K-subset of their N candidates maximising
+    w * expected_hits + (diversity + novelty) / 2 over all C(N, K) subsets (the archive of
+    a search this size holds the whole front); F1@K = 2AB / (A + B) with A = HR@K and
+    B = (Div@K + Nov@K) / 2 over users. apply must pick the first argmax and record F1@K."""
+    from itertools import combinations
+
+    from problems.rerank_eval.stages import DEFAULT_W
+
+    d, n, k = tune_data, 6, 2
+    root = d["root"]
+    assert main(["apply", "--scores", str(root / "scores.csv"), "--items", str(root / "items.csv"),
+                 "--train", str(root / "train.csv"), "--valid", str(root / "valid.csv"),
+                 "--no-calibration", "--out", str(tmp_path / "t"), "--format", "csv", "--n",
+                 str(n), "--k", str(k), "--pop-size", "30", "--n-gen", "10"]) == 0  # fmt: skip
+    tuned = json.loads((tmp_path / "t" / "run.json").read_text())["settings"]["tuned"]
+
+    items, pop = d["items"], np.asarray(PRIMES, dtype=np.float64)
+    genres = np.array([[g in c.split("|") for g in GENRES] for c in d["cats"]])
+    nov_obj = item_novelty(pop)  # the objective: log2(max / pop) / log2(max / min)
+    nov_metric = -np.log2(pop / pop.sum()) / np.log2(pop.sum())  # Nov@K, normalised
+    per_user = []  # (target, candidates, q) on the validation stage
+    for r, u in enumerate(d["users"]):
+        seen = {items.index(it) for uu, it in d["train"] if uu == u}
+        cand = [i for i in np.argsort(-d["scores"][r], kind="stable") if i not in seen][:n]
+        s = d["scores"][r, cand].astype(np.float32).astype(np.float64)
+        q = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+        target = items.index(next(it for uu, it in d["valid"] if uu == u))
+        per_user.append((target, cand, dict(zip(cand, q, strict=True))))
+    f1 = []
+    for w in DEFAULT_W:
+        hits, div, nov = [], [], []
+        for target, cand, q in per_user:
+            top_q = sum(q[i] for i in cand[:k])
+
+            def utility(sub, q=q, top_q=top_q, w=w):
+                eh = sum(q[i] for i in sub) / top_q
+                cov = genres[list(sub)].any(axis=0).mean()
+                return w * eh + (cov + nov_obj[list(sub)].mean()) / 2
+
+            best = max(combinations(cand, k), key=utility)
+            hits.append(target in best)
+            div.append(genres[list(best)].any(axis=0).mean())
+            nov.append(nov_metric[list(best)].mean())
+        a, b = np.mean(hits), (np.mean(div) + np.mean(nov)) / 2
+        f1.append(2 * a * b / (a + b) if a + b > 0 else 0.0)
+    assert len(set(np.round(f1, 12))) > 1  # the weight matters on this input
+    assert tuned["grid"] == list(DEFAULT_W)
+    np.testing.assert_allclose(tuned[f"grid_valid_F1@{k}"], f1, rtol=1e-9, atol=1e-12)
+    assert tuned["expected_hits_weight"] == DEFAULT_W[int(np.argmax(f1))]
+    np.testing.assert_allclose(tuned[f"valid_F1@{k}"], max(f1), rtol=1e-9)

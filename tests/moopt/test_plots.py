@@ -123,3 +123,19 @@ def test_a_hypervolume_band_is_clipped_at_zero_and_the_legend_says_so():
     assert min(line.get_ydata().min() for line in ax.get_lines() if len(line.get_ydata())) >= 0
     legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
     assert "95% CI clipped at 0" in legend and "hypervolume is never negative" in legend
+
+
+def test_a_backend_already_chosen_is_kept(monkeypatch):
+    """A notebook runs pyplot on its inline backend; moopt's figures must not switch it to
+    Agg, or no figure after the first moopt plot is shown (notebooks 01 and 02 showed none).
+    The svg backend stands in for the inline one here (both are headless)."""
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    plt.switch_backend("svg")
+    try:
+        fig = plot_front(np.array([[0.1, 0.9], [0.5, 0.5]]), ["f1", "f2"])
+        assert matplotlib.get_backend() == "svg"
+        plt.close(fig)
+    finally:
+        plt.switch_backend(before)

@@ -123,11 +123,107 @@ def test_rerank_page_in_chromium(run, browser, tmp_path):
     user.send_keys("3")
     base = lists[(lists.protocol == "full") & (lists.method == "base ranker") & (lists.user == 3)]
     titles = browser.js("return Array.from(document.querySelectorAll('#base-full tr'))"
-                        ".slice(1).map(r => r.cells[1].textContent)")
+                        ".slice(1).map(r => r.cells[2].textContent)")
     expected = [items["title"].iloc[int(base[f"item_{r}"].iloc[0])] for r in range(1, 11)]
     assert titles == expected
+    target = items.iloc[int(base["target"].iloc[0])]
     assert browser.js("return document.getElementById('target-full').textContent").startswith(
-        "user 3: held-out item " + items["title"].iloc[int(base["target"].iloc[0])])
+        f"user {base['user_id'].iloc[0]} (row 3): held-out item {target['item_id']}, "
+        f"{target['title']}")
     assert browser.console_errors() == []
     assert browser.screenshot(tmp_path / "rerank.png").stat().st_size > 20_000
     np.testing.assert_array_equal(base["user"], [3])
+
+
+@pytest.fixture(scope="module")
+def external_run(tmp_path_factory):
+    """moopt candidates on a small model of the user's own (string user and item ids,
+    titles for all but one item), then moopt rerank on its files."""
+    root = tmp_path_factory.mktemp("external")
+    rng = np.random.default_rng(11)
+    n_users, n_items = 40, 60
+    users = [f"cust-{u:03d}" for u in range(n_users)]
+    items = [f"sku{i:03d}" for i in range(n_items)]
+    genres = ("Action", "Drama", "Comedy", "Horror", "Sci-Fi", "Romance")
+    cats = ["|".join(rng.choice(genres, size=rng.integers(1, 3), replace=False))
+            for _ in items]  # fmt: skip
+    titles = [f"Film number {i}" for i in range(n_items)]
+    titles[5] = ""  # an item without a title shows its id
+    pd.DataFrame({"item": items, "categories": cats, "title": titles}).to_csv(
+        root / "items.csv", index=False)
+    stages = {"train": [], "valid": [], "test": []}
+    for u in users:
+        seen = rng.choice(n_items, size=8, replace=False)
+        stages["train"] += [(u, items[i]) for i in seen[:6]]
+        stages["valid"].append((u, items[seen[6]]))
+        stages["test"].append((u, items[seen[7]]))
+    for stage, rows in stages.items():
+        pd.DataFrame(rows, columns=["user", "item"]).to_csv(root / f"{stage}.csv", index=False)
+    scores = rng.normal(size=(n_users, n_items)).round(4)
+    pd.DataFrame({"user": np.repeat(users, n_items), "item": items * n_users,
+                  "score": scores.ravel()}).to_csv(root / "scores.csv", index=False)  # fmt: skip
+    assert main(["candidates", "--scores", str(root / "scores.csv"), "--items",
+                 str(root / "items.csv"), "--train", str(root / "train.csv"), "--valid",
+                 str(root / "valid.csv"), "--test", str(root / "test.csv"), "--n", "20",
+                 "--n-negatives", "20", "--out", str(root / "cands")]) == 0  # fmt: skip
+    assert main(["rerank", "--candidates", str(root / "cands" / "candidates.npz"),
+                 "--out", str(root / "rerank"), "--pop-size", "12", "--n-gen", "3",
+                 "--seeds", "1", "--methods", "base", "mmr", "nsga2"]) == 0  # fmt: skip
+    return {"root": root, "users": users, "items": items, "cats": cats, "titles": titles,
+            "test": stages["test"]}  # fmt: skip
+
+
+#: Random scores carry no signal: the calibration's temperature runs to its bound, and says so.
+UNINFORMATIVE = pytest.mark.filterwarnings("ignore:the fitted temperature:RuntimeWarning")
+
+
+@UNINFORMATIVE
+def test_page_of_external_scores_shows_the_users_ids_and_titles(external_run):
+    run, ex = external_run["root"] / "rerank", external_run
+    items = pd.read_csv(run / "rerank_items.csv")
+    assert list(items["item_id"]) == ex["items"]
+    assert list(items["title"]) == [t or f"item {i}" for t, i in zip(ex["titles"], ex["items"],
+                                                                       strict=True)]
+    assert items["title"].iloc[5] == "item sku005"
+    for cats, given in zip(items["categories"], ex["cats"], strict=True):
+        assert set(cats.split("|")) == set(given.split("|"))
+    lists = pd.read_csv(run / "rerank_lists.csv")
+    data = page_data(rerank_page(run))
+    assert data["items"]["id"] == ex["items"]
+    assert data["items"]["title"] == list(items["title"])
+    for protocol, entry in data["protocols"].items():
+        assert sorted(entry["lists"]["users"]) == ex["users"]  # every test user, by own id
+        base = lists[(lists.protocol == protocol) & (lists.method == "base ranker")]
+        assert entry["lists"]["users"] == list(base["user_id"])
+        # each row's held-out item is that user's own test item
+        held_out = dict(ex["test"])
+        assert [ex["items"][t] for t in entry["lists"]["targets"]] == [
+            held_out[u] for u in entry["lists"]["users"]]  # fmt: skip
+
+
+@UNINFORMATIVE
+def test_external_page_in_chromium_finds_a_user_by_id(external_run, browser, tmp_path):
+    run, ex = external_run["root"] / "rerank", external_run
+    assert main(["report", str(run)]) == 0
+    browser.open(run / "report.html")
+    lists = pd.read_csv(run / "rerank_lists.csv")
+    base = lists[(lists.protocol == "full") & (lists.method == "base ranker")]
+    row = base.iloc[7]
+    uid = browser.driver.find_element("id", "uid-full")
+    uid.clear()
+    uid.send_keys(row["user_id"] + "\n")
+    assert browser.js("return document.getElementById('user-full').value") == "7"
+    cells = browser.js("return Array.from(document.querySelectorAll('#base-full tr'))"
+                       ".slice(1).map(r => [r.cells[1].textContent, r.cells[2].textContent])")
+    listed = [int(row[f"item_{r}"]) for r in range(1, 11)]
+    assert cells == [[ex["items"][i], ex["titles"][i] or f"item {ex['items'][i]}"]
+                     for i in listed]  # fmt: skip
+    target = int(row["target"])
+    assert browser.js("return document.getElementById('target-full').textContent").startswith(
+        f"user {row['user_id']} (row 7): held-out item {ex['items'][target]}, ")
+    uid.clear()
+    uid.send_keys("nobody\n")
+    assert browser.js("return document.getElementById('target-full').textContent") == (
+        "no user with id nobody here")
+    assert browser.console_errors() == []
+    assert browser.screenshot(tmp_path / "external.png").stat().st_size > 20_000
