@@ -34,6 +34,10 @@ class Browser:
         url = path if isinstance(path, str) and "://" in path else Path(path).resolve().as_uri()
         self.driver.get(url)
 
+    def serve(self, folder: Path):
+        """``serve_folder(folder)``: a context manager yielding the folder's local URL."""
+        return serve_folder(folder)
+
     def settle(self, timeout: float = 5.0) -> None:
         """Wait until the page has loaded and no CSS transition or animation runs (a
         screenshot taken mid-transition shows half-faded navigation)."""
@@ -135,6 +139,16 @@ def build_site(dest: Path) -> Path:
     if run.returncode != 0:
         raise RuntimeError(f"mkdocs build --strict failed:\n{run.stderr[-4000:]}")
     return Path(dest)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The documentation site: the one ``make test`` built (``MOOPT_SITE_DIR``), else a
+    fresh strict build in a temporary folder."""
+    given = os.environ.get("MOOPT_SITE_DIR")
+    if given and (Path(given) / "index.html").is_file():
+        return Path(given)
+    return build_site(tmp_path_factory.mktemp("site"))
 
 
 @pytest.fixture(scope="session")

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, build_site, serve_folder
 
 pytest.importorskip("mkdocs")
 pytest.importorskip("mkdocs_jupyter")
 pytest.importorskip("mkdocstrings")
 
+ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
 # A notebook committed with outputs: its rendered page must show them.
 WITH_OUTPUTS = "05_external_scores"
@@ -33,18 +32,13 @@ def _hooks():
     return module
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    given = os.environ.get("MOOPT_SITE_DIR")
-    if given and (Path(given) / "index.html").is_file():
-        return Path(given)
-    return build_site(tmp_path_factory.mktemp("site"))
-
-
-def test_every_notebook_is_a_tutorial_page_with_its_outputs_unexecuted(site):
+def test_every_notebook_is_a_tutorial_page_with_its_outputs_unexecuted(built_site):
     for name in NOTEBOOKS:
-        assert (site / "tutorials" / name / "index.html").is_file(), name
-    page = (site / "tutorials" / WITH_OUTPUTS / "index.html").read_text()
+        # docs/tutorials/ links to the notebook: one copy, the one pytest runs
+        link = ROOT / "docs" / "tutorials" / f"{name}.ipynb"
+        assert link.resolve() == (ROOT / "notebooks" / f"{name}.ipynb").resolve(), name
+        assert (built_site / "tutorials" / name / "index.html").is_file(), name
+    page = (built_site / "tutorials" / WITH_OUTPUTS / "index.html").read_text()
     nb = json.loads((ROOT / "notebooks" / f"{WITH_OUTPUTS}.ipynb").read_text())
     counts = [c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code"]
     assert counts and all(counts)  # committed with outputs
@@ -71,15 +65,15 @@ def test_cli_page_is_every_subcommands_help():
                for line in hooks.help_text(sub).splitlines()) <= hooks.HELP_WIDTH
 
 
-def test_the_built_site_has_every_page_and_a_search_index(site):
+def test_the_built_site_has_every_page_and_a_search_index(built_site):
     for page in ("index.html", "getting-started/index.html", "cli/index.html",
                  "api/moopt/index.html", "api/problems/index.html",
                  "api/recommenders/index.html"):  # fmt: skip
-        assert (site / page).is_file(), page
-    assert not list(site.rglob("*.py"))  # the scripts in docs/ are not published
-    api = (site / "api" / "moopt" / "index.html").read_text()
+        assert (built_site / page).is_file(), page
+    assert not list(built_site.rglob("*.py"))  # the scripts in docs/ are not published
+    api = (built_site / "api" / "moopt" / "index.html").read_text()
     assert 'id="moopt.engine.rerank.rerank_batch"' in api
-    index = json.loads((site / "search" / "search_index.json").read_text())
+    index = json.loads((built_site / "search" / "search_index.json").read_text())
     assert any("rerank_batch" in doc["location"] for doc in index["docs"])
 
 
@@ -100,8 +94,10 @@ PAGES = [
 ]
 
 
-def test_pages_open_in_chromium_without_console_errors(site, browser):
-    with serve_folder(site) as url:
+def test_pages_open_in_chromium_without_console_errors(built_site, browser):
+    from selenium.webdriver.common.by import By
+
+    with browser.serve(built_site) as url:
         for path, heading, check in PAGES:
             browser.open(url + path)
             h1 = browser.js("const h = document.querySelector('.md-content h1');"
@@ -114,7 +110,7 @@ def test_pages_open_in_chromium_without_console_errors(site, browser):
         # The search runs in a web worker over search_index.json: typing finds the API.
         browser.open(url + "api/moopt/")
         browser.js("document.querySelector('.md-search__input').focus()")
-        field = browser.driver.find_element("css selector", ".md-search__input")
+        field = browser.driver.find_element(By.CSS_SELECTOR, ".md-search__input")
         field.send_keys("rerank_batch")
         found = _wait(browser, "return document.querySelectorAll"
                                "('.md-search-result__item').length")  # fmt: skip
