@@ -9,16 +9,20 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 validate = pytest.importorskip("numpydoc.validate").validate
 
+ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("moopt", "problems", "recommenders")
 # numpydoc's codes we hold every public object to: GL08 no docstring, SS01 no summary,
 # PR01 a parameter not documented, PR02 a documented parameter that does not exist,
 # RT01 no Returns section (numpydoc asks only where the source returns a value).
 ENFORCED = frozenset({"GL08", "SS01", "PR01", "PR02", "RT01"})
+# docstring sections whose entries the API pages look up as members by name
+MEMBER_SECTIONS = frozenset({"attributes", "functions", "classes", "modules", "type aliases"})
 
 
 def _private(dotted: str) -> bool:
@@ -75,3 +79,33 @@ def test_the_walk_finds_public_objects_and_skips_private_ones():
 def test_public_docstrings_follow_numpydoc(package):
     bad = failures(package)
     assert not bad, f"{len(bad)} public objects of {package} fail numpydoc:\n" + "\n".join(bad)
+
+
+def unnamed_entries(package: str) -> list[str]:
+    """Objects whose docstring, parsed as the API pages parse it (griffe, numpy style),
+    has an Attributes (or Methods, Classes, ...) entry without a name, such as a trailing
+    paragraph with a colon in that section. mkdocstrings looks each entry up as a member
+    and stops the site build on an empty name with an error naming only the page; this
+    names the object."""
+    griffe = pytest.importorskip("griffe")
+    root = griffe.load(package, search_paths=[str(ROOT)], docstring_parser="numpy")
+    bad, todo = [], [root]
+    while todo:
+        obj = todo.pop()
+        if obj.is_alias:
+            continue
+        todo.extend(obj.members.values())
+        if obj.docstring is None:
+            continue
+        for section in obj.docstring.parse("numpy", warnings=False):
+            if section.kind.value in MEMBER_SECTIONS and any(
+                    getattr(entry, "name", "x") == "" for entry in section.value):  # fmt: skip
+                bad.append(f"{obj.path}: an unnamed entry in its {section.kind.value} section")
+    return sorted(bad)
+
+
+@pytest.mark.xfail(strict=False, reason="docstrings being converted")
+@pytest.mark.parametrize("package", PACKAGES)
+def test_docstring_sections_render_on_the_site(package):
+    bad = unnamed_entries(package)
+    assert not bad, "\n".join(bad)
