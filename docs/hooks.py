@@ -1,14 +1,22 @@
-"""MkDocs hook (``hooks:`` in mkdocs.yml): the command-line page, ``cli.md``, is
-``moopt --help`` and every subcommand's help, taken from the argparse parsers of
-``moopt.cli`` at build time, so the page cannot fall behind the code.
+"""MkDocs hooks (``hooks:`` in mkdocs.yml).
+
+* The command-line page, ``cli.md``, is ``moopt --help`` and every subcommand's help,
+  taken from the argparse parsers of ``moopt.cli`` at build time, so the page cannot fall
+  behind the code.
+* A notebook page's table of contents is read from its rendered headings: mkdocs-jupyter
+  drops inline code from the headings it lists, so "Train ALS with ``implicit``" became
+  "Train ALS with", linked to an anchor the page does not have.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import os
+import re
 
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.toc import get_toc
 
 HELP_WIDTH = 100  # columns argparse wraps the help to, whatever the terminal building it
 
@@ -62,3 +70,28 @@ def cli_markdown() -> str:
 def on_files(files: Files, config) -> Files:
     files.append(File.generated(config, "cli.md", content=cli_markdown()))
     return files
+
+
+_HEADING = re.compile(r"<h([1-6])\b[^>]*\bid=\"([^\"]+)\"[^>]*>(.*?)</h\1>", re.S)
+_PERMALINK = re.compile(r"<a\b[^>]*\bclass=\"(?:anchor-link|headerlink)\"[^>]*>.*?</a>", re.S)
+
+
+def heading_toc_tokens(page_html: str) -> list[dict]:
+    """Table-of-contents tokens (Python-Markdown's form) of the headings in ``page_html``,
+    nested by level, each named by its text and linked to its own id."""
+    root: list[dict] = []
+    stack: list[tuple[int, list]] = [(0, root)]
+    for level, anchor, inner in _HEADING.findall(page_html):
+        text = html.unescape(re.sub(r"<[^>]+>", "", _PERMALINK.sub("", inner))).strip()
+        token = {"level": int(level), "id": anchor, "name": text, "children": []}
+        while stack[-1][0] >= int(level):
+            stack.pop()
+        stack[-1][1].append(token)
+        stack.append((int(level), token["children"]))
+    return root
+
+
+def on_page_content(page_html: str, page, config, files) -> str:
+    if page.file.src_uri.endswith(".ipynb"):
+        page.toc = get_toc(heading_toc_tokens(page_html))
+    return page_html
