@@ -1,5 +1,6 @@
-# The two commands of the README: `make demo` and `make test`. Both create or reuse .venv
-# and install only what is missing; a second run skips the install entirely.
+# The two commands of the README: `make demo` and `make test` (`make docs` builds the site).
+# Each creates or reuses .venv and installs only what is missing; a second run skips the
+# install entirely.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -14,7 +15,9 @@ DEMO_OUT ?= runs/demo
 # the suite in one process.
 PYTEST_ARGS ?= -n auto --dist loadfile
 
-.PHONY: install demo test bench lint clean clean-cache
+SITE_DIR ?= site
+
+.PHONY: install demo test docs bench lint clean clean-cache
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +41,17 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The documentation site, built with --strict: a broken link, a page missing from the nav
+# or an API reference that does not resolve fails the build. `mkdocs serve` previews it.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir $(SITE_DIR)
+
+# The suite runs the docstring examples too (--doctest-modules, pyproject.toml) and opens
+# the site built here in headless Chromium (tests/test_site.py).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(SITE_DIR)
+	MOOPT_SITE_DIR=$(SITE_DIR) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
@@ -51,4 +62,4 @@ clean-cache:
 	find moopt problems recommenders -name "*.nbi" -delete -o -name "*.nbc" -delete
 
 clean: clean-cache
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache $(SITE_DIR)

@@ -1,13 +1,22 @@
 """The ``browser`` fixture: headless Chromium from the system packages (Debian's
-``chromium`` and ``chromium-driver``), driven by Selenium, for the report pages' tests.
+``chromium`` and ``chromium-driver``), driven by Selenium, for the report pages' and the
+documentation site's tests (``serve_folder`` serves a built site over local HTTP).
 Nothing is downloaded: where Chromium, its driver or Selenium is missing the tests skip
 and say which. ``MOOPT_CHROMIUM`` and ``MOOPT_CHROMEDRIVER`` name other binaries."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import http.server
 import os
 import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +28,24 @@ class Browser:
     def __init__(self, driver):
         self.driver = driver
 
-    def open(self, path: Path) -> None:
+    def open(self, path: Path | str) -> None:
+        """Open a file, or a URL given as a string with a scheme (``http://...``)."""
         self.driver.get_log("browser")  # drop what an earlier page logged
-        self.driver.get(Path(path).resolve().as_uri())
+        url = path if isinstance(path, str) and "://" in path else Path(path).resolve().as_uri()
+        self.driver.get(url)
+
+    def serve(self, folder: Path):
+        """``serve_folder(folder)``: a context manager yielding the folder's local URL."""
+        return serve_folder(folder)
+
+    def settle(self, timeout: float = 5.0) -> None:
+        """Wait until the page has loaded and no CSS transition or animation runs (a
+        screenshot taken mid-transition shows half-faded navigation)."""
+        end = time.monotonic() + timeout
+        script = ("return document.readyState === 'complete' && document.getAnimations()"
+                  ".every(a => a.playState !== 'running')")  # fmt: skip
+        while not self.js(script) and time.monotonic() < end:
+            time.sleep(0.05)
 
     def console_errors(self) -> list[str]:
         """Messages logged at level SEVERE (console.error, uncaught exceptions, failed
@@ -81,6 +105,50 @@ def start_browser() -> Browser:
         raise BrowserUnavailable(f"headless Chromium did not start: "
                                  f"{str(exc).splitlines()[0]}") from exc
     return Browser(driver)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args) -> None:  # noqa: A002  (the base class's name)
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` on a free local port for the duration; yields its base URL.
+    A built MkDocs site needs HTTP: its search runs in a web worker, which file:// blocks."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_site(dest: Path) -> Path:
+    """Build the documentation site (mkdocs.yml, strict) into ``dest``; RuntimeError with
+    MkDocs' messages if the build fails."""
+    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+                          "--site-dir", str(dest)], cwd=ROOT, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"mkdocs build --strict failed:\n{run.stderr[-4000:]}")
+    return Path(dest)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The documentation site: the one ``make test`` built (``MOOPT_SITE_DIR``), else a
+    fresh strict build in a temporary folder."""
+    given = os.environ.get("MOOPT_SITE_DIR")
+    if given and (Path(given) / "index.html").is_file():
+        return Path(given)
+    return build_site(tmp_path_factory.mktemp("site"))
 
 
 @pytest.fixture(scope="session")
