@@ -71,7 +71,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    "the others; with --valid the expected_hits weight is tuned)")  # fmt: skip
     p.add_argument("--dominating", choices=["base"], default=None,
                    help="base: only lists at least as good as the top-K by score on every "
-                   "objective (utility choice only)")  # fmt: skip
+                   "objective (utility choice only; not with expected_hits or accuracy, "
+                   "which the top-K maximises)")  # fmt: skip
     p.add_argument("--pop-size", type=int, default=50, help="population size (default: 50)")
     p.add_argument("--n-gen", type=int, default=10, help="generations (default: 10)")
     p.add_argument("--batch-users", type=int, default=512,
@@ -203,6 +204,13 @@ def run(args) -> int:
     weights = _weights(args.weights, objectives)
     if args.dominating and args.choose != "utility":
         raise ValueError("--dominating base applies to --choose utility, not knee")
+    maximal = [o for o in objectives if o in ("expected_hits", "accuracy")]
+    if args.dominating and maximal:
+        # The top-K by score is the one list at that objective's maximum, 1: nothing else
+        # dominates it, so the choice would always be the base list.
+        raise ValueError(f"--dominating base with {maximal[0]} among --objectives keeps only "
+                         f"the base top-K itself (it alone reaches {maximal[0]} = 1); drop "
+                         "--dominating, or use it with objectives the top-K does not maximise")
     user_ids = _ids(args.user_ids, "--user-ids")
     if str(args.scores).lower().endswith(".npy"):
         if not os.path.isfile(args.scores):

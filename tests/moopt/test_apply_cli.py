@@ -114,20 +114,28 @@ def test_same_seed_same_files_and_parquet(data, tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "p" / "lists.parquet"), a)
 
 
-def test_knee_and_dominating_base(data, tmp_path):
+def test_knee_and_dominating_base(data, tmp_path, capsys):
     knee = _apply(data, tmp_path / "knee", "--choose", "knee")
     assert (knee.groupby("user").size() == K).all()
-    dom = _apply(data, tmp_path / "dom", "--weights", "diversity=5,novelty=5,expected_hits=0",
-                 "--dominating", "base")  # fmt: skip
+    # the top-K maximises expected_hits, so only it would dominate itself: refused
+    with pytest.raises(AssertionError):  # main() returns 2 and names the reason
+        _apply(data, tmp_path / "no", "--dominating", "base")
+    assert "--dominating base with expected_hits among --objectives keeps only the base " \
+           "top-K itself" in capsys.readouterr().err
+    dom = _apply(data, tmp_path / "dom", "--objectives", "diversity,novelty",
+                 "--weights", "diversity=5,novelty=1", "--dominating", "base")  # fmt: skip
     free = _apply(data, tmp_path / "free", "--weights", "diversity=5,novelty=5,expected_hits=0")
     # the base top-K's objective values, by hand from the same q
     base = _expected(data, pd.DataFrame({
         "user": np.repeat(data["users"], K),
         "item": [data["items"][i] for u in data["users"]
                  for i in list(_expected(data, free[free["user"] == u])[u]["q"])[:K]]}))
+    moved = 0
     for u, rows in dom.groupby("user"):
-        for name in ("expected_hits", "diversity", "novelty"):
+        for name in ("diversity", "novelty"):
             assert rows[name].iloc[0] >= base[u][name] - 1e-12
+        moved += rows["diversity"].iloc[0] > base[u]["diversity"] + 1e-12
+    assert moved > 0  # a real choice, not the base list everywhere
     # without the rule the diversity-heavy choice gives up accuracy for some user
     assert any(free[free["user"] == u]["expected_hits"].iloc[0] < base[u]["expected_hits"] - 1e-9
                for u in data["users"])  # fmt: skip
