@@ -97,12 +97,7 @@ class TimeEmbedding(nn.Module):
 class DualAwareFusion(nn.Module):
     """Weights over M modalities per position (eq. 7) and the fused embedding (eq. 8).
 
-    The fusion has no parameters of its own.
-
-    Parameters
-    ----------
-    *args, **kwargs : Any
-        Passed to ``torch.nn.Module``; none are needed.
+    The fusion has no parameters of its own and takes no arguments.
     """
 
     def forward(self, e, e_time, s_u, available):
