@@ -37,7 +37,8 @@ def _interval(mean: float, lo: float, hi: float, digits: int = 4) -> str:
 
 
 def markdown(rows: pd.DataFrame, sig: pd.DataFrame) -> str:
-    """The README table: one row per (problem, budget, solver) and the winners' tests."""
+    """The results table (docs/results/solvers.md): one row per (problem, budget, solver)
+    and the winners' tests."""
     lines = ["| problem | evals | seeds | solver | hypervolume [95% CI] | IGD [95% CI] | s/run |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for _, r in rows.iterrows():

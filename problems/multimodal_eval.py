@@ -268,7 +268,7 @@ def _job(dataset, out: Path, variants, rates, seeds, cfg, device, verbose, ablat
 
 
 def summary_table(table: pd.DataFrame, sig: pd.DataFrame) -> pd.DataFrame:
-    """The README's table, formatted.
+    """The results table, formatted.
 
     Per rate and variant the metrics (mean, with the 95% CI of NDCG@10), training epochs
     and seconds per epoch, NDCG@10 against SASRec and, when the table has ablations,

@@ -22,8 +22,8 @@ class DuAFMATConfig(SASRecConfig):
     ----------
     epochs, patience : int
         Defaults 30 and 5: SASRec's 200 and 10 left DuAF-MAT, about twice SASRec's time per
-        epoch, training for over 40 minutes on two CPU cores (its ML-100K run in the README
-        used these values, best epoch 26). The baselines inherit them.
+        epoch, training for over 40 minutes on two CPU cores (its ML-100K run on the results
+        page used these values, best epoch 26). The baselines inherit them.
     fusion : {"duaf", "mean", "concat"}, default "duaf"
         DuAF's weights, equal weights without time, or a linear layer on the concatenation
         (which then also makes the scoring item vectors).
