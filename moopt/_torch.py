@@ -1,7 +1,7 @@
 """torch helpers shared by the engine and ``recommenders``' rankers: one definition each.
 
 A leaf module (torch only), so ``recommenders`` may import it without loading the
-engine, pymoo or Numba (see :mod:`moopt`)."""
+engine, pymoo or Numba (see ``moopt``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Solvers compared head to head on one problem under one budget, over several seeds.
 
-Every solver is a pymoo ``Algorithm`` (NSGA-II, :class:`moopt.algorithms.MGDA`,
-:class:`moopt.algorithms.BayesOpt`, :class:`moopt.algorithms.MOBO`, ...) run by pymoo's
+Every solver is a pymoo ``Algorithm`` (NSGA-II, ``moopt.algorithms.MGDA``,
+``moopt.algorithms.BayesOpt``, ``moopt.algorithms.MOBO``, ...) run by pymoo's
 own ``minimize`` with the same termination: a number of evaluations or of seconds. After
 every generation a callback merges the algorithm's population into a non-dominated
 archive of everything it has kept, so the hypervolume can be followed against
@@ -13,7 +13,7 @@ budget; every final number is read off the archive at the last generation that f
 the budget (``evaluations``), and ``evaluations_spent`` says what the run used in all.
 Before anything runs, a solver whose first generation cannot fit is refused: its
 ``n_initial`` or ``pop_size``, and for a solver that says how many evaluations each of its
-starts costs (:meth:`moopt.algorithms.MGDA.evaluations_per_start`: one plus 2 n_var
+starts costs (``moopt.algorithms.MGDA.evaluations_per_start``: one plus 2 n_var
 finite-difference probes) starts times that. A run whose first generation still ends
 past the budget is an error row, never scored; curves stop at the budget.
 
@@ -25,9 +25,9 @@ ZDT and DTLZ problems, the two-objective quadratics), the inverted generational 
 (IGD) to it is reported too.
 
 With several seeds every solver runs once per seed; the table gives the mean and a
-t-based 95% CI of each indicator (:func:`moopt.stats.mean_ci`), the curves get
+t-based 95% CI of each indicator (``moopt.stats.mean_ci``), the curves get
 confidence bands, and the two best solvers by mean hypervolume (and by IGD) are compared
-by a paired t-test over seeds (:func:`moopt.stats.paired_over_seeds`).
+by a paired t-test over seeds (``moopt.stats.paired_over_seeds``).
 
 A run that fails, whatever it raises (a solver that cannot handle the problem, a BoTorch
 fitting error, a ``FloatingPointError`` from a training problem, non-finite objective
@@ -67,7 +67,7 @@ def nondominated(F: np.ndarray) -> np.ndarray:
 
 
 def _nondominated_index(F: np.ndarray) -> np.ndarray:
-    """Row indices of :func:`nondominated` ``(F)``, in its order (non-empty ``F``): the
+    """Row indices of ``nondominated`` ``(F)``, in its order (non-empty ``F``): the
     first of each set of equal rows, so decision vectors can follow their objectives."""
     _, first = np.unique(F, axis=0, return_index=True)
     if len(first) <= 1:
@@ -79,7 +79,7 @@ class _Archive(Callback):
     """Records (evaluations, seconds, archive F, archive X) after every generation.
 
     The progress bar is the run's only: it is dropped from the archive once the run ends
-    (:meth:`__getstate__` leaves it out too), so a result holding the archive pickles."""
+    (``__getstate__`` leaves it out too), so a result holding the archive pickles."""
 
     def __init__(self, bar=None, by_time: bool = False) -> None:
         super().__init__()
@@ -144,7 +144,7 @@ def _check_finite(pop) -> None:
 
 
 class _FiniteCheck:
-    """The evaluator callback of a run: :func:`_check_finite`, then the algorithm's own
+    """The evaluator callback of a run: ``_check_finite``, then the algorithm's own
     callback (a class, not a closure, so that the run's result pickles)."""
 
     def __init__(self, previous=None) -> None:
@@ -193,7 +193,7 @@ def reference_point(fronts: Sequence[np.ndarray], scale: float = 0.1) -> np.ndar
 
     The worst value of each objective over all ``fronts`` plus ``scale`` times its range;
     where an objective took a single value, ``scale`` times that value's magnitude (at
-    least 1e-8), the rule :func:`moopt.algorithms.mobo.infer_reference_point` follows.
+    least 1e-8), the rule ``moopt.algorithms.mobo.infer_reference_point`` follows.
 
     Parameters
     ----------
@@ -247,7 +247,7 @@ def _seed_list(seed: int, seeds) -> list[int]:
 
 @dataclass
 class Comparison:
-    """What :func:`compare` returns.
+    """What ``compare`` returns.
 
     Attributes
     ----------
@@ -280,13 +280,13 @@ class Comparison:
     ref_point, pareto_front, budget, budget_type, seeds, alpha:
         The hypervolume reference point, the known front (or None) and the settings.
     results:
-        Solver -> the first seed's pymoo ``Result`` (not saved by :meth:`save`).
+        Solver -> the first seed's pymoo ``Result`` (not saved by ``save``).
     record:
         Empty; in a loaded comparison, its ``comparison.json`` (problem, settings,
         package versions, ...).
 
-    :meth:`save` writes it to a folder (the layout of ``moopt compare --out``) and
-    :meth:`load` reads such a folder back; pickling works too.
+    ``save`` writes it to a folder (the layout of ``moopt compare --out``) and
+    ``load`` reads such a folder back; pickling works too.
     """
 
     table: pd.DataFrame
@@ -309,8 +309,8 @@ class Comparison:
     def save(self, folder, problem: str | None = None, settings: Mapping | None = None) -> list:
         """Write the comparison to ``folder`` (tables as CSV, fronts as a long CSV, the
         reference point, settings and package versions as JSON; each file atomically) and
-        return the paths written; :meth:`load` reads it back equal (``results`` aside).
-        The layout is the one ``moopt compare --out`` writes (:mod:`moopt.persist`).
+        return the paths written; ``load`` reads it back equal (``results`` aside).
+        The layout is the one ``moopt compare --out`` writes (``moopt.persist``).
 
         Parameters
         ----------
@@ -327,7 +327,7 @@ class Comparison:
 
     @classmethod
     def load(cls, folder) -> Comparison:
-        """The comparison saved in ``folder`` by :meth:`save` or by ``moopt compare --out``
+        """The comparison saved in ``folder`` by ``save`` or by ``moopt compare --out``
         (its ``record`` holds comparison.json: settings and versions); pymoo's ``Result``
         objects are not saved, so ``results`` is empty."""
         from .persist import load_comparison
@@ -336,7 +336,7 @@ class Comparison:
 
     def plot_hypervolume(self, x: str | None = None, band: bool = True):
         """Mean hypervolume against evaluations (or seconds) with its 95% band over seeds
-        (:func:`moopt.plots.plot_hypervolume`).
+        (``moopt.plots.plot_hypervolume``).
 
         ``x`` defaults to the budget's unit; ``x="seconds"`` under an evaluation budget
         draws each seed's curve instead (seconds differ between seeds, so no band).
@@ -350,7 +350,7 @@ class Comparison:
         marked by seed) or the first seed's, objectives pairwise, with the known Pareto
         front where there is one; ``marks`` maps a label to one objective vector drawn as
         a labelled star (e.g. a published configuration)
-        (:func:`moopt.plots.plot_comparison_fronts`)."""
+        (``moopt.plots.plot_comparison_fronts``)."""
         from .plots import plot_comparison_fronts
 
         return plot_comparison_fronts(self, names, marks, seeds)
@@ -467,7 +467,7 @@ def compare(
         ``seeds=None`` runs once with ``seed``; ``seeds=5`` runs seeds ``seed .. seed+4``;
         a list gives the seeds themselves. Every solver sees the same seeds, so they pair.
     ref_point:
-        Hypervolume reference point (minimisation); default: :func:`reference_point` of
+        Hypervolume reference point (minimisation); default: ``reference_point`` of
         the archived fronts of all solvers and seeds (the worst value of each objective
         plus 10% of its range, or of its magnitude where the range is zero). A given point
         that no archived solution dominates is an error (every hypervolume would be 0).

@@ -114,7 +114,7 @@ LOG_RATIO = 10.0
 
 
 def plot_hypervolume(cmp, x: str | None = None, band: bool = True):
-    """Hypervolume of a :class:`~moopt.compare.Comparison` during the runs.
+    """Hypervolume of a ``Comparison`` during the runs.
 
     Against the budget's unit: each solver's mean over seeds as a step line (its own
     colour and line style) with the 95% CI as a light band edged by thin lines, so four
@@ -122,7 +122,7 @@ def plot_hypervolume(cmp, x: str | None = None, band: bool = True):
     reaching below 0 is drawn clipped at 0 and the legend says so. Against the other
     unit (``x="seconds"`` under an evaluation budget): one line per seed, no band
     (seeds take different times), said in the title, on a log axis when the longest run
-    took :data:`LOG_RATIO` times the shortest or more."""
+    took ``LOG_RATIO`` times the shortest or more."""
     x = x or cmp.budget_type
     if x not in ("evaluations", "seconds"):
         raise ValueError(f"x must be 'evaluations' or 'seconds', got {x!r}")
@@ -173,7 +173,7 @@ def plot_hypervolume(cmp, x: str | None = None, band: bool = True):
 
 
 def plot_comparison_fronts(cmp, names=None, marks=None, seeds: str = "all"):
-    """Final non-dominated points of a :class:`~moopt.compare.Comparison`'s solvers,
+    """Final non-dominated points of a ``Comparison``'s solvers,
     objectives pairwise, with the known Pareto front where there is one.
 
     ``seeds="all"``: every seed's front, the solver by colour and the seed by marker, both

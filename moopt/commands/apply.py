@@ -1,9 +1,9 @@
 """``moopt apply``: re-ranked lists of a model trained anywhere, in the user's own ids.
 
-Reads scores in any form :func:`recommenders.external.candidates_from_scores` accepts, the
+Reads scores in any form ``recommenders.external.candidates_from_scores`` accepts, the
 item table and the training interactions (their items are excluded; popularity is counted
 from them unless the item table has it), re-ranks each user's top ``--n`` candidates into
-``--k``-item lists with :func:`moopt.rerank_batch` and a choice rule, and writes the lists
+``--k``-item lists with ``moopt.rerank_batch`` and a choice rule, and writes the lists
 (``lists.parquet`` or ``lists.csv``) and ``run.json`` (every setting, the seed, the package
 versions) atomically. With ``--valid`` the calibration is fitted on validation and the
 utility weight of ``expected_hits`` is picked on validation F1@K (HR against (Div + Nov) / 2,

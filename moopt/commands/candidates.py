@@ -5,7 +5,7 @@ Reads a score matrix (``.npy``) or a score table (``.parquet`` / ``.csv``: ``use
 writes for re-ranking (``candidates.npz``, ``candidates_valid.npz``, ``metrics.json``)
 plus ``id_map.json`` (the user's own ids of the indices in those files), so that
 ``moopt rerank --candidates OUT/candidates.npz`` evaluates that model with the same
-protocols and tables (:func:`recommenders.external.candidates_from_scores`).
+protocols and tables (``recommenders.external.candidates_from_scores``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """``moopt report RUN_DIR``: one self-contained HTML page of a result folder.
 
 The folder's files say what it is: ``rerank_results.csv`` a re-ranking run
-(:func:`problems.rerank_eval.page.rerank_page`), ``comparison.csv`` with ``curves.csv``
-and ``bands.csv`` a comparison (:func:`moopt.report.compare.comparison_page`). The CLI is
+(``problems.rerank_eval.page.rerank_page``), ``comparison.csv`` with ``curves.csv``
+and ``bands.csv`` a comparison (``moopt.report.compare.comparison_page``). The CLI is
 the floor that wires the packages, so it may import ``problems`` (lazily).
 """
 

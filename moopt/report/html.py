@@ -31,7 +31,7 @@ class PlotlyMissing(ImportError):
 
 
 def require_plotly():
-    """The ``plotly`` module, or :class:`PlotlyMissing` saying how to install it."""
+    """The ``plotly`` module, or ``PlotlyMissing`` saying how to install it."""
     try:
         import plotly
     except ImportError as exc:
@@ -52,7 +52,7 @@ def plotly_js() -> str:
 
 def figure_div(fig, div_id: str, height: int | None = None) -> str:
     """A plotly figure as a ``<div>`` with a fixed id (so pages are reproducible and
-    scripts can find it), without plotly.js (:func:`page` inlines it once)."""
+    scripts can find it), without plotly.js (``page`` inlines it once)."""
     if height is not None:
         fig.update_layout(height=height)
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
