@@ -61,7 +61,25 @@ from . import stats
 
 
 def nondominated(F: np.ndarray) -> np.ndarray:
-    """The non-dominated rows of ``F`` (minimisation), duplicates kept once."""
+    """Return the non-dominated rows of ``F`` (minimisation), duplicates kept once.
+
+    Parameters
+    ----------
+    F : array_like, shape (n, M)
+        Objective values.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, M)
+        The non-dominated rows, in the sorted order of the unique rows.
+
+    Examples
+    --------
+    >>> from moopt.compare import nondominated
+    >>> nondominated([[1.0, 2.0], [2.0, 1.0], [2.0, 2.0], [1.0, 2.0]])
+    array([[1., 2.],
+           [2., 1.]])
+    """
     F = np.asarray(F, dtype=float)
     return F[_nondominated_index(F)] if len(F) else np.unique(F, axis=0)
 
@@ -157,10 +175,23 @@ class _FiniteCheck:
 
 
 def initial_design(algorithm: Algorithm, problem=None) -> int | None:
-    """How many evaluations ``algorithm`` spends before it can adapt: ``n_initial`` of the
-    Bayesian optimisers, ``pop_size`` of population-based ones, and for a solver with
-    ``evaluations_per_start(problem)`` (MGDA) its starts times that, gradient probes
-    included (None when unknown)."""
+    """Return how many evaluations ``algorithm`` spends before it can adapt (None: unknown).
+
+    ``n_initial`` of the Bayesian optimisers, ``pop_size`` of population-based ones, and for
+    a solver with ``evaluations_per_start(problem)`` (MGDA) its starts times that.
+
+    Parameters
+    ----------
+    algorithm : pymoo.core.algorithm.Algorithm
+        The solver.
+    problem : pymoo.core.problem.Problem, optional
+        The problem, for solvers whose starts cost ``evaluations_per_start(problem)``.
+
+    Returns
+    -------
+    int or None
+        The evaluations of the first generation, gradient probes included.
+    """
     per_start = getattr(algorithm, "evaluations_per_start", None)
     if problem is not None and callable(per_start) and hasattr(algorithm, "n_starts"):
         return int(algorithm.n_starts) * int(per_start(problem))
@@ -197,9 +228,9 @@ def reference_point(fronts: Sequence[np.ndarray], scale: float = 0.1) -> np.ndar
 
     Parameters
     ----------
-    fronts:
+    fronts : sequence of array_like
         Non-empty (n_i, M) arrays of objective values (minimisation).
-    scale:
+    scale : float, default 0.1
         Fraction of the range (or magnitude) added beyond the worst value.
 
     Returns
@@ -214,7 +245,18 @@ def reference_point(fronts: Sequence[np.ndarray], scale: float = 0.1) -> np.ndar
 
 
 def known_front(problem) -> np.ndarray | None:
-    """The problem's Pareto front if it can give one (pymoo's test problems do), else None."""
+    """Return the problem's Pareto front if it can give one (pymoo's test problems do).
+
+    Parameters
+    ----------
+    problem : pymoo.core.problem.Problem
+        The problem.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The finite (n, n_obj) front, or None.
+    """
     try:
         pf = problem.pareto_front()
     except Exception:  # a problem without a known front may raise anything here
@@ -249,9 +291,12 @@ def _seed_list(seed: int, seeds) -> list[int]:
 class Comparison:
     """What ``compare`` returns.
 
-    Attributes
+    ``save`` writes it to a folder (the layout of ``moopt compare --out``) and
+    ``load`` reads such a folder back; pickling works too.
+
+    Parameters
     ----------
-    table:
+    table : pandas.DataFrame
         One row per solver: status, ``seeds`` (runs that finished), ``runs_failed``,
         ``runs_empty`` (finished with an empty front), ``evaluations`` (within
         the budget) and ``evaluations_spent``, ``seconds`` (wall time per run),
@@ -259,34 +304,33 @@ class Comparison:
         ``gradients`` (where a solver's gradients came from, for MGDA);
         all means over seeds, and with several seeds ``hypervolume_ci_low/high`` (and
         ``igd_ci_low/high``): the 95% t interval of the mean.
-    runs:
+    runs : pandas.DataFrame
         One row per (solver, seed) with the same indicators; a failed run has its error
         in ``status`` and no indicators.
-    curves:
+    curves : dict of str to pandas.DataFrame
         Solver -> DataFrame (seed, evaluations, seconds, hypervolume[, igd]) after every
         generation.
-    bands:
+    bands : dict of str to pandas.DataFrame
         Solver -> DataFrame (x, mean, ci_low, ci_high) of the hypervolume on a grid of
         evaluations (or seconds) shared by the seeds; the CI is zero-width with one seed.
-    fronts:
+    fronts : dict of str to numpy.ndarray
         Solver -> final non-dominated points of the first seed; ``fronts_by_seed`` has all.
-    significance:
+    significance : pandas.DataFrame
         The two best solvers by mean hypervolume (and by IGD) compared by a paired t-test
         over seeds: a, b, diff (a - b), its CI, t, p, Cohen's d. Empty with one seed.
-    fronts_by_seed, fronts_X_by_seed:
+    fronts_by_seed, fronts_X_by_seed : dict of str to list of numpy.ndarray
         Solver -> one array per seed (in ``seeds`` order) of the final front's objective
         values (n, n_obj) and decision vectors (n, n_var); an empty or failed run has
         (0, n_obj) and (0, n_var).
-    ref_point, pareto_front, budget, budget_type, seeds, alpha:
-        The hypervolume reference point, the known front (or None) and the settings.
-    results:
+    ref_point, pareto_front : numpy.ndarray
+        The hypervolume reference point (M,) and the known front (or None).
+    budget, budget_type, seeds, alpha : float, str, list of int, float
+        The settings of ``compare``.
+    results : dict
         Solver -> the first seed's pymoo ``Result`` (not saved by ``save``).
-    record:
+    record : dict
         Empty; in a loaded comparison, its ``comparison.json`` (problem, settings,
         package versions, ...).
-
-    ``save`` writes it to a folder (the layout of ``moopt compare --out``) and
-    ``load`` reads such a folder back; pickling works too.
     """
 
     table: pd.DataFrame
@@ -314,12 +358,17 @@ class Comparison:
 
         Parameters
         ----------
-        folder:
+        folder : str or os.PathLike
             Output folder (created if missing).
-        problem:
+        problem : str, optional
             The problem's name, kept in ``comparison.json``.
-        settings:
+        settings : Mapping, optional
             Anything else that made the run (JSON values), kept in ``comparison.json``.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written.
         """
         from .persist import save_comparison
 
@@ -327,36 +376,77 @@ class Comparison:
 
     @classmethod
     def load(cls, folder) -> Comparison:
-        """The comparison saved in ``folder`` by ``save`` or by ``moopt compare --out``
-        (its ``record`` holds comparison.json: settings and versions); pymoo's ``Result``
-        objects are not saved, so ``results`` is empty."""
+        """Load the comparison saved in ``folder`` by ``save`` or by ``moopt compare --out``.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            The folder.
+
+        Returns
+        -------
+        Comparison
+            Its ``record`` holds comparison.json (settings and versions); pymoo's
+            ``Result`` objects are not saved, so ``results`` is empty.
+        """
         from .persist import load_comparison
 
         return load_comparison(folder, cls)
 
     def plot_hypervolume(self, x: str | None = None, band: bool = True):
-        """Mean hypervolume against evaluations (or seconds) with its 95% band over seeds
-        (``moopt.plots.plot_hypervolume``).
+        """Plot the mean hypervolume with its 95% band over seeds (``moopt.plots``).
 
-        ``x`` defaults to the budget's unit; ``x="seconds"`` under an evaluation budget
-        draws each seed's curve instead (seconds differ between seeds, so no band).
+        Parameters
+        ----------
+        x : {"evaluations", "seconds"}, optional
+            The x axis, default the budget's unit; ``"seconds"`` under an evaluation
+            budget draws each seed's curve instead (seconds differ between seeds).
+        band : bool, default True
+            Draw the 95% CI bands.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure.
         """
         from .plots import plot_hypervolume
 
         return plot_hypervolume(self, x, band)
 
     def plot_fronts(self, names=None, marks=None, seeds: str = "all"):
-        """Final non-dominated points of every solver, each seed's (``seeds="all"``,
-        marked by seed) or the first seed's, objectives pairwise, with the known Pareto
-        front where there is one; ``marks`` maps a label to one objective vector drawn as
-        a labelled star (e.g. a published configuration)
-        (``moopt.plots.plot_comparison_fronts``)."""
+        """Plot every solver's final non-dominated points, objectives pairwise.
+
+        Parameters
+        ----------
+        names : sequence of str, optional
+            Objective names (default ``f1``, ``f2``, ...).
+        marks : Mapping of str to array_like, optional
+            Label to one objective vector drawn as a labelled star.
+        seeds : {"all", "first"}, default "all"
+            Every seed's front (marked by seed) or the first seed's.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure (``moopt.plots.plot_comparison_fronts``).
+        """
         from .plots import plot_comparison_fronts
 
         return plot_comparison_fronts(self, names, marks, seeds)
 
     def dominated_by(self, f) -> list[str]:
-        """The solvers with an archived point (any seed) that dominates the vector ``f``."""
+        """Return the solvers with an archived point (any seed) that dominates ``f``.
+
+        Parameters
+        ----------
+        f : array_like, shape (M,)
+            An objective vector (minimisation).
+
+        Returns
+        -------
+        list of str
+            Solver names, in the comparison's order.
+        """
         f = np.asarray(f, dtype=float)
         out = []
         for name, fronts in self.fronts_by_seed.items():
@@ -452,31 +542,45 @@ def compare(
 
     Parameters
     ----------
-    problem:
-        A pymoo ``Problem``. Each run gets its own copy, so a problem that keeps state
+    problem : pymoo.core.problem.Problem
+        The problem. Each run gets its own copy, so a problem that keeps state
         between evaluations (a warm start, a history) starts afresh for every solver and
         seed; ``Comparison.results[name]`` is the first seed's pymoo ``Result``.
-    solvers:
-        Name -> pymoo ``Algorithm`` (copied before every run, so one instance can be reused).
-    budget, budget_type:
-        ``"evaluations"`` (problem evaluations, as pymoo's evaluator counts them, gradient
-        probes included) or ``"seconds"`` of wall time per run. An evaluation budget
-        smaller than a solver's initial design (``n_initial`` or ``pop_size``; for MGDA
-        its starts with their finite-difference probes) is an error.
-    seed, seeds:
+    solvers : Mapping of str to pymoo.core.algorithm.Algorithm
+        Name -> ``Algorithm`` (copied before every run, so one instance can be reused).
+    budget, budget_type : float, and {"evaluations", "seconds"}
+        A positive budget (default 100) of ``"evaluations"`` (default; problem
+        evaluations as pymoo's evaluator counts them, gradient probes included) or
+        ``"seconds"`` of wall time per run. An evaluation budget smaller than a solver's
+        initial design (``n_initial`` or ``pop_size``; for MGDA its starts with their
+        finite-difference probes) is an error.
+    seed, seeds : int, and int or sequence of int, optional
         ``seeds=None`` runs once with ``seed``; ``seeds=5`` runs seeds ``seed .. seed+4``;
         a list gives the seeds themselves. Every solver sees the same seeds, so they pair.
-    ref_point:
+    ref_point : array_like, shape (M,), optional
         Hypervolume reference point (minimisation); default: ``reference_point`` of
         the archived fronts of all solvers and seeds (the worst value of each objective
         plus 10% of its range, or of its magnitude where the range is zero). A given point
         that no archived solution dominates is an error (every hypervolume would be 0).
-    pareto_front:
+    pareto_front : array_like, shape (n, M), optional
         The true front for IGD; default: ``problem.pareto_front()`` where it exists.
-    verbose, progress:
+    verbose, progress : bool, default False
         pymoo's per-generation display; a tqdm bar per run over the budget.
-    alpha:
+    alpha : float, default 0.05
         Level of the confidence intervals and tests (95% by default).
+
+    Returns
+    -------
+    Comparison
+        Tables, curves, bands, fronts and tests of every solver and seed.
+
+    Raises
+    ------
+    ValueError or TypeError
+        For no solvers, a non-positive budget, an unknown ``budget_type``, a solver that
+        is not a pymoo ``Algorithm`` or whose first generation cannot fit the budget, bad
+        seeds, a mis-shaped front or reference point, or a reference point no solution
+        dominates.
     """
     if not solvers:
         raise ValueError("solvers is empty; pass a mapping of names to pymoo algorithms")

@@ -45,6 +45,18 @@ example:
 """
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Register ``apply`` on the CLI's subparsers.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of ``moopt.cli.build_parser``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The command's parser.
+    """
     p = sub.add_parser("apply", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     add_score_inputs(p, "validation interactions: calibrate and tune the weight on them")
@@ -180,6 +192,26 @@ def _tune_w(ext, objectives, weights, args) -> tuple[float, float]:
 
 
 def run(args) -> int:
+    """Re-rank the scores and write ``lists.parquet``/``lists.csv`` and ``run.json`` to ``--out``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see ``add_parser``).
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ValueError
+        For a count option below 1, ``--dominating`` without ``--choose utility``, bad
+        ``--weights`` or objectives, or invalid input tables.
+    FileNotFoundError
+        For a missing input file.
+    """
     import pandas as pd
 
     from moopt.files import atomic_path, versions, write_json

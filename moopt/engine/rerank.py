@@ -285,13 +285,6 @@ def topk_positions(scores: np.ndarray, k: int) -> np.ndarray:
     -------
     numpy.ndarray, shape (U, k)
         Candidate positions.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from moopt.engine.rerank import topk_positions
-    >>> topk_positions(np.array([[0.1, 0.9, 0.5, 0.9]]), 3)
-    array([[1, 3, 2]])
     """
     return top_k_rows(np.ascontiguousarray(scores, dtype=np.float64), k)
 
