@@ -15,13 +15,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
     Parameters
     ----------
-    device:
+    device : str or torch.device, default "auto"
         ``"auto"`` (CUDA when available, else the CPU), a torch device string such as
         ``"cpu"`` or ``"cuda:0"``, or a ``torch.device`` (returned as is).
 
     Returns
     -------
     torch.device
+        The resolved device.
 
     Raises
     ------
