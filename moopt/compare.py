@@ -72,13 +72,6 @@ def nondominated(F: np.ndarray) -> np.ndarray:
     -------
     numpy.ndarray, shape (m, M)
         The non-dominated rows, in the sorted order of the unique rows.
-
-    Examples
-    --------
-    >>> from moopt.compare import nondominated
-    >>> nondominated([[1.0, 2.0], [2.0, 1.0], [2.0, 2.0], [1.0, 2.0]])
-    array([[1., 2.],
-           [2., 1.]])
     """
     F = np.asarray(F, dtype=float)
     return F[_nondominated_index(F)] if len(F) else np.unique(F, axis=0)
@@ -175,17 +168,14 @@ class _FiniteCheck:
 
 
 def initial_design(algorithm: Algorithm, problem=None) -> int | None:
-    """Return how many evaluations ``algorithm`` spends before it can adapt (None: unknown).
-
-    ``n_initial`` of the Bayesian optimisers, ``pop_size`` of population-based ones, and for
-    a solver with ``evaluations_per_start(problem)`` (MGDA) its starts times that.
+    """Return the evaluations ``algorithm`` spends before it can adapt (None when unknown).
 
     Parameters
     ----------
     algorithm : pymoo.core.algorithm.Algorithm
-        The solver.
+        The solver: ``n_initial`` of the Bayesian optimisers, ``pop_size`` of the others.
     problem : pymoo.core.problem.Problem, optional
-        The problem, for solvers whose starts cost ``evaluations_per_start(problem)``.
+        For solvers with ``evaluations_per_start(problem)`` (MGDA): starts times that.
 
     Returns
     -------
@@ -351,10 +341,10 @@ class Comparison:
     record: dict = field(default_factory=dict)
 
     def save(self, folder, problem: str | None = None, settings: Mapping | None = None) -> list:
-        """Write the comparison to ``folder`` (tables as CSV, fronts as a long CSV, the
-        reference point, settings and package versions as JSON; each file atomically) and
-        return the paths written; ``load`` reads it back equal (``results`` aside).
-        The layout is the one ``moopt compare --out`` writes (``moopt.persist``).
+        """Write the comparison to ``folder``; ``load`` reads it back equal (``results`` aside).
+
+        The layout is the one ``moopt compare --out`` writes (``moopt.persist``), each file
+        written atomically.
 
         Parameters
         ----------
@@ -381,13 +371,12 @@ class Comparison:
         Parameters
         ----------
         folder : str or os.PathLike
-            The folder.
+            The folder; ``record`` gets its comparison.json, ``results`` stays empty.
 
         Returns
         -------
         Comparison
-            Its ``record`` holds comparison.json (settings and versions); pymoo's
-            ``Result`` objects are not saved, so ``results`` is empty.
+            The comparison.
         """
         from .persist import load_comparison
 
@@ -398,11 +387,9 @@ class Comparison:
 
         Parameters
         ----------
-        x : {"evaluations", "seconds"}, optional
-            The x axis, default the budget's unit; ``"seconds"`` under an evaluation
-            budget draws each seed's curve instead (seconds differ between seeds).
-        band : bool, default True
-            Draw the 95% CI bands.
+        x, band : str or None, and bool
+            As in ``moopt.plots.plot_hypervolume``: the x axis (default the budget's unit) and
+            whether to draw the bands.
 
         Returns
         -------
@@ -414,21 +401,18 @@ class Comparison:
         return plot_hypervolume(self, x, band)
 
     def plot_fronts(self, names=None, marks=None, seeds: str = "all"):
-        """Plot every solver's final non-dominated points, objectives pairwise.
+        """Plot every solver's final non-dominated points, objectives pairwise (``moopt.plots``).
 
         Parameters
         ----------
-        names : sequence of str, optional
-            Objective names (default ``f1``, ``f2``, ...).
-        marks : Mapping of str to array_like, optional
-            Label to one objective vector drawn as a labelled star.
-        seeds : {"all", "first"}, default "all"
-            Every seed's front (marked by seed) or the first seed's.
+        names, marks, seeds : sequence of str, Mapping, and {"all", "first"}
+            As in ``moopt.plots.plot_comparison_fronts``: objective names, labelled objective
+            vectors drawn as stars, and every seed's fronts or the first seed's.
 
         Returns
         -------
         matplotlib.figure.Figure
-            The figure (``moopt.plots.plot_comparison_fronts``).
+            The figure.
         """
         from .plots import plot_comparison_fronts
 
@@ -577,10 +561,8 @@ def compare(
     Raises
     ------
     ValueError or TypeError
-        For no solvers, a non-positive budget, an unknown ``budget_type``, a solver that
-        is not a pymoo ``Algorithm`` or whose first generation cannot fit the budget, bad
-        seeds, a mis-shaped front or reference point, or a reference point no solution
-        dominates.
+        For no solvers, a bad budget or seeds, a solver that is no pymoo ``Algorithm`` or
+        cannot start within the budget, a bad front or reference point.
     """
     if not solvers:
         raise ValueError("solvers is empty; pass a mapping of names to pymoo algorithms")
