@@ -130,7 +130,6 @@ class RerankInputs:
         Returns
         -------
         RerankInputs
-            The selected users' inputs.
         """
         return RerankInputs(
             self.scores[users], self.candidates[users], self.item_genres,
@@ -147,6 +146,10 @@ def make_inputs(
     extras: Mapping[str, np.ndarray] | None = None,
 ) -> RerankInputs:
     """Validate re-ranking inputs once, at the boundary, and return contiguous arrays.
+
+    NaN or infinite scores, K larger than the candidate set, repeated candidates, ids
+    outside the catalogue arrays, negative popularity, mismatched shapes and empty inputs
+    raise ``ValueError``/``TypeError`` naming the argument.
 
     Parameters
     ----------
@@ -166,13 +169,6 @@ def make_inputs(
     -------
     RerankInputs
         Contiguous arrays; without catalogue arrays, I is the largest candidate id + 1.
-
-    Raises
-    ------
-    ValueError or TypeError
-        Naming the argument, for NaN or infinite scores, K larger than the candidate set,
-        repeated candidates, ids outside the catalogue arrays, negative popularity,
-        mismatched shapes and empty inputs.
 
     Examples
     --------
@@ -309,7 +305,6 @@ class ObjectiveData:
         Returns
         -------
         ObjectiveData
-            Zero-width arrays.
         """
         return cls(
             np.zeros((n_users, n_candidates, 0)),
@@ -363,23 +358,21 @@ def _compile(kernel: Callable, name: str = "?", boundscheck: bool = False) -> CP
 
 @dataclass(frozen=True, eq=False)
 class ListObjective:
-    """A named list objective (see the module docstring). Larger values are better.
-
-    Constructing one compiles ``kernel`` for ``OBJECTIVE_SIGNATURE``.
+    """A named list objective (see the module docstring); larger values are better.
 
     Parameters
     ----------
     name : str
         Non-empty name.
     kernel : callable
-        Python or ``@njit`` function ``kernel(positions, fdata, idata, consts) -> float``.
+        Python or ``@njit`` function ``kernel(positions, fdata, idata, consts) -> float``,
+        compiled for ``OBJECTIVE_SIGNATURE`` when the objective is made.
     prepare : callable
         ``prepare(inputs: RerankInputs) -> ObjectiveData``, numpy over all users.
     description : str, default ""
         One line for ``list_objectives``.
     bounds : tuple of float, optional
-        (low, high) every value lies in; checked runs (``check=True``, ``MOOPT_CHECK=1``)
-        refuse values outside it.
+        (low, high), low <= high, every value lies in; checked runs refuse others.
     """
 
     name: str
@@ -464,7 +457,6 @@ def kernel_list(kernels) -> List:
     Returns
     -------
     numba.typed.List
-        The kernels as first-class function pointers.
     """
     out = List.empty_list(_KERNEL_TYPE)
     for k in kernels:
@@ -561,7 +553,6 @@ def get_objective(spec: str | ListObjective) -> ListObjective:
     Returns
     -------
     ListObjective
-        The objective.
     """
     if isinstance(spec, ListObjective):
         return spec
@@ -598,10 +589,8 @@ class PackedObjectives:
 
     Parameters
     ----------
-    objectives : tuple of ListObjective
-        The M objectives, in order.
-    kernels : numba.typed.List
-        Their kernels (see ``kernel_list``).
+    objectives, kernels : tuple of ListObjective, and numba.typed.List
+        The M objectives, in order, and their kernels (see ``kernel_list``).
     codes : numpy.ndarray, shape (M,)
         The engine's inline code of each objective (``_objective_code``).
     fdata, idata, consts : numpy.ndarray
@@ -639,7 +628,6 @@ class PackedObjectives:
         Returns
         -------
         PackedObjectives
-            Contiguous copies of the selected users' data.
         """
         return PackedObjectives(
             self.objectives, self.kernels, self.codes, np.ascontiguousarray(self.fdata[users]),
@@ -653,10 +641,8 @@ def prepare_objective(obj: ListObjective, inputs: RerankInputs) -> ObjectiveData
 
     Parameters
     ----------
-    obj : ListObjective
-        The objective.
-    inputs : RerankInputs
-        Validated inputs.
+    obj, inputs : ListObjective and RerankInputs
+        The objective and validated inputs.
 
     Returns
     -------
