@@ -1,16 +1,16 @@
 """moopt: evolutionary multi-objective optimisation for recommender systems.
 
 The engine: Numba list operators and objectives, the batched NSGA-II
-(:func:`rerank_batch`), decision making, gradient solvers (:mod:`moopt.gradient`), pymoo
-algorithms for MGDA and Bayesian optimisation (:mod:`moopt.algorithms`) and the comparison
-harness (:func:`compare`). It knows nothing of recommendation data; ``problems`` joins it
+(``rerank_batch``), decision making, gradient solvers (``moopt.gradient``), pymoo
+algorithms for MGDA and Bayesian optimisation (``moopt.algorithms``) and the comparison
+harness (``compare``). It knows nothing of recommendation data; ``problems`` joins it
 to ``recommenders``.
 
 The names below load on first use (PEP 562), so importing a leaf module does not import
 the engine. The leaf modules import numpy, scipy, pandas or torch and nothing of pymoo,
-Numba or the rest of moopt: :mod:`moopt.stats` (paired tests, confidence intervals,
-corrections), :mod:`moopt.portable` (float32 rounding of computed inputs),
-:mod:`moopt.files` (atomic result files, package versions) and ``moopt._torch`` (device
+Numba or the rest of moopt: ``moopt.stats`` (paired tests, confidence intervals,
+corrections), ``moopt.portable`` (float32 rounding of computed inputs),
+``moopt.files`` (atomic result files, package versions) and ``moopt._torch`` (device
 resolution, deterministic kernels). ``recommenders`` uses these four and nothing else
 of moopt; ``moopt`` never imports ``recommenders`` or ``problems`` (the CLI wires them
 together, lazily).

@@ -44,7 +44,7 @@ class TopHelpFormatter(argparse.RawDescriptionHelpFormatter, DefaultsHelpFormatt
 
 
 def use_defaults_help(parser: argparse.ArgumentParser) -> None:
-    """Give every subcommand of ``parser`` the :class:`DefaultsHelpFormatter`."""
+    """Give every subcommand of ``parser`` the ``DefaultsHelpFormatter``."""
     for action in parser._subparsers._group_actions if parser._subparsers else ():
         for sub in set(getattr(action, "choices", {}).values()):
             sub.formatter_class = DefaultsHelpFormatter

@@ -7,23 +7,23 @@ compact memory to find huge pages, stall for tens of microseconds per user. The 
 anonymous maps therefore ask for no huge pages (``madvise(MADV_NOHUGEPAGE)``, where the
 platform has it) rather than rely on the system's default, which may be ``always``.
 
-Borrowed views (:func:`borrowed`, :class:`BorrowedArray`) extend Numba's internals. Two
+Borrowed views (``borrowed``, ``BorrowedArray``) extend Numba's internals. Two
 guards keep that safe:
 
 * ``MOOPT_BORROWED=0`` in the environment (read once, at import) builds the engine with
-  ordinary arrays: :func:`borrowed` then returns its argument unchanged. The results are
+  ordinary arrays: ``borrowed`` then returns its argument unchanged. The results are
   the same bit for bit (tests/moopt/test_engine_builds.py runs the engine both ways);
   only reference counting comes back (about 15,000 atomic increfs and decrefs per user).
   Use it the day a Numba release breaks the borrowed build. Functions that call
-  :func:`borrowed` are compiled differently in the two builds from the same arguments,
-  so their Numba cache entries are keyed by the build (:func:`build_keyed`, or
-  :func:`key_caches_by_sources` for the whole engine) and one build's cache never
+  ``borrowed`` are compiled differently in the two builds from the same arguments,
+  so their Numba cache entries are keyed by the build (``build_keyed``, or
+  ``key_caches_by_sources`` for the whole engine) and one build's cache never
   serves the other.
 * A borrowed array carries no memory info, so an array *created* from one (``.copy()``,
   fancy or boolean indexing, ``astype``, ``flatten``, ``np.copy``, ``np.empty_like`` ...)
   must not be typed borrowed: it would never be freed. Numba types every such new array
   as a writeable copy of its source type (``copy(..., readonly=False)``), and
-  :meth:`BorrowedArray.copy` answers that with an ordinary array type, so these arrays
+  ``BorrowedArray.copy`` answers that with an ordinary array type, so these arrays
   own their memory and are freed as usual; views (rows, slices, transposes, reshapes)
   stay borrowed. tests/moopt/test_engine_memory.py checks, with Numba's allocation
   counters, that each such operation frees what it allocates. (Before this rule, Numba
@@ -61,7 +61,7 @@ def _read_switch(value: str | None) -> bool:
 
 
 BORROWED: bool = _read_switch(os.environ.get("MOOPT_BORROWED"))
-"""Whether :func:`borrowed` makes borrowed views (the environment's ``MOOPT_BORROWED``
+"""Whether ``borrowed`` makes borrowed views (the environment's ``MOOPT_BORROWED``
 at import) or returns ordinary arrays."""
 
 
@@ -126,7 +126,7 @@ class BorrowedArray(types.Array):
     pointer). Views of a borrowed array (rows, slices, transposes) are borrowed too; a
     borrowed array converts to an ordinary one where a function asks for that (the memory
     info stays null, so counting it does nothing). Arrays created from one are ordinary
-    arrays (see :meth:`copy`)."""
+    arrays (see ``copy``)."""
 
     def __init__(self, dtype, ndim, layout, readonly=False, aligned=True):
         kind = "readonly borrowed array" if readonly else "borrowed array"
@@ -196,8 +196,8 @@ def _borrowed_to_array(context, builder, fromty, toty, val):
 @intrinsic
 def borrowed(typingctx, x):
     """``x`` (an array, or a tuple or named tuple of arrays and scalars) with every array
-    a :class:`BorrowedArray` view: same data, shape and strides, no memory info; with
-    ``MOOPT_BORROWED=0`` (:data:`BORROWED` false), ``x`` itself.
+    a ``BorrowedArray`` view: same data, shape and strides, no memory info; with
+    ``MOOPT_BORROWED=0`` (``BORROWED`` false), ``x`` itself.
 
     Numba counts references to arrays (atomic operations on their memory info): at every
     array argument an inlined helper binds, every row view, every variable copied. The
@@ -205,8 +205,8 @@ def borrowed(typingctx, x):
     inlines dozens of small helpers that take arrays, so a user's run made about 15,000
     increfs and as many decrefs. For borrowed arrays none are emitted. Only for use inside
     a kernel, on arrays an owner keeps alive for as long as the views are used
-    (:func:`keep_alive`); never return one to Python. A function that calls it is
-    decorated with :func:`build_keyed`."""
+    (``keep_alive``); never return one to Python. A function that calls it is
+    decorated with ``build_keyed``."""
     out = _borrowed_type(x)
     if out is None:
         raise TypingError(f"borrowed() takes arrays and tuples of arrays and scalars, got {x}")
@@ -224,7 +224,7 @@ def borrowed(typingctx, x):
 
 
 class _KeyedCache(FunctionCache):
-    """A function's Numba cache whose index keys also hold the build (:data:`BORROWED`)
+    """A function's Numba cache whose index keys also hold the build (``BORROWED``)
     and a digest of the sources its compiled code may include."""
 
     def __init__(self, py_func, sources_digest: str = ""):
@@ -250,7 +250,7 @@ def _cached_dispatcher(dispatcher) -> None:
 
 
 def build_keyed(dispatcher):
-    """Decorator (above ``@njit(cache=True)``) for a function that calls :func:`borrowed`:
+    """Decorator (above ``@njit(cache=True)``) for a function that calls ``borrowed``:
     the same arguments compile to different code in the two builds (``MOOPT_BORROWED``),
     and Numba's cache keys entries by the signature and the source only, so one build
     would load the other's code. Keyed by the build too, each build caches its own."""
@@ -306,7 +306,7 @@ def _borrow_value(context, builder, ty, out_ty, val):
 
 @intrinsic
 def is_borrowed(typingctx, x):
-    """Whether ``x`` is typed :class:`BorrowedArray`: a constant of the compiled code, for
+    """Whether ``x`` is typed ``BorrowedArray``: a constant of the compiled code, for
     checking what a build or an operation made of an array."""
     flag = isinstance(x, BorrowedArray)
 
@@ -319,7 +319,7 @@ def is_borrowed(typingctx, x):
 @intrinsic
 def keep_alive(typingctx, x):
     """A use of ``x`` that does nothing: Numba frees a variable after its last use, so an
-    owner whose arrays were :func:`borrowed` is passed here after the views' last use."""
+    owner whose arrays were ``borrowed`` is passed here after the views' last use."""
 
     def codegen(context, builder, sig, args):
         return context.get_dummy_value()

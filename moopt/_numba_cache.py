@@ -14,12 +14,12 @@ second. Numba picks the folder, per function, the first of these that is writabl
    their own compiled copy.
 
 The engine's entries are keyed by the build (``MOOPT_BORROWED``) and a digest of its
-sources (:func:`moopt._memory.key_caches_by_sources`), so an upgrade recompiles once
+sources (``moopt._memory.key_caches_by_sources``), so an upgrade recompiles once
 instead of loading stale code. Deleting those files (``make clean-cache``) only costs the
 next run a compile. ``NUMBA_CACHE_DIR=/some/folder`` moves the cache, e.g. onto a disk
 that survives a container.
 
-When the engine is about to compile, :func:`announce_compile` says so on stderr, once
+When the engine is about to compile, ``announce_compile`` says so on stderr, once
 per process. The cache is *cold* when the engine's entry function has no compiled code in
 this process and its cache index holds no entry for this machine (Numba's codegen magic:
 CPU name and features), this build and these sources: exactly the entries Numba's
@@ -54,8 +54,8 @@ def is_cold(dispatcher) -> bool:
 
 
 def announce_compile(dispatcher, stream=None) -> bool:
-    """Print :data:`MESSAGE` to ``stream`` (default stderr) when ``dispatcher`` is cold
-    (:func:`is_cold`) and nothing was announced yet in this process; returns whether it
+    """Print ``MESSAGE`` to ``stream`` (default stderr) when ``dispatcher`` is cold
+    (``is_cold``) and nothing was announced yet in this process; returns whether it
     printed."""
     global _announced
     if _announced or not is_cold(dispatcher):

@@ -1,7 +1,7 @@
 """torch helpers shared by the engine and ``recommenders``' rankers: one definition each.
 
 A leaf module (torch only), so ``recommenders`` may import it without loading the
-engine, pymoo or Numba (see :mod:`moopt`)."""
+engine, pymoo or Numba (see ``moopt``)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
     Parameters
     ----------
-    device:
+    device : str or torch.device, default "auto"
         ``"auto"`` (CUDA when available, else the CPU), a torch device string such as
         ``"cpu"`` or ``"cuda:0"``, or a ``torch.device`` (returned as is).
 
     Returns
     -------
     torch.device
+        The resolved device.
 
     Raises
     ------

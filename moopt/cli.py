@@ -11,19 +11,25 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-
-import numpy as np
 
 from moopt.commands import apply as apply_command
 from moopt.commands import candidates as candidates_command
 from moopt.commands import report
+from moopt.commands.booml import run as cmd_booml
+from moopt.commands.compare import run as cmd_compare
+from moopt.commands.data import run as cmd_data
+from moopt.commands.demo import run as cmd_demo
+from moopt.commands.dwl import run as cmd_dwl
+from moopt.commands.models import run as cmd_models
+from moopt.commands.multimodal import run as cmd_multimodal
+from moopt.commands.pmors import run as cmd_pmors
+from moopt.commands.rerank import run as cmd_rerank
+from moopt.commands.train import run as cmd_train
 
 from ._clihelp import (
     CACHE_NOTE,
     RERANK_FILES,
     TopHelpFormatter,
-    json_object,
     use_defaults_help,
 )
 
@@ -49,16 +55,6 @@ examples:
   moopt pmors --out runs/pmors               MGDA vs fixed alpha (PMORS Table 2)
   moopt demo --out runs/demo                 the main job
 """ + CACHE_NOTE
-
-
-def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
-    settings = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"moopt: --set takes key=value pairs, got {pair!r}")
-        settings[key.strip()] = value.strip()
-    return settings
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -149,6 +145,14 @@ def _add_job_args(p: argparse.ArgumentParser, device: bool = True) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the ``moopt`` argument parser with every command's subparser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; ``parse_args`` sets ``command`` to the chosen command's name (None
+        without one).
+    """
     parser = argparse.ArgumentParser(
         prog="moopt", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=TopHelpFormatter,
@@ -337,311 +341,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_config(args, model: str):
-    from recommenders.pipeline import RunConfig
-
-    settings = _parse_settings(args.settings)
-    if args.epochs is not None:
-        settings["epochs"] = str(args.epochs)
-    files = {}
-    for spec in getattr(args, "features", None) or []:
-        name, sep, path = spec.partition("=")
-        if not sep or not name or not path:
-            raise ValueError(f"--features takes MODALITY=PATH.npy, got {spec!r}")
-        files[name] = path
-    return RunConfig(
-        model=model, dataset=args.data, data_path=args.data_path,
-        split=args.split, seed=args.seed, device=args.device,
-        n_candidates=args.n_candidates, model_settings=settings,
-        missing=getattr(args, "missing", 0.0) or 0.0, feature_files=files,
-    )  # fmt: skip
-
-
-def _print_metrics(name: str, metrics: dict) -> None:
-    import pandas as pd
-
-    rows = []
-    for protocol, values in metrics.items():
-        ks = sorted({int(k.split("@")[1]) for k in values})
-        for k in ks:
-            row = {"protocol": protocol, "K": k}
-            for m in ("HR", "NDCG", "MRR", "Recall", "Div", "ILD", "Nov", "F1", "F2"):
-                if f"{m}@{k}" in values:
-                    row[m] = values[f"{m}@{k}"]
-            rows.append(row)
-    print(f"\n{name}")
-    # Beyond-accuracy metrics exist only for the full protocol: show "-", not NaN.
-    table = pd.DataFrame(rows)
-    print(table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.4f}"))
-
-
-def cmd_train(args) -> int:
-    from recommenders.pipeline import train_and_evaluate
-
-    cfg = _run_config(args, args.model)
-    res = train_and_evaluate(cfg, args.out, reuse=args.reuse, verbose=not args.quiet)
-    how = "reused checkpoint" if res.reused else f"trained in {res.fit_seconds:.1f}s"
-    _print_metrics(
-        f"{res.model.name} on {res.dataset.name} ({how}, {res.model.device})", res.metrics
-    )
-    print(f"\nwrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / 'candidates.npz'}")
-    return 0
-
-
-def _seed_range(args) -> range:
-    """Seeds --seed .. --seed + --seeds - 1 of a multi-seed command."""
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    return range(args.seed, args.seed + args.seeds)
-
-
-def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = None) -> int:
-    from problems.rerank_eval import METHODS, RerankEvalConfig, rerank_job
-
-    if not candidates_path.is_file():
-        raise FileNotFoundError(f"--candidates: no file {candidates_path} (moopt train writes "
-                                "candidates.npz into its --out folder)")  # fmt: skip
-    if args.score_transform == "none" and args.accuracy == "expected_hits":
-        raise ValueError("--accuracy expected_hits reads hit probabilities, which --score-"
-                         "transform none does not give; use --score-transform calibrated or "
-                         "softmax, or --accuracy accuracy for raw scores")  # fmt: skip
-    seeds = _seed_range(args)
-    cfg = RerankEvalConfig(
-        k=args.k, ks=tuple(k for k in (5, 10) if k <= args.k) or (args.k,),
-        pop_size=args.pop_size, n_gen=args.n_gen,
-        seeds=tuple(seeds),
-        methods=tuple(args.methods) if args.methods else METHODS,
-        score_transform=args.score_transform, accuracy=args.accuracy,
-    )  # fmt: skip
-    ev, written = rerank_job(candidates_path, out, cfg, tuple(args.protocols), dataset,
-                             args.valid_candidates, _settings(args))  # fmt: skip
-    k = cfg.key_k
-    cols = ["protocol", "method", "choice", f"HR@{k}", f"NDCG@{k}", f"Div@{k}", f"Nov@{k}",
-            f"F1@{k}", f"F2@{k}", "seconds"]  # fmt: skip
-    print(ev.table[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    if len(ev.significance):
-        print("\nsignificance (Holm-corrected over the comparisons):")
-        sig = ev.significance[["comparison", "diff", "ci_low", "ci_high", "p", "p_adj"]]
-        print(sig.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    if len(ev.headline):
-        print("\nheadline over users (paired bootstrap and sign-flip, Holm over the cells):")
-        head = ev.headline[["protocol", "F-beta", "baseline", "diff", "ci_low", "ci_high",
-                            "p bootstrap Holm", "p sign-flip Holm", "validation margin",
-                            "strict diff", "strict p bootstrap Holm"]]  # fmt: skip
-        print(head.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    print("\nwrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def cmd_demo(args) -> int:
-    from recommenders.pipeline import train_and_evaluate
-
-    out = Path(args.out)
-    cfg = _run_config(args, args.model)
-    res = train_and_evaluate(cfg, out / args.model, reuse=not args.retrain,
-                             verbose=not args.quiet)  # fmt: skip
-    how = "reused checkpoint" if res.reused else f"trained in {res.fit_seconds:.1f}s"
-    full, sampled = res.metrics["full"], res.metrics["sampled"]
-    print(
-        f"{res.model.name} on {res.dataset.name} ({how}): full ranking HR@10 "
-        f"{full['HR@10']:.4f} NDCG@10 {full['NDCG@10']:.4f}; sampled 1+99 HR@10 "
-        f"{sampled['HR@10']:.4f} NDCG@10 {sampled['NDCG@10']:.4f}"
-    )
-    print(
-        f"\nre-ranking all {res.split.n_users} users' top-{args.n_candidates} candidates "
-        f"into {args.k}-item lists:"
-    )
-    return _rerank_job(args, out / args.model / "candidates.npz", out, res.dataset.name)
-
-
-def cmd_rerank(args) -> int:
-    return _rerank_job(args, Path(args.candidates), Path(args.out))
-
-
-def cmd_compare(args) -> int:
-    from problems.comparison import DEFAULT_SOLVERS, comparison_job
-
-    trains = args.problem in ("loss-weight", "domain-weight")
-    default = ("nsga2", "bo") if trains else DEFAULT_SOLVERS
-    result, written = comparison_job(args.problem, args.out, args.budget,
-                                     tuple(args.solvers or default), args.data, args.seed,
-                                     args.budget_type, progress=True, seeds=args.seeds,
-                                     n_var=args.n_var, settings=_settings(args),
-                                     problem_args=json_object(
-                                         args.problem_args, "--problem-args"))  # fmt: skip
-    _print_table(result.table)
-    if len(result.significance):
-        print("\nbest two solvers, paired over seeds:")
-        cols = ["indicator", "a", "b", "diff", "ci_low", "ci_high", "p", "cohens_d"]
-        _print_table(result.significance[cols])
-    print(f"\nhypervolume reference point: {np.round(result.ref_point, 4).tolist()}")
-    print("wrote " + ", ".join(str(p) for p in written))
-    failed = result.runs[result.runs["status"] != "ok"]
-    if len(failed):  # the files are written, but the comparison is not whole
-        print(f"moopt compare: {len(failed)} of {len(result.runs)} runs failed (runs.csv has "
-              "each error):", file=sys.stderr)  # fmt: skip
-        for _, r in failed.iterrows():
-            print(f"  {r['solver']} seed {r['seed']}: {r['status']}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _settings(args) -> dict:
-    """Every option of a command, for its run record (the output folder aside: the record
-    lies in it, and a run moved elsewhere is the same run)."""
-    return {k: v for k, v in sorted(vars(args).items()) if k not in ("out", "version")}
-
-
-def _print_table(table) -> None:
-    print(table.to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.4g}"))
-
-
-def cmd_booml(args) -> int:
-    from problems.loss_weight import LossWeightConfig
-    from problems.loss_weight_eval import booml_job
-    from recommenders.pipeline import load_data
-
-    cfg = LossWeightConfig(encoder=args.encoder, n_groups=args.groups, k=args.k, seed=args.seed,
-                           projection=args.projection)  # fmt: skip
-    seeds = _seed_range(args)
-    if len(seeds) > 1:
-        from problems.loss_weight_eval import booml_seeds_job
-
-        mean, sig, written = booml_seeds_job(
-            lambda s: load_data(args.data, seed=s), args.out,
-            seeds, args.budget, args.n_initial, cfg,
-            device=args.device, verbose=True,
-        )  # fmt: skip
-        print(f"final models on the test stage over {args.seeds} seeds (mean, 95% CI "
-              "half-width):")  # fmt: skip
-        _print_table(mean)
-        print("\nagainst the fixed weights, paired over seeds (Holm):")
-        _print_table(sig[["comparison", "diff", "ci_low", "ci_high", "p", "p_adj"]])
-        print("wrote " + ", ".join(str(p) for p in written))
-        return 0
-    data = load_data(args.data, seed=args.seed)
-    table, epochs, written = booml_job(data, args.out, args.budget, args.n_initial, cfg,
-                                       device=args.device, verbose=True)  # fmt: skip
-    print(f"evaluations of the two searches (warm start projection: {cfg.projection}; "
-          "epochs, wall-clock seconds and gradient passes per evaluation):")
-    _print_table(epochs)
-    print(f"\nfinal models on the test stage (K = {args.k}):")
-    _print_table(table)
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def cmd_dwl(args) -> int:
-    from problems.dwl import DWLConfig, dwl_job
-    from recommenders.pipeline import load_data
-
-    def names(text):
-        return tuple(n.strip() for n in text.split(",") if n.strip())
-
-    cfg = DWLConfig(model=args.model, epochs=args.epochs, patience=args.patience,
-                    n_negatives=args.n_negatives, sparse=names(args.sparse),
-                    dense=names(args.dense))  # fmt: skip
-    table, sig, written = dwl_job(load_data(args.data, seed=args.seed), args.out,
-                                  [v.strip() for v in args.variants.split(",") if v.strip()],
-                                  _seed_range(args), cfg,
-                                  device=args.device, verbose=True)  # fmt: skip
-    groups = table[table["domain"].str.startswith("[")]
-    _print_table(groups[[c for c in groups.columns if "ci" not in c]])
-    if len(sig):
-        print("\ndynamic against the baselines, paired over seeds (Bonferroni over domains):")
-        part = sig[sig["domain"].str.startswith("[")]
-        _print_table(part[["a", "b", "metric", "domain", "diff", "ci_low", "ci_high", "p_adj"]])
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def _numbers(text: str, flag: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(r) for r in text.split(",") if r.strip())
-    except ValueError:
-        raise ValueError(f"{flag} takes comma-separated numbers, got {text!r}") from None
-
-
-def cmd_multimodal(args) -> int:
-    from problems.multimodal_eval import MultimodalConfig, multimodal_job
-    from recommenders.pipeline import coerce_settings, load_data
-
-    settings = coerce_settings("duafmat", _parse_settings(args.settings))
-    cfg = MultimodalConfig(epochs=args.epochs, patience=args.patience, hidden=args.hidden,
-                           settings=settings)  # fmt: skip
-    rates = _numbers(args.missing, "--missing")
-    ablation_rates = None
-    if args.ablation_missing is not None:
-        ablation_rates = _numbers(args.ablation_missing, "--ablation-missing")
-    table, sig, written = multimodal_job(
-        load_data(args.data, seed=args.seed), args.out,
-        [v.strip() for v in args.variants.split(",") if v.strip()], rates, _seed_range(args),
-        cfg, device=args.device, verbose=True, ablation_rates=ablation_rates,
-    )  # fmt: skip
-    _print_table(table[["rate", "variant", "seeds", "NDCG@5", "NDCG@10", "MRR@5", "MRR@10",
-                        "seconds_per_epoch"]])  # fmt: skip
-    cols = ["rate", "variant", "diff", "ci_low", "ci_high", "p_adj"]
-    for ref, title in (("sasrec", "against SASRec, paired over seeds (Holm over the variants "
-                        "of a rate)"),
-                       ("duafmat", "ablations against DuAF-MAT, paired over seeds (Holm over "
-                        "the ablations of a rate)")):  # fmt: skip
-        part = sig[(sig["metric"] == "NDCG@10") & (sig["versus"] == ref)] if len(sig) else sig
-        if len(part):
-            print(f"\n{title}:")
-            _print_table(part[cols])
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def cmd_pmors(args) -> int:
-    from problems.pareto_stationarity import PMORSConfig
-    from problems.pareto_stationarity_eval import pmors_job, pmors_seeds_job
-    from recommenders.pipeline import load_data
-
-    cfg = PMORSConfig(epochs=args.epochs, seed=args.seed)
-    seeds = _seed_range(args)
-    if len(seeds) == 1:
-        table, written = pmors_job(load_data(args.data, seed=args.seed), args.out, cfg,
-                                   device=args.device, verbose=True)  # fmt: skip
-        _print_table(table)
-    else:
-        table, sig, written = pmors_seeds_job(lambda s: load_data(args.data, seed=s), args.out,
-                                              seeds, cfg, device=args.device, verbose=True)
-        _print_table(table)
-        print("\nMGDA vs fixed alpha, paired over seeds (Holm over the comparisons):")
-        _print_table(sig[["comparison", "diff", "ci_low", "ci_high", "p", "p_adj"]])
-    print("wrote " + ", ".join(str(p) for p in written))
-    return 0
-
-
-def cmd_data(args) -> int:
-    from recommenders.pipeline import load_data
-
-    ds = load_data(args.name, args.path)
-    for key, value in ds.summary().items():
-        print(f"{key:>16}: {value}")
-    print(f"{'genre names':>16}: {', '.join(ds.genre_names)}")
-    return 0
-
-
-def cmd_models(args) -> int:
-    from dataclasses import asdict
-
-    from recommenders.models import MODELS
-
-    for name, klass in MODELS.items():
-        config = asdict(klass.config_class())
-        doc = (klass.__doc__ or "").strip().splitlines()[0]
-        print(f"{name:>9}  {doc}")
-        if "epochs" in config:
-            print(f"{'':>11}trains at most {config['epochs']} epochs, stopping after "
-                  f"{config['patience']} validation rounds without a better NDCG@10 "
-                  "(--epochs N, --set patience=P)")  # fmt: skip
-        settings = ", ".join(f"{k}={v}" for k, v in config.items())
-        print(f"{'':>11}{settings or '(no settings)'}")
-    return 0
-
-
 COMMANDS = {
     "train": cmd_train, "demo": cmd_demo, "rerank": cmd_rerank, "compare": cmd_compare,
     "booml": cmd_booml, "pmors": cmd_pmors, "dwl": cmd_dwl,
@@ -652,6 +351,22 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``moopt`` command line.
+
+    Errors a user can cause (``ValueError``, ``TypeError``, ``FileNotFoundError``, a busy
+    output folder) are printed as one line on stderr with exit status 2;
+    ``MOOPT_DEBUG=1`` in the environment raises them instead.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, the command's own status, or 2 for an error.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

@@ -10,10 +10,35 @@ import numpy as np
 def kmeans(
     X, n_clusters: int, seed: int = 0, n_init: int = 4, max_iter: int = 100
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cluster the rows of ``X`` (n, d): returns ``(labels (n,), centroids (k, d))``.
+    """Cluster the rows of ``X`` with seeded k-means.
 
     The best of ``n_init`` seeded restarts by within-cluster sum of squares; the same
     seed gives the same clustering.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Points to cluster, finite, at least one row.
+    n_clusters : int
+        Number of clusters ``k``, in [1, n].
+    seed : int, default 0
+        Seed of the k-means++ seeding.
+    n_init : int, default 4
+        Restarts; the one with the smallest within-cluster sum of squares is kept.
+    max_iter : int, default 100
+        Lloyd iterations per restart at most (stops earlier once centroids settle).
+
+    Returns
+    -------
+    labels : numpy.ndarray, shape (n,)
+        Cluster of each row, in ``0 .. k - 1``.
+    centroids : numpy.ndarray, shape (k, d)
+        Cluster centres.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is empty, not 2-D or non-finite, or ``n_clusters`` is outside [1, n].
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] == 0:

@@ -1,7 +1,7 @@
 """Solvers compared head to head on one problem under one budget, over several seeds.
 
-Every solver is a pymoo ``Algorithm`` (NSGA-II, :class:`moopt.algorithms.MGDA`,
-:class:`moopt.algorithms.BayesOpt`, :class:`moopt.algorithms.MOBO`, ...) run by pymoo's
+Every solver is a pymoo ``Algorithm`` (NSGA-II, ``moopt.algorithms.MGDA``,
+``moopt.algorithms.BayesOpt``, ``moopt.algorithms.MOBO``, ...) run by pymoo's
 own ``minimize`` with the same termination: a number of evaluations or of seconds. After
 every generation a callback merges the algorithm's population into a non-dominated
 archive of everything it has kept, so the hypervolume can be followed against
@@ -13,7 +13,7 @@ budget; every final number is read off the archive at the last generation that f
 the budget (``evaluations``), and ``evaluations_spent`` says what the run used in all.
 Before anything runs, a solver whose first generation cannot fit is refused: its
 ``n_initial`` or ``pop_size``, and for a solver that says how many evaluations each of its
-starts costs (:meth:`moopt.algorithms.MGDA.evaluations_per_start`: one plus 2 n_var
+starts costs (``moopt.algorithms.MGDA.evaluations_per_start``: one plus 2 n_var
 finite-difference probes) starts times that. A run whose first generation still ends
 past the budget is an error row, never scored; curves stop at the budget.
 
@@ -25,9 +25,9 @@ ZDT and DTLZ problems, the two-objective quadratics), the inverted generational 
 (IGD) to it is reported too.
 
 With several seeds every solver runs once per seed; the table gives the mean and a
-t-based 95% CI of each indicator (:func:`moopt.stats.mean_ci`), the curves get
+t-based 95% CI of each indicator (``moopt.stats.mean_ci``), the curves get
 confidence bands, and the two best solvers by mean hypervolume (and by IGD) are compared
-by a paired t-test over seeds (:func:`moopt.stats.paired_over_seeds`).
+by a paired t-test over seeds (``moopt.stats.paired_over_seeds``).
 
 A run that fails, whatever it raises (a solver that cannot handle the problem, a BoTorch
 fitting error, a ``FloatingPointError`` from a training problem, non-finite objective
@@ -61,13 +61,24 @@ from . import stats
 
 
 def nondominated(F: np.ndarray) -> np.ndarray:
-    """The non-dominated rows of ``F`` (minimisation), duplicates kept once."""
+    """Return the non-dominated rows of ``F`` (minimisation), duplicates kept once.
+
+    Parameters
+    ----------
+    F : array_like, shape (n, M)
+        Objective values.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m, M)
+        The non-dominated rows, in the sorted order of the unique rows.
+    """
     F = np.asarray(F, dtype=float)
     return F[_nondominated_index(F)] if len(F) else np.unique(F, axis=0)
 
 
 def _nondominated_index(F: np.ndarray) -> np.ndarray:
-    """Row indices of :func:`nondominated` ``(F)``, in its order (non-empty ``F``): the
+    """Row indices of ``nondominated`` ``(F)``, in its order (non-empty ``F``): the
     first of each set of equal rows, so decision vectors can follow their objectives."""
     _, first = np.unique(F, axis=0, return_index=True)
     if len(first) <= 1:
@@ -79,7 +90,7 @@ class _Archive(Callback):
     """Records (evaluations, seconds, archive F, archive X) after every generation.
 
     The progress bar is the run's only: it is dropped from the archive once the run ends
-    (:meth:`__getstate__` leaves it out too), so a result holding the archive pickles."""
+    (``__getstate__`` leaves it out too), so a result holding the archive pickles."""
 
     def __init__(self, bar=None, by_time: bool = False) -> None:
         super().__init__()
@@ -144,7 +155,7 @@ def _check_finite(pop) -> None:
 
 
 class _FiniteCheck:
-    """The evaluator callback of a run: :func:`_check_finite`, then the algorithm's own
+    """The evaluator callback of a run: ``_check_finite``, then the algorithm's own
     callback (a class, not a closure, so that the run's result pickles)."""
 
     def __init__(self, previous=None) -> None:
@@ -157,10 +168,20 @@ class _FiniteCheck:
 
 
 def initial_design(algorithm: Algorithm, problem=None) -> int | None:
-    """How many evaluations ``algorithm`` spends before it can adapt: ``n_initial`` of the
-    Bayesian optimisers, ``pop_size`` of population-based ones, and for a solver with
-    ``evaluations_per_start(problem)`` (MGDA) its starts times that, gradient probes
-    included (None when unknown)."""
+    """Return the evaluations ``algorithm`` spends before it can adapt (None when unknown).
+
+    Parameters
+    ----------
+    algorithm : pymoo.core.algorithm.Algorithm
+        The solver: ``n_initial`` of the Bayesian optimisers, ``pop_size`` of the others.
+    problem : pymoo.core.problem.Problem, optional
+        For solvers with ``evaluations_per_start(problem)`` (MGDA): starts times that.
+
+    Returns
+    -------
+    int or None
+        The evaluations of the first generation, gradient probes included.
+    """
     per_start = getattr(algorithm, "evaluations_per_start", None)
     if problem is not None and callable(per_start) and hasattr(algorithm, "n_starts"):
         return int(algorithm.n_starts) * int(per_start(problem))
@@ -193,13 +214,13 @@ def reference_point(fronts: Sequence[np.ndarray], scale: float = 0.1) -> np.ndar
 
     The worst value of each objective over all ``fronts`` plus ``scale`` times its range;
     where an objective took a single value, ``scale`` times that value's magnitude (at
-    least 1e-8), the rule :func:`moopt.algorithms.mobo.infer_reference_point` follows.
+    least 1e-8), the rule ``moopt.algorithms.mobo.infer_reference_point`` follows.
 
     Parameters
     ----------
-    fronts:
+    fronts : sequence of array_like
         Non-empty (n_i, M) arrays of objective values (minimisation).
-    scale:
+    scale : float, default 0.1
         Fraction of the range (or magnitude) added beyond the worst value.
 
     Returns
@@ -214,7 +235,18 @@ def reference_point(fronts: Sequence[np.ndarray], scale: float = 0.1) -> np.ndar
 
 
 def known_front(problem) -> np.ndarray | None:
-    """The problem's Pareto front if it can give one (pymoo's test problems do), else None."""
+    """Return the problem's Pareto front if it can give one (pymoo's test problems do).
+
+    Parameters
+    ----------
+    problem : pymoo.core.problem.Problem
+        The problem.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The finite (n, n_obj) front, or None.
+    """
     try:
         pf = problem.pareto_front()
     except Exception:  # a problem without a known front may raise anything here
@@ -247,11 +279,14 @@ def _seed_list(seed: int, seeds) -> list[int]:
 
 @dataclass
 class Comparison:
-    """What :func:`compare` returns.
+    """What ``compare`` returns.
 
-    Attributes
+    ``save`` writes it to a folder (the layout of ``moopt compare --out``) and
+    ``load`` reads such a folder back; pickling works too.
+
+    Parameters
     ----------
-    table:
+    table : pandas.DataFrame
         One row per solver: status, ``seeds`` (runs that finished), ``runs_failed``,
         ``runs_empty`` (finished with an empty front), ``evaluations`` (within
         the budget) and ``evaluations_spent``, ``seconds`` (wall time per run),
@@ -259,34 +294,33 @@ class Comparison:
         ``gradients`` (where a solver's gradients came from, for MGDA);
         all means over seeds, and with several seeds ``hypervolume_ci_low/high`` (and
         ``igd_ci_low/high``): the 95% t interval of the mean.
-    runs:
+    runs : pandas.DataFrame
         One row per (solver, seed) with the same indicators; a failed run has its error
         in ``status`` and no indicators.
-    curves:
+    curves : dict of str to pandas.DataFrame
         Solver -> DataFrame (seed, evaluations, seconds, hypervolume[, igd]) after every
         generation.
-    bands:
+    bands : dict of str to pandas.DataFrame
         Solver -> DataFrame (x, mean, ci_low, ci_high) of the hypervolume on a grid of
         evaluations (or seconds) shared by the seeds; the CI is zero-width with one seed.
-    fronts:
+    fronts : dict of str to numpy.ndarray
         Solver -> final non-dominated points of the first seed; ``fronts_by_seed`` has all.
-    significance:
+    significance : pandas.DataFrame
         The two best solvers by mean hypervolume (and by IGD) compared by a paired t-test
         over seeds: a, b, diff (a - b), its CI, t, p, Cohen's d. Empty with one seed.
-    fronts_by_seed, fronts_X_by_seed:
+    fronts_by_seed, fronts_X_by_seed : dict of str to list of numpy.ndarray
         Solver -> one array per seed (in ``seeds`` order) of the final front's objective
         values (n, n_obj) and decision vectors (n, n_var); an empty or failed run has
         (0, n_obj) and (0, n_var).
-    ref_point, pareto_front, budget, budget_type, seeds, alpha:
-        The hypervolume reference point, the known front (or None) and the settings.
-    results:
-        Solver -> the first seed's pymoo ``Result`` (not saved by :meth:`save`).
-    record:
+    ref_point, pareto_front : numpy.ndarray
+        The hypervolume reference point (M,) and the known front (or None).
+    budget, budget_type, seeds, alpha : float, str, list of int, float
+        The settings of ``compare``.
+    results : dict
+        Solver -> the first seed's pymoo ``Result`` (not saved by ``save``).
+    record : dict
         Empty; in a loaded comparison, its ``comparison.json`` (problem, settings,
         package versions, ...).
-
-    :meth:`save` writes it to a folder (the layout of ``moopt compare --out``) and
-    :meth:`load` reads such a folder back; pickling works too.
     """
 
     table: pd.DataFrame
@@ -307,19 +341,24 @@ class Comparison:
     record: dict = field(default_factory=dict)
 
     def save(self, folder, problem: str | None = None, settings: Mapping | None = None) -> list:
-        """Write the comparison to ``folder`` (tables as CSV, fronts as a long CSV, the
-        reference point, settings and package versions as JSON; each file atomically) and
-        return the paths written; :meth:`load` reads it back equal (``results`` aside).
-        The layout is the one ``moopt compare --out`` writes (:mod:`moopt.persist`).
+        """Write the comparison to ``folder``; ``load`` reads it back equal (``results`` aside).
+
+        The layout is the one ``moopt compare --out`` writes (``moopt.persist``), each file
+        written atomically.
 
         Parameters
         ----------
-        folder:
+        folder : str or os.PathLike
             Output folder (created if missing).
-        problem:
+        problem : str, optional
             The problem's name, kept in ``comparison.json``.
-        settings:
+        settings : Mapping, optional
             Anything else that made the run (JSON values), kept in ``comparison.json``.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written.
         """
         from .persist import save_comparison
 
@@ -327,36 +366,71 @@ class Comparison:
 
     @classmethod
     def load(cls, folder) -> Comparison:
-        """The comparison saved in ``folder`` by :meth:`save` or by ``moopt compare --out``
-        (its ``record`` holds comparison.json: settings and versions); pymoo's ``Result``
-        objects are not saved, so ``results`` is empty."""
+        """Load the comparison saved in ``folder`` by ``save`` or by ``moopt compare --out``.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            The folder; ``record`` gets its comparison.json, ``results`` stays empty.
+
+        Returns
+        -------
+        Comparison
+            The comparison.
+        """
         from .persist import load_comparison
 
         return load_comparison(folder, cls)
 
     def plot_hypervolume(self, x: str | None = None, band: bool = True):
-        """Mean hypervolume against evaluations (or seconds) with its 95% band over seeds
-        (:func:`moopt.plots.plot_hypervolume`).
+        """Plot the mean hypervolume with its 95% band over seeds (``moopt.plots``).
 
-        ``x`` defaults to the budget's unit; ``x="seconds"`` under an evaluation budget
-        draws each seed's curve instead (seconds differ between seeds, so no band).
+        Parameters
+        ----------
+        x, band : str or None, and bool
+            As in ``moopt.plots.plot_hypervolume``: the x axis (default the budget's unit) and
+            whether to draw the bands.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure.
         """
         from .plots import plot_hypervolume
 
         return plot_hypervolume(self, x, band)
 
     def plot_fronts(self, names=None, marks=None, seeds: str = "all"):
-        """Final non-dominated points of every solver, each seed's (``seeds="all"``,
-        marked by seed) or the first seed's, objectives pairwise, with the known Pareto
-        front where there is one; ``marks`` maps a label to one objective vector drawn as
-        a labelled star (e.g. a published configuration)
-        (:func:`moopt.plots.plot_comparison_fronts`)."""
+        """Plot every solver's final non-dominated points, objectives pairwise (``moopt.plots``).
+
+        Parameters
+        ----------
+        names, marks, seeds : sequence of str, Mapping, and {"all", "first"}
+            As in ``moopt.plots.plot_comparison_fronts``: objective names, labelled objective
+            vectors drawn as stars, and every seed's fronts or the first seed's.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure.
+        """
         from .plots import plot_comparison_fronts
 
         return plot_comparison_fronts(self, names, marks, seeds)
 
     def dominated_by(self, f) -> list[str]:
-        """The solvers with an archived point (any seed) that dominates the vector ``f``."""
+        """Return the solvers with an archived point (any seed) that dominates ``f``.
+
+        Parameters
+        ----------
+        f : array_like, shape (M,)
+            An objective vector (minimisation).
+
+        Returns
+        -------
+        list of str
+            Solver names, in the comparison's order.
+        """
         f = np.asarray(f, dtype=float)
         out = []
         for name, fronts in self.fronts_by_seed.items():
@@ -452,31 +526,43 @@ def compare(
 
     Parameters
     ----------
-    problem:
-        A pymoo ``Problem``. Each run gets its own copy, so a problem that keeps state
+    problem : pymoo.core.problem.Problem
+        The problem. Each run gets its own copy, so a problem that keeps state
         between evaluations (a warm start, a history) starts afresh for every solver and
         seed; ``Comparison.results[name]`` is the first seed's pymoo ``Result``.
-    solvers:
-        Name -> pymoo ``Algorithm`` (copied before every run, so one instance can be reused).
-    budget, budget_type:
-        ``"evaluations"`` (problem evaluations, as pymoo's evaluator counts them, gradient
-        probes included) or ``"seconds"`` of wall time per run. An evaluation budget
-        smaller than a solver's initial design (``n_initial`` or ``pop_size``; for MGDA
-        its starts with their finite-difference probes) is an error.
-    seed, seeds:
+    solvers : Mapping of str to pymoo.core.algorithm.Algorithm
+        Name -> ``Algorithm`` (copied before every run, so one instance can be reused).
+    budget, budget_type : float, and {"evaluations", "seconds"}
+        A positive budget (default 100) of ``"evaluations"`` (default; problem
+        evaluations as pymoo's evaluator counts them, gradient probes included) or
+        ``"seconds"`` of wall time per run. An evaluation budget smaller than a solver's
+        initial design (``n_initial`` or ``pop_size``; for MGDA its starts with their
+        finite-difference probes) is an error.
+    seed, seeds : int, and int or sequence of int, optional
         ``seeds=None`` runs once with ``seed``; ``seeds=5`` runs seeds ``seed .. seed+4``;
         a list gives the seeds themselves. Every solver sees the same seeds, so they pair.
-    ref_point:
-        Hypervolume reference point (minimisation); default: :func:`reference_point` of
+    ref_point : array_like, shape (M,), optional
+        Hypervolume reference point (minimisation); default: ``reference_point`` of
         the archived fronts of all solvers and seeds (the worst value of each objective
         plus 10% of its range, or of its magnitude where the range is zero). A given point
         that no archived solution dominates is an error (every hypervolume would be 0).
-    pareto_front:
+    pareto_front : array_like, shape (n, M), optional
         The true front for IGD; default: ``problem.pareto_front()`` where it exists.
-    verbose, progress:
+    verbose, progress : bool, default False
         pymoo's per-generation display; a tqdm bar per run over the budget.
-    alpha:
+    alpha : float, default 0.05
         Level of the confidence intervals and tests (95% by default).
+
+    Returns
+    -------
+    Comparison
+        Tables, curves, bands, fronts and tests of every solver and seed.
+
+    Raises
+    ------
+    ValueError or TypeError
+        For no solvers, a bad budget or seeds, a solver that is no pymoo ``Algorithm`` or
+        cannot start within the budget, a bad front or reference point.
     """
     if not solvers:
         raise ValueError("solvers is empty; pass a mapping of names to pymoo algorithms")

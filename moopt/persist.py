@@ -3,26 +3,24 @@ back equal.
 
 Arrays go to ``.npz`` (or, for the fronts of a comparison, a long CSV that other tools
 read), tables to CSV, settings to JSON; every file is written atomically
-(:mod:`moopt.files`). Floats survive the round trip bit for bit: CSVs are written with
+(``moopt.files``). Floats survive the round trip bit for bit: CSVs are written with
 Python's shortest round-trip representation and read with pandas' exact parser.
 
 A comparison's folder is the one ``moopt compare --out DIR`` writes, so
 ``Comparison.load(DIR)`` reloads a command-line run in a notebook:
 
-=================== =========================================================
-``comparison.json`` problem, n_var, n_obj, budget, budget_type, seeds, solvers,
-                    reference_point, alpha, settings, versions
-``comparison.csv``  the summary table (one row per solver)
-``runs.csv``        one row per solver and seed
-``curves.csv``      the hypervolume after every generation (column ``solver``)
-``bands.csv``       mean and 95% band on a shared grid (column ``solver``)
-``significance.csv`` the best two solvers paired over seeds (several seeds only)
-``fronts.csv``      every solver's and seed's final front, one row per point:
-                    ``solver, seed, point, x0 .. x{n_var-1}, f0 .. f{n_obj-1}``
-``pareto_front.npz`` the known Pareto front (array ``F``), where there is one
-=================== =========================================================
+- ``comparison.json``: problem, n_var, n_obj, budget, budget_type, seeds, solvers,
+  reference_point, alpha, settings, versions;
+- ``comparison.csv``: the summary table (one row per solver);
+- ``runs.csv``: one row per solver and seed;
+- ``curves.csv``: the hypervolume after every generation (column ``solver``);
+- ``bands.csv``: mean and 95% band on a shared grid (column ``solver``);
+- ``significance.csv``: the best two solvers paired over seeds (several seeds only);
+- ``fronts.csv``: every solver's and seed's final front, one row per point:
+  ``solver, seed, point, x0 .. x{n_var-1}, f0 .. f{n_obj-1}``;
+- ``pareto_front.npz``: the known Pareto front (array ``F``), where there is one.
 
-A re-ranking result (:class:`moopt.engine.RerankResult`) is ``rerank_result.npz`` (its
+A re-ranking result (``moopt.engine.RerankResult``) is ``rerank_result.npz`` (its
 arrays) and ``rerank_result.json`` (objective names, seconds, which arrays it has).
 """
 
@@ -46,7 +44,32 @@ BY_SOLVER = {"curves": "curves.csv", "bands": "bands.csv"}
 
 
 def jsonable(value: Any) -> Any:
-    """Settings as JSON values: paths and numpy scalars as their plain equivalents."""
+    """Convert settings to JSON values: paths and numpy scalars as their plain equivalents.
+
+    Parameters
+    ----------
+    value : Any
+        A setting: mappings, lists and tuples are converted recursively (keys to text,
+        tuples to lists).
+
+    Returns
+    -------
+    Any
+        The same value built of dicts, lists, numbers, text, booleans and None.
+
+    Raises
+    ------
+    TypeError
+        If a value is none of those (nor a numpy scalar or path).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> from moopt.persist import jsonable
+    >>> jsonable({"seeds": (np.int64(0), 1), "out": Path("runs/a"), 3: np.float32(0.5)})
+    {'seeds': [0, 1], 'out': 'runs/a', '3': 0.5}
+    """
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -62,9 +85,24 @@ def jsonable(value: Any) -> Any:
 
 
 def fronts_frame(result) -> pd.DataFrame:
-    """Every solver's and seed's final front in long form: ``solver, seed, point,
-    x0 .. x{n_var-1}, f0 .. f{n_obj-1}``, one row per point (a failed or empty run has
-    none)."""
+    """Return every solver's and seed's final front in long form, one row per point.
+
+    Parameters
+    ----------
+    result : moopt.compare.Comparison
+        A comparison with decision vectors (``fronts_X_by_seed``), as ``compare`` makes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``solver, seed, point, x0 .. x{n_var-1}, f0 .. f{n_obj-1}`` (a failed or
+        empty run has no rows).
+
+    Raises
+    ------
+    ValueError
+        If a non-empty front has no decision vectors, or their lengths differ.
+    """
     n_var, n_obj = _sizes(result)
     columns = ["solver", "seed", "point"] + [f"x{j}" for j in range(n_var)] + [
         f"f{j}" for j in range(n_obj)]  # fmt: skip
@@ -98,10 +136,32 @@ def _sizes(result) -> tuple[int, int]:
 
 def save_comparison(result, folder: str | os.PathLike, problem: str | None = None,
                     settings: Mapping[str, Any] | None = None) -> list[Path]:  # fmt: skip
-    """Write ``result`` (a :class:`moopt.compare.Comparison`) to ``folder``; returns the
-    paths written. ``problem`` names the problem and ``settings`` holds whatever else
-    made the run (the command line's options), both kept in ``comparison.json`` with the
-    package versions. See the module docstring for the files."""
+    """Write a comparison to ``folder`` (the files are listed in the module docstring).
+
+    Parameters
+    ----------
+    result : moopt.compare.Comparison
+        The comparison to save (at least one seed).
+    folder : str or os.PathLike
+        Destination folder, created if missing; files of the same names are replaced.
+    problem : str, optional
+        Name of the problem, kept in ``comparison.json``.
+    settings : Mapping of str to Any, optional
+        Whatever else made the run (the command line's options), JSON values (see
+        ``jsonable``), kept in ``comparison.json`` with the package versions.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        If the comparison has no seeds or no decision vectors for a front.
+    TypeError
+        If ``settings`` holds a value that is not JSON.
+    """
     if not result.seeds:
         raise ValueError("the comparison has no seeds; save a result of moopt.compare.compare")
     out = Path(folder)
@@ -129,10 +189,27 @@ def save_comparison(result, folder: str | os.PathLike, problem: str | None = Non
 
 
 def load_comparison(folder: str | os.PathLike, cls=None):
-    """The :class:`moopt.compare.Comparison` saved in ``folder`` (by :func:`save_comparison`
-    or ``moopt compare --out``), equal to the saved one but for ``results`` (pymoo's
-    ``Result`` objects are not saved: empty). Its ``record`` holds ``comparison.json``
-    (settings and versions included)."""
+    """Load the comparison saved in ``folder`` by ``save_comparison`` or ``moopt compare --out``.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Folder holding ``comparison.json`` and the tables.
+    cls : type, optional
+        Class to build (default ``moopt.compare.Comparison``).
+
+    Returns
+    -------
+    moopt.compare.Comparison
+        Equal to the saved one but for ``results`` (pymoo's ``Result`` objects are not
+        saved: empty). Its ``record`` holds ``comparison.json`` (settings and versions
+        included).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` has no ``comparison.json``.
+    """
     folder = Path(folder)
     path = folder / COMPARISON_JSON
     if not path.is_file():
@@ -196,10 +273,29 @@ RERANK_NPZ, RERANK_JSON = "rerank_result.npz", "rerank_result.json"
 
 
 def save_rerank_result(result, folder: str | os.PathLike) -> list[Path]:
-    """Write a :class:`moopt.engine.RerankResult` to ``folder``: its arrays to
-    ``rerank_result.npz``, its objective names, seconds and the names of the arrays it
-    has (absent ones, e.g. no archive or no anchors, stay absent) to
-    ``rerank_result.json``; returns the paths written."""
+    """Write a re-ranking result to ``folder``.
+
+    Its arrays go to ``rerank_result.npz``; its objective names, seconds and the names
+    of the arrays it has (absent ones, e.g. no archive or no anchors, stay absent) to
+    ``rerank_result.json``.
+
+    Parameters
+    ----------
+    result : moopt.engine.RerankResult
+        The result to save.
+    folder : str or os.PathLike
+        Destination folder, created if missing.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The two files written.
+
+    Raises
+    ------
+    TypeError
+        If a field other than ``objectives`` and ``seconds`` is neither an array nor None.
+    """
     arrays, scalars = {}, {}
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)
@@ -217,8 +313,25 @@ def save_rerank_result(result, folder: str | os.PathLike) -> list[Path]:
 
 
 def load_rerank_result(folder: str | os.PathLike, cls=None):
-    """The :class:`moopt.engine.RerankResult` saved in ``folder`` by
-    :func:`save_rerank_result`, equal to the saved one."""
+    """Load the re-ranking result saved in ``folder`` by ``save_rerank_result``.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Folder holding ``rerank_result.json`` and ``rerank_result.npz``.
+    cls : type, optional
+        Class to build (default ``moopt.engine.RerankResult``).
+
+    Returns
+    -------
+    moopt.engine.RerankResult
+        Equal to the saved one.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` has no ``rerank_result.json``.
+    """
     folder = Path(folder)
     if not (folder / RERANK_JSON).is_file():
         raise FileNotFoundError(f"no {RERANK_JSON} in {folder}: not a folder written by "

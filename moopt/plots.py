@@ -21,7 +21,24 @@ def _figure(n_panels: int, size: float = 3.6):
 
 
 def subplots(n_rows: int, n_cols: int, size: float = 3.6):
-    """A figure with an (n_rows, n_cols) grid of panels (always 2-D)."""
+    """Make a figure with an (n_rows, n_cols) grid of panels (constrained layout).
+
+    Headless (Agg) unless a backend was chosen already, e.g. a notebook's inline one.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Grid shape.
+    size : float, default 3.6
+        Width and height of one panel in inches.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure.
+    axes : numpy.ndarray of matplotlib.axes.Axes, shape (n_rows, n_cols)
+        The panels (always 2-D).
+    """
     import sys
 
     import matplotlib
@@ -39,16 +56,49 @@ def subplots(n_rows: int, n_cols: int, size: float = 3.6):
 
 
 def fit_title(fig, text: str, fontsize: float = 12.0, share: float = 1.0) -> str:
-    """``text`` wrapped into lines that fit ``share`` of the figure's width at ``fontsize``
-    points (a character is taken as 0.6 of the size). An axes title is centred on its
-    axes, which the labels push right, so it gets about 0.75 of the width."""
+    """Wrap ``text`` into lines that fit ``share`` of the figure's width at ``fontsize`` points.
+
+    A character is taken as 0.6 of the size. An axes title is centred on its axes, which the
+    labels push right, so it gets about 0.75 of the width.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure whose width counts.
+    text : str
+        The title.
+    fontsize : float, default 12.0
+        Font size in points.
+    share : float, default 1.0
+        Share of the figure's width the title may take.
+
+    Returns
+    -------
+    str
+        ``text`` with line breaks (at least 12 characters a line).
+    """
     inches = fig.get_figwidth() * share
     chars = max(12, int(inches * 72 / (0.6 * fontsize)))
     return textwrap.fill(text, chars)
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
-    """Save a figure as PNG atomically (temp file, then rename) and close it."""
+    """Save a figure as PNG atomically (temp file, then rename) and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; closed afterwards, also on error.
+    path : str or os.PathLike
+        Destination file; its folder is created if missing.
+    dpi : int, default 130
+        Resolution.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     import matplotlib.pyplot as plt
 
     from .files import atomic_path
@@ -68,11 +118,31 @@ def plot_front(
     marks: Mapping[str, np.ndarray] | None = None,
     title: str = "",
 ):
-    """Pairwise projections of a population's objective values (maximised).
+    """Plot the pairwise projections of a population's objective values (maximised).
 
-    ``F`` (n, M); ``rank`` highlights the non-dominated points (rank 0); ``marks`` maps a
-    label to one objective vector (M,) drawn as a labelled marker (e.g. the base ranker's
-    list or the chosen list). Returns the figure.
+    Parameters
+    ----------
+    F : array_like, shape (n, M)
+        Objective values, M >= 2.
+    names : sequence of str
+        The M objective names (axis labels).
+    rank : array_like, shape (n,), optional
+        Non-dominated front of every point; rank 0 is highlighted (default: all points).
+    marks : Mapping of str to array_like, optional
+        Label to one objective vector (M,) drawn as a labelled marker (e.g. the base
+        ranker's list or the chosen list).
+    title : str, default ""
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (save it with ``save_figure``).
+
+    Raises
+    ------
+    ValueError
+        If ``F`` is not (n, len(names)) with at least 2 objectives.
     """
     F = np.asarray(F, dtype=float)
     if F.ndim != 2 or F.shape[1] != len(names) or F.shape[1] < 2:
@@ -99,7 +169,22 @@ def plot_front(
 def plot_curves(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]], xlabel: str, ylabel: str, title=""
 ):
-    """Line plot of several (x, y) curves, e.g. hypervolume against evaluations."""
+    """Draw several (x, y) curves as lines, e.g. hypervolume against evaluations.
+
+    Parameters
+    ----------
+    curves : Mapping of str to tuple of numpy.ndarray
+        Label to ``(x, y)``.
+    xlabel, ylabel : str
+        Axis labels.
+    title : str, default ""
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (save it with ``save_figure``).
+    """
     fig, axes = _figure(1, size=4.5)
     ax = axes[0]
     for label, (x, y) in curves.items():
@@ -120,7 +205,7 @@ LOG_RATIO = 10.0
 
 
 def plot_hypervolume(cmp, x: str | None = None, band: bool = True):
-    """Hypervolume of a :class:`~moopt.compare.Comparison` during the runs.
+    """Plot the hypervolume of a ``Comparison`` during the runs.
 
     Against the budget's unit: each solver's mean over seeds as a step line (its own
     colour and line style) with the 95% CI as a light band edged by thin lines, so four
@@ -128,7 +213,22 @@ def plot_hypervolume(cmp, x: str | None = None, band: bool = True):
     reaching below 0 is drawn clipped at 0 and the legend says so. Against the other
     unit (``x="seconds"`` under an evaluation budget): one line per seed, no band
     (seeds take different times), said in the title, on a log axis when the longest run
-    took :data:`LOG_RATIO` times the shortest or more."""
+    took ``LOG_RATIO`` times the shortest or more.
+
+    Parameters
+    ----------
+    cmp : moopt.compare.Comparison
+        The comparison.
+    x : {"evaluations", "seconds"}, optional
+        The x axis (default: the budget's unit).
+    band : bool, default True
+        Draw the 95% CI bands (several seeds only).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (save it with ``save_figure``).
+    """
     x = x or cmp.budget_type
     if x not in ("evaluations", "seconds"):
         raise ValueError(f"x must be 'evaluations' or 'seconds', got {x!r}")
@@ -179,13 +279,28 @@ def plot_hypervolume(cmp, x: str | None = None, band: bool = True):
 
 
 def plot_comparison_fronts(cmp, names=None, marks=None, seeds: str = "all"):
-    """Final non-dominated points of a :class:`~moopt.compare.Comparison`'s solvers,
-    objectives pairwise, with the known Pareto front where there is one.
+    """Plot the final non-dominated points of a ``Comparison``'s solvers, objectives pairwise.
 
-    ``seeds="all"``: every seed's front, the solver by colour and the seed by marker, both
-    in the legend; ``"first"``: the first seed's only, labelled with it. ``marks`` maps a
-    label to one objective vector drawn as a labelled star (e.g. a published
-    configuration)."""
+    The known Pareto front is drawn where there is one.
+
+    Parameters
+    ----------
+    cmp : moopt.compare.Comparison
+        The comparison.
+    names : sequence of str, optional
+        Objective names (default ``f1``, ``f2``, ...).
+    marks : Mapping of str to array_like, optional
+        Label to one objective vector drawn as a labelled star (e.g. a published
+        configuration).
+    seeds : {"all", "first"}, default "all"
+        ``"all"``: every seed's front, the solver by colour and the seed by marker, both in
+        the legend; ``"first"``: the first seed's only, labelled with it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (save it with ``save_figure``).
+    """
     from matplotlib.lines import Line2D
 
     if seeds not in ("all", "first"):

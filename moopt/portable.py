@@ -22,6 +22,25 @@ def portable_round(values) -> np.ndarray:
     everywhere; float32 keeps about seven significant digits, far below any difference
     that matters to a recommendation.
     Non-finite values pass through unchanged (validation reports them).
+
+    Parameters
+    ----------
+    values : array_like
+        Real values of any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array of the same shape holding the nearest float32 of each value; values
+        beyond float32's range and non-finite values are kept as given.
+
+    Examples
+    --------
+    >>> from moopt.portable import portable_round
+    >>> portable_round([0.1, 1e300, float("nan")])
+    array([1.00000001e-001, 1.00000000e+300,             nan])
+    >>> float(portable_round(0.1)) == float(__import__("numpy").float32(0.1))
+    True
     """
     arr = np.asarray(values, dtype=np.float64)
     with np.errstate(over="ignore"):

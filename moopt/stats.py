@@ -1,12 +1,12 @@
 """Significance tests for comparing two methods, and p-value corrections.
 
 The project's one place for "is A better than B?": the re-ranking table (per-user metric
-values, :func:`paired_over_users`), the solver comparison over seeds and the per-domain
-DWL table (per-seed aggregates, :func:`paired_over_seeds`, :func:`mean_ci`). Several
-comparisons in one table are corrected together with :func:`adjust` / :func:`compare_table`.
+values, ``paired_over_users``), the solver comparison over seeds and the per-domain
+DWL table (per-seed aggregates, ``paired_over_seeds``, ``mean_ci``). Several
+comparisons in one table are corrected together with ``adjust`` / ``compare_table``.
 A statistic of means that is not itself a mean (an F-measure of mean recall and mean
-diversity, say) is compared over users by resampling them: :func:`bootstrap_of_means`
-(paired bootstrap, CI and p) and :func:`sign_flip_of_means` (paired sign-flip permutation
+diversity, say) is compared over users by resampling them: ``bootstrap_of_means``
+(paired bootstrap, CI and p) and ``sign_flip_of_means`` (paired sign-flip permutation
 test); both are vectorised over resamples and seeded.
 
 Every comparison is *paired*: ``a[i]`` and ``b[i]`` must be the same user (or seed), so the
@@ -32,7 +32,7 @@ _CHUNK_ELEMENTS = 1 << 22
 class PairedResult:
     """Outcome of one paired comparison of method A against method B.
 
-    Attributes
+    Parameters
     ----------
     n : int
         Number of pairs (users or seeds); ``df = n - 1``.
@@ -74,7 +74,13 @@ class PairedResult:
     alpha: float
 
     def as_dict(self) -> dict:
-        """Return the fields as a plain ``dict`` (one table row)."""
+        """Return the fields as a plain ``dict`` (one table row).
+
+        Returns
+        -------
+        dict
+            Field name to value, in declaration order.
+        """
         return dataclasses.asdict(self)
 
 
@@ -232,6 +238,36 @@ def paired_over_seeds(a, b, *, alpha: float = 0.05) -> PairedResult:
     The effect size is ``d_z = mean(d) / sd(d, ddof=1)``, the paired Cohen's d: it is what
     the paired test sees (``t = d_z * sqrt(n)``), whereas the pooled-sd d of independent
     samples would ignore that seed i of A and B share data splits and initialisations.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n,)
+        Per-seed values of methods A and B (at least 2), seed ``i`` of both in position
+        ``i``; finite real numbers.
+    alpha : float, default 0.05
+        The CI has level ``1 - alpha``; strictly between 0 and 1.
+
+    Returns
+    -------
+    PairedResult
+        Paired t-test (``p``, ``t``), t interval of the mean difference and ``cohens_d``.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` and ``b`` differ in length, have fewer than 2 values, hold NaN/inf, or
+        ``alpha`` is outside (0, 1).
+    TypeError
+        If the values are not real numbers.
+
+    Examples
+    --------
+    >>> from moopt.stats import paired_over_seeds
+    >>> r = paired_over_seeds([0.31, 0.33, 0.30, 0.32], [0.29, 0.30, 0.29, 0.30])
+    >>> round(r.diff, 4), r.n, r.df
+    (0.02, 4, 3)
+    >>> round(r.p, 4), round(r.ci_low, 4), round(r.ci_high, 4)
+    (0.0163, 0.007, 0.033)
     """
     a, b = _check_pair(a, b)
     alpha = _check_alpha(alpha)
@@ -242,6 +278,24 @@ def mean_ci(x, alpha: float = 0.05) -> tuple[float, float, float]:
     """Mean and t-based ``1 - alpha`` CI ``(mean, low, high)`` of ``x`` (at least 2 values).
 
     The t quantile (not 1.96) keeps the interval honest for 3-10 seeds.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Finite real values, at least 2 (e.g. one per seed).
+    alpha : float, default 0.05
+        The interval has level ``1 - alpha``; strictly between 0 and 1.
+
+    Returns
+    -------
+    tuple of float
+        ``(mean, low, high)``: ``mean(x) ± t_{1-alpha/2, n-1} * sd(x) / sqrt(n)``.
+
+    Examples
+    --------
+    >>> from moopt.stats import mean_ci
+    >>> tuple(round(v, 4) for v in mean_ci([1.0, 2.0, 3.0]))
+    (2.0, -0.4841, 4.4841)
     """
     x = _check_values(x, "x")
     alpha = _check_alpha(alpha)
@@ -257,7 +311,7 @@ def mean_ci(x, alpha: float = 0.05) -> tuple[float, float, float]:
 class ResampledResult:
     """Outcome of a resampling comparison of an aggregate statistic of per-user means.
 
-    Attributes
+    Parameters
     ----------
     n : int
         Number of users.
@@ -294,7 +348,13 @@ class ResampledResult:
     alpha: float
 
     def as_dict(self) -> dict:
-        """Return the fields as a plain ``dict`` (one table row)."""
+        """Return the fields as a plain ``dict`` (one table row).
+
+        Returns
+        -------
+        dict
+            Field name to value, in declaration order.
+        """
         return dataclasses.asdict(self)
 
 
@@ -392,7 +452,7 @@ def sign_flip_of_means(a, b, statistic, *, n_perm: int = 10000, seed=0) -> Resam
     Parameters
     ----------
     a, b, statistic
-        As in :func:`bootstrap_of_means`.
+        As in ``bootstrap_of_means``.
     n_perm : int
         Random flip patterns (at least 100). When ``2**n <= n_perm`` every pattern is
         enumerated instead and ``p`` is exact.
@@ -438,7 +498,24 @@ def sign_flip_of_means(a, b, statistic, *, n_perm: int = 10000, seed=0) -> Resam
 
 
 def bonferroni(pvalues) -> np.ndarray:
-    """Bonferroni-adjusted p-values ``min(1, m * p)``, in the input order."""
+    """Bonferroni-adjusted p-values ``min(1, m * p)``, in the input order.
+
+    Parameters
+    ----------
+    pvalues : array_like, shape (m,)
+        Raw p-values, each in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        Adjusted p-values ``min(1, m * p)``.
+
+    Examples
+    --------
+    >>> from moopt.stats import bonferroni
+    >>> bonferroni([0.01, 0.04, 0.3])
+    array([0.03, 0.12, 0.9 ])
+    """
     p = _check_pvalues(pvalues)
     return np.minimum(1.0, p * p.size)
 
@@ -449,6 +526,27 @@ def holm(pvalues) -> np.ndarray:
     The i-th smallest p (0-based) is multiplied by ``m - i``; a running maximum then keeps
     the adjusted values in the order of the raw ones (a smaller raw p can never end up
     with a larger adjusted p), and they are capped at 1. Never larger than Bonferroni.
+
+    Parameters
+    ----------
+    pvalues : array_like, shape (m,)
+        Raw p-values, each in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        Adjusted p-values, in the order of ``pvalues``.
+
+    Raises
+    ------
+    ValueError
+        If ``pvalues`` is empty, not 1-D, or holds a value outside [0, 1] (NaN included).
+
+    Examples
+    --------
+    >>> from moopt.stats import holm
+    >>> holm([0.01, 0.04, 0.03])
+    array([0.03, 0.06, 0.06])
     """
     p = _check_pvalues(pvalues)
     order = np.argsort(p, kind="stable")
@@ -462,7 +560,25 @@ _ADJUST = {"holm": holm, "bonferroni": bonferroni, "none": _check_pvalues}
 
 
 def adjust(pvalues, method: str = "holm") -> np.ndarray:
-    """Adjust p-values for multiple comparisons: ``"holm"``, ``"bonferroni"`` or ``"none"``."""
+    """Adjust p-values for multiple comparisons: ``"holm"``, ``"bonferroni"`` or ``"none"``.
+
+    Parameters
+    ----------
+    pvalues : array_like, shape (m,)
+        Raw p-values, each in [0, 1].
+    method : {"holm", "bonferroni", "none"}, default "holm"
+        The correction; ``"none"`` returns a checked copy of the raw values.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        Adjusted p-values, in the input order (a new array).
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is unknown or the p-values are invalid (see ``holm``).
+    """
     if method not in _ADJUST:
         raise ValueError(f"method must be one of {sorted(_ADJUST)}, got {method!r}")
     return _ADJUST[method](pvalues).copy()
@@ -471,8 +587,43 @@ def adjust(pvalues, method: str = "holm") -> np.ndarray:
 def compare_table(
     results: Mapping[str, PairedResult], correction: str = "holm", alpha: float = 0.05
 ) -> pd.DataFrame:
-    """One row per comparison: the :class:`PairedResult` fields plus ``p_adj`` and
-    ``significant`` (``p_adj < alpha``), the p-values corrected together with ``correction``.
+    """Tabulate several paired comparisons with their p-values corrected together.
+
+    Parameters
+    ----------
+    results : Mapping of str to PairedResult
+        Comparison name to its result (non-empty); names become the index.
+    correction : {"holm", "bonferroni", "none"}, default "holm"
+        Multiple-comparison correction applied to all the p-values together.
+    alpha : float, default 0.05
+        Significance level of the ``significant`` column; strictly between 0 and 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per comparison (index ``comparison``): the ``PairedResult`` fields plus
+        ``p_adj`` (corrected p) and ``significant`` (``p_adj < alpha``).
+
+    Raises
+    ------
+    ValueError
+        If ``results`` is empty, ``alpha`` is outside (0, 1) or ``correction`` unknown.
+    TypeError
+        If a value of ``results`` is not a ``PairedResult``.
+
+    Examples
+    --------
+    >>> from moopt.stats import compare_table, paired_over_seeds
+    >>> base = [0.29, 0.30, 0.29, 0.30]
+    >>> table = compare_table({
+    ...     "A vs base": paired_over_seeds([0.31, 0.33, 0.30, 0.32], base),
+    ...     "B vs base": paired_over_seeds([0.30, 0.29, 0.31, 0.30], base),
+    ... })
+    >>> table[["p", "p_adj", "significant"]].round(4)
+                     p   p_adj  significant
+    comparison
+    A vs base   0.0163  0.0326         True
+    B vs base   0.4950  0.4950        False
     """
     if not results:
         raise ValueError("results is empty; pass {name: PairedResult, ...}")

@@ -1,6 +1,6 @@
 """Solvers as pymoo Algorithms, so ``pymoo.optimize.minimize`` runs them all.
 
-:class:`MOBO` (BoTorch) is imported on first use, so ``moopt`` imports without the
+``MOBO`` (BoTorch) is imported on first use, so ``moopt`` imports without the
 optional ``bo`` extra; constructing it without BoTorch raises an ImportError that names
 the extra to install.
 """

@@ -1,4 +1,4 @@
-"""What :class:`BayesOpt` and :class:`MOBO` share: their checkpoint and their history.
+"""What ``BayesOpt`` and ``MOBO`` share: their checkpoint and their history.
 
 A checkpoint is a JSON file ``{"signature": {...}, "X": [...], "F": [...], "G": [...]}``:
 every point evaluated so far, and a signature of the problem (sizes, bounds) and of every
@@ -9,7 +9,7 @@ otherwise silently continue a different search. Files are written atomically (a
 temporary file in the same folder, then a rename).
 
 A callable setting (a custom scalarisation) cannot be compared by value. It counts as
-the same callable when :func:`callable_identity` agrees: its module and qualified name,
+the same callable when ``callable_identity`` agrees: its module and qualified name,
 a SHA-256 of its source text (of its bytecode and constants where the source cannot be
 read), and a SHA-256 of its default arguments and of the values its closure captures
 (arrays by dtype, shape and bytes, other values by ``repr``). So an edited function body
@@ -182,11 +182,11 @@ def considered(G: list, n: int) -> np.ndarray:
 
 
 class CheckpointedSearch:
-    """What :class:`BayesOpt` and :class:`MOBO` share as pymoo ``Algorithm``\\ s: every
+    """What ``BayesOpt`` and ``MOBO`` share as pymoo ``Algorithm``\\ s: every
     evaluated X, F, G kept in order, the checkpoint written after every batch, the budget
     read off the termination, and the population and optimum built from all points.
 
-    A subclass sets ``checkpoint`` (a :class:`Checkpoint` or None) and ``budget``, and
+    A subclass sets ``checkpoint`` (a ``Checkpoint`` or None) and ``budget``, and
     defines ``_signature(problem)`` and ``_infill()`` (None once the budget is spent).
     """
 

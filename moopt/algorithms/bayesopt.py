@@ -14,7 +14,7 @@ and Adams, NeurIPS 2012) proposes one point per iteration over the problem's box
 * ``"booml_ressum"`` and ``"booml_harmean"``: BOOML's rescaled sum NDCG + sigmoid(ILD) +
   sigmoid(1/ARP) and harmonic mean 3 / (1/NDCG + 1/sigmoid(ILD) + 1/sigmoid(1/ARP))
   (section 4.1.2), for objective vectors ordered (-NDCG, -ILD, ARP) as
-  :class:`problems.LossWeightProblem` returns them;
+  ``problems.LossWeightProblem`` returns them;
 * any callable ``F (M,) -> float`` to minimise.
 
 Soft constraints (BOOML eq. 12): with inequality constraints G (pymoo: G <= 0 feasible)
@@ -32,7 +32,7 @@ records the problem's sizes and bounds, the seed and every setting that shapes t
 proposals (``n_initial``, ``scalarization``, ``kappa``, ``log_scale``, ``acq_func``,
 ``rho``, ``n_points``); a resume with any of them changed stops with a ValueError naming
 it. A callable scalarisation is the same when its name, source and captured values are
-(see :mod:`moopt.algorithms._checkpoint`). Only the budget may grow between runs.
+(see ``moopt.algorithms._checkpoint``). Only the budget may grow between runs.
 """
 
 from __future__ import annotations
@@ -54,7 +54,30 @@ def _sigmoid(x):
 
 
 def booml_ressum(F: np.ndarray) -> float:
-    """BOOML's rescaled sum of (NDCG, ILD, ARP) from F = (-NDCG, -ILD, ARP); larger is better."""
+    """BOOML's rescaled sum ``NDCG + sigmoid(ILD) + sigmoid(1 / ARP)``; larger is better.
+
+    Parameters
+    ----------
+    F : numpy.ndarray, shape (3,)
+        Objective vector ordered (-NDCG, -ILD, ARP), as ``problems.LossWeightProblem``
+        returns it; ARP must be positive.
+
+    Returns
+    -------
+    float
+        The rescaled sum.
+
+    Raises
+    ------
+    ValueError
+        If ARP is not positive.
+
+    Examples
+    --------
+    >>> from moopt.algorithms.bayesopt import booml_ressum
+    >>> round(booml_ressum([-0.3, 0.0, 2.0]), 4)
+    1.4225
+    """
     ndcg, ild, arp = -F[0], -F[1], F[2]
     if arp <= 0:
         raise ValueError("ARP must be positive for BOOML's scalarisations")
@@ -62,7 +85,29 @@ def booml_ressum(F: np.ndarray) -> float:
 
 
 def booml_harmean(F: np.ndarray) -> float:
-    """BOOML's harmonic mean of (NDCG, sigmoid(ILD), sigmoid(1/ARP)); 0 when NDCG is 0."""
+    """BOOML's harmonic mean of (NDCG, sigmoid(ILD), sigmoid(1 / ARP)); larger is better.
+
+    Parameters
+    ----------
+    F : numpy.ndarray, shape (3,)
+        Objective vector ordered (-NDCG, -ILD, ARP); ARP must be positive.
+
+    Returns
+    -------
+    float
+        ``3 / (1 / NDCG + 1 / sigmoid(ILD) + 1 / sigmoid(1 / ARP))``; 0 when NDCG <= 0.
+
+    Raises
+    ------
+    ValueError
+        If ARP is not positive.
+
+    Examples
+    --------
+    >>> from moopt.algorithms.bayesopt import booml_harmean
+    >>> round(booml_harmean([-0.3, 0.0, 2.0]), 4)
+    0.4323
+    """
     ndcg, ild, arp = -F[0], -F[1], F[2]
     if arp <= 0:
         raise ValueError("ARP must be positive for BOOML's scalarisations")
@@ -72,7 +117,29 @@ def booml_harmean(F: np.ndarray) -> float:
 
 
 def augmented_chebyshev(Fn: np.ndarray, w: np.ndarray, rho: float = 0.05) -> np.ndarray:
-    """max_j w_j f_j + rho sum_j w_j f_j of normalised objectives Fn (n, M)."""
+    """Augmented Chebyshev scalarisation ``max_j w_j f_j + rho sum_j w_j f_j`` (minimised).
+
+    Parameters
+    ----------
+    Fn : numpy.ndarray, shape (n, M)
+        Objective values normalised to [0, 1] (minimised).
+    w : numpy.ndarray, shape (M,)
+        Non-negative weights (ParEGO draws them on the simplex).
+    rho : float, default 0.05
+        Weight of the augmentation sum, which breaks ties between weakly dominated points.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        The scalarised value of every point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moopt.algorithms.bayesopt import augmented_chebyshev
+    >>> augmented_chebyshev(np.array([[0.0, 1.0], [0.5, 0.5]]), np.array([0.5, 0.5]), rho=0.1)
+    array([0.55, 0.3 ])
+    """
     wf = Fn * w
     return wf.max(axis=1) + rho * wf.sum(axis=1)
 
@@ -83,7 +150,24 @@ def _normalise(F: np.ndarray) -> np.ndarray:
 
 
 def random_search(problem, n_evals: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``n_evals`` uniform points in the problem's box: ``(X, F)``, for comparisons."""
+    """Draw ``n_evals`` uniform points in the problem's box and evaluate them (a baseline).
+
+    Parameters
+    ----------
+    problem : pymoo.core.problem.Problem
+        A problem with finite bounds ``xl``, ``xu``.
+    n_evals : int
+        Number of points.
+    seed : int, default 0
+        Seed of the draw.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (n_evals, n_var)
+        The points.
+    F : numpy.ndarray
+        ``problem.evaluate(X)``.
+    """
     rng = np.random.default_rng(seed)
     X = problem.xl + rng.random((n_evals, problem.n_var)) * (problem.xu - problem.xl)
     return X, problem.evaluate(X)
@@ -92,22 +176,42 @@ def random_search(problem, n_evals: int, seed: int = 0) -> tuple[np.ndarray, np.
 class BayesOpt(CheckpointedSearch, Algorithm):
     """GP + expected-improvement Bayesian optimisation over a problem's box.
 
+    Run it with ``pymoo.optimize.minimize(problem, BayesOpt(...), termination, seed=s)``;
+    one evaluation per generation.
+
     Parameters
     ----------
-    n_initial:
-        Random initial points before the surrogate proposes (BOOML: 10).
-    scalarization:
-        How several objectives become one (see the module docstring).
-    kappa:
-        Soft-constraint penalty (BOOML eq. 12); 0 ignores constraints in the surrogate.
-    log_scale:
-        Log-uniform priors (all variables, or a bool per variable); needs ``xl > 0``.
-    checkpoint:
-        A JSON file: written after every evaluation; if it exists, the run resumes from it.
-    budget:
+    n_initial : int, default 10
+        Random initial points before the surrogate proposes (BOOML: 10); positive.
+    scalarization : str or callable, default "parego"
+        How several objectives become one: ``"parego"``, ``"sum"``, ``"harmonic"``,
+        ``"booml_ressum"``, ``"booml_harmean"`` (see the module docstring), or a callable
+        ``F (M,) -> float`` to minimise.
+    kappa : float, default 0.0
+        Soft-constraint penalty (BOOML eq. 12), non-negative; 0 ignores constraints in the
+        surrogate.
+    log_scale : bool or numpy.ndarray of bool, default False
+        Log-uniform priors (all variables, or a bool per variable); needs ``xl > 0`` there.
+    acq_func : {"EI", "PI", "LCB", "gp_hedge"}, default "EI"
+        Acquisition function of ``skopt.Optimizer``.
+    checkpoint : str or os.PathLike, optional
+        A JSON file: written after every evaluation; if it exists, the run resumes from it
+        (settings must match, see the module docstring).
+    rho : float, default 0.05
+        Augmentation weight of ParEGO's Chebyshev function (``augmented_chebyshev``).
+    budget : int, optional
         The evaluation budget, when the termination does not state one.
-    n_points:
+    n_points : int, default 2000
         Random candidates the acquisition function is maximised over.
+    **kwargs
+        Passed to ``pymoo.core.algorithm.Algorithm``.
+
+    Raises
+    ------
+    ValueError
+        For a non-positive ``n_initial``, an unknown ``scalarization`` or ``acq_func``, or a
+        negative ``kappa``; at setup, for infinite bounds, ``xl > xu`` or ``log_scale`` on a
+        variable with ``xl <= 0``.
     """
 
     def __init__(
@@ -184,7 +288,27 @@ class BayesOpt(CheckpointedSearch, Algorithm):
     # ------------------------------------------------------------------ scalarisation
 
     def scalarise(self, F: np.ndarray, G: np.ndarray | None, iteration: int) -> np.ndarray:
-        """The surrogate's targets (minimised) of all points at ``iteration``."""
+        """Return the surrogate's targets (minimised) of all points at ``iteration``.
+
+        Parameters
+        ----------
+        F : numpy.ndarray, shape (n, M)
+            Objective values of the points evaluated so far (minimised).
+        G : numpy.ndarray, shape (n, J), optional
+            Their inequality constraints (G <= 0 feasible), penalised by ``kappa``.
+        iteration : int
+            The iteration; with ``"parego"`` it seeds the weight vector.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            The targets.
+
+        Raises
+        ------
+        ValueError
+            If a target is not finite.
+        """
         F = np.asarray(F, float)
         m = F.shape[1]
         s = self.scalarization

@@ -2,7 +2,7 @@
 
 Desideri, "Multiple-gradient descent algorithm (MGDA) for multiobjective optimization",
 Comptes Rendus Mathematique 350 (2012): the minimum-norm element of the convex hull of the
-objectives' gradients (:func:`moopt.gradient.min_norm`) is zero at a Pareto-stationary
+objectives' gradients (``moopt.gradient.min_norm``) is zero at a Pareto-stationary
 point and otherwise its negation is a direction that decreases every objective. Steps
 follow Fliege and Svaiter, "Steepest descent methods for multicriteria optimization"
 (2000): a backtracking (Armijo) line search accepting the first step t with
@@ -26,8 +26,8 @@ probes are ordinary evaluations (1 + 2 n_var per gradient at most): they go thro
 pymoo's evaluator, so ``n_eval`` and any evaluation budget count them. As with any
 algorithm that evaluates a batch per generation, a run under pymoo's evaluation limit may
 end a little past the limit (the generation in progress completes);
-:func:`moopt.compare.compare` reads results at the last generation within the budget,
-and refuses a run whose first generation cannot fit (:meth:`MGDA.evaluations_per_start`).
+``moopt.compare.compare`` reads results at the last generation within the budget,
+and refuses a run whose first generation cannot fit (``MGDA.evaluations_per_start``).
 ``gradient_source_`` says which source a run used.
 """
 
@@ -54,32 +54,43 @@ def _missing(dF) -> bool:
 class MGDA(Algorithm):
     """Multiple-gradient descent for problems with gradients.
 
+    After a run has started, ``gradient_source_`` is ``"analytic"``, ``"autograd"`` or
+    ``"finite differences"``, and ``norms_`` holds the min-norm of every generation.
+
     Parameters
     ----------
-    pop_size:
-        Independent descents run side by side.
-    lr:
-        The first trial step of each line search (the fixed step without Armijo).
-    armijo, beta, c:
-        Backtracking line search: shrink the step by ``beta`` until every objective meets
-        the sufficient-decrease condition with constant ``c`` (at most ``max_backtracks``).
-    tol:
-        A point whose min-norm is at most ``tol`` is Pareto stationary and stops.
-    normalize:
+    pop_size : int, default 1
+        Independent descents run side by side (positive; ignored when ``sampling`` is
+        given).
+    lr : float, default 1.0
+        The first trial step of each line search (the fixed step without Armijo); positive.
+    armijo : bool, default True
+        Backtracking line search; False takes the fixed step ``lr``.
+    beta : float, default 0.5
+        Factor the step shrinks by per backtrack, in (0, 1).
+    c : float, default 1e-4
+        Sufficient-decrease constant of the Armijo condition, in (0, 1).
+    tol : float, default 1e-4
+        A point whose min-norm is at most ``tol`` is Pareto stationary and stops; >= 0.
+    normalize : bool, default False
         Normalise each gradient to unit length before the min-norm solve.
-    sampling:
-        Starting points as an (n, n_var) array; default: seeded uniform in the box.
-    gradient:
-        ``"auto"`` (the problem's ``out["dF"]`` if it fills them, else ``evaluate_torch``
-        autograd if the problem has it, else finite differences), ``"problem"``,
-        ``"autograd"`` or ``"fd"``.
-    fd_step:
-        Relative finite-difference step.
+    max_backtracks : int, default 30
+        Halvings of the step before a line search fails.
+    sampling : numpy.ndarray, shape (n, n_var), optional
+        Starting points (clipped to the box); default: ``pop_size`` seeded uniform points.
+    gradient : {"auto", "problem", "autograd", "fd"}, default "auto"
+        ``"auto"``: the problem's ``out["dF"]`` if it fills them, else ``evaluate_torch``
+        autograd if the problem has it, else finite differences.
+    fd_step : float, default 1e-6
+        Relative finite-difference step, in (0, 1).
+    **kwargs
+        Passed to ``pymoo.core.algorithm.Algorithm``.
 
-    Attributes
-    ----------
-    gradient_source_:
-        ``"analytic"``, ``"autograd"`` or ``"finite differences"`` once a run has started.
+    Raises
+    ------
+    ValueError
+        For a setting outside the ranges above; at setup, for infinite bounds, ``xl > xu``,
+        mis-shaped ``sampling`` or ``"autograd"`` without ``evaluate_torch``.
     """
 
     def __init__(
@@ -130,19 +141,18 @@ class MGDA(Algorithm):
         return len(self.sampling) if self.sampling is not None else self.pop_size
 
     def evaluations_per_start(self, problem) -> int:
-        """Evaluations one start costs in the first generation: 1, plus 2 n_var probes when
-        its gradient may come from finite differences.
+        """Return the evaluations one start costs in the first generation.
 
-        That is ``gradient="fd"``, or ``"auto"`` on a problem without ``evaluate_torch``:
-        whether such a problem fills ``out["dF"]`` shows only once it is evaluated, so the
-        count is the worst case (pass ``gradient="problem"`` for a problem that does). At
-        a start on the box's edge a one-sided difference takes one probe, not two, so
-        this is an upper bound there.
+        That is 1, plus 2 n_var probes when its gradient may come from finite differences:
+        ``gradient="fd"``, or ``"auto"`` on a problem without ``evaluate_torch`` (whether such a
+        problem fills ``out["dF"]`` shows only once it is evaluated, so the count is the worst
+        case; pass ``gradient="problem"`` for a problem that does). At a start on the box's
+        edge a one-sided difference takes one probe, not two, so this is an upper bound there.
 
         Parameters
         ----------
-        problem:
-            The pymoo ``Problem`` the algorithm will run on.
+        problem : pymoo.core.problem.Problem
+            The problem the algorithm will run on.
 
         Returns
         -------

@@ -5,7 +5,7 @@ next batch of ``q`` points maximises q-Log Noisy Expected Hypervolume Improvemen
 (qLogNEHVI: Daulton, Balandat and Bakshy, "Parallel Bayesian Optimization of Multiple
 Noisy Objectives with Expected Hypervolume Improvement", NeurIPS 2021; Ament et al.,
 "Unexpected Improvements to Expected Improvement for Bayesian Optimization", NeurIPS
-2023). Unlike :class:`moopt.algorithms.BayesOpt`, nothing is scalarised: the acquisition
+2023). Unlike ``moopt.algorithms.BayesOpt``, nothing is scalarised: the acquisition
 rewards a point for the hypervolume it would add to the front found so far.
 
 The spaces the surrogates see:
@@ -103,8 +103,28 @@ def infer_reference_point(pareto_Y: np.ndarray, scale: float = 0.1) -> np.ndarra
     """BoTorch's advice for a maximisation front: nadir minus ``scale`` times the range.
 
     Our own version of ``botorch.utils.multi_objective.hypervolume.infer_reference_point``
-    without a maximal reference point: a range of zero (a single point, or one value of an
-    objective) counts as the value's magnitude, at least 1e-8.
+    without a maximal reference point.
+
+    Parameters
+    ----------
+    pareto_Y : array_like, shape (n, M)
+        The front's points (maximisation), at least one.
+    scale : float, default 0.1
+        Share of the range the reference point lies below the nadir.
+
+    Returns
+    -------
+    numpy.ndarray, shape (M,)
+        ``nadir - scale * span``: span is the front's range per objective (at least 1e-8);
+        for a single point, the value's magnitude (at least 1e-8).
+
+    Examples
+    --------
+    >>> from moopt.algorithms.mobo import infer_reference_point
+    >>> infer_reference_point([[1.0, 0.0], [0.0, 2.0]])
+    array([-0.1, -0.2])
+    >>> infer_reference_point([[2.0, -4.0]])
+    array([ 1.8, -4.4])
     """
     pareto_Y = np.asarray(pareto_Y, float)
     nadir, ideal = pareto_Y.min(axis=0), pareto_Y.max(axis=0)
@@ -116,7 +136,31 @@ def infer_reference_point(pareto_Y: np.ndarray, scale: float = 0.1) -> np.ndarra
 
 
 def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` points in [0, 1]^d, one in each of the n equal slices of every axis."""
+    """Draw ``n`` points in [0, 1]^d, one in each of the n equal slices of every axis.
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    d : int
+        Dimension.
+    rng : numpy.random.Generator
+        Source of the permutations and the jitter within cells.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, d)
+        The points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moopt.algorithms.mobo import latin_hypercube
+    >>> X = latin_hypercube(4, 2, np.random.default_rng(0))
+    >>> np.sort((X * 4).astype(int), axis=0).T
+    array([[0, 1, 2, 3],
+           [0, 1, 2, 3]])
+    """
     cells = np.stack([rng.permutation(n) for _ in range(d)], axis=1)
     return (cells + rng.random((n, d))) / n
 
@@ -124,31 +168,45 @@ def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
 class MOBO(CheckpointedSearch, Algorithm):
     """qLogNEHVI Bayesian optimisation over independent GPs (BoTorch), for n_obj >= 2.
 
+    After a run, ``ref_point_`` holds the last reference point used, in the problem's units.
+
     Parameters
     ----------
-    n_initial:
-        Points of the initial design; ``None``: 2 (n_var + 1), BoTorch's tutorials' choice.
-    batch_size:
+    n_initial : int, optional
+        Points of the initial design (>= 1); None: 2 (n_var + 1), BoTorch's tutorials'
+        choice.
+    batch_size : int, default 1
         Points proposed (and evaluated together) per iteration, q >= 1.
-    ref_point:
-        Hypervolume reference point in the problem's units (minimisation); ``None`` (or
-        ``"front"``) for BoTorch's advice on the observed front, ``"observed"`` for the
-        same rule on all observed points (see the module docstring).
-    init:
-        ``"sobol"`` (scrambled Sobol) or ``"lhs"`` (Latin hypercube), seeded.
-    num_restarts, raw_samples:
-        Starts of the gradient-based acquisition optimiser, chosen among ``raw_samples``
-        quasi-random candidates.
-    mc_samples:
-        Quasi-Monte-Carlo samples of the posterior in the acquisition.
-    maxiter:
-        L-BFGS-B iterations per restart.
-    checkpoint:
+    ref_point : array_like or {"front", "observed"}, optional
+        Hypervolume reference point in the problem's units (minimisation; finite, one value
+        per objective); None (or ``"front"``) for BoTorch's advice on the observed front,
+        ``"observed"`` for the same rule on all observed points (see the module docstring).
+    init : {"sobol", "lhs"}, default "sobol"
+        Initial design: scrambled Sobol or Latin hypercube, seeded.
+    num_restarts : int, default 10
+        Starts of the gradient-based acquisition optimiser (>= 1).
+    raw_samples : int, default 512
+        Quasi-random candidates the starts are chosen among (>= ``num_restarts``).
+    mc_samples : int, default 128
+        Quasi-Monte-Carlo samples of the posterior in the acquisition (>= 1).
+    maxiter : int, default 200
+        L-BFGS-B iterations per restart (>= 1).
+    checkpoint : str or os.PathLike, optional
         A JSON file: written after every batch; if it exists, the run resumes from it.
-    budget:
+    budget : int, optional
         The evaluation budget, when the termination does not state one.
-    device:
-        Torch device of the surrogates (double precision throughout); CPU by default.
+    device : str, default "cpu"
+        Torch device of the surrogates (double precision throughout).
+    **kwargs
+        Passed to ``pymoo.core.algorithm.Algorithm``.
+
+    Raises
+    ------
+    ImportError
+        If BoTorch is not installed (``pip install "moopt[bo]"``).
+    ValueError or TypeError
+        For settings outside the ranges above; at setup, for a single objective, equality
+        constraints, missing or infinite bounds, or a reference point of the wrong length.
     """
 
     def __init__(
@@ -268,7 +326,13 @@ class MOBO(CheckpointedSearch, Algorithm):
         return int(rng.integers(2**31 - 1))
 
     def initial_design(self) -> np.ndarray:
-        """The ``n_initial`` points of the seeded initial design, in the problem's units."""
+        """Return the ``n_initial`` points of the seeded initial design, in the problem's units.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_initial, n_var)
+            Sobol or Latin-hypercube points mapped onto the box.
+        """
         import torch
 
         d = self.problem.n_var

@@ -1,13 +1,13 @@
 """PreferRec's knowledge transfer (sections 4.1-4.3, Algorithms 1-2) as callbacks.
 
-* :class:`KnowledgeTransfer` plugs into :func:`moopt.rerank_batch`: every ``every``
+* ``KnowledgeTransfer`` plugs into ``moopt.rerank_batch``: every ``every``
   generations it trains the Pareto-learning network on all users' populations and
   merges each user's knowledge lists (one per preference cluster) into the population
   (eq. 13); it seeds the initial populations by guided initialisation, and at the end
   keeps the knowledge lists' objective values as anchors for angular final selection
   (eq. 14, ``result.select("angular")``).
-* :class:`KnowledgeTransferCallback` is the same mechanism as a pymoo ``Callback`` for a
-  single :class:`~problems.ListReRankingProblem`-like problem (one exposing ``inputs``
+* ``KnowledgeTransferCallback`` is the same mechanism as a pymoo ``Callback`` for a
+  single ``ListReRankingProblem``-like problem (one exposing ``inputs``
   and ``packed``). Reuse one instance across users' ``minimize`` runs and the network
   carries what it learned from earlier users to later ones.
 
@@ -35,8 +35,19 @@ from .pareto_learning import ParetoLearner, ParetoLearnerConfig
 
 @dataclass(frozen=True)
 class TransferConfig:
-    """``every``: transfer every t generations; ``guided_init``: seed by user clusters
-    (``n_user_clusters`` of them, ``n_guided`` seed lists per user)."""
+    """Settings of knowledge transfer (validated on construction).
+
+    Parameters
+    ----------
+    every : int, default 3
+        Transfer every ``every`` generations (>= 1); never after the last generation.
+    guided_init : bool, default True
+        Seed the initial populations by user clusters (guided initialisation).
+    n_user_clusters : int, default 8
+        Clusters of users for guided initialisation (>= 1; at most the number of users).
+    n_guided : int, default 5
+        Seed lists per user from its cluster's central user (>= 0; 0 turns seeding off).
+    """
 
     every: int = 3
     guided_init: bool = True
@@ -49,7 +60,19 @@ class TransferConfig:
 
 
 def interest_profiles(inputs: RerankInputs) -> np.ndarray:
-    """Per-user interest: softmax(score)-weighted category shares and novelty, (U, G + 1)."""
+    """Per-user interest: softmax(score)-weighted category shares and novelty.
+
+    Parameters
+    ----------
+    inputs : RerankInputs
+        Validated re-ranking inputs.
+
+    Returns
+    -------
+    numpy.ndarray, shape (U, G + 1)
+        Per user, the softmax-of-scores weighted mean of the candidates' category
+        indicators (G columns) and of their ``item_novelty`` (last column).
+    """
     s = inputs.scores - inputs.scores.max(axis=1, keepdims=True)
     w = np.exp(s)
     w /= w.sum(axis=1, keepdims=True)
@@ -59,10 +82,24 @@ def interest_profiles(inputs: RerankInputs) -> np.ndarray:
 
 
 def map_lists(items: np.ndarray, inputs: RerankInputs, users: np.ndarray) -> np.ndarray:
-    """Map item-id lists (U, m, K) onto each user's candidate positions.
+    """Map item-id lists onto each user's candidate positions.
 
     Items the user lacks are replaced by the user's best-scored candidates not in the
     list, so every result is K distinct valid positions.
+
+    Parameters
+    ----------
+    items : numpy.ndarray, shape (U, m, K)
+        Item ids of ``m`` lists per user row.
+    inputs : RerankInputs
+        Validated inputs holding the users' candidates and scores.
+    users : numpy.ndarray, shape (U,)
+        Rows of ``inputs`` the rows of ``items`` belong to.
+
+    Returns
+    -------
+    numpy.ndarray, shape (U, m, K)
+        int64 candidate positions.
     """
     cands = inputs.candidates[users]
     scores = inputs.scores[users]
@@ -130,14 +167,47 @@ PRESETS: dict[str, tuple[dict, dict]] = {
 
 
 class KnowledgeTransfer(_TransferCore):
-    """PreferRec knowledge transfer for :func:`moopt.rerank_batch` (``callback=``).
+    """PreferRec knowledge transfer for ``moopt.rerank_batch`` (``callback=``).
 
-    ``KnowledgeTransfer.preset("light")`` gives the cheap setting (see :data:`PRESETS`).
+    ``KnowledgeTransfer.preset("light")`` gives the cheap setting (see ``PRESETS``).
+    After a run, ``anchors_`` (U, C, M) holds the knowledge lists' objective values (the
+    anchors of ``result.select("angular")``), ``history`` the training losses and
+    ``extra_evals_`` (U,) the evaluations the engine did not count itself.
+
+    Parameters
+    ----------
+    learner : ParetoLearner, optional
+        The Pareto-learning network to train (default: a new one from ``learner_config``).
+    learner_config : ParetoLearnerConfig, optional
+        Settings of a new learner (ignored when ``learner`` is given).
+    transfer_config : TransferConfig, optional
+        Transfer settings (default ``TransferConfig()``).
+    **transfer_overrides
+        ``TransferConfig`` fields to change (e.g. ``every=5``).
     """
 
     @classmethod
     def preset(cls, name: str, seed: int = 0) -> KnowledgeTransfer:
-        """A transfer with the named settings of :data:`PRESETS` (learner seeded)."""
+        """Return a transfer with the named settings of ``PRESETS``.
+
+        Parameters
+        ----------
+        name : {"paper", "light"}
+            ``"paper"``: PreferRec's settings; ``"light"``: no guided initialisation, transfer
+            every 5 generations, a smaller and shorter-trained network.
+        seed : int, default 0
+            Seed of the learner.
+
+        Returns
+        -------
+        KnowledgeTransfer
+            The configured callback.
+
+        Raises
+        ------
+        ValueError
+            For an unknown preset name.
+        """
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
         transfer, learner = PRESETS[name]
@@ -158,6 +228,21 @@ class KnowledgeTransfer(_TransferCore):
 
     def setup(self, inputs: RerankInputs, packed: PackedObjectives, config: RerankConfig,
               seed: int, stream_ids: np.ndarray) -> None:  # fmt: skip
+        """Prepare for a run (the engine calls this before the initial population).
+
+        Parameters
+        ----------
+        inputs : RerankInputs
+            The run's validated inputs.
+        packed : PackedObjectives
+            The objectives and their data.
+        config : RerankConfig
+            The run's settings.
+        seed : int
+            The run's seed.
+        stream_ids : numpy.ndarray, shape (U,)
+            Each user row's global index (the network's user embedding rows).
+        """
         self._packed, self._config, self._seed = packed, config, seed
         self._users = np.asarray(stream_ids, dtype=np.int64)
         self.anchors_ = None
@@ -166,6 +251,23 @@ class KnowledgeTransfer(_TransferCore):
         self.extra_evals_ = np.zeros(inputs.n_users, dtype=np.int64)
 
     def initial_lists(self, inputs: RerankInputs) -> np.ndarray | None:
+        """Guided initialisation: seed lists for every user from its cluster's central user.
+
+        Users are clustered by ``interest_profiles``; each cluster's most central user is
+        optimised without transfer and its spread-out front members, mapped onto every member's
+        candidates (``map_lists``), are the seeds.
+
+        Parameters
+        ----------
+        inputs : RerankInputs
+            The run's validated inputs.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            Seed positions (U, n_guided, K), or None when guided initialisation is off,
+            ``n_guided`` is 0 or there is a single user.
+        """
         t = self.transfer
         if not t.guided_init or t.n_guided == 0 or inputs.n_users < 2:
             return None
@@ -199,8 +301,14 @@ class KnowledgeTransfer(_TransferCore):
                               self._users, state.gen)  # fmt: skip
 
     def on_finish(self, state: BatchState) -> None:
-        """Keep the objective values (U, C, M) of the knowledge lists the network, as last
-        trained, proposes: the anchors of angular selection (eq. 14)."""
+        """Keep the anchors: objective values (U, C, M) of the knowledge lists the network, as
+        last trained, proposes (angular selection, eq. 14).
+
+        Parameters
+        ----------
+        state : BatchState
+            The final populations.
+        """
         if self.learner.model is None:  # no transfer happened (n_gen <= every)
             lists = self._transfer(state.inputs, state.positions, state.F,
                                    state.objective_names, self._users, state.gen)  # fmt: skip
@@ -216,7 +324,17 @@ class KnowledgeTransferCallback(_TransferCore, Callback):
     Every ``every`` generations the network trains on the current population and the
     proposed knowledge lists are evaluated, merged into ``algorithm.pop`` and cut back to
     the population size by the algorithm's own survival. ``anchors_[user]`` keeps the
-    last knowledge lists' objective values for :func:`moopt.decision.angular_index`.
+    last knowledge lists' objective values for ``moopt.decision.angular_index``.
+
+    Parameters
+    ----------
+    learner : ParetoLearner, optional
+        The Pareto-learning network (default: a new one from ``learner_config``); reuse
+        one instance across users' ``minimize`` runs to carry what it learned.
+    learner_config : ParetoLearnerConfig, optional
+        Settings of a new learner.
+    every : int, default 3
+        Transfer every ``every`` generations (>= 1).
     """
 
     def __init__(
@@ -233,10 +351,29 @@ class KnowledgeTransferCallback(_TransferCore, Callback):
         self.anchors_: dict[int, np.ndarray] = {}
 
     def user_index(self, problem) -> int:
-        """A stable row of the network's user embedding for each problem seen."""
+        """Return a stable row of the network's user embedding for a problem.
+
+        Parameters
+        ----------
+        problem : pymoo.core.problem.Problem
+            A list problem; each distinct object gets its own row.
+
+        Returns
+        -------
+        int
+            The row: 0 for the first problem seen, then 1, 2, ...
+        """
         return self._user_of.setdefault(id(problem), len(self._user_of))
 
     def notify(self, algorithm) -> None:
+        """Transfer knowledge into ``algorithm.pop`` every ``every`` generations (pymoo hook).
+
+        Parameters
+        ----------
+        algorithm : pymoo.core.algorithm.Algorithm
+            The running algorithm; its problem must expose ``inputs`` and ``packed`` (e.g.
+            ``problems.ListReRankingProblem``), else ``TypeError``.
+        """
         problem = algorithm.problem
         if not (hasattr(problem, "inputs") and hasattr(problem, "packed")):
             raise TypeError(

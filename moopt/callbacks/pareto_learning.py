@@ -39,13 +39,46 @@ from ..objectives import RerankInputs, item_novelty
 
 @dataclass(frozen=True)
 class ParetoLearnerConfig:
-    """PreferRec's settings where it gives them (3-layer MLP, Adam 1e-3, BCE, 5 preference
+    """Settings of the Pareto-learning network (validated on construction).
+
+    PreferRec's settings where it gives them (3-layer MLP, Adam 1e-3, BCE, 5 preference
     clusters from its grid {2, 5, 10}); batch 1024 and 3 epochs per transfer (the model
     stays warm between transfers) instead of batch 256 and 10 epochs, which keeps a CPU
     transfer for 943 users near 1.5 s. Larger batches train faster and transfer less
     (measured on 943 synthetic users: HV 8.445 at these settings, 8.424 at batch 2048 and
-    2 epochs with lr 3e-3, 8.349 without transfer). ``max_samples`` caps the training
-    occurrences per transfer (a random subset), bounding a transfer's cost."""
+    2 epochs with lr 3e-3, 8.349 without transfer).
+
+    Parameters
+    ----------
+    n_clusters : int, default 5
+        Preference clusters C each population is split into (>= 1).
+    hidden : int, default 64
+        Width of the two hidden layers (>= 1).
+    user_dim : int, default 16
+        Size of the learned user embedding (>= 1).
+    lr : float, default 1e-3
+        Adam learning rate (> 0).
+    batch_size : int, default 1024
+        Training batch size (>= 1).
+    epochs : int, default 3
+        Epochs per transfer (>= 1).
+    negative_ratio : float, default 1.0
+        Absent candidates sampled per present one, per user and cluster (>= 0).
+    max_samples : int, optional
+        Cap on the training occurrences per transfer (a random subset, >= 1), bounding a
+        transfer's cost; None: no cap.
+    accuracy_objective : str, default "accuracy"
+        Objective the populations are sorted by into clusters (the first objective when
+        the run has none of that name).
+    embedding_key : str, default "item_embeddings"
+        Key of ``inputs.extras`` holding (items, d) item embeddings used instead of the
+        categories, when present.
+    device : str, default "auto"
+        Torch device: ``"auto"`` (CUDA when available, else the CPU), ``"cpu"``,
+        ``"cuda:0"``, ...
+    seed : int, default 0
+        Seed of the initialisation, the sampling and the batch order.
+    """
 
     n_clusters: int = 5
     hidden: int = 64
@@ -71,7 +104,19 @@ class ParetoLearnerConfig:
 
 
 class ParetoMLP(nn.Module):
-    """sigma(MLP([item features, one-hot cluster, user embedding])), three linear layers."""
+    """The network: three linear layers over [item features, one-hot cluster, user embedding].
+
+    Parameters
+    ----------
+    n_features : int
+        Item features F per candidate (see ``item_features``).
+    n_clusters : int
+        Preference clusters C (the one-hot width).
+    n_users : int
+        Rows of the user embedding (``grow_users`` adds more).
+    cfg : ParetoLearnerConfig
+        Supplies ``hidden`` and ``user_dim``.
+    """
 
     def __init__(self, n_features: int, n_clusters: int, n_users: int, cfg: ParetoLearnerConfig):
         super().__init__()
@@ -85,7 +130,13 @@ class ParetoMLP(nn.Module):
         )  # fmt: skip
 
     def grow_users(self, n_users: int) -> None:
-        """Make room for more users, keeping the learned embeddings."""
+        """Make room for more users, keeping the learned embeddings (new rows ~ N(0, 0.1^2)).
+
+        Parameters
+        ----------
+        n_users : int
+            Rows wanted; nothing changes when the embedding already has as many.
+        """
         old = self.user.weight.data
         if n_users <= old.shape[0]:
             return
@@ -93,6 +144,22 @@ class ParetoMLP(nn.Module):
         self.user = nn.Embedding.from_pretrained(torch.cat([old, fresh]), freeze=False)
 
     def forward(self, feats: torch.Tensor, cluster: torch.Tensor, user: torch.Tensor):
+        """Score candidates under one cluster each.
+
+        Parameters
+        ----------
+        feats : torch.Tensor, shape (..., F)
+            Item features.
+        cluster : torch.Tensor, shape (...)
+            Cluster index of each row, in ``0 .. C - 1``.
+        user : torch.Tensor, shape (...)
+            User embedding row of each row.
+
+        Returns
+        -------
+        torch.Tensor, shape (...)
+            Logits of inclusion in the cluster's Pareto-optimal lists (sigmoid: probability).
+        """
         onehot = nn.functional.one_hot(cluster, self.n_clusters).to(feats.dtype)
         return self.mlp(self._input(feats, onehot, user)).squeeze(-1)
 
@@ -101,8 +168,22 @@ class ParetoMLP(nn.Module):
         return torch.cat([feats, onehot, self.user(user)], dim=-1)
 
     def all_clusters(self, feats: torch.Tensor, user: torch.Tensor) -> torch.Tensor:
-        """``forward`` under every cluster: feats (U, N, F), user (U, N) -> (U, C, N).
-        The input is concatenated once; only its one-hot block changes between clusters."""
+        """Run ``forward`` under every cluster at once.
+
+        The input is concatenated once; only its one-hot block changes between clusters.
+
+        Parameters
+        ----------
+        feats : torch.Tensor, shape (U, N, F)
+            Item features of every user's candidates.
+        user : torch.Tensor, shape (U, N)
+            User embedding row of each candidate.
+
+        Returns
+        -------
+        torch.Tensor, shape (U, C, N)
+            Logits of every candidate under every cluster.
+        """
         u, n, f = feats.shape
         c_n = self.n_clusters
         x = self._input(feats, feats.new_zeros((u, n, c_n)), user)
@@ -115,7 +196,27 @@ class ParetoMLP(nn.Module):
 
 
 def item_features(inputs: RerankInputs, embedding_key: str = "item_embeddings") -> np.ndarray:
-    """Per (user, candidate) features, (U, N, F) float32; see the module docstring."""
+    """Return the features of every (user, candidate); see the module docstring.
+
+    Parameters
+    ----------
+    inputs : RerankInputs
+        Validated inputs.
+    embedding_key : str, default "item_embeddings"
+        Key of ``inputs.extras`` holding (items, d) embeddings used instead of the item's
+        categories, when present.
+
+    Returns
+    -------
+    numpy.ndarray, shape (U, N, d + 5), float32
+        The categories (or embedding), normalised log popularity, novelty, diversity
+        contribution, min-max normalised score and normalised rank (1 = best).
+
+    Raises
+    ------
+    ValueError
+        If the embeddings are not (items, d) over the catalogue.
+    """
     cands = inputs.candidates
     u, n = cands.shape
     emb = inputs.extras.get(embedding_key)
@@ -185,8 +286,28 @@ def soft_labels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Soft labels of eqs. 9-10 for every (user, cluster, candidate).
 
-    ``positions`` (U, P, K) lists, ``accuracy`` (U, P) the value they are sorted by.
-    Returns ``(labels (U, C, N), present (U, C, N) bool)``.
+    Parameters
+    ----------
+    positions : numpy.ndarray, shape (U, P, K)
+        The populations' lists, candidate positions in [0, N).
+    accuracy : numpy.ndarray, shape (U, P)
+        The value the lists are sorted by (descending) into clusters.
+    n_candidates : int
+        N.
+    n_clusters : int
+        C, the number of equal-sized clusters.
+
+    Returns
+    -------
+    labels : numpy.ndarray, shape (U, C, N)
+        Softmax of the in-cluster frequencies over the present candidates (0 elsewhere).
+    present : numpy.ndarray, shape (U, C, N), bool
+        Whether a list of the cluster holds the candidate.
+
+    Raises
+    ------
+    ValueError
+        If a position lies outside [0, N).
     """
     u, p, _ = positions.shape
     if positions.size and (positions.min() < 0 or positions.max() >= n_candidates):
@@ -211,7 +332,15 @@ class ParetoLearner:
     """Trains the Pareto-learning network on populations and proposes knowledge lists.
 
     User rows are addressed by ``users`` (global indices), so one learner can be fed by
-    the batch engine (all users at once) or by pymoo runs one user at a time.
+    the batch engine (all users at once) or by pymoo runs one user at a time. ``losses``
+    holds the loss of every training.
+
+    Parameters
+    ----------
+    config : ParetoLearnerConfig, optional
+        Settings (default ``ParetoLearnerConfig()``).
+    **overrides
+        ``ParetoLearnerConfig`` fields to change (e.g. ``epochs=1``).
     """
 
     def __init__(self, config: ParetoLearnerConfig | None = None, **overrides) -> None:
@@ -228,6 +357,18 @@ class ParetoLearner:
         self._features_cache: tuple[int, np.ndarray] | None = None
 
     def features(self, inputs: RerankInputs) -> np.ndarray:
+        """Return ``item_features`` of ``inputs``, cached for the same inputs object.
+
+        Parameters
+        ----------
+        inputs : RerankInputs
+            Validated inputs.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U, N, F), float32
+            The features.
+        """
         if self._features_cache is None or self._features_cache[0] != id(inputs):
             self._features_cache = (id(inputs), item_features(inputs, self.config.embedding_key))
         return self._features_cache[1]
@@ -251,8 +392,31 @@ class ParetoLearner:
         objective_names: Sequence[str],
         users: np.ndarray,
     ) -> float:
-        """One transfer's training on populations ``positions`` (U, P, K) with maximised
-        objective values ``F`` (U, P, M); returns the mean BCE of the last epoch."""
+        """Train once (one transfer) on populations.
+
+        Parameters
+        ----------
+        inputs : RerankInputs
+            The inputs the populations index.
+        positions : numpy.ndarray, shape (U, P, K)
+            Candidate positions of the lists.
+        F : numpy.ndarray, shape (U, P, M)
+            Their maximised objective values.
+        objective_names : sequence of str
+            Names of the M objectives (to find ``accuracy_objective``).
+        users : numpy.ndarray, shape (U,)
+            Global user index of every row (the embedding rows; grown as needed).
+
+        Returns
+        -------
+        float
+            Mean binary cross-entropy of the last epoch.
+
+        Raises
+        ------
+        FloatingPointError
+            If the loss becomes non-finite (lower ``lr``).
+        """
         cfg = self.config
         feats = self.features(inputs)
         users = np.asarray(users, dtype=np.int64)
@@ -309,7 +473,25 @@ class ParetoLearner:
 
     @torch.no_grad()
     def scores(self, inputs: RerankInputs, users: np.ndarray) -> np.ndarray:
-        """Predicted inclusion scores (U, C, N) of every candidate under every cluster."""
+        """Predict every candidate's inclusion logits under every cluster.
+
+        Parameters
+        ----------
+        inputs : RerankInputs
+            Validated inputs.
+        users : numpy.ndarray, shape (U,)
+            Global user index of every row.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U, C, N)
+            Logits (higher: more likely in the cluster's Pareto-optimal lists).
+
+        Raises
+        ------
+        RuntimeError
+            If the learner has not been trained yet.
+        """
         if self.model is None:
             raise RuntimeError("the Pareto learner has not been trained yet")
         feats = torch.as_tensor(self.features(inputs), device=self.device)  # (U, N, F)
@@ -319,7 +501,20 @@ class ParetoLearner:
         return self.model.all_clusters(feats, users_t[:, None].expand(u, n)).cpu().numpy()
 
     def propose(self, inputs: RerankInputs, users: np.ndarray) -> np.ndarray:
-        """Knowledge lists (U, C, K): each cluster's top-K candidates by predicted score."""
+        """Propose knowledge lists: each cluster's top-K candidates by predicted score.
+
+        Parameters
+        ----------
+        inputs : RerankInputs
+            Validated inputs.
+        users : numpy.ndarray, shape (U,)
+            Global user index of every row.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U, C, K)
+            Candidate positions, best first.
+        """
         s = self.scores(inputs, users)
         u, c, n = s.shape
         return top_k_rows(s.reshape(u * c, n), inputs.k).reshape(u, c, inputs.k)

@@ -1,9 +1,9 @@
 """``moopt apply``: re-ranked lists of a model trained anywhere, in the user's own ids.
 
-Reads scores in any form :func:`recommenders.external.candidates_from_scores` accepts, the
+Reads scores in any form ``recommenders.external.candidates_from_scores`` accepts, the
 item table and the training interactions (their items are excluded; popularity is counted
 from them unless the item table has it), re-ranks each user's top ``--n`` candidates into
-``--k``-item lists with :func:`moopt.rerank_batch` and a choice rule, and writes the lists
+``--k``-item lists with ``moopt.rerank_batch`` and a choice rule, and writes the lists
 (``lists.parquet`` or ``lists.csv``) and ``run.json`` (every setting, the seed, the package
 versions) atomically. With ``--valid`` the calibration is fitted on validation (unless
 ``--no-calibration``: the scores' softmax over each user's candidates instead) and the
@@ -49,6 +49,18 @@ example:
 """
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Register ``apply`` on the CLI's subparsers.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of ``moopt.cli.build_parser``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The command's parser.
+    """
     p = sub.add_parser("apply", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     add_score_inputs(p, "validation interactions: calibrate and tune the weight on them")
@@ -190,6 +202,26 @@ def _tune_w(ext, objectives, weights, args) -> tuple[float, float, list[float], 
 
 
 def run(args) -> int:
+    """Re-rank the scores and write ``lists.parquet``/``lists.csv`` and ``run.json`` to ``--out``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see ``add_parser``).
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ValueError
+        For a count option below 1, ``--dominating`` without ``--choose utility``, bad
+        ``--weights`` or objectives, or invalid input tables.
+    FileNotFoundError
+        For a missing input file.
+    """
     import pandas as pd
 
     from moopt.files import atomic_path, versions, write_json

@@ -5,7 +5,7 @@ Reads a score matrix (``.npy``) or a score table (``.parquet`` / ``.csv``: ``use
 writes for re-ranking (``candidates.npz``, ``candidates_valid.npz``, ``metrics.json``)
 plus ``id_map.json`` (the user's own ids of the indices in those files), so that
 ``moopt rerank --candidates OUT/candidates.npz`` evaluates that model with the same
-protocols and tables (:func:`recommenders.external.candidates_from_scores`).
+protocols and tables (``recommenders.external.candidates_from_scores``).
 """
 
 from __future__ import annotations
@@ -51,9 +51,18 @@ example:
 
 
 def add_score_inputs(p: argparse.ArgumentParser, valid_help: str) -> None:
-    """The inputs every command reading another model's scores takes: ``--scores``,
-    ``--items``, ``--train``, ``--valid`` (its help given), ``--user-ids``, ``--item-ids``
-    and ``--category-sep`` (``moopt candidates``, ``moopt apply``)."""
+    """Add the options every command reading another model's scores takes.
+
+    They are ``--scores``, ``--items``, ``--train``, ``--valid``, ``--user-ids``,
+    ``--item-ids`` and ``--category-sep`` (``moopt candidates``, ``moopt apply``).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    valid_help : str
+        Help text of ``--valid`` (what the command does with validation interactions).
+    """
     p.add_argument("--scores", required=True, help="score matrix .npy or table .parquet/.csv")
     p.add_argument("--items", required=True, help="item table .csv/.parquet")
     p.add_argument("--train", required=True, help="training interactions .csv/.parquet")
@@ -69,6 +78,18 @@ def add_score_inputs(p: argparse.ArgumentParser, valid_help: str) -> None:
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    """Register ``candidates`` on the CLI's subparsers.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of ``moopt.cli.build_parser``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The command's parser.
+    """
     p = sub.add_parser("candidates", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     add_score_inputs(p, "validation interactions (needed to calibrate and to tune rerank)")
@@ -107,6 +128,25 @@ def _ids(path: str | None, flag: str):
 
 
 def run(args) -> int:
+    """Build the candidates files of another model's scores and write them to ``--out``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see ``add_parser``).
+
+    Returns
+    -------
+    int
+        Exit status 0.
+
+    Raises
+    ------
+    ValueError
+        For ``--max-users`` below 1 or invalid input tables.
+    FileNotFoundError
+        For a missing input file.
+    """
     import pandas as pd
 
     from recommenders.evaluate import evaluate

@@ -1,8 +1,8 @@
 """``moopt report RUN_DIR``: one self-contained HTML page of a result folder.
 
 The folder's files say what it is: ``rerank_results.csv`` a re-ranking run
-(:func:`problems.rerank_eval.page.rerank_page`), ``comparison.csv`` with ``curves.csv``
-and ``bands.csv`` a comparison (:func:`moopt.report.compare.comparison_page`). The CLI is
+(``problems.rerank_eval.page.rerank_page``), ``comparison.csv`` with ``curves.csv``
+and ``bands.csv`` a comparison (``moopt.report.compare.comparison_page``). The CLI is
 the floor that wires the packages, so it may import ``problems`` (lazily).
 """
 
@@ -25,7 +25,18 @@ DESCRIPTION = (
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    """Register ``report`` on the CLI's subparsers."""
+    """Register ``report`` on the CLI's subparsers.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subparsers of ``moopt.cli.build_parser``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The command's parser.
+    """
     p = sub.add_parser("report", help="an HTML page of a rerank or compare folder",
                        description=DESCRIPTION)  # fmt: skip
     p.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by moopt rerank, "
@@ -36,7 +47,27 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def build_page(run_dir) -> tuple[str, str]:
-    """``(kind, html)`` of the folder ``run_dir``: kind ``"rerank"`` or ``"compare"``."""
+    """Build the HTML page of a result folder.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        A folder written by ``moopt rerank``, ``moopt demo`` or ``moopt compare``.
+
+    Returns
+    -------
+    kind : str
+        ``"rerank"`` or ``"compare"``.
+    html : str
+        The self-contained page.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``run_dir`` is not a folder, or is neither kind of result folder.
+    PlotlyMissing
+        If plotly is not installed.
+    """
     from moopt.report.compare import REQUIRED, comparison_page, is_comparison
     from problems.rerank_eval.page import REQUIRED as RERANK
     from problems.rerank_eval.page import is_rerank, rerank_page
@@ -55,7 +86,18 @@ def build_page(run_dir) -> tuple[str, str]:
 
 
 def run(args) -> int:
-    """Write the page; exit status 0, or 2 where plotly is missing."""
+    """Write the page to ``--out`` (default ``RUN_DIR/report.html``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line (see ``add_parser``).
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 2 where plotly is missing.
+    """
     from moopt.report import PlotlyMissing
     from recommenders.io import atomic_path
 

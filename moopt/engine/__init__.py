@@ -2,7 +2,7 @@
 
 The engine is Numba code compiled on its first call (about two minutes of one core) and
 cached on disk: beside its sources, or in ``~/.cache/numba`` when the package folder is
-read-only, or in ``$NUMBA_CACHE_DIR`` when set (:mod:`moopt._numba_cache` says how Numba
+read-only, or in ``$NUMBA_CACHE_DIR`` when set (``moopt._numba_cache`` says how Numba
 picks the folder).
 A call that has to compile says so on stderr first.
 """

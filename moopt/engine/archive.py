@@ -12,9 +12,9 @@ entry between offers), and ``meta`` (2,) = [size, overflow count]. Memory is
 ``U * A * (8 K + 8 M + 9)`` bytes of address space for U users and capacity A, of which
 only the rows in use are ever written. A run without a callback keeps each user's archive
 in its block's workspace while the user runs and copies it out packed
-(:func:`moopt.engine.kernels.run_batch`).
+(``moopt.engine.kernels.run_batch``).
 
-Rules of :func:`archive_add`:
+Rules of ``archive_add``:
 
 * a list weakly dominated by an entry (every objective no better) is not added, so one
   list per distinct non-dominated objective vector is kept (lists with equal values are
@@ -94,7 +94,7 @@ def archive_add(AX, AF, AH, AP, meta, x, f, h, protected):
 
 @njit(inline="always")
 def archive_add_row(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
-    """:func:`archive_add` of row ``i`` of ``MX`` (lists) and ``MF`` (values): the engine
+    """``archive_add`` of row ``i`` of ``MX`` (lists) and ``MF`` (values): the engine
     offers rows of its merged population without making views of them."""
     cap = AX.shape[0]
     if cap == 0:
@@ -133,7 +133,7 @@ def archive_add_row(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
 
 @njit(inline="always")
 def _add_row_3(AX, AF, AH, AP, meta, MX, MF, i, h, protected):
-    """:func:`archive_add_row` for three objectives, in passes without early exits (so
+    """``archive_add_row`` for three objectives, in passes without early exits (so
     they vectorise): is the row weakly dominated by an entry, then which entries does it
     weakly dominate (marked in bit 1 of ``AP``, which moves with its entry). The same
     archive as the one-pass loop, in the same order. In isolation (2,000 users' last first

@@ -33,7 +33,39 @@ def run_sharded(
     initial: np.ndarray | None = None,
     n_shards: int | None = None,
 ) -> RerankResult:
-    """Split users into ``n_shards`` (default: twice the workers), run them on ``client``."""
+    """Split the users into shards and run them on a Dask cluster.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+        The cluster's client.
+    inputs : RerankInputs
+        Validated inputs of all users.
+    objectives : tuple
+        Objective names or ``ListObjective`` instances (prepared on each shard).
+    cfg : RerankConfig
+        Settings.
+    seed : int
+        Seed; every user keeps its global row as its stream id, so the result equals the
+        local run bit for bit.
+    callback : None
+        Must be None: a sharded run does not gather the populations after each generation.
+    initial : numpy.ndarray, shape (U, m, K), optional
+        Extra seed lists of positions, split with the users.
+    n_shards : int, optional
+        Number of shards, positive (default: twice the workers).
+
+    Returns
+    -------
+    RerankResult
+        The shards' results concatenated over users (archives padded to the widest);
+        ``seconds`` is the slowest shard's.
+
+    Raises
+    ------
+    ValueError
+        If a callback is given or ``n_shards`` is not a positive integer.
+    """
     if callback is not None:
         raise ValueError(
             "a callback needs every user's population after each generation, which a "

@@ -1,9 +1,9 @@
 """``rerank_batch``: an independent NSGA-II per user, all users in one parallel program.
 
-Inputs are validated once here (:func:`moopt.objectives.make_inputs`); the kernels in
-:mod:`moopt.engine.kernels` then run on contiguous arrays. Without a callback every
+Inputs are validated once here (``moopt.objectives.make_inputs``); the kernels in
+``moopt.engine.kernels`` then run on contiguous arrays. Without a callback every
 run, from the initial population to the archive's final pass, is a single Numba call
-(:func:`kernels.run_batch`); with one, the engine returns to Python after
+(``kernels.run_batch``); with one, the engine returns to Python after
 each generation so the callback can look at every user's population at once (knowledge
 transfer trains on all of them) and inject lists.
 
@@ -47,14 +47,42 @@ DEFAULT_OBJECTIVES = ("accuracy", "diversity", "novelty")
 @dataclass(frozen=True)
 class RerankConfig:
     """Settings of the batched NSGA-II (PreferRec's defaults: pop 50, 10 generations,
-    crossover 0.9, mutation 0.2).
+    crossover 0.9, mutation 0.2), validated on construction.
 
-    ``n_gen`` counts the initial population as generation 1, as pymoo does, so a run
-    evaluates ``pop_size * n_gen`` lists per user at most. ``p_swap`` is the share of
-    mutations that swap two slots (the rest replace one item); ``eta`` is the list-SBX
-    distribution index; ``max_tries`` bounds the matings per generation when children
-    keep duplicating existing lists. ``archive_size`` is the capacity of each user's
-    archive of non-dominated lists (:mod:`moopt.engine.archive`; 0 turns it off).
+    Parameters
+    ----------
+    k : int, default 10
+        List length K (positive).
+    pop_size : int, default 50
+        Lists per user population, at least 2.
+    n_gen : int, default 10
+        Generations, counting the initial population as generation 1 (as pymoo does), so a
+        run evaluates ``pop_size * n_gen`` lists per user at most; positive.
+    p_cx : float, default 0.9
+        Crossover probability per mating, in [0, 1].
+    p_mut : float, default 0.2
+        Mutation probability per offspring, in [0, 1].
+    crossover : {"one_point", "uniform", "sbx"}, default "one_point"
+        List crossover; ``"sbx"`` is PreferRec's list SBX.
+    p_swap : float, default 0.5
+        Share of mutations that swap two slots (the rest replace one item by an unused
+        candidate), in [0, 1].
+    eta : float, default 15.0
+        Distribution index of the list SBX (larger: children closer to their parents);
+        positive, used by ``crossover="sbx"`` only.
+    include_topk : bool, default True
+        Seed every initial population with the user's top-K list by score.
+    max_tries : int, default 200
+        Bound on the matings per generation, as a multiple of ``pop_size``, when children
+        keep duplicating existing lists; positive.
+    archive_size : int, default 256
+        Capacity of each user's archive of non-dominated lists (``moopt.engine.archive``);
+        0 turns it off.
+
+    Raises
+    ------
+    ValueError
+        Naming the field, for a value outside the ranges above.
     """
 
     k: int = 10
@@ -97,8 +125,24 @@ class RerankConfig:
 class BatchState:
     """What a callback sees after each generation (arrays are the live populations).
 
-    ``positions`` (U, P, K), ``F`` (U, P, M) maximised objective values, ``rank`` and
-    ``crowding`` (U, P); ``gen`` is the generation just completed (1 = initial).
+    Parameters
+    ----------
+    gen : int
+        The generation just completed (1 = initial population).
+    n_gen : int
+        Generations of the run.
+    positions : numpy.ndarray, shape (U, P, K)
+        Candidate positions of every list.
+    F : numpy.ndarray, shape (U, P, M)
+        Maximised objective values.
+    rank, crowding : numpy.ndarray, shape (U, P)
+        Non-dominated front (0 = first) and crowding distance of every list.
+    inputs : RerankInputs
+        The validated inputs.
+    packed : PackedObjectives
+        The objectives and their data.
+    config : RerankConfig
+        The run's settings.
     """
 
     gen: int
@@ -116,29 +160,76 @@ class BatchState:
         return self.packed.names
 
     def items(self) -> np.ndarray:
-        """Item ids of every list, (U, P, K)."""
+        """Return the item ids of every list.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U, P, K)
+            ``candidates`` gathered at ``positions``.
+        """
         return np.take_along_axis(self.inputs.candidates[:, None, :], self.positions, axis=2)
 
     def evaluate(self, lists: np.ndarray) -> np.ndarray:
-        """Maximised objective values of per-user position lists (U, m, K) -> (U, m, M)."""
+        """Evaluate per-user position lists on the run's objectives.
+
+        Parameters
+        ----------
+        lists : array_like, shape (U, m, K)
+            Candidate positions, integers in [0, N), distinct within a list.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U, m, M)
+            Maximised objective values.
+        """
         lists = check_lists(lists, self.inputs, "lists")
         return evaluate_lists(lists, self.packed)
 
 
 @runtime_checkable
 class BatchCallback(Protocol):
-    """The batch engine's callback: called after every generation with the
-    :class:`BatchState`; may return per-user position lists (U, m, K) to merge into the
-    populations. Optional hooks: ``setup(inputs, packed, config, seed, stream_ids)``
-    before the run, ``initial_lists(inputs)`` returning (U, m, K) seeds for the initial
-    populations, ``on_finish(state)`` after the last generation, and an ``anchors_``
-    attribute (U, a, M) that the result keeps for angular selection."""
+    """The batch engine's callback protocol.
+
+    Called after every generation with the ``BatchState``; may return per-user position
+    lists (U, m, K) to merge into the populations. Optional hooks: ``setup(inputs, packed,
+    config, seed, stream_ids)`` before the run, ``initial_lists(inputs)`` returning
+    (U, m, K) seeds for the initial populations, ``on_finish(state)`` after the last
+    generation, and an ``anchors_`` attribute (U, a, M) that the result keeps for angular
+    selection.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        A protocol takes no arguments; implementations define their own.
+    """
 
     def __call__(self, state: BatchState) -> np.ndarray | None: ...
 
 
 def check_lists(lists, inputs: RerankInputs, name: str) -> np.ndarray:
-    """Validate per-user position lists (U, m, K): integers in [0, N), distinct per row."""
+    """Validate per-user position lists.
+
+    Parameters
+    ----------
+    lists : array_like, shape (U, m, K)
+        Candidate positions (with one user, (m, K) is accepted).
+    inputs : RerankInputs
+        The inputs the positions index (U, N and K).
+    name : str
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray, shape (U, m, K)
+        Contiguous int64 copy.
+
+    Raises
+    ------
+    ValueError
+        For a wrong shape, positions outside [0, N) or a repeated position in a list.
+    TypeError
+        For non-integer positions.
+    """
     lists = np.asarray(lists)
     u, n, k = inputs.n_users, inputs.n_candidates, inputs.k
     if lists.ndim == 2 and u == 1:
@@ -156,7 +247,20 @@ def check_lists(lists, inputs: RerankInputs, name: str) -> np.ndarray:
 
 
 def evaluate_lists(lists: np.ndarray, packed: PackedObjectives) -> np.ndarray:
-    """Maximised objective values of validated lists (U, m, K) -> (U, m, M)."""
+    """Evaluate validated position lists on packed objectives.
+
+    Parameters
+    ----------
+    lists : numpy.ndarray, shape (U, m, K)
+        Contiguous int64 candidate positions (see ``check_lists``).
+    packed : PackedObjectives
+        The objectives and their data for the same users.
+
+    Returns
+    -------
+    numpy.ndarray, shape (U, m, M)
+        Maximised objective values.
+    """
     u, m, _ = lists.shape
     out = np.empty((u, m, packed.n_obj))
     for row in range(u):
@@ -168,7 +272,20 @@ def evaluate_lists(lists: np.ndarray, packed: PackedObjectives) -> np.ndarray:
 
 
 def topk_positions(scores: np.ndarray, k: int) -> np.ndarray:
-    """Each user's K best candidate positions by score, best first (ties: lower position)."""
+    """Each user's K best candidate positions by score, best first (ties: lower position).
+
+    Parameters
+    ----------
+    scores : array_like, shape (U, N)
+        Scores.
+    k : int
+        List length, at most N.
+
+    Returns
+    -------
+    numpy.ndarray, shape (U, k)
+        Candidate positions.
+    """
     return top_k_rows(np.ascontiguousarray(scores, dtype=np.float64), k)
 
 
@@ -186,7 +303,39 @@ def run_engine(
     initial: np.ndarray | None = None,
     verbose: bool = False,
 ) -> RerankResult:
-    """The engine on validated inputs (``rerank_batch`` and the Dask shards call this)."""
+    """Run the engine on validated inputs (``rerank_batch`` and the Dask shards call this).
+
+    Parameters
+    ----------
+    inputs : RerankInputs
+        Validated inputs (``make_inputs``).
+    packed : PackedObjectives
+        The objectives prepared for ``inputs``.
+    cfg : RerankConfig
+        Settings.
+    seed : int
+        Seed of the random streams.
+    stream_ids : numpy.ndarray, shape (U,)
+        Random stream of each user row (its row in the full input, so shards reproduce the
+        local run).
+    callback : BatchCallback, optional
+        Called after every generation (see ``BatchCallback``).
+    initial : numpy.ndarray, shape (U, m, K), optional
+        Extra seed lists of positions.
+    verbose : bool, default False
+        Show a progress bar over generations (with a callback only).
+
+    Returns
+    -------
+    RerankResult
+        Final populations and archives.
+
+    Raises
+    ------
+    ValueError
+        If ``pop_size`` exceeds the distinct lists, ``archive_size`` is smaller than the
+        seeds per user, seeds are invalid, or an objective returns a non-finite value.
+    """
     u, n, k, p = inputs.n_users, inputs.n_candidates, inputs.k, cfg.pop_size
     if p > _n_lists(n, k):
         raise ValueError(
@@ -293,7 +442,7 @@ def run_engine(
 
 
 def _run_whole(inputs, packed, cfg, seed, stream_ids, seeds, n_seeds, start, pop, args, evo):
-    """A run without a callback: one Numba call (:func:`kernels.run_batch`) runs every
+    """A run without a callback: one Numba call (``kernels.run_batch``) runs every
     user from its initial population to its archive's final pass; the archives are
     then gathered into the results. Identical to the generation-by-generation path."""
     X, F, H, rank, crowd = pop
@@ -342,7 +491,7 @@ def _check_finite(F: np.ndarray, AF: np.ndarray, sizes: np.ndarray, names) -> No
 
 
 def _raise_non_finite(bad: np.ndarray, names) -> None:
-    """The ``ValueError`` of :func:`_check_finite` for a (M,) mask of bad objectives."""
+    """The ``ValueError`` of ``_check_finite`` for a (M,) mask of bad objectives."""
     if bad.any():
         which = ", ".join(repr(names[j]) for j in np.flatnonzero(bad))
         raise ValueError(
@@ -380,53 +529,86 @@ def rerank_batch(
     """Re-rank every user's candidates into a Pareto front of K-item lists.
 
     Runs an independent NSGA-II (binary tournament on rank and crowding, rank-and-crowding
-    survival, duplicate elimination; see :mod:`moopt.engine.kernels`) for each user, all
+    survival, duplicate elimination; see ``moopt.engine.kernels``) for each user, all
     users in one parallel Numba program.
 
     Parameters
     ----------
-    scores, candidates:
-        (U, N) base-ranker scores and item ids of each user's candidates.
-    item_genres, item_popularity:
-        (I, G) bool categories and (I,) popularity of the catalogue the ids index.
-    k, pop_size, n_gen, p_cx, p_mut:
-        List length, population size, generations (the initial one included), crossover
-        and per-offspring mutation probabilities.
-    objectives:
-        Names of registered objectives or :class:`~moopt.objectives.ListObjective`
-        instances; all maximised.
-    seed:
+    scores, candidates : array_like, shape (U, N)
+        Base-ranker scores (finite) and item ids (distinct per row) of each user's
+        candidates; a single user's (N,) arrays are accepted.
+    item_genres : array_like, shape (I, G), optional
+        Bool categories of the catalogue the ids index; needed by ``diversity`` and
+        ``ild``. None: no categories.
+    item_popularity : array_like, shape (I,), optional
+        Non-negative popularity of the catalogue items (``novelty``). None: all zero.
+    k : int, default 10
+        List length K, at most N.
+    pop_size : int, default 50
+        Lists per user population, at least 2 and at most the number of distinct lists.
+    n_gen : int, default 10
+        Generations, the initial one included.
+    p_cx : float, default 0.9
+        Crossover probability per mating, in [0, 1].
+    p_mut : float, default 0.2
+        Mutation probability per offspring, in [0, 1].
+    objectives : sequence of str or ListObjective, default ("accuracy", "diversity", "novelty")
+        Names of registered objectives or ``ListObjective`` instances (1 to 8, distinct);
+        all maximised. A single name or objective is accepted.
+    seed : int, default 0
         Same seed, same result, whatever the number of threads or shards.
-    callback:
-        A :class:`BatchCallback` (e.g. knowledge transfer), called after every generation.
-    crossover:
-        ``"one_point"``, ``"uniform"`` or ``"sbx"`` (PreferRec's list SBX).
-    initial:
-        Extra seed lists (U, m, K) of positions for the initial populations (validated:
-        integer positions in [0, N), distinct within a list); the top-K by score is always
-        seeded unless ``include_topk=False``. Seeds that are non-dominated when evaluated
-        stay in the archive (protected from overflow pruning).
-    archive_size:
+    callback : BatchCallback, optional
+        Called after every generation (e.g. knowledge transfer); see ``BatchCallback``.
+    crossover : {"one_point", "uniform", "sbx"}, default "one_point"
+        List crossover; ``"sbx"`` is PreferRec's list SBX.
+    p_swap : float, default 0.5
+        Share of mutations that swap two slots of the list (the rest replace one item by
+        an unused candidate), in [0, 1].
+    eta : float, default 15.0
+        Distribution index of the list SBX (larger: children closer to their parents);
+        positive; used by ``crossover="sbx"`` only.
+    include_topk : bool, default True
+        Seed every initial population with the user's top-K list by score.
+    initial : array_like, shape (U, m, K), optional
+        Extra seed lists of positions for the initial populations (validated: integer
+        positions in [0, N), distinct within a list). Seeds that are non-dominated when
+        evaluated stay in the archive (protected from overflow pruning).
+    archive_size : int, default 256
         Capacity A of each user's archive of non-dominated lists (``res.archive_*``;
-        ``res.choose`` picks from it); address space about U * A * (8 K + 8 M + 9) bytes
-        (users rounded up to a multiple of 32), of which only the rows used are written,
-        plus the results, U * A' * (8 K + 8 M + 1) bytes for the largest archive A'.
-        0: no archive.
-    client, n_shards:
-        A ``dask.distributed.Client``: users are split into ``n_shards`` shards run on the
-        cluster; results equal the local run for the same seed.
-    check:
-        Check the objectives (:mod:`moopt.objectives.check`): every user's top-K list
+        ``res.choose`` picks from it), at least the seed lists per user; address space
+        about U * A * (8 K + 8 M + 9) bytes (users rounded up to a multiple of 32), of
+        which only the rows used are written, plus the results, U * A' * (8 K + 8 M + 1)
+        bytes for the largest archive A'. 0: no archive.
+    extras : dict of str to numpy.ndarray, optional
+        Further arrays that objectives' ``prepare`` reads from ``inputs.extras`` (e.g.
+        item embeddings for a user-defined objective); an objective reading a key not
+        given is a ``ValueError`` naming the key.
+    client : dask.distributed.Client, optional
+        Run on a Dask cluster: users are split into shards, one task each; results equal
+        the local run for the same seed. Not with a ``callback``.
+    n_shards : int, optional
+        Shards with a ``client``, positive (default: twice the cluster's workers).
+    verbose : bool, default False
+        Show a progress bar over generations (runs with a callback; a run without one is
+        a single Numba call).
+    check : bool, optional
+        Check the objectives (``moopt.objectives.check``): every user's top-K list
         before the search and every returned list after it are scored by bounds-checked
         builds of the user-defined kernels, and an index out of range or a value outside
         an objective's declared ``bounds`` is a ``ValueError`` naming the objective. Slow
-        (a Python call per list); ``None``: ``MOOPT_CHECK`` in the environment at import.
+        (a Python call per list); None: ``MOOPT_CHECK`` in the environment at import.
 
     Returns
     -------
     RerankResult
         ``.X`` (U, P, K) item ids, ``.F`` (U, P, M) maximised objectives, ``.rank``
-        (U, P), ``.positions``, and ``.to_frame()``.
+        (U, P), ``.positions``, the archive, ``.choose()`` and ``.to_frame()``.
+
+    Raises
+    ------
+    ValueError or TypeError
+        Naming the argument, for invalid inputs or settings (see ``make_inputs`` and
+        ``RerankConfig``).
     """
     inputs = make_inputs(scores, candidates, item_genres, item_popularity, k, extras)
     cfg = RerankConfig(
@@ -454,5 +636,24 @@ def rerank_batch(
 
 
 def with_config(cfg: RerankConfig, **changes) -> RerankConfig:
-    """A copy of ``cfg`` with fields changed (validated)."""
+    """Return a copy of ``cfg`` with fields changed (validated).
+
+    Parameters
+    ----------
+    cfg : RerankConfig
+        The settings to copy.
+    **changes
+        Field names and their new values.
+
+    Returns
+    -------
+    RerankConfig
+        The new settings.
+
+    Examples
+    --------
+    >>> from moopt.engine.rerank import RerankConfig, with_config
+    >>> with_config(RerankConfig(), n_gen=20).n_gen
+    20
+    """
     return replace(cfg, **changes)

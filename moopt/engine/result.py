@@ -19,23 +19,68 @@ ARCHIVE_FIELDS = (
 class RerankResult:
     """Final populations of a batched re-ranking run.
 
-    ``positions`` (U, P, K) candidate positions, ``F`` (U, P, M) maximised objective
-    values (in ``objectives`` order), ``rank`` (U, P) non-dominated front (0 = Pareto
-    front of the final population), ``crowding`` (U, P), ``candidates`` (U, N) the item
-    ids the positions index, ``n_evals`` (U,) lists evaluated per user, ``seconds`` the
-    wall time, ``anchors`` (U, a, M) the knowledge-transfer anchors' objective values when
-    a transfer callback ran.
+    U users, P lists per population, K items per list, N candidates per user, M
+    objectives. The archive (``moopt.engine.archive``) holds every user's non-dominated
+    lists found during the run; final choices (``select``, ``choose``) come from the
+    archive when there is one. ``save`` writes the result to a folder and ``load`` reads
+    it back equal; it pickles too.
 
-    The archive (:mod:`moopt.engine.archive`): ``archive_positions`` (U, A, K) and
-    ``archive_F`` (U, A, M, maximised) hold every user's non-dominated lists found during
-    the run in the first ``archive_size[u]`` rows (the rest hold -1 and NaN); A is the
-    largest archive size any user reached (at most the capacity ``archive_size=``);
-    ``archive_overflow`` (U,) counts prunings of a full archive and ``archive_seed`` (U, A)
-    marks protected seed entries. Final choices (:meth:`select`, :meth:`choose`) come
-    from the archive when there is one.
+    Parameters
+    ----------
+    positions : numpy.ndarray, shape (U, P, K)
+        Candidate positions (indices into ``candidates``) of every final list.
+    F : numpy.ndarray, shape (U, P, M)
+        Maximised objective values of every list, in ``objectives`` order.
+    rank : numpy.ndarray, shape (U, P)
+        Non-dominated front of every list (0 = Pareto front of the final population).
+    crowding : numpy.ndarray, shape (U, P)
+        Crowding distance of every list within its front.
+    candidates : numpy.ndarray, shape (U, N)
+        Item ids the positions index.
+    objectives : tuple of str
+        Objective names, one per column of ``F``.
+    n_evals : numpy.ndarray, shape (U,)
+        Lists evaluated per user.
+    seconds : float
+        Wall time of the run.
+    anchors : numpy.ndarray, shape (U, a, M), optional
+        The knowledge-transfer anchors' objective values, when a transfer callback ran.
+    archive_positions : numpy.ndarray, shape (U, A, K), optional
+        Archive lists in the first ``archive_size[u]`` rows (the rest hold -1); A is the
+        largest archive size any user reached (at most the capacity ``archive_size=`` of
+        the run).
+    archive_F : numpy.ndarray, shape (U, A, M), optional
+        Maximised objective values of the archive rows (NaN past ``archive_size[u]``).
+    archive_size : numpy.ndarray, shape (U,), optional
+        Used archive rows per user.
+    archive_overflow : numpy.ndarray, shape (U,), optional
+        Prunings of a full archive per user.
+    archive_seed : numpy.ndarray, shape (U, A), optional
+        True for protected seed entries (e.g. the top-k list).
 
-    :meth:`save` writes it to a folder and :meth:`load` reads it back equal; it pickles
-    too.
+    Examples
+    --------
+    A hand-made result of one user with three lists of two items:
+
+    >>> import numpy as np
+    >>> from moopt.engine import RerankResult
+    >>> r = RerankResult(
+    ...     positions=np.array([[[0, 1], [0, 2], [2, 3]]]),
+    ...     F=np.array([[[0.9, 0.1], [0.7, 0.6], [0.2, 0.8]]]),
+    ...     rank=np.zeros((1, 3), dtype=int), crowding=np.zeros((1, 3)),
+    ...     candidates=np.array([[10, 11, 12, 13]]), objectives=("accuracy", "diversity"),
+    ...     n_evals=np.array([3]), seconds=0.0)
+    >>> r.X[0]
+    array([[10, 11],
+           [10, 12],
+           [12, 13]])
+    >>> r.choose("knee"), r.choose("diversity"), r.choose({"accuracy": 1.0})
+    (array([[10, 12]]), array([[12, 13]]), array([[10, 11]]))
+    >>> r.to_frame(users=["alice"])[["user", "accuracy", "items"]]
+        user  accuracy  items
+    0  alice       0.9  10 11
+    1  alice       0.7  10 12
+    2  alice       0.2  12 13
     """
 
     positions: np.ndarray
@@ -54,16 +99,39 @@ class RerankResult:
     archive_seed: np.ndarray | None = None
 
     def save(self, folder) -> list:
-        """Write the result to ``folder`` (arrays to ``rerank_result.npz``, objective names
-        and seconds to ``rerank_result.json``, each atomically); returns the paths
-        written. :meth:`load` reads it back equal."""
+        """Write the result to ``folder``; ``load`` reads it back equal.
+
+        Arrays go to ``rerank_result.npz``, objective names and seconds to
+        ``rerank_result.json``, each atomically.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            Destination folder, created if missing.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written.
+        """
         from ..persist import save_rerank_result
 
         return save_rerank_result(self, folder)
 
     @classmethod
     def load(cls, folder) -> RerankResult:
-        """The result :meth:`save` wrote to ``folder``."""
+        """Load the result ``save`` wrote to ``folder``.
+
+        Parameters
+        ----------
+        folder : str or os.PathLike
+            Folder holding ``rerank_result.json`` and ``rerank_result.npz``.
+
+        Returns
+        -------
+        RerankResult
+            Equal to the saved one.
+        """
         from ..persist import load_rerank_result
 
         return load_rerank_result(folder, cls)
@@ -75,6 +143,7 @@ class RerankResult:
 
     @property
     def has_archive(self) -> bool:
+        """Whether the result holds an archive with at least one row."""
         return self.archive_positions is not None and self.archive_positions.shape[1] > 0
 
     @property
@@ -88,7 +157,25 @@ class RerankResult:
             raise ValueError("this result has no archive (run with archive_size > 0)")
 
     def archive_front(self, user: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(item ids (n, K), F (n, M))`` of one user's archive."""
+        """Return one user's archive.
+
+        Parameters
+        ----------
+        user : int
+            Row of the user in the result, in ``0 .. U - 1``.
+
+        Returns
+        -------
+        X : numpy.ndarray, shape (n, K)
+            Item ids of the user's ``n = archive_size[user]`` archive lists.
+        F : numpy.ndarray, shape (n, M)
+            Their maximised objective values.
+
+        Raises
+        ------
+        ValueError
+            If the result has no archive.
+        """
         self._need_archive()
         n = int(self.archive_size[user])
         return self.archive_X[user, :n], self.archive_F[user, :n]
@@ -109,10 +196,24 @@ class RerankResult:
 
     @property
     def n_users(self) -> int:
+        """Number of users U."""
         return self.positions.shape[0]
 
     def front(self, user: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(item ids (n, K), F (n, M))`` of one user's non-dominated lists."""
+        """Return one user's non-dominated lists of the final population.
+
+        Parameters
+        ----------
+        user : int
+            Row of the user in the result, in ``0 .. U - 1``.
+
+        Returns
+        -------
+        X : numpy.ndarray, shape (n, K)
+            Item ids of the lists of rank 0.
+        F : numpy.ndarray, shape (n, M)
+            Their maximised objective values.
+        """
         mask = self.rank[user] == 0
         return self.X[user][mask], self.F[user][mask]
 
@@ -124,13 +225,33 @@ class RerankResult:
         region: int | None = None,
         source: str | None = None,
     ) -> np.ndarray:
-        """One index per user into the archive (or ``source="population"``):
+        """Pick one list per user by a named rule.
 
-        * ``"knee"``: the knee of the user's front (:func:`moopt.decision.knee_index`);
-        * ``"angular"``: PreferRec's eq. 14, the smallest mean angle to the anchors (given,
-          or from a transfer run); with ``region=r`` the angle to anchor ``r`` only (one
-          preference region, e.g. picked on validation);
-        * an objective name: the best member on that objective.
+        Parameters
+        ----------
+        method : str, default "knee"
+            ``"knee"``: the knee of the user's front (``moopt.decision.knee_index``);
+            ``"angular"``: PreferRec's eq. 14, the smallest mean angle to the anchors;
+            an objective name: the best member on that objective.
+        anchors : numpy.ndarray, shape (U, a, M), optional
+            Anchors for ``"angular"`` (default: the result's own ``anchors``).
+        region : int, optional
+            With ``"angular"``, use anchor ``region`` only (one preference region, e.g.
+            picked on validation), in ``0 .. a - 1``.
+        source : {"archive", "population"}, optional
+            Where to choose from: the archive or the final population's first front;
+            None: the archive when there is one.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U,)
+            Per user, the row index into the chosen source.
+
+        Raises
+        ------
+        ValueError
+            If ``method`` is unknown, ``"angular"`` has no anchors or wrongly shaped
+            ones, ``region`` is out of range, or ``source`` is invalid.
         """
         positions, F, valid = self._source(source)
         if method == "angular":
@@ -170,16 +291,39 @@ class RerankResult:
         source: str | None = None,
         dominating: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Per user, the index of the archive member (or population front member) that
-        maximises ``utility``: a mapping ``{objective: weight}`` (a weighted sum of the
-        maximised objectives; objectives left out weigh 0) or a callable taking ``F``
-        (U, S, M) and returning (U, S) utilities. Ties go to the lower index.
+        """Per user, the index of the archive (or population front) member maximising ``utility``.
 
-        ``dominating`` (U, M): maximised objective values of a reference list per user
-        (e.g. a greedy baseline's); the choice is then restricted to members that weakly
-        dominate it, so the chosen list is at least as good on every objective. A user
-        with no such member (possible only if the reference was never seeded) keeps the
-        unrestricted choice; :attr:`n_unmatched_` counts them."""
+        Ties go to the lower index. After the call ``n_unmatched_`` counts the users with
+        no member dominating the reference (0 without ``dominating``).
+
+        Parameters
+        ----------
+        utility : Mapping of str to float, or callable
+            A mapping ``{objective: weight}`` (a weighted sum of the maximised objectives;
+            objectives left out weigh 0), or a callable taking ``F`` (U, S, M) and
+            returning (U, S) utilities.
+        source : {"archive", "population"}, optional
+            Where to choose from; None: the archive when there is one.
+        dominating : numpy.ndarray, shape (U, M), optional
+            Maximised objective values of a reference list per user (e.g. a greedy
+            baseline's); the choice is then restricted to members that weakly dominate it,
+            so the chosen list is at least as good on every objective. A user with no such
+            member (possible only if the reference was never seeded) keeps the
+            unrestricted choice.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U,)
+            Per user, the row index into the chosen source.
+
+        Raises
+        ------
+        ValueError
+            If a weight names an unknown objective or is not finite, the callable returns
+            the wrong shape, a utility is NaN, or ``dominating`` has the wrong shape.
+        TypeError
+            If ``utility`` is neither a mapping nor callable.
+        """
         positions, F, valid = self._source(source)
         self.n_unmatched_ = 0
         if dominating is not None:
@@ -233,10 +377,35 @@ class RerankResult:
         dominating: np.ndarray | None = None,
         positions: bool = False,
     ) -> np.ndarray:
-        """One list per user, (U, K) item ids (or candidate positions with
-        ``positions=True``): the archive member maximising ``utility`` (see
-        :meth:`utility_index`, also for ``dominating``), or picked by a rule name (see
-        :meth:`select`)."""
+        """Choose one list per user, by a utility or a named rule.
+
+        Parameters
+        ----------
+        utility : Mapping of str to float, callable or str, default "knee"
+            A utility (see ``utility_index``) or a rule name (see ``select``).
+        anchors : numpy.ndarray, shape (U, a, M), optional
+            Anchors of the ``"angular"`` rule (see ``select``).
+        region : int, optional
+            Anchor of the ``"angular"`` rule (see ``select``).
+        source : {"archive", "population"}, optional
+            Where to choose from; None: the archive when there is one.
+        dominating : numpy.ndarray, shape (U, M), optional
+            Reference values the choice must weakly dominate (utilities only; see
+            ``utility_index``).
+        positions : bool, default False
+            Return candidate positions instead of item ids.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U, K)
+            The chosen list of every user: item ids, or candidate positions.
+
+        Raises
+        ------
+        ValueError
+            If ``dominating`` is given with a rule name, or as in ``select`` and
+            ``utility_index``.
+        """
         if isinstance(utility, str):
             if dominating is not None:
                 raise ValueError("dominating applies to utilities, not to named rules")
@@ -250,18 +419,42 @@ class RerankResult:
         return np.take_along_axis(self.candidates, chosen, axis=1)
 
     def chosen_lists(self, method: str = "knee", anchors: np.ndarray | None = None) -> np.ndarray:
-        """The list picked by ``method`` (see :meth:`select`) for every user, (U, K) item ids."""
-        return self.choose(method, anchors=anchors)
-
-    def to_frame(self, users: np.ndarray | None = None) -> pd.DataFrame:
-        """One row per (user, solution): rank, crowding, each objective and the item ids.
+        """Return the list picked by a named rule for every user.
 
         Parameters
         ----------
-        users:
-            The ids written in the ``user`` column: a sequence of U values, one per user row
-            of the result, in the order of the inputs' rows (e.g. your own user ids, or the
-            ``users`` array of a candidates file); ``None`` writes the row numbers 0..U-1.
+        method : str, default "knee"
+            Rule name (see ``select``).
+        anchors : numpy.ndarray, shape (U, a, M), optional
+            Anchors of the ``"angular"`` rule.
+
+        Returns
+        -------
+        numpy.ndarray, shape (U, K)
+            Item ids of the chosen lists.
+        """
+        return self.choose(method, anchors=anchors)
+
+    def to_frame(self, users: np.ndarray | None = None) -> pd.DataFrame:
+        """Return one row per (user, solution) of the final population.
+
+        Parameters
+        ----------
+        users : array_like, shape (U,), optional
+            The ids written in the ``user`` column, one per user row of the result, in the
+            order of the inputs' rows (e.g. your own user ids, or the ``users`` array of a
+            candidates file); None writes the row numbers 0..U-1.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``user, solution, rank, crowding``, one per objective, and ``items``
+            (the item ids joined by spaces).
+
+        Raises
+        ------
+        ValueError
+            If ``users`` is not 1-D with one id per user row.
         """
         u, p, k = self.positions.shape
         users = np.arange(u) if users is None else np.asarray(users)

@@ -2,11 +2,11 @@
 
 One method per module, each citing the paper and equation it implements:
 
-* :mod:`~moopt.gradient.min_norm`: minimum-norm point of the convex hull of gradients
+* ``min_norm``: minimum-norm point of the convex hull of gradients
   (Sener & Koltun, NeurIPS 2018, eq. (3)-(4), Algorithm 2).
-* :mod:`~moopt.gradient.pcgrad`: gradient surgery (Yu et al., NeurIPS 2020, Algorithm 1) and
-  BOOML's simultaneous form of it (eq. 17), :func:`project_conflicts`.
-* :mod:`~moopt.gradient.mgda`: MGDA / MGDA-UB loss weighting and PCGrad backward for torch
+* ``pcgrad``: gradient surgery (Yu et al., NeurIPS 2020, Algorithm 1) and
+  BOOML's simultaneous form of it (eq. 17), ``project_conflicts``.
+* ``mgda``: MGDA / MGDA-UB loss weighting and PCGrad backward for torch
   training loops.
 """
 

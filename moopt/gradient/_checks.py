@@ -1,7 +1,7 @@
 """The one validation of a gradient matrix, for every public function of moopt.gradient.
 
-:func:`~moopt.gradient.min_norm`, :func:`~moopt.gradient.gram_min_norm` (its Gram matrix),
-:func:`~moopt.gradient.pcgrad` and :func:`~moopt.gradient.project_conflicts` take an
+``min_norm``, ``gram_min_norm`` (its Gram matrix),
+``pcgrad`` and ``project_conflicts`` take an
 ``(m, d)`` matrix, one objective per row, as a numpy array (or array-like) or a torch
 tensor; they check it here, so the same bad input gets the same error from each.
 """

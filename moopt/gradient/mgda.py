@@ -20,7 +20,7 @@ minimum-norm direction ``sum_i w_i g_i / c_i``; only the latter is guaranteed to
 objective, so ``"none"`` is the option with MGDA's descent guarantee.
 
 PCGrad (Yu et al., "Gradient Surgery for Multi-Task Learning", NeurIPS 2020, Algorithm 1) is in
-:mod:`moopt.gradient.pcgrad`; :func:`pcgrad_backward` is its training-loop form.
+``moopt.gradient.pcgrad``; ``pcgrad_backward`` is its training-loop form.
 """
 
 from __future__ import annotations
@@ -211,29 +211,30 @@ def mgda_step(
 
     Parameters
     ----------
-    losses:
+    losses : sequence of torch.Tensor or torch.Tensor
         One differentiable scalar (0-d) loss per objective, as a list or a 1-D tensor.
         Every value must be finite.
-    shared_params:
+    shared_params : iterable of torch.Tensor or torch.nn.Module, optional
         MGDA: the parameters shared by all objectives (an iterable of tensors or an
         ``nn.Module``; tensors that do not require grad are skipped).
-    shared_repr:
+    shared_repr : torch.Tensor or sequence of torch.Tensor, optional
         MGDA-UB: the shared representation tensor(s) the task heads consume (a non-leaf
         tensor that requires grad). Exactly one of ``shared_params`` / ``shared_repr``.
-    normalization:
+    normalization : {"none", "l2", "loss", "loss+"}, default "none"
         ``"none"``, ``"l2"`` (divide each gradient by its norm), ``"loss"`` (by its loss value,
         which must be > 0) or ``"loss+"`` (by loss value times norm). The weights are computed
         on the normalised gradients and applied to the raw losses.
-    max_iter, tol:
-        Passed to :func:`moopt.gradient.min_norm`.
+    max_iter, tol : int and float, default 250 and 1e-10
+        Passed to ``moopt.gradient.min_norm``.
 
     Returns
     -------
-    weights, combined_loss:
-        ``weights``: detached ``(m,)`` tensor on the simplex, on the gradients' device with
-        their dtype. ``combined_loss = sum_i weights[i] * losses[i]``, still attached to the
-        graph: call ``combined_loss.backward()`` (then ``optimizer.step()``). The graph is
-        kept alive for that call, so the per-objective gradient passes here do not free it.
+    weights : torch.Tensor, shape (m,)
+        Detached weights on the simplex, on the gradients' device with their dtype.
+    combined_loss : torch.Tensor
+        ``sum_i weights[i] * losses[i]``, still attached to the graph: call
+        ``combined_loss.backward()`` (then ``optimizer.step()``). The graph is kept alive
+        for that call, so the per-objective gradient passes here do not free it.
 
     Raises
     ------
@@ -250,8 +251,17 @@ class MGDA:
     """MGDA / MGDA-UB loss weighting with fixed options.
 
     ``MGDA(normalization="l2").step(losses, shared_params=model.encoder)`` is
-    :func:`mgda_step` with these options; after each step ``last_weights`` and ``last_norm``
+    ``mgda_step`` with these options; after each step ``last_weights`` and ``last_norm``
     (the minimum norm; 0 means Pareto stationary) are kept for logging.
+
+    Parameters
+    ----------
+    normalization : {"none", "l2", "loss", "loss+"}, default "none"
+        Gradient normalisation (see ``mgda_step``).
+    max_iter : int, default 250
+        Frank-Wolfe iterations of the min-norm solve.
+    tol : float, default 1e-10
+        Tolerance of the min-norm solve.
     """
 
     def __init__(
@@ -268,7 +278,24 @@ class MGDA:
         shared_params: Iterable[torch.Tensor] | torch.nn.Module | None = None,
         shared_repr: torch.Tensor | Sequence[torch.Tensor] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Weights and combined loss, as :func:`mgda_step` returns them."""
+        """Weight the losses for one training step, as ``mgda_step`` does with these options.
+
+        Parameters
+        ----------
+        losses : sequence of torch.Tensor or torch.Tensor
+            One differentiable scalar loss per objective.
+        shared_params : iterable of torch.Tensor or torch.nn.Module, optional
+            MGDA: the parameters shared by all objectives.
+        shared_repr : torch.Tensor or sequence of torch.Tensor, optional
+            MGDA-UB: the shared representation; exactly one of the two.
+
+        Returns
+        -------
+        weights : torch.Tensor, shape (m,)
+            Detached weights on the simplex.
+        combined_loss : torch.Tensor
+            The weighted loss to back-propagate.
+        """
         weights, combined, norm = _mgda(
             losses, shared_params, shared_repr, self.normalization, self.max_iter, self.tol
         )
@@ -291,22 +318,22 @@ def pcgrad_backward(
     """Back-propagate the PCGrad combination of ``losses`` into ``params``' ``.grad``.
 
     Computes each loss's gradient w.r.t. ``params``, projects them with
-    :func:`moopt.gradient.pcgrad` and accumulates their sum into ``p.grad``, as
+    ``moopt.gradient.pcgrad`` and accumulates their sum into ``p.grad``, as
     ``loss.backward()`` would (zero the gradients first, e.g. ``optimizer.zero_grad()``).
     Parameters that no loss depends on keep their ``.grad`` untouched.
 
     Parameters
     ----------
-    losses:
+    losses : sequence of torch.Tensor or torch.Tensor
         One differentiable, finite scalar (0-d) loss per objective.
-    params:
+    params : iterable of torch.Tensor or torch.nn.Module
         The parameters to update (an iterable of tensors or an ``nn.Module``; those that do
         not require grad are skipped). Usually every trainable parameter: for parameters only
         one objective reaches, the projection is the identity.
-    seed, shuffle:
-        Visiting order, as in :func:`moopt.gradient.pcgrad`. Pass one ``numpy.random.Generator``
+    seed, shuffle : int, numpy.random.Generator or None, and bool
+        Visiting order, as in ``moopt.gradient.pcgrad``. Pass one ``numpy.random.Generator``
         for the whole run; the same int every step repeats the same order.
-    retain_graph:
+    retain_graph : bool, default False
         Keep the autograd graph after the last gradient pass (False frees it, like
         ``backward()``).
 

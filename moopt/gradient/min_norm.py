@@ -216,20 +216,22 @@ def gram_min_norm(
 
     Parameters
     ----------
-    M:
+    M : array_like, shape (m, m)
         Symmetric positive semi-definite ``(m, m)`` matrix with ``M[i, j] = g_i . g_j``.
         Array-like; converted to float64 and symmetrised as ``(M + M.T) / 2``.
-    max_iter:
+    max_iter : int, default 250
         Most Frank-Wolfe iterations for ``m > 2`` (0 skips them: the best pairwise solution,
         improved by one exact solve on its support, is returned).
-    tol:
+    tol : float, default 1e-10
         Stop when the Frank-Wolfe duality gap ``w.M.w - min_i (M w)_i`` falls below
         ``tol * max_i M[i, i]``.
 
     Returns
     -------
-    weights, norm:
-        float64 ``(m,)`` weights on the simplex, and ``sqrt(w.M.w)`` as a Python float.
+    weights : numpy.ndarray, shape (m,)
+        float64 weights on the simplex.
+    norm : float
+        ``sqrt(w.M.w)``.
 
     Raises
     ------
@@ -262,18 +264,19 @@ def min_norm(
 
     Parameters
     ----------
-    G:
-        ``(m, d)`` gradients, one objective per row: a numpy array (or array-like) or a torch
+    G : array_like or torch.Tensor, shape (m, d)
+        Gradients, one objective per row: a numpy array (or array-like) or a torch
         tensor on any device. Entries must be finite.
-    max_iter, tol:
-        Frank-Wolfe limits for ``m > 2``, as in :func:`gram_min_norm`.
+    max_iter, tol : int and float, default 250 and 1e-10
+        Frank-Wolfe limits for ``m > 2``, as in ``gram_min_norm``.
 
     Returns
     -------
-    weights, norm:
-        ``weights`` on the simplex (non-negative, summing to 1): a float64 numpy array for numpy
-        input, a tensor on ``G``'s device with ``G``'s dtype for torch input. ``norm`` is
-        ``||sum_i w_i g_i||_2`` as a Python float for both (0 means Pareto stationary).
+    weights : numpy.ndarray or torch.Tensor, shape (m,)
+        On the simplex (non-negative, summing to 1): a float64 numpy array for numpy
+        input, a tensor on ``G``'s device with ``G``'s dtype for torch input.
+    norm : float
+        ``||sum_i w_i g_i||_2`` (0 means Pareto stationary).
 
     Notes
     -----

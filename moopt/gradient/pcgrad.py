@@ -10,7 +10,7 @@ objectives j in random order; whenever the running ``g_i`` conflicts with the *o
 The update direction is the sum of the projected gradients; this module returns them unsummed
 so that callers can inspect or weight them.
 
-:func:`project_conflicts` is the simultaneous form that BOOML (Uncertain Multi-Objective
+``project_conflicts`` is the simultaneous form that BOOML (Uncertain Multi-Objective
 Recommendation via Orthogonal Meta-Learning Enhanced Bayesian Optimization, eq. 17 and
 Algorithm 1 line 15) writes: every ``g_m`` is projected off each *original* ``g_n`` it
 conflicts with, all at once,
@@ -83,22 +83,23 @@ def pcgrad(
 
     Parameters
     ----------
-    G:
-        ``(m, d)`` gradients, one objective per row: a numpy array (or array-like) or a torch
+    G : array_like or torch.Tensor, shape (m, d)
+        Gradients, one objective per row: a numpy array (or array-like) or a torch
         tensor on any device. Entries must be finite.
-    seed:
+    seed : int, numpy.random.Generator or None, default None
         Randomness of the visiting order: ``None`` (fresh entropy), an int, or a
         ``numpy.random.Generator`` (pass one Generator across training steps so that the order
         changes from step to step but the run is reproducible).
-    shuffle:
+    shuffle : bool, default True
         If False, objective i visits the others in index order (deterministic, no randomness
         used), which makes hand computations exact.
 
     Returns
     -------
-    The ``(m, d)`` projected gradients, the same kind as ``G``: a float64 numpy array for
-    numpy input (float32 stays float32), a tensor on ``G``'s device and dtype for torch input.
-    Sum the rows to get the PCGrad update direction. ``G`` is not modified.
+    numpy.ndarray or torch.Tensor, shape (m, d)
+        The projected gradients, the same kind as ``G``: a float64 numpy array for numpy
+        input (float32 stays float32), a tensor on ``G``'s device and dtype for torch
+        input. Sum the rows to get the PCGrad update direction. ``G`` is not modified.
     """
     if not isinstance(shuffle, (bool, np.bool_)):
         raise TypeError(f"shuffle must be a bool, got {type(shuffle).__name__}")
@@ -121,19 +122,20 @@ def project_conflicts(G: ArrayLike | torch.Tensor) -> np.ndarray | torch.Tensor:
     ``out[m] = G[m] - sum_{n != m} min(G[m] . G[n], 0) / ||G[n]||^2 G[n]`` with every inner
     product taken between *unprojected* rows (a zero row has no direction and projects
     nothing). Deterministic; see the module docstring for how it differs from
-    :func:`pcgrad`.
+    ``pcgrad``.
 
     Parameters
     ----------
-    G:
-        ``(m, d)`` finite gradients, one objective per row: a numpy array (or array-like) or
-        a torch tensor on any device.
+    G : array_like or torch.Tensor, shape (m, d)
+        Finite gradients, one objective per row: a numpy array (or array-like) or a torch
+        tensor on any device.
 
     Returns
     -------
-    The ``(m, d)`` projected gradients, the same kind as ``G`` (float64 numpy for integer
-    input, float32 stays float32; a tensor on ``G``'s device and dtype). Sum the rows for
-    the update direction. ``G`` is not modified.
+    numpy.ndarray or torch.Tensor, shape (m, d)
+        The projected gradients, the same kind as ``G`` (float64 numpy for integer input,
+        float32 stays float32; a tensor on ``G``'s device and dtype). Sum the rows for the
+        update direction. ``G`` is not modified.
     """
     X = check_matrix(G)
     if torch is not None and isinstance(X, torch.Tensor):

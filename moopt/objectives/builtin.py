@@ -15,13 +15,13 @@ forms below are the standard ones, each normalised to [0, 1]:
 * ild(L) = mean over pairs of the Jaccard distance of the items' category sets.
 * expected_hits(L) = sum_{i in L} q_i / the same sum for the top-K by q, where the scores
   q are calibrated hit probabilities (e.g. a temperature-scaled softmax of the base
-  ranker's logits, :mod:`recommenders.calibration`). Unlike the DCG form it counts every
+  ranker's logits, ``recommenders.calibration``). Unlike the DCG form it counts every
   slot alike, so it tracks the list's expected number of hits, which HR/Recall@K reward;
   chosen lists are ordered by q afterwards, so the order inside the list costs nothing.
 
 Categories are packed 62 to an int64 word, so a union is a few ORs and a popcount.
 
-Novelty values are rounded to float32 precision (:func:`portable_round`): numpy's
+Novelty values are rounded to float32 precision (``portable_round``): numpy's
 transcendental functions may take CPU-specific code paths (its ``exp`` gives different
 last bits with and without AVX-512), and the search compares objective values, so
 unrounded inputs could let the machine change which lists survive.
@@ -51,7 +51,29 @@ BITS_PER_WORD = 62  # stay clear of the sign bit
 
 
 def category_bits(item_genres: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Pack the candidates' category sets into int64 words: (U, N, ceil(G / 62))."""
+    """Pack the candidates' category sets into int64 words, 62 categories to a word.
+
+    Parameters
+    ----------
+    item_genres : array_like, shape (I, G)
+        Bool (or 0/1) category matrix of the catalogue.
+    candidates : numpy.ndarray, shape (U, N)
+        Item ids indexing the rows of ``item_genres``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (U, N, ceil(G / 62))
+        Bit ``b`` of word ``w`` is category ``62 w + b`` (at least one word).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from moopt.objectives import category_bits
+    >>> genres = np.array([[1, 0, 1], [0, 1, 0]], dtype=bool)
+    >>> category_bits(genres, np.array([[1, 0]]))
+    array([[[2],
+            [5]]])
+    """
     g = np.asarray(item_genres, dtype=bool)  # pack per catalogue item, then index
     n_words = max(1, -(-g.shape[-1] // BITS_PER_WORD))
     padded = np.zeros((g.shape[0], n_words * BITS_PER_WORD), dtype=np.int64)
@@ -62,7 +84,24 @@ def category_bits(item_genres: np.ndarray, candidates: np.ndarray) -> np.ndarray
 
 
 def position_discounts(k: int) -> np.ndarray:
-    """1 / log2(p + 2) for p = 0..k-1."""
+    """Return the DCG position discounts ``1 / log2(p + 2)`` for ``p = 0 .. k - 1``.
+
+    Parameters
+    ----------
+    k : int
+        List length.
+
+    Returns
+    -------
+    numpy.ndarray, shape (k,)
+        The discounts, 1 for the first position.
+
+    Examples
+    --------
+    >>> from moopt.objectives import position_discounts
+    >>> position_discounts(3).round(4)
+    array([1.    , 0.6309, 0.5   ])
+    """
     return 1.0 / np.log2(np.arange(k) + 2.0)
 
 
@@ -79,6 +118,19 @@ def _popcount(x):
 
 
 def prepare_accuracy(inputs: RerankInputs) -> ObjectiveData:
+    """Prepare the ``accuracy`` objective: shifted scores and the top-K's discounted sum.
+
+    Parameters
+    ----------
+    inputs : RerankInputs
+        Validated re-ranking inputs (``make_inputs``).
+
+    Returns
+    -------
+    ObjectiveData
+        ``fdata`` (U, N, 1) the scores minus each user's minimum; ``consts`` (U, 1 + K) the
+        top-K list's discounted sum, then the K position discounts.
+    """
     s = inputs.scores - inputs.scores.min(axis=1, keepdims=True)
     disc = position_discounts(inputs.k)
     ideal = np.take_along_axis(s, top_k_rows(s, inputs.k), axis=1) @ disc  # best K, best first
@@ -101,6 +153,23 @@ def accuracy_kernel(positions, fdata, idata, consts):
 
 
 def prepare_expected_hits(inputs: RerankInputs) -> ObjectiveData:
+    """Prepare the ``expected_hits`` objective from scores that are hit probabilities.
+
+    Parameters
+    ----------
+    inputs : RerankInputs
+        Validated re-ranking inputs (``make_inputs``).
+
+    Returns
+    -------
+    ObjectiveData
+        ``fdata`` (U, N, 1) the probabilities; ``consts`` (U, 1) the sum over the top-K.
+
+    Raises
+    ------
+    ValueError
+        If a score lies outside [0, 1] (pass calibrated probabilities).
+    """
     q = inputs.scores
     if q.min() < 0.0 or q.max() > 1.0:
         raise ValueError(
@@ -127,6 +196,24 @@ def expected_hits_kernel(positions, fdata, idata, consts):
 
 
 def prepare_diversity(inputs: RerankInputs) -> ObjectiveData:
+    """Prepare the category objectives (``diversity`` and ``ild``): packed category sets.
+
+    Parameters
+    ----------
+    inputs : RerankInputs
+        Validated re-ranking inputs (``make_inputs``).
+
+    Returns
+    -------
+    ObjectiveData
+        ``idata`` (U, N, words) the candidates' ``category_bits``; ``consts`` (U, 1) the
+        number of categories G.
+
+    Raises
+    ------
+    ValueError
+        If ``inputs.item_genres`` has no column.
+    """
     if inputs.item_genres.shape[1] == 0:
         raise ValueError(
             "category objectives (diversity, ild) need item_genres with at least one column"
@@ -152,8 +239,27 @@ def diversity_kernel(positions, fdata, idata, consts):
 
 
 def item_novelty(item_popularity: np.ndarray) -> np.ndarray:
-    """Per-item novelty in [0, 1]: log2(pop_max / pop_i) / log2(pop_max / pop_min),
-    rounded to float32 precision (:func:`portable_round`)."""
+    """Per-item novelty in [0, 1]: ``log2(pop_max / pop_i) / log2(pop_max / pop_min)``.
+
+    ``pop_min`` is the smallest positive popularity; zero popularities count as
+    ``pop_min``. Values are rounded to float32 precision (``portable_round``).
+
+    Parameters
+    ----------
+    item_popularity : array_like, shape (I,)
+        Non-negative popularity of every item (counts or frequencies).
+
+    Returns
+    -------
+    numpy.ndarray, shape (I,)
+        Novelty of every item (all 0 when fewer than two distinct positive values).
+
+    Examples
+    --------
+    >>> from moopt.objectives import item_novelty
+    >>> item_novelty([1.0, 2.0, 4.0, 0.0])
+    array([1. , 0.5, 0. , 1. ])
+    """
     pop = np.asarray(item_popularity, dtype=np.float64)
     positive = pop[pop > 0]
     if positive.size == 0:
@@ -165,6 +271,26 @@ def item_novelty(item_popularity: np.ndarray) -> np.ndarray:
 
 
 def prepare_novelty(inputs: RerankInputs) -> ObjectiveData:
+    """Prepare the ``novelty`` objective: each candidate's ``item_novelty``.
+
+    Parameters
+    ----------
+    inputs : RerankInputs
+        Validated re-ranking inputs (``make_inputs``).
+
+    Returns
+    -------
+    ObjectiveData
+        ``fdata`` (U, N, 1) the candidates' novelty.
+
+    Examples
+    --------
+    >>> from moopt.objectives import make_inputs
+    >>> from moopt.objectives.builtin import prepare_novelty
+    >>> inputs = make_inputs([0.3, 0.2], [0, 2], item_popularity=[1.0, 2.0, 4.0], k=1)
+    >>> prepare_novelty(inputs).fdata[..., 0]
+    array([[1., 0.]])
+    """
     nov = item_novelty(inputs.item_popularity)[inputs.candidates]
     u, n = nov.shape
     return ObjectiveData(nov[..., None], np.zeros((u, n, 0), np.int64), np.zeros((u, 0)))

@@ -7,7 +7,7 @@ there: a plausible number, perhaps outside the objective's range. A checked run
 (``rerank_batch(..., check=True)`` or ``MOOPT_CHECK=1``) scores the top-K list of every
 user before the search and every list it returns (final populations and archives) after
 it, each user-defined kernel through its bounds-checked build
-(:attr:`~moopt.objectives.ListObjective.checked_kernel`), and refuses
+(``checked_kernel``), and refuses
 
 * an index out of range (``ValueError`` naming the objective, the user and the list),
 * a value outside the objective's declared ``bounds``, of the bounds-checked kernel or
@@ -59,10 +59,30 @@ def _refuse(obj: ListObjective, value: float, user: int, positions: np.ndarray) 
 
 def score_checked(obj: ListObjective, lists: np.ndarray, fdata: np.ndarray, idata: np.ndarray,
                   consts: np.ndarray, sizes: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
-    """Values of ``obj`` for position lists (U, m, K) by its bounds-checked kernel, on its
-    own data (fdata (U, N, D), idata (U, N, E), consts (U, C)); only the first
-    ``sizes[u]`` lists of user ``u`` (default all; the rest are NaN). An index out of
-    range, a value outside ``obj.bounds`` or a non-finite value is a ``ValueError``."""
+    """Score position lists with an objective's bounds-checked kernel, on its own data.
+
+    Parameters
+    ----------
+    obj : ListObjective
+        The objective (its ``checked_kernel`` and ``bounds`` are used).
+    lists : numpy.ndarray, shape (U, m, K)
+        Candidate positions of the lists of each user.
+    fdata, idata, consts : numpy.ndarray
+        The objective's own data: (U, N, D) float, (U, N, E) int and (U, C) float.
+    sizes : numpy.ndarray, shape (U,), optional
+        Score only the first ``sizes[u]`` lists of user ``u`` (default: all).
+
+    Returns
+    -------
+    numpy.ndarray, shape (U, m)
+        The values (NaN for lists past ``sizes[u]``).
+
+    Raises
+    ------
+    ValueError
+        For an index out of range, a value outside ``obj.bounds`` or a non-finite value,
+        naming the objective, the user row and the list.
+    """
     kernel = obj.checked_kernel
     u_count, m, _ = lists.shape
     out = np.full((u_count, m), np.nan)
@@ -86,8 +106,20 @@ def score_checked(obj: ListObjective, lists: np.ndarray, fdata: np.ndarray, idat
 
 
 def try_objective(obj: ListObjective, example: RerankInputs) -> None:
-    """Prepare ``obj`` on ``example`` and score each user's top-K list by score with its
-    bounds-checked kernel; raises what :func:`score_checked` raises."""
+    """Prepare ``obj`` on ``example`` and score each user's top-K list with its checked kernel.
+
+    Parameters
+    ----------
+    obj : ListObjective
+        The objective to try.
+    example : RerankInputs
+        Inputs to try it on (``make_inputs``).
+
+    Raises
+    ------
+    ValueError
+        What ``prepare_objective`` and ``score_checked`` raise.
+    """
     d = prepare_objective(obj, example)
     top = top_k_rows(example.scores, example.k)[:, None, :]
     score_checked(obj, top, d.fdata, d.idata, d.consts)
@@ -102,10 +134,26 @@ def _columns(packed: PackedObjectives, j: int):
 
 def check_objectives(packed: PackedObjectives, lists: np.ndarray, values: np.ndarray | None = None,
                 sizes: np.ndarray | None = None) -> None:  # fmt: skip
-    """Check every objective on position lists (U, m, K) (the first ``sizes[u]`` of user
-    ``u``): user kernels through their bounds-checked builds, and ``values`` (U, m, M), the
-    maximised values the engine returned for these lists, held to each objective's
-    bounds. Raises ``ValueError`` naming the objective."""
+    """Check every objective on position lists; user kernels run through their checked builds.
+
+    Parameters
+    ----------
+    packed : PackedObjectives
+        The objectives and their data.
+    lists : numpy.ndarray, shape (U, m, K)
+        Candidate positions of the lists of each user.
+    values : numpy.ndarray, shape (U, m, M), optional
+        The maximised values the engine returned for ``lists``, held to each objective's
+        bounds.
+    sizes : numpy.ndarray, shape (U,), optional
+        Check only the first ``sizes[u]`` lists of user ``u`` (default: all).
+
+    Raises
+    ------
+    ValueError
+        Naming the objective, for an index out of range, a non-finite value or one outside
+        its bounds.
+    """
     for j, obj in enumerate(packed.objectives):
         if packed.codes[j] == OBJ_GENERIC:
             score_checked(obj, lists, *_columns(packed, j), sizes)
@@ -119,8 +167,20 @@ def check_objectives(packed: PackedObjectives, lists: np.ndarray, values: np.nda
 
 
 def check_result(packed: PackedObjectives, result) -> None:
-    """:func:`check_objectives` on a :class:`~moopt.engine.RerankResult`'s final populations
-    and archives."""
+    """Run ``check_objectives`` on a result's final populations and archives.
+
+    Parameters
+    ----------
+    packed : PackedObjectives
+        The objectives and data the result was computed with.
+    result : RerankResult
+        The result of ``rerank_batch`` on those inputs.
+
+    Raises
+    ------
+    ValueError
+        As ``check_objectives``.
+    """
     check_objectives(packed, result.positions, result.F)
     if result.archive_positions.shape[1]:
         check_objectives(packed, result.archive_positions, result.archive_F, result.archive_size)

@@ -5,22 +5,22 @@ An objective has two parts:
 * ``prepare(inputs) -> ObjectiveData``: numpy, vectorised over users; turns the raw
   re-ranking inputs into per-candidate arrays once, before the search;
 * ``kernel(positions, fdata, idata, consts) -> float``: a Numba function with the fixed
-  signature :data:`OBJECTIVE_SIGNATURE`, scoring one list (``positions``: the K chosen
+  signature ``OBJECTIVE_SIGNATURE``, scoring one list (``positions``: the K chosen
   candidate positions, in order) from one user's slice of the prepared data. Larger is
   better; the engine minimises the negation.
 
 An objective may declare the ``bounds`` its values lie in (the built-ins: [0, 1]). A
 kernel is compiled without bounds checking, so a wrong index reads neighbouring memory
 and returns a plausible number; ``rerank_batch(..., check=True)``, or ``MOOPT_CHECK=1``
-in the environment (read once, at import: :data:`CHECK`), re-evaluates every returned
+in the environment (read once, at import: ``CHECK``), re-evaluates every returned
 list with a bounds-checked build of each user-defined kernel and refuses an index out of
-range or a value outside the declared bounds (:mod:`moopt.objectives.check`).
+range or a value outside the declared bounds (``moopt.objectives.check``).
 
 Because every kernel shares one signature, the engine receives them as first-class
 function pointers: the cached engine runs any registered objective, including one
 defined in a notebook, without recompiling. Objectives can be registered by name
-(:func:`register_objective`, the ``@objective`` decorator) or passed as
-:class:`ListObjective` objects directly, so nothing requires global state.
+(``register_objective``, the ``@objective`` decorator) or passed as
+``ListObjective`` objects directly, so nothing requires global state.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ class MissingExtraError(KeyError):
 
 
 class Extras(dict):
-    """``RerankInputs.extras``: a dict whose missing key raises :class:`MissingExtraError`,
-    which :func:`pack_objectives` reports with the objective's name."""
+    """``RerankInputs.extras``: a dict whose missing key raises ``MissingExtraError``,
+    which ``pack_objectives`` reports with the objective's name."""
 
     def __missing__(self, key):
         raise MissingExtraError(key)
@@ -84,11 +84,20 @@ class Extras(dict):
 
 @dataclass(frozen=True, eq=False)
 class RerankInputs:
-    """Validated re-ranking inputs for U users with N candidates each.
+    """Validated re-ranking inputs for U users with N candidates each (see ``make_inputs``).
 
-    ``scores`` (U, N) float64, ``candidates`` (U, N) int64 item ids, ``item_genres``
-    (I, G) bool, ``item_popularity`` (I,) float64, ``k`` the list length, and ``extras``:
-    any further arrays an objective's ``prepare`` needs (e.g. item embeddings).
+    Parameters
+    ----------
+    scores, candidates : numpy.ndarray, shape (U, N)
+        Base-ranker scores (float64) and item ids (int64, distinct per row).
+    item_genres : numpy.ndarray, shape (I, G)
+        Bool categories of the catalogue the ids index.
+    item_popularity : numpy.ndarray, shape (I,)
+        Non-negative float64 popularity of every catalogue item.
+    k : int
+        List length K.
+    extras : Mapping of str to numpy.ndarray, optional
+        Further arrays an objective's ``prepare`` reads (e.g. item embeddings).
     """
 
     scores: np.ndarray
@@ -111,7 +120,17 @@ class RerankInputs:
         return self.scores.shape[1]
 
     def select(self, users: np.ndarray) -> RerankInputs:
-        """The inputs of a subset of users (catalogue arrays shared)."""
+        """Return the inputs of a subset of users (catalogue arrays and extras shared).
+
+        Parameters
+        ----------
+        users : numpy.ndarray
+            Row indices (or a boolean mask) of the users to keep.
+
+        Returns
+        -------
+        RerankInputs
+        """
         return RerankInputs(
             self.scores[users], self.candidates[users], self.item_genres,
             self.item_popularity, self.k, self.extras,
@@ -128,12 +147,35 @@ def make_inputs(
 ) -> RerankInputs:
     """Validate re-ranking inputs once, at the boundary, and return contiguous arrays.
 
-    ``scores`` and ``candidates`` are (U, N) (a single user's (N,) arrays are promoted);
-    ``item_genres`` (I, G) bool over the item ids in ``candidates`` (``None``: no
-    categories); ``item_popularity`` (I,) non-negative (``None``: all zero). Raises
-    ``ValueError``/``TypeError`` naming the argument for NaN or infinite scores, K larger
-    than the candidate set, repeated candidates, ids outside the catalogue arrays,
-    negative popularity, mismatched shapes and empty inputs.
+    NaN or infinite scores, K larger than the candidate set, repeated candidates, ids
+    outside the catalogue arrays, negative popularity, mismatched shapes and empty inputs
+    raise ``ValueError``/``TypeError`` naming the argument.
+
+    Parameters
+    ----------
+    scores, candidates : array_like, shape (U, N) or (N,)
+        Finite real scores and integer item ids (distinct per row); a single user's (N,)
+        arrays are promoted.
+    item_genres : array_like, shape (I, G), optional
+        Bool (or 0/1) categories of the items the ids index; None: no categories.
+    item_popularity : array_like, shape (I,), optional
+        Finite non-negative popularity, same I as ``item_genres``; None: all zero.
+    k : int, default 10
+        List length, in [1, N].
+    extras : Mapping of str to numpy.ndarray, optional
+        Further arrays for objectives' ``prepare`` (e.g. item embeddings).
+
+    Returns
+    -------
+    RerankInputs
+        Contiguous arrays; without catalogue arrays, I is the largest candidate id + 1.
+
+    Examples
+    --------
+    >>> from moopt.objectives import make_inputs
+    >>> inputs = make_inputs([0.9, 0.5, 0.7], [4, 2, 7], k=2)
+    >>> inputs.n_users, inputs.n_candidates, inputs.item_popularity.shape
+    (1, 3, (8,))
     """
     scores = np.asarray(scores)
     candidates = np.asarray(candidates)
@@ -220,7 +262,15 @@ def make_inputs(
 
 @dataclass(frozen=True, eq=False)
 class ObjectiveData:
-    """Prepared arrays of all users: fdata (U, N, D), idata (U, N, E), consts (U, C)."""
+    """Prepared arrays of one objective for all users (what ``prepare`` returns).
+
+    Parameters
+    ----------
+    fdata, idata : array_like, shape (U, N, D) and (U, N, E)
+        Per-candidate float data (finite) and integer data.
+    consts : array_like, shape (U, C)
+        Per-user constants (finite).
+    """
 
     fdata: np.ndarray
     idata: np.ndarray
@@ -245,6 +295,17 @@ class ObjectiveData:
 
     @classmethod
     def empty(cls, n_users: int, n_candidates: int) -> ObjectiveData:
+        """Return column-less data (D = E = C = 0) of ``n_users`` users, ``n_candidates`` each.
+
+        Parameters
+        ----------
+        n_users, n_candidates : int
+            U and N of the inputs.
+
+        Returns
+        -------
+        ObjectiveData
+        """
         return cls(
             np.zeros((n_users, n_candidates, 0)),
             np.zeros((n_users, n_candidates, 0), dtype=np.int64),
@@ -254,7 +315,7 @@ class ObjectiveData:
 
 def _check_arity(kernel: Callable, name: str) -> None:
     """A ``TypeError`` naming the objective when ``kernel`` cannot take the four arguments
-    of :data:`OBJECTIVE_SIGNATURE`."""
+    of ``OBJECTIVE_SIGNATURE``."""
     try:
         sig = inspect.signature(kernel)
     except (TypeError, ValueError):  # no signature to read (a builtin): numba will say
@@ -270,7 +331,7 @@ def _check_arity(kernel: Callable, name: str) -> None:
 
 
 def _compile(kernel: Callable, name: str = "?", boundscheck: bool = False) -> CPUDispatcher:
-    """A dispatcher compiled for exactly :data:`OBJECTIVE_SIGNATURE`.
+    """A dispatcher compiled for exactly ``OBJECTIVE_SIGNATURE``.
 
     First-class function tuples need single-signature dispatchers, so an ``@njit`` function
     compiled lazily (or for other types) is re-jitted from its Python source. A kernel that
@@ -297,10 +358,22 @@ def _compile(kernel: Callable, name: str = "?", boundscheck: bool = False) -> CP
 
 @dataclass(frozen=True, eq=False)
 class ListObjective:
-    """A named list objective (see the module docstring). Larger values are better.
+    """A named list objective (see the module docstring); larger values are better.
 
-    ``bounds``: the (low, high) range every value of the kernel lies in, or ``None``;
-    checked runs (``check=True``, ``MOOPT_CHECK=1``) refuse values outside it."""
+    Parameters
+    ----------
+    name : str
+        Non-empty name.
+    kernel : callable
+        Python or ``@njit`` function ``kernel(positions, fdata, idata, consts) -> float``,
+        compiled for ``OBJECTIVE_SIGNATURE`` when the objective is made.
+    prepare : callable
+        ``prepare(inputs: RerankInputs) -> ObjectiveData``, numpy over all users.
+    description : str, default ""
+        One line for ``list_objectives``.
+    bounds : tuple of float, optional
+        (low, high), low <= high, every value lies in; checked runs refuse others.
+    """
 
     name: str
     kernel: CPUDispatcher
@@ -349,13 +422,20 @@ _INLINE_CODES: dict[CPUDispatcher, int] = {}
 
 
 def set_inline_code(kernel: CPUDispatcher, code: int) -> None:
-    """Declare that the engine computes ``kernel`` inline under ``code`` (built-ins only:
-    the engine's :func:`~moopt.engine.kernels.evaluate_into` must implement the code)."""
+    """Declare that the engine computes ``kernel`` inline under ``code`` (built-ins only).
+
+    Parameters
+    ----------
+    kernel : numba dispatcher
+        A built-in objective's compiled kernel.
+    code : int
+        An ``OBJ_*`` code that the engine's ``evaluate_into`` implements.
+    """
     _INLINE_CODES[kernel] = code
 
 
-def objective_code(obj: ListObjective) -> int:
-    """The engine's inline code of an objective's kernel, or :data:`OBJ_GENERIC`. Keyed by
+def _objective_code(obj: ListObjective) -> int:
+    """The engine's inline code of an objective's kernel, or ``OBJ_GENERIC``. Keyed by
     the kernel itself, so a user objective that reuses a built-in name is never inlined."""
     return _INLINE_CODES.get(obj.kernel, OBJ_GENERIC)
 
@@ -367,7 +447,17 @@ _KERNEL_TYPE = types.FunctionType(OBJECTIVE_SIGNATURE)
 
 
 def kernel_list(kernels) -> List:
-    """A typed List of objective kernels, as the engine's kernels take them."""
+    """Return the kernels (numba dispatchers) as the typed List the engine's kernels take.
+
+    Parameters
+    ----------
+    kernels : iterable
+        Kernels compiled for ``OBJECTIVE_SIGNATURE``.
+
+    Returns
+    -------
+    numba.typed.List
+    """
     out = List.empty_list(_KERNEL_TYPE)
     for k in kernels:
         out.append(k)
@@ -388,21 +478,22 @@ def register_objective(
 
     Parameters
     ----------
-    name:
+    name : str
         The name ``objectives=`` asks for.
-    kernel:
-        A plain Python function (it is compiled with :data:`OBJECTIVE_SIGNATURE`) or an
+    kernel : callable
+        A plain Python function (it is compiled with ``OBJECTIVE_SIGNATURE``) or an
         ``@njit`` function, called as ``kernel(positions, fdata, idata, consts)``.
-    prepare:
+    prepare : callable
         ``prepare(inputs) -> ObjectiveData``, numpy over all users.
-    description:
-        One line for :func:`list_objectives`.
-    overwrite:
-        Replace an objective registered under ``name``.
-    bounds:
+    description : str, default ""
+        One line for ``list_objectives``.
+    overwrite : bool, default False
+        Replace an objective registered under ``name``; otherwise a taken name is a
+        ``ValueError``.
+    bounds : tuple of float, optional
         (low, high) the kernel's values lie in; checked runs refuse others.
-    example:
-        Inputs (:func:`make_inputs`) to try the objective on before registering it:
+    example : RerankInputs, optional
+        Inputs (``make_inputs``) to try the objective on before registering it:
         ``prepare`` runs on them and the bounds-checked kernel scores each user's top-K
         list; if either fails, the error is raised and nothing is registered (an
         objective registered earlier under ``name`` stays).
@@ -427,7 +518,20 @@ def register_objective(
 def objective(name: str, prepare: Callable, *, description: str = "", overwrite: bool = False,
               bounds: tuple[float, float] | None = None,
               example: RerankInputs | None = None):  # fmt: skip
-    """Decorator form of :func:`register_objective`; returns the :class:`ListObjective`."""
+    """Decorator form of ``register_objective``: register the decorated kernel under ``name``.
+
+    Parameters
+    ----------
+    name, prepare, overwrite, bounds, example
+        As in ``register_objective``.
+    description : str, default ""
+        One line for ``list_objectives``; empty: the kernel's docstring.
+
+    Returns
+    -------
+    callable
+        A decorator taking the kernel and returning the registered ``ListObjective``.
+    """
 
     def wrap(kernel: Callable) -> ListObjective:
         return register_objective(
@@ -439,7 +543,17 @@ def objective(name: str, prepare: Callable, *, description: str = "", overwrite:
 
 
 def get_objective(spec: str | ListObjective) -> ListObjective:
-    """Resolve a name (or pass through a :class:`ListObjective`)."""
+    """Resolve an objective name (or pass through a ``ListObjective``).
+
+    Parameters
+    ----------
+    spec : str or ListObjective
+        A registered name (an unknown one is a ``ValueError`` listing those registered).
+
+    Returns
+    -------
+    ListObjective
+    """
     if isinstance(spec, ListObjective):
         return spec
     if isinstance(spec, str):
@@ -453,15 +567,37 @@ def get_objective(spec: str | ListObjective) -> ListObjective:
 
 
 def list_objectives() -> dict[str, str]:
-    """Registered objective names and their descriptions."""
+    """Return the registered objective names and their descriptions.
+
+    Returns
+    -------
+    dict of str to str
+        Name to description, sorted by name.
+
+    Examples
+    --------
+    >>> from moopt.objectives import list_objectives
+    >>> list_objectives()["diversity"]
+    'categories covered by the list / number of categories'
+    """
     return {name: obj.description for name, obj in sorted(_REGISTRY.items())}
 
 
 @dataclass(frozen=True, eq=False)
 class PackedObjectives:
-    """Several objectives' data concatenated for the kernels, with column offsets;
-    ``kernels`` is a typed List (see :func:`kernel_list`); ``codes`` (M,) the engine's
-    inline code of each objective (:func:`objective_code`)."""
+    """Several objectives' data concatenated for the kernels (built by ``pack_objectives``).
+
+    Parameters
+    ----------
+    objectives, kernels : tuple of ListObjective, and numba.typed.List
+        The M objectives, in order, and their kernels (see ``kernel_list``).
+    codes : numpy.ndarray, shape (M,)
+        The engine's inline code of each objective (``_objective_code``).
+    fdata, idata, consts : numpy.ndarray
+        All objectives' ``ObjectiveData`` arrays side by side (last axis).
+    foff, ioff, coff : numpy.ndarray, shape (M + 1,)
+        Objective ``j``'s columns of each array are ``off[j]:off[j + 1]``.
+    """
 
     objectives: tuple[ListObjective, ...]
     kernels: List
@@ -482,6 +618,17 @@ class PackedObjectives:
         return len(self.objectives)
 
     def select(self, users: np.ndarray) -> PackedObjectives:
+        """Return the packed data of a subset of users (kernels and offsets shared).
+
+        Parameters
+        ----------
+        users : numpy.ndarray
+            Row indices (or a boolean mask) of the users to keep.
+
+        Returns
+        -------
+        PackedObjectives
+        """
         return PackedObjectives(
             self.objectives, self.kernels, self.codes, np.ascontiguousarray(self.fdata[users]),
             np.ascontiguousarray(self.idata[users]), np.ascontiguousarray(self.consts[users]),
@@ -490,9 +637,19 @@ class PackedObjectives:
 
 
 def prepare_objective(obj: ListObjective, inputs: RerankInputs) -> ObjectiveData:
-    """``obj.prepare(inputs)``, checked: a key missing from ``inputs.extras`` is a
-    ``ValueError`` naming the objective and the key, and the data must be
-    :class:`ObjectiveData` of the inputs' users and candidates."""
+    """Run ``obj.prepare(inputs)`` and check what it returns.
+
+    Parameters
+    ----------
+    obj, inputs : ListObjective and RerankInputs
+        The objective and validated inputs.
+
+    Returns
+    -------
+    ObjectiveData
+        Data of the inputs' U users and N candidates. A key missing from ``inputs.extras``
+        is a ``ValueError`` naming the objective and the key.
+    """
     try:
         d = obj.prepare(inputs)
     except MissingExtraError as exc:
@@ -515,7 +672,20 @@ def prepare_objective(obj: ListObjective, inputs: RerankInputs) -> ObjectiveData
 
 
 def pack_objectives(specs: Sequence[str | ListObjective], inputs: RerankInputs) -> PackedObjectives:
-    """Prepare every objective for ``inputs`` and concatenate their data."""
+    """Prepare every objective for ``inputs`` and concatenate their data.
+
+    Parameters
+    ----------
+    specs : str, ListObjective or sequence of them
+        1 to ``MAX_OBJECTIVES`` (8) distinct objectives, by name or object.
+    inputs : RerankInputs
+        Validated inputs (``make_inputs``).
+
+    Returns
+    -------
+    PackedObjectives
+        Data and kernels in the order of ``specs``.
+    """
     if isinstance(specs, (str, ListObjective)):
         specs = (specs,)
     objs = tuple(get_objective(s) for s in specs)
@@ -536,7 +706,7 @@ def pack_objectives(specs: Sequence[str | ListObjective], inputs: RerankInputs) 
     return PackedObjectives(
         objectives=objs,
         kernels=kernel_list(o.kernel for o in objs),
-        codes=np.array([objective_code(o) for o in objs], dtype=np.int64),
+        codes=np.array([_objective_code(o) for o in objs], dtype=np.int64),
         fdata=np.ascontiguousarray(np.concatenate([d.fdata for d in datas], axis=2)),
         idata=np.ascontiguousarray(np.concatenate([d.idata for d in datas], axis=2)),
         consts=np.ascontiguousarray(np.concatenate([d.consts for d in datas], axis=1)),

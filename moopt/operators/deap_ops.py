@@ -22,7 +22,29 @@ def _seed() -> np.uint64:
 
 
 def mate(ind1: list, ind2: list, n_candidates: int, kind: str = "one_point", eta: float = 15.0):
-    """List crossover of two DEAP individuals in place; returns ``(ind1, ind2)``."""
+    """List crossover of two DEAP individuals, in place.
+
+    Parameters
+    ----------
+    ind1, ind2 : list of int
+        Candidate positions of the parents (K each); overwritten by the children.
+    n_candidates : int
+        N, the candidates the positions index.
+    kind : {"one_point", "uniform", "sbx"}, default "one_point"
+        The crossover (see ``moopt.operators``).
+    eta : float, default 15.0
+        Distribution index of ``"sbx"``.
+
+    Returns
+    -------
+    tuple of list
+        ``(ind1, ind2)``, the children.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind``.
+    """
     if kind not in _CX:
         raise ValueError(f"kind must be one of {sorted(_CX)}, got {kind!r}")
     a = np.asarray(ind1, dtype=np.int64)[None]
@@ -34,23 +56,70 @@ def mate(ind1: list, ind2: list, n_candidates: int, kind: str = "one_point", eta
 
 
 def mutate(ind: list, n_candidates: int, p_swap: float = 0.5):
-    """A swap (probability ``p_swap``) or a replacement, in place; returns ``(ind,)``."""
+    """Mutate a DEAP individual in place: a swap (probability ``p_swap``) or a replacement.
+
+    Parameters
+    ----------
+    ind : list of int
+        Candidate positions (K).
+    n_candidates : int
+        N, the candidates the positions index.
+    p_swap : float, default 0.5
+        Probability of a swap of two slots rather than a replacement by an unused candidate.
+
+    Returns
+    -------
+    tuple of list
+        ``(ind,)``, as DEAP expects.
+    """
     x = np.asarray(ind, dtype=np.int64)[None]
     ind[:] = K.mutate_batch(K.MUT_MIXED, x, int(n_candidates), _seed(), float(p_swap))[0].tolist()
     return (ind,)
 
 
 def random_individual(container, k: int, n_candidates: int):
-    """A DEAP individual of ``k`` distinct random positions out of ``n_candidates``."""
+    """Make a DEAP individual of ``k`` distinct random positions out of ``n_candidates``.
+
+    Parameters
+    ----------
+    container : type
+        The individual class (e.g. a ``deap.creator`` list class).
+    k : int
+        List length.
+    n_candidates : int
+        N, at least ``k``.
+
+    Returns
+    -------
+    object
+        ``container(positions)``.
+    """
     return container(K.random_lists(1, k, n_candidates, _seed())[0].tolist())
 
 
 def deap_toolbox(problem, kind: str = "one_point", p_swap: float = 0.5, eta: float = 15.0):
-    """A DEAP ``Toolbox`` for a list problem with ``objective_values`` (maximised).
+    """Build a DEAP ``Toolbox`` for a list problem with ``objective_values`` (maximised).
 
     Registers ``individual``, ``population``, ``evaluate``, ``mate``, ``mutate`` and
     ``select`` (DEAP's ``selNSGA2``). Fitness classes are created in ``deap.creator`` once
     per number of objectives (DEAP keeps them there by design).
+
+    Parameters
+    ----------
+    problem : object
+        A list problem exposing ``n_obj``, ``n_var`` (K), ``n_candidates`` and
+        ``objective_values(lists) -> (m, n_obj)`` maximised values.
+    kind : {"one_point", "uniform", "sbx"}, default "one_point"
+        The crossover.
+    p_swap : float, default 0.5
+        Share of mutations that swap two slots.
+    eta : float, default 15.0
+        Distribution index of ``"sbx"``.
+
+    Returns
+    -------
+    deap.base.Toolbox
+        The toolbox.
     """
     from deap import base, creator, tools
 

@@ -20,7 +20,23 @@ from . import _kernels as K
 
 
 def n_candidates(problem) -> int:
-    """N of a list problem: ``problem.n_candidates`` or ``xu + 1``."""
+    """Return N of a list problem: ``problem.n_candidates``, else ``xu + 1``.
+
+    Parameters
+    ----------
+    problem : pymoo.core.problem.Problem
+        A list problem with ``n_var = K``.
+
+    Returns
+    -------
+    int
+        The number of candidates N.
+
+    Raises
+    ------
+    ValueError
+        If K exceeds N.
+    """
     n = getattr(problem, "n_candidates", None)
     if n is None:
         n = int(np.max(problem.xu)) + 1
@@ -35,8 +51,17 @@ def _as_positions(X: np.ndarray) -> np.ndarray:
 
 
 class ListSampling(Sampling):
-    """Initial lists: the problem's top-K list (if ``include_topk``), then ``inject`` (an
-    (m, K) array of position lists), then random distinct lists."""
+    """Initial lists: the problem's top-K list, then ``inject``, then random distinct lists.
+
+    Parameters
+    ----------
+    include_topk : bool, default True
+        Put the problem's ``topk_positions()`` first (positions 0..K-1 for a problem
+        without one).
+    inject : array_like, shape (m, K), optional
+        Position lists to include next (in [0, N), distinct within a list; checked when
+        sampling).
+    """
 
     def __init__(self, include_topk: bool = True, inject: np.ndarray | None = None) -> None:
         super().__init__()
@@ -78,20 +103,55 @@ class _ListCrossover(Crossover):
 
 
 class OnePointListCrossover(_ListCrossover):
-    """Heads of one parent, tails of the other; repeated items replaced by unused candidates."""
+    """Heads of one parent, tails of the other; repeated items replaced by unused candidates.
+
+    Parameters
+    ----------
+    prob : float, default 0.9
+        Probability that a mating crosses the parents (else the children copy them).
+    eta : float, default 15.0
+        Distribution index of the list SBX (larger: children closer to their parents); used
+        by ``ListSBX`` only.
+    **kwargs
+        Passed to ``pymoo.core.crossover.Crossover``.
+    """
 
     kind = K.CX_ONE_POINT
 
 
 class UniformListCrossover(_ListCrossover):
-    """Each slot from either parent with probability 1/2, then duplicate repair."""
+    """Each slot from either parent with probability 1/2, then duplicate repair.
+
+    Parameters
+    ----------
+    prob : float, default 0.9
+        Probability that a mating crosses the parents (else the children copy them).
+    eta : float, default 15.0
+        Distribution index of the list SBX (larger: children closer to their parents); used
+        by ``ListSBX`` only.
+    **kwargs
+        Passed to ``pymoo.core.crossover.Crossover``.
+    """
 
     kind = K.CX_UNIFORM
 
 
 class ListSBX(_ListCrossover):
-    """PreferRec's list-level simulated binary crossover on candidate positions (ranks),
-    rounded, then duplicate repair (see :func:`moopt.operators._kernels.sbx_row`)."""
+    """PreferRec's list-level simulated binary crossover on candidate positions (ranks).
+
+    Children are rounded, then repaired for duplicates (see
+    ``moopt.operators._kernels.sbx_row``).
+
+    Parameters
+    ----------
+    prob : float, default 0.9
+        Probability that a mating crosses the parents (else the children copy them).
+    eta : float, default 15.0
+        Distribution index of the list SBX (larger: children closer to their parents); used
+        by ``ListSBX`` only.
+    **kwargs
+        Passed to ``pymoo.core.crossover.Crossover``.
+    """
 
     kind = K.CX_SBX
 
@@ -113,19 +173,52 @@ class _ListMutation(Mutation):
 
 
 class SwapMutation(_ListMutation):
-    """Swap two slots of the list (each offspring with probability ``prob``)."""
+    """Swap two slots of the list (each offspring with probability ``prob``).
+
+    Parameters
+    ----------
+    prob : float, default 0.2
+        Probability that an offspring is mutated.
+    p_swap : float, default 0.5
+        Share of mutations that swap two slots (the rest replace one item), in [0, 1]; used
+        by ``ListMutation`` only.
+    **kwargs
+        Passed to ``pymoo.core.mutation.Mutation``.
+    """
 
     kind = K.MUT_SWAP
 
 
 class ReplaceMutation(_ListMutation):
-    """Replace one slot by a candidate the list does not hold."""
+    """Replace one slot by a candidate the list does not hold.
+
+    Parameters
+    ----------
+    prob : float, default 0.2
+        Probability that an offspring is mutated.
+    p_swap : float, default 0.5
+        Share of mutations that swap two slots (the rest replace one item), in [0, 1]; used
+        by ``ListMutation`` only.
+    **kwargs
+        Passed to ``pymoo.core.mutation.Mutation``.
+    """
 
     kind = K.MUT_REPLACE
 
 
 class ListMutation(_ListMutation):
-    """PreferRec's mutation: a swap with probability ``p_swap``, otherwise a replacement."""
+    """PreferRec's mutation: a swap with probability ``p_swap``, otherwise a replacement.
+
+    Parameters
+    ----------
+    prob : float, default 0.2
+        Probability that an offspring is mutated.
+    p_swap : float, default 0.5
+        Share of mutations that swap two slots (the rest replace one item), in [0, 1]; used
+        by ``ListMutation`` only.
+    **kwargs
+        Passed to ``pymoo.core.mutation.Mutation``.
+    """
 
     kind = K.MUT_MIXED
 
@@ -135,6 +228,12 @@ class ListDuplicateElimination(DuplicateElimination):
 
     Rows whose hashes collide are compared element-wise, so a collision never drops a
     distinct list.
+
+    Parameters
+    ----------
+    func : callable, optional
+        pymoo's ``DuplicateElimination`` argument (unused here: lists are compared by
+        their rounded positions).
     """
 
     def _do(self, pop, other, is_duplicate):

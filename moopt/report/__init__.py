@@ -1,9 +1,9 @@
 """Self-contained HTML reports of result folders (``moopt report``).
 
-:mod:`.html` assembles a page (plotly's JavaScript inlined, so it opens offline) from
-figures, tables and the data its scripts read; :mod:`.compare` builds the page of a
+``.html`` assembles a page (plotly's JavaScript inlined, so it opens offline) from
+figures, tables and the data its scripts read; ``.compare`` builds the page of a
 ``moopt compare`` folder. The re-ranking page lives with the re-ranking study
-(:mod:`problems.rerank_eval.page`), which knows its files; the engine knows nothing of
+(``problems.rerank_eval.page``), which knows its files; the engine knows nothing of
 recommendation data.
 """
 

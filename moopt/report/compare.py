@@ -67,7 +67,18 @@ if (DATA.fronts !== null) {
 
 
 def is_comparison(folder) -> bool:
-    """Whether ``folder`` holds the files of ``moopt compare``."""
+    """Tell whether ``folder`` holds the files of ``moopt compare`` (``REQUIRED``).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder.
+
+    Returns
+    -------
+    bool
+        True when every file of ``REQUIRED`` is there.
+    """
     return all((Path(folder) / name).is_file() for name in REQUIRED)
 
 
@@ -133,7 +144,25 @@ def _runs_data(runs: pd.DataFrame) -> dict:
 
 
 def comparison_page(folder) -> str:
-    """The HTML page of the ``moopt compare`` folder ``folder`` (see the module doc)."""
+    """Build the HTML page of a ``moopt compare`` folder (see the module docstring).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        A folder written by ``moopt compare --out`` or ``Comparison.save``.
+
+    Returns
+    -------
+    str
+        The self-contained page.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file of ``REQUIRED`` is missing.
+    PlotlyMissing
+        If plotly is not installed.
+    """
     require_plotly()
     folder = Path(folder)
     missing = [name for name in REQUIRED if not (folder / name).is_file()]

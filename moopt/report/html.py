@@ -31,7 +31,18 @@ class PlotlyMissing(ImportError):
 
 
 def require_plotly():
-    """The ``plotly`` module, or :class:`PlotlyMissing` saying how to install it."""
+    """Import plotly, or say how to install it.
+
+    Returns
+    -------
+    module
+        The ``plotly`` module.
+
+    Raises
+    ------
+    PlotlyMissing
+        If plotly is not installed (``pip install 'moopt[report]'``).
+    """
     try:
         import plotly
     except ImportError as exc:
@@ -43,7 +54,13 @@ def require_plotly():
 
 
 def plotly_js() -> str:
-    """plotly.js, minified, as the installed plotly ships it (about 4.6 MB)."""
+    """Return plotly.js, minified, as the installed plotly ships it (about 4.6 MB).
+
+    Returns
+    -------
+    str
+        The JavaScript source.
+    """
     require_plotly()
     from plotly.offline import get_plotlyjs
 
@@ -51,8 +68,22 @@ def plotly_js() -> str:
 
 
 def figure_div(fig, div_id: str, height: int | None = None) -> str:
-    """A plotly figure as a ``<div>`` with a fixed id (so pages are reproducible and
-    scripts can find it), without plotly.js (:func:`page` inlines it once)."""
+    """Render a plotly figure as a ``<div>`` without plotly.js (``page`` inlines it once).
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure (its height is set when ``height`` is given).
+    div_id : str
+        Fixed id of the div, so pages are reproducible and scripts can find it.
+    height : int, optional
+        Height in pixels.
+
+    Returns
+    -------
+    str
+        The HTML fragment.
+    """
     if height is not None:
         fig.update_layout(height=height)
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
@@ -60,8 +91,32 @@ def figure_div(fig, div_id: str, height: int | None = None) -> str:
 
 
 def table_html(frame, digits: int = 4, table_id: str | None = None) -> str:
-    """A DataFrame as an HTML table: numbers with ``digits`` significant digits, missing
-    values as "-", text escaped."""
+    """Render a DataFrame as an HTML table.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table (its index is left out).
+    digits : int, default 4
+        Significant digits of floats; NaN shows as "-".
+    table_id : str, optional
+        ``id`` attribute of the table.
+
+    Returns
+    -------
+    str
+        ``<table class="tbl">...</table>``, text escaped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from moopt.report.html import table_html
+    >>> text = table_html(pd.DataFrame({"solver": ["a<b"], "hv": [2 / 3]}), digits=3)
+    >>> for part in text.split("<tbody>"):
+    ...     print(part)
+    <table class="tbl"><thead><tr><th class="text">solver</th><th>hv</th></tr></thead>
+    <tr><td class="text">a&lt;b</td><td>0.667</td></tr></tbody></table>
+    """
 
     def cell(value) -> str:
         if isinstance(value, float):
@@ -94,10 +149,25 @@ def _json_for_script(data: Any) -> str:
 
 
 def page(title: str, body: str, data: Any = None, script: str = "") -> str:
-    """The whole page: ``body`` (HTML), then ``const DATA = data;`` and ``script``.
+    """Assemble the whole page: ``body`` (HTML), then ``const DATA = data;`` and ``script``.
 
-    ``data`` must be JSON without NaN (use None): a NaN would make the page's script
-    fail to parse."""
+    Parameters
+    ----------
+    title : str
+        The page title (escaped).
+    body : str
+        HTML of the body.
+    data : Any, optional
+        JSON data the script reads as ``DATA``; it must hold no NaN (use None), which would
+        make the page's script fail to parse.
+    script : str, default ""
+        JavaScript run after ``DATA`` is defined (only when ``data`` is given).
+
+    Returns
+    -------
+    str
+        The complete HTML document, plotly.js inlined.
+    """
     embedded = ""
     if data is not None:
         embedded = f"<script>const DATA = {_json_for_script(data)};\n{script}</script>"

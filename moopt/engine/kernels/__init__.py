@@ -22,14 +22,14 @@ genetic algorithm: NSGA-II", IEEE TEVC 2002:
 All objectives are minimised here (the caller negates maximised ones). User ``u`` draws
 from its own SplitMix64 stream, so results do not depend on the thread count.
 
-The modules, by stage: :mod:`.workspace` (the buffers, the hash set of list hashes),
-:mod:`.sorting` (sorts, lexicographic order, non-dominated ranking), :mod:`.survival`
-(crowding, survivors, the archive's offers), :mod:`.evaluation` (objective values),
-:mod:`.mating` (tournament, children, one user's initial population, generation and
-injected lists) and :mod:`.batch` (the parallel drivers over all users).
+The modules, by stage: ``.workspace`` (the buffers, the hash set of list hashes),
+``.sorting`` (sorts, lexicographic order, non-dominated ranking), ``.survival``
+(crowding, survivors, the archive's offers), ``.evaluation`` (objective values),
+``.mating`` (tournament, children, one user's initial population, generation and
+injected lists) and ``.batch`` (the parallel drivers over all users).
 
 Speed: nothing is allocated inside the generation loop. Each block of consecutive users
-gets one :class:`~.workspace.Workspace` (merged population, sorting and ranking buffers,
+gets one ``Workspace`` (merged population, sorting and ranking buffers,
 a hash set for duplicate checks), allocated once in the batch functions and passed down.
 Sorts run on index buffers (no ``argsort`` allocations): counting sorts with branch-free
 comparisons up to 128 pairs, merge sorts beyond. Each survival records the survivors'
@@ -38,13 +38,13 @@ lexicographic order, so the next generation sorts only its children and merges t
 crowding its order of objective 0. With three objectives, non-dominated sorting compares
 each row with every lexicographically earlier one, branch-free; otherwise it keeps its
 fronts in a preallocated table and stops a row's search once it cannot survive
-(:func:`~.sorting.rank_into`). The built-in objectives are evaluated inline
-(:func:`~.evaluation.evaluate_into` dispatches on the objective codes of
-:mod:`moopt.objectives`), so the typed list of kernel pointers is only called for
+(``rank_into``). The built-in objectives are evaluated inline
+(``evaluate_into`` dispatches on the objective codes of
+``moopt.objectives``), so the typed list of kernel pointers is only called for
 user-defined objectives.
 
 The batch functions hand the per-user functions *borrowed* views of their arrays
-(:func:`moopt._memory.borrowed`, of type :class:`moopt._memory.BorrowedArray`: no memory
+(``moopt._memory.borrowed``, of type ``moopt._memory.BorrowedArray``: no memory
 info, so Numba emits no reference counting for them; ``MOOPT_BORROWED=0`` builds them
 with ordinary arrays). On ordinary arrays Numba counts a reference, with an atomic
 operation, wherever an inlined helper binds an array argument, a row view is taken or a
@@ -56,8 +56,8 @@ Numba caches each compiled function beside its module and checks it against that
 only, so a function compiled together with callees from other modules (every batch
 driver) would load stale code after one of them changed. Every cached function here is
 therefore keyed by a digest of all the sources the engine's compiled code includes
-(:data:`SOURCES`) and by the build (``MOOPT_BORROWED``): an edit anywhere recompiles the
-engine, and each build keeps its own entries (:func:`moopt._memory.key_caches_by_sources`).
+(``SOURCES``) and by the build (``MOOPT_BORROWED``): an edit anywhere recompiles the
+engine, and each build keeps its own entries (``moopt._memory.key_caches_by_sources``).
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 """The batch drivers: every user's search in one parallel loop over blocks of users, each
 block with one workspace; the per-user functions get borrowed views of the arrays
-(:func:`moopt._memory.borrowed`; their Numba caches are keyed by the build, see the
+(``moopt._memory.borrowed``; their Numba caches are keyed by the build, see the
 package's ``__init__``)."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, codes, fdata
                  foff, ioff, coff, AX, AF, AH, AP, ameta, p_cx, p_mut, cx_kind, p_swap, eta,
                  max_tries):  # fmt: skip
     """Run ``n_steps`` generations for every user; returns children made per user.
-    A workspace serves a block of users (:func:`_n_chunks`), one user's generations at a
+    A workspace serves a block of users (``_n_chunks``), one user's generations at a
     time."""
     u_count, p, k = X.shape
     made = np.zeros(u_count, dtype=np.int64)
@@ -86,8 +86,8 @@ def evolve_batch(X, F, H, rank, crowd, states, n_steps, n, kernels, codes, fdata
 def run_batch(X, F, H, rank, crowd, seeds, n_seeds, seed, stream_ids, n_steps, n, kernels,
               codes, fdata, idata, consts, foff, ioff, coff, max_tries, SX, SF, SP, start, size,
               overflow, bad, p_cx, p_mut, cx_kind, p_swap, eta, max_tries_gen):  # fmt: skip
-    """A whole run without a callback: per user, :func:`~.mating.init_user`, ``n_steps``
-    generations and the archive's final pass (:func:`archive_population_batch`), one
+    """A whole run without a callback: per user, ``init_user``, ``n_steps``
+    generations and the archive's final pass (``archive_population_batch``), one
     user after another in each block of users.
 
     A user's archive lives in its block's workspace while the user runs (memory that is
@@ -99,8 +99,8 @@ def run_batch(X, F, H, rank, crowd, seeds, n_seeds, seed, stream_ids, n_steps, n
     first staging row, archive size and overflow count; ``bad`` (U, M) is True where an
     archive entry had a non-finite value before the final pass (which may drop entries).
     Returns the population sizes reached (below P: the caller raises) and the children
-    made per user. The same operations in the same order as :func:`init_batch`,
-    :func:`evolve_batch` and :func:`archive_population_batch`, so results are identical.
+    made per user. The same operations in the same order as ``init_batch``,
+    ``evolve_batch`` and ``archive_population_batch``, so results are identical.
     """
     u_count, p, k = X.shape
     m = F.shape[2]
@@ -188,7 +188,7 @@ def gather_archives(SX, SF, SP, start, size, AX, AF, AP):
 @njit(inline="always")
 def _offer_first_front(arc, X, F, H, rank):
     """Offer one user's final first front to its archive ``arc`` (the end of a run; see
-    :func:`~.survival.survive_and_archive`)."""
+    ``survive_and_archive``)."""
     AX, AF, AH, AP, meta = arc
     for i in range(X.shape[0]):
         if rank[i] == 0:
@@ -197,7 +197,7 @@ def _offer_first_front(arc, X, F, H, rank):
 
 @njit(parallel=True, cache=True)
 def archive_population_batch(X, F, H, rank, AX, AF, AH, AP, ameta):
-    """:func:`_offer_first_front` for every user."""
+    """``_offer_first_front`` for every user."""
     if AX.shape[1] == 0:
         return
     bX, bF, bH, brank = borrowed((X, F, H, rank))

@@ -1,4 +1,4 @@
-"""Objective values of lists: the built-in objectives inline (:func:`evaluate_into`), the
+"""Objective values of lists: the built-in objectives inline (``evaluate_into``), the
 others through the typed list of kernel pointers; and the finiteness check of results."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def evaluate_into(out, kernels, codes, x, fdata, idata, consts, foff, ioff, coff
     """Minimised objective values (negated kernel values) of the lists ``x`` into ``out``.
 
     Objective ``j`` with a built-in code (``codes[j] >= 0``, see
-    :mod:`moopt.objectives.registry`) is computed inline, with the same arithmetic as
+    ``moopt.objectives.registry``) is computed inline, with the same arithmetic as
     its kernel; the others call their kernel through the typed list ``kernels``.
     """
     n_obj = codes.shape[0]

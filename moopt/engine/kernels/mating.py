@@ -1,6 +1,6 @@
 """Mating and one user's steps: the binary tournament, children kept unless they repeat
-a list, and a user's initial population (:func:`init_user`), generation
-(:func:`generation_user`) and injected lists (:func:`inject_user`)."""
+a list, and a user's initial population (``init_user``), generation
+(``generation_user``) and injected lists (``inject_user``)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def init_user(X, F, H, rank, crowd, seeds, n_seeds, n, state, kernels, codes, fd
               consts, foff, ioff, coff, max_tries, arc, ws):  # fmt: skip
     """Fill the population: the ``n_seeds`` seed lists (duplicates dropped), then random
     distinct lists; evaluate it and assign rank and crowding. Returns the size reached.
-    ``ws`` is a :class:`~.workspace.Workspace` with room for at least P merged rows."""
+    ``ws`` is a ``Workspace`` with room for at least P merged rows."""
     p = X.shape[0]
     mx, mh, htab, hstamp = ws.merged_x, ws.merged_hash, ws.hash_slots, ws.hash_epochs
     ws.hash_epoch[0] += 1
@@ -117,7 +117,7 @@ def generation_user(X, F, H, rank, crowd, n, state, kernels, codes, fdata, idata
                     ioff, coff, p_cx, p_mut, cx_kind, p_swap, eta, max_tries, arc,
                     ws):  # fmt: skip
     """One NSGA-II generation for one user, in place; ``ws`` is a
-    :class:`~.workspace.Workspace` with room for 2P merged rows, used for this user only
+    ``Workspace`` with room for 2P merged rows, used for this user only
     from one generation to the next (it carries the population's lexicographic order).
     Returns the number of children."""
     p = X.shape[0]

@@ -1,6 +1,6 @@
 """Sorting and non-dominated ranking without allocation: index sorts (counting sorts up
 to 128 pairs, merge sorts beyond), the lexicographic order of objective rows (merging a
-known head), and the front index of every row (:func:`rank_into`)."""
+known head), and the front index of every row (``rank_into``)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _pair_less(va, ia, vb, ib, keys, nk):
 @njit(inline="always")
 def _merge_runs(sv, si, dv, di, lo, mid, hi, keys, nk):
     """Merge the sorted runs ``[lo, mid)`` and ``[mid, hi)`` of the pairs (``sv``,
-    ``si``) into the same positions of (``dv``, ``di``), in :func:`_pair_less` order."""
+    ``si``) into the same positions of (``dv``, ``di``), in ``_pair_less`` order."""
     i = lo
     j = mid
     o = lo
@@ -81,7 +81,7 @@ _COUNT_SORT_MAX = 128
 
 @njit(inline="always")
 def _count_sort(vals, idx, n, tv, ti, keys, nk):
-    """:func:`sort_pairs` for small ``n``: each pair's final place is the number of pairs
+    """``sort_pairs`` for small ``n``: each pair's final place is the number of pairs
     before it, counted over all pairs. O(n^2) comparisons, but branch-free ones that
     vectorise, against a merge sort's O(n log n) mispredicted branches (four times
     faster at n = 50). ``idx`` holds distinct rows, so the places are distinct."""
@@ -113,7 +113,7 @@ def sort_pairs(vals, idx, n, tv, ti, keys, nk):
     """Sort the pairs (``vals[t]``, ``idx[t]``), t < n, in place: by value, ties by
     columns ``1..nk-1`` of ``keys[idx]``, then by ``idx`` (so the result equals a stable
     argsort on those keys). ``tv`` and ``ti`` (n,) are scratch; nothing is allocated.
-    Up to 128 pairs without NaN: a counting sort (:func:`_count_sort`); otherwise values
+    Up to 128 pairs without NaN: a counting sort (``_count_sort``); otherwise values
     move with their rows, so comparisons read contiguous memory; insertion-sorted runs of
     16, then bottom-up merges (a permutation whatever the values)."""
     if n <= _COUNT_SORT_MAX:
@@ -220,7 +220,7 @@ def _dominates_earlier(F, j, i):
 
 @njit(cache=True)
 def _rank_into_3(F, q, rank, order, L, lrank):
-    """:func:`rank_into` for three objectives, every rank exact: with the rows in
+    """``rank_into`` for three objectives, every rank exact: with the rows in
     lexicographic order, a row's front is one more than the largest front among the
     earlier rows that dominate it (all its dominators are earlier).
 
@@ -271,7 +271,7 @@ def rank_into(F, q, rank, order, tmp, count, memb, lexv, sv, tv, n_keep, head=No
     the number of fronts. ``order``, ``tmp``, ``sv``, ``tv`` (q,), ``count`` (q + 8,),
     ``memb`` (q, q) int32 and ``lexv`` (3, q + 8) are scratch.
 
-    With three objectives every rank is exact (:func:`_rank_into_3`). Otherwise:
+    With three objectives every rank is exact (``_rank_into_3``). Otherwise:
     efficient non-dominated sort with sequential search (ENS-SS; Zhang, Tian, Cheng and
     Jin, IEEE TEVC 2015): rows are visited in lexicographic order, so a row can only be
     dominated by rows already placed, and each joins the first front none of whose
@@ -285,7 +285,7 @@ def rank_into(F, q, rank, order, tmp, count, memb, lexv, sv, tv, n_keep, head=No
     of a front before the final cut, get their exact front (the order of visits makes
     every dominator of such a row one of those rows). ``n_keep = q``: every rank exact.
     ``head[:n_head]``: rows ``0..n_head-1`` in lexicographic order, if known (see
-    :func:`lex_order_into`).
+    ``lex_order_into``).
     """
     lex_order_into(F, q, order, tmp, sv, tv, head, n_head)
     if F.shape[1] == 3:
@@ -327,7 +327,7 @@ def rank_into(F, q, rank, order, tmp, count, memb, lexv, sv, tv, n_keep, head=No
 
 @njit(cache=True)
 def nondominated_rank(F):
-    """Front index of every row of ``F`` (0 = non-dominated); see :func:`rank_into`."""
+    """Front index of every row of ``F`` (0 = non-dominated); see ``rank_into``."""
     q = F.shape[0]
     rank = np.empty(q, dtype=np.int64)
     scratch = np.empty((2, q), dtype=np.int64)

@@ -1,6 +1,6 @@
 """NSGA-II survival: crowding distance, the survivors of a merged population (whole
 fronts while they fit, the splitting front truncated by crowding), and survival back
-into a user's population with the archive's offers (:func:`survive_and_archive`)."""
+into a user's population with the archive's offers (``survive_and_archive``)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def survive_into(F, q, n_keep, state, ws, n_head=0):
     ``ws.survivors`` with their rank and crowding (``ws.survivor_rank``,
     ``ws.survivor_crowding``), the front index of every row into ``ws.merged_rank``
     (exact up to the splitting front; rows past it may get a lower bound that is still
-    past it, see :func:`~.sorting.rank_into`) and whether it survives into
+    past it, see ``rank_into``) and whether it survives into
     ``ws.survives``.
 
     Fronts are taken whole while they fit; the splitting front is truncated by crowding
@@ -91,7 +91,7 @@ def survive_into(F, q, n_keep, state, ws, n_head=0):
     ``ws.survivor_lex`` receives the survivors' lexicographic order as positions in
     ``ws.survivors`` (ties by position), so that the next survival, whose first
     ``n_head`` rows are these survivors in that order, only sorts the new rows
-    (``ws.survivor_lex`` read as the head, see :func:`~.sorting.lex_order_into`).
+    (``ws.survivor_lex`` read as the head, see ``lex_order_into``).
     """
     rank = ws.merged_rank
     n_fronts = rank_into(F, q, rank, ws.lex_order, ws.idx_scratch, ws.front_count,
@@ -224,7 +224,7 @@ def survive_and_archive(X, F, H, rank, crowd, ws, total, state, arc, first_new,
     The archive ``arc`` is offered the rows that leave the search while non-dominated:
     rows of the merged set's first front that do not survive (truncated by crowding).
     Rows that survive are offered when they leave later or, at the end of the run, by
-    :func:`~.batch.archive_population_batch`; a row dominated when it leaves is dominated by a
+    ``archive_population_batch``; a row dominated when it leaves is dominated by a
     row that is (or will be) offered. So the archive still ends as the non-dominated
     set of everything evaluated, with far fewer offers than one per new non-dominated
     row. The first ``n_protected`` rows from ``first_new`` on are seeds: offered at once,
