@@ -92,7 +92,6 @@ def test_the_walk_finds_public_objects_and_skips_private_ones():
     assert "moopt.engine.rerank.RerankResult" not in names  # re-exported, not defined there
 
 
-@pytest.mark.xfail(strict=False, reason="docstrings being converted")
 @pytest.mark.parametrize("package", PACKAGES)
 def test_public_docstrings_follow_numpydoc(package):
     bad = failures(package)
@@ -122,7 +121,6 @@ def unnamed_entries(package: str) -> list[str]:
     return sorted(bad)
 
 
-@pytest.mark.xfail(strict=False, reason="docstrings being converted")
 @pytest.mark.parametrize("package", PACKAGES)
 def test_docstring_sections_render_on_the_site(package):
     bad = unnamed_entries(package)

@@ -195,12 +195,7 @@ class BatchCallback(Protocol):
     config, seed, stream_ids)`` before the run, ``initial_lists(inputs)`` returning
     (U, m, K) seeds for the initial populations, ``on_finish(state)`` after the last
     generation, and an ``anchors_`` attribute (U, a, M) that the result keeps for angular
-    selection.
-
-    Parameters
-    ----------
-    *args, **kwargs
-        A protocol takes no arguments; implementations define their own.
+    selection. Implementations define their own constructors.
     """
 
     def __call__(self, state: BatchState) -> np.ndarray | None: ...

@@ -227,13 +227,8 @@ class ListDuplicateElimination(DuplicateElimination):
     """Drops lists equal (same items, same order) to an earlier one, by 64-bit row hashes.
 
     Rows whose hashes collide are compared element-wise, so a collision never drops a
-    distinct list.
-
-    Parameters
-    ----------
-    func : callable, optional
-        pymoo's ``DuplicateElimination`` argument (unused here: lists are compared by
-        their rounded positions).
+    distinct list. pymoo's ``DuplicateElimination`` argument ``func`` is unused: lists
+    are compared by their rounded positions.
     """
 
     def _do(self, pop, other, is_duplicate):
