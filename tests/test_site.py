@@ -39,15 +39,18 @@ def test_every_notebook_is_a_tutorial_page_with_its_outputs_unexecuted(built_sit
         link = ROOT / "docs" / "tutorials" / f"{name}.ipynb"
         assert link.resolve() == (ROOT / "notebooks" / f"{name}.ipynb").resolve(), name
         assert (built_site / "tutorials" / name / "index.html").is_file(), name
-    page = (built_site / "tutorials" / WITH_OUTPUTS / "index.html").read_text()
-    nb = json.loads((ROOT / "notebooks" / f"{WITH_OUTPUTS}.ipynb").read_text())
-    counts = [c["execution_count"] for c in nb["cells"] if c["cell_type"] == "code"]
-    assert counts and all(counts)  # committed with outputs
-    # The committed execution counts are shown, so the page is the notebook as committed
-    # (a notebook run at build time would be numbered afresh, or not at all).
-    for n in counts:
-        assert f"[{n}]:" in page
-    assert "jp-OutputArea-output" in page
+    for name in NOTEBOOKS:  # every tutorial is committed with its outputs and shows them
+        page = (built_site / "tutorials" / name / "index.html").read_text()
+        nb = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        counts = [c["execution_count"] for c in code]
+        assert counts and all(counts), name
+        assert all(c["outputs"] for c in code), name
+        # The committed execution counts are shown, so the page is the notebook as
+        # committed (a notebook run at build time would be numbered afresh, or not at all).
+        for n in counts:
+            assert f"[{n}]:" in page, (name, n)
+        assert "jp-OutputArea-output" in page, name
 
 
 def test_every_table_of_contents_link_has_its_heading(built_site):
