@@ -7,6 +7,7 @@ picks the folder).
 A call that has to compile says so on stderr first.
 """
 
+from .memory import RerankMemoryError, memory_estimate
 from .rerank import (
     DEFAULT_OBJECTIVES,
     BatchCallback,
@@ -21,6 +22,7 @@ from .rerank import (
 from .result import RerankResult
 
 __all__ = [
-    "DEFAULT_OBJECTIVES", "BatchCallback", "BatchState", "RerankConfig", "RerankResult",
-    "check_lists", "evaluate_lists", "rerank_batch", "run_engine", "topk_positions",
+    "DEFAULT_OBJECTIVES", "BatchCallback", "BatchState", "RerankConfig",
+    "RerankMemoryError", "RerankResult", "check_lists", "evaluate_lists", "memory_estimate",
+    "rerank_batch", "run_engine", "topk_positions",
 ]  # fmt: skip

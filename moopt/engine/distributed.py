@@ -8,11 +8,14 @@ shards or workers.
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Any
 
 import numpy as np
 
 from ..objectives import RerankInputs, pack_objectives
+from .memory import ENV_LIMIT, check_run
 from .result import ARCHIVE_FIELDS, RerankResult
 
 
@@ -32,6 +35,7 @@ def run_sharded(
     callback: Any = None,
     initial: np.ndarray | None = None,
     n_shards: int | None = None,
+    memory_limit: float | None = None,
 ) -> RerankResult:
     """Split the users into shards and run them on a Dask cluster.
 
@@ -54,6 +58,11 @@ def run_sharded(
         Extra seed lists of positions, split with the users.
     n_shards : int, optional
         Number of shards, positive (default: twice the workers).
+    memory_limit : float, optional
+        Bytes one shard may take, checked here against the largest shard before any task
+        is submitted; None: ``MOOPT_MEMORY_LIMIT`` when set, else the smallest worker's
+        Dask ``memory_limit`` (unchecked where the workers have none). Each worker checks
+        its shard against its own available memory again.
 
     Returns
     -------
@@ -65,6 +74,8 @@ def run_sharded(
     ------
     ValueError
         If a callback is given or ``n_shards`` is not a positive integer.
+    RerankMemoryError
+        If the largest shard's estimate exceeds the limit (raise ``n_shards``).
     """
     if callback is not None:
         raise ValueError(
@@ -77,6 +88,12 @@ def run_sharded(
     if not isinstance(n_shards, (int, np.integer)) or n_shards < 1:
         raise ValueError(f"n_shards must be a positive integer, got {n_shards!r}")
     shards = [s for s in np.array_split(np.arange(inputs.n_users), n_shards) if s.size]
+    if memory_limit is None and not os.environ.get(ENV_LIMIT):
+        workers = client.scheduler_info().get("workers", {}).values()
+        memory_limit = min((w["memory_limit"] for w in workers if w.get("memory_limit")),
+                           default=math.inf)  # fmt: skip
+    check_run(len(shards[0]), inputs.n_candidates, len(objectives), cfg, initial,
+              memory_limit=memory_limit, what="one shard (more shards: n_shards=)")  # fmt: skip
     futures = [
         client.submit(
             _run_shard,

@@ -38,6 +38,7 @@ from ..objectives.check import check_objectives, check_result
 from ..operators._kernels import CX_ONE_POINT, CX_SBX, CX_UNIFORM
 from . import kernels as K
 from .archive import blank_unused
+from .memory import check_run
 from .result import RerankResult
 
 CROSSOVERS = {"one_point": CX_ONE_POINT, "uniform": CX_UNIFORM, "sbx": CX_SBX}
@@ -297,6 +298,7 @@ def run_engine(
     callback: Any = None,
     initial: np.ndarray | None = None,
     verbose: bool = False,
+    memory_limit: float | None = None,
 ) -> RerankResult:
     """Run the engine on validated inputs (``rerank_batch`` and the Dask shards call this).
 
@@ -319,6 +321,8 @@ def run_engine(
         Extra seed lists of positions.
     verbose : bool, default False
         Show a progress bar over generations (with a callback only).
+    memory_limit : float, optional
+        Bytes the run may take (``moopt.engine.memory.check_memory``).
 
     Returns
     -------
@@ -327,6 +331,8 @@ def run_engine(
 
     Raises
     ------
+    RerankMemoryError
+        Before allocating, if the run's arrays would exceed ``memory_limit``.
     ValueError
         If ``pop_size`` exceeds the distinct lists, ``archive_size`` is smaller than the
         seeds per user, seeds are invalid, or an objective returns a non-finite value.
@@ -337,6 +343,7 @@ def run_engine(
             f"pop_size={p} exceeds the {math.perm(n, k)} distinct lists of {k} out of {n} "
             "candidates; lower pop_size"
         )
+    check_run(u, n, packed.n_obj, cfg, initial, callback is not None, memory_limit)
     announce_compile(K.run_batch if callback is None else K.init_batch)
     start = time.perf_counter()
     seed_parts = []
@@ -520,6 +527,7 @@ def rerank_batch(
     n_shards: int | None = None,
     verbose: bool = False,
     check: bool | None = None,
+    memory_limit: float | None = None,
 ) -> RerankResult:
     """Re-rank every user's candidates into a Pareto front of K-item lists.
 
@@ -592,6 +600,10 @@ def rerank_batch(
         builds of the user-defined kernels, and an index out of range or a value outside
         an objective's declared ``bounds`` is a ``ValueError`` naming the objective. Slow
         (a Python call per list); None: ``MOOPT_CHECK`` in the environment at import.
+    memory_limit : float, optional
+        Bytes the run may allocate (per shard with a ``client``); None:
+        ``MOOPT_MEMORY_LIMIT`` when set, else the memory available. The estimate is
+        ``moopt.engine.memory.memory_estimate``; ``math.inf`` skips the check.
 
     Returns
     -------
@@ -604,6 +616,10 @@ def rerank_batch(
     ValueError or TypeError
         Naming the argument, for invalid inputs or settings (see ``make_inputs`` and
         ``RerankConfig``).
+    RerankMemoryError
+        A ``MemoryError``, before any array of the run is allocated, when its estimate
+        exceeds ``memory_limit``; it names a smaller ``archive_size``, blocks of fewer
+        users and ``client=``.
     """
     inputs = make_inputs(scores, candidates, item_genres, item_popularity, k, extras)
     cfg = RerankConfig(
@@ -621,10 +637,12 @@ def rerank_batch(
         from .distributed import run_sharded
 
         res = run_sharded(
-            client, inputs, tuple(objectives), cfg, seed, callback, initial, n_shards
-        )
+            client, inputs, tuple(objectives), cfg, seed, callback, initial, n_shards,
+            memory_limit,
+        )  # fmt: skip
     else:
-        res = run_engine(inputs, packed, cfg, seed, stream_ids, callback, initial, verbose)
+        res = run_engine(inputs, packed, cfg, seed, stream_ids, callback, initial, verbose,
+                         memory_limit)  # fmt: skip
     if check:
         check_result(packed, res)
     return res
