@@ -354,8 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``moopt`` command line.
 
     Errors a user can cause (``ValueError``, ``TypeError``, ``FileNotFoundError``, a busy
-    output folder) are printed as one line on stderr with exit status 2;
-    ``MOOPT_DEBUG=1`` in the environment raises them instead.
+    output folder, a re-ranking too large for the memory) are printed as one line on
+    stderr with exit status 2; ``MOOPT_DEBUG=1`` in the environment raises them instead.
 
     Parameters
     ----------
@@ -379,9 +379,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from recommenders.io import FolderBusyError  # the CLI is the floor that wires packages
 
+    from .engine.memory import RerankMemoryError
+
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, TypeError, FileNotFoundError, FolderBusyError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, FolderBusyError, RerankMemoryError) as exc:
         if os.environ.get("MOOPT_DEBUG"):
             raise
         print(f"moopt {args.command}: error: {exc}", file=sys.stderr)

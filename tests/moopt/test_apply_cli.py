@@ -191,6 +191,17 @@ def test_bad_input_is_one_line_exit_2(data, tmp_path, capsys, extra, message):
     assert not (tmp_path / "x" / "lists.parquet").exists()
 
 
+def test_a_run_over_the_memory_limit_is_one_line_exit_2(data, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MOOPT_MEMORY_LIMIT", "1000")
+    with pytest.raises(AssertionError):
+        _apply(data, tmp_path / "x")
+    err = capsys.readouterr().err  # after the progress bar's first frame
+    line = err[err.index("moopt apply: error:"):].split("\n")[0]
+    assert line.startswith("moopt apply: error: rerank_batch of 6 users needs ")
+    assert "MOOPT_MEMORY_LIMIT" in line and "archive_size=" in line and "\r" not in line
+    assert not (tmp_path / "x" / "lists.csv").exists()
+
+
 def test_missing_file_is_one_line_exit_2(data, tmp_path, capsys):
     root = data["root"]
     argv = ["apply", "--scores", str(tmp_path / "none.npy"), "--items", str(root / "items.csv"),
