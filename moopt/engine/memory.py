@@ -236,7 +236,8 @@ def check_memory(
         f"at capacity {archive_size}) but {_gb(limit)} is available ({source}); use a "
         "smaller archive_size= (0 keeps none), fewer users per call (call it on blocks "
         f"of at most {max(fit, 1)} users and concatenate or choose per block), or client= "
-        "to run the users on a Dask cluster"
+        "to run the users on a Dask cluster (the estimate counts every archive full; "
+        "memory_limit=math.inf skips the check)"
     )
 
 
