@@ -14,6 +14,7 @@ from .loaders import (
 )
 from .split import Split, leave_one_out, make_split, ratio_split, sample_negatives
 from .synthetic import make_synthetic
+from .synthetic_large import make_synthetic_large
 
 __all__ = [
     "Dataset",
@@ -25,6 +26,7 @@ __all__ = [
     "load_dataset",
     "make_split",
     "make_synthetic",
+    "make_synthetic_large",
     "ratio_split",
     "read_atomic",
     "read_folder",
