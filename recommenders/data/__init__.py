@@ -1,5 +1,6 @@
 """Datasets, splits and sampled evaluation sets."""
 
+from .atomic import write_atomic
 from .dataset import Dataset
 from .interactions import Interactions
 from .loaders import (
@@ -34,4 +35,5 @@ __all__ = [
     "read_ml1m",
     "recbole_ml100k_dir",
     "sample_negatives",
+    "write_atomic",
 ]

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import read_inter_chunked
 from .dataset import Dataset
 from .interactions import Interactions
 
@@ -156,18 +157,25 @@ def _encode(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _build(
     name: str,
-    raw_users: np.ndarray,
-    raw_items: np.ndarray,
+    raw_users: np.ndarray | tuple[np.ndarray, np.ndarray],
+    raw_items: np.ndarray | tuple[np.ndarray, np.ndarray],
     ratings: np.ndarray,
     timestamps: np.ndarray,
     catalogue: dict[str, tuple[str, list[str]]],
     genre_names: Sequence[str] | None,
     years: dict[str, float] | None = None,
 ) -> Dataset:
-    user_ids, users = _encode(np.asarray(raw_users))
-    all_items = np.concatenate([np.asarray(raw_items).astype(str), np.array(list(catalogue), str)])
+    if isinstance(raw_users, tuple):  # (distinct raw ids, code of every row into them)
+        user_ids, codes = _encode(raw_users[0])
+        users = codes[raw_users[1]]
+    else:
+        user_ids, users = _encode(np.asarray(raw_users))
+    distinct, rows = raw_items if isinstance(raw_items, tuple) else (raw_items, None)
+    all_items = np.concatenate([np.asarray(distinct).astype(str), np.array(list(catalogue), str)])
     item_ids, item_codes = _encode(all_items)
-    items = item_codes[: len(raw_items)]
+    items = item_codes[: len(distinct)]
+    if rows is not None:
+        items = items[rows]
     if genre_names is None:
         genre_names = sorted({g for _, gs in catalogue.values() for g in gs})
     genre_index = {g: j for j, g in enumerate(genre_names)}
@@ -355,27 +363,39 @@ def read_atomic(
     inter_f, item_f = folder / f"{name}.inter", folder / f"{name}.item"
     if not inter_f.is_file():
         raise DatasetNotFoundError(f"{inter_f} not found")
-    lines = _read_lines(inter_f, "utf-8")
-    header = _parse_header(inter_f, lines[0])
-    _require(inter_f, header, "user_id", "item_id")
-    t = _split_rows(inter_f, lines[1:], "\t", len(header), 2, exact=True)
 
     def ids(table: _Table, col: int, what: str) -> np.ndarray:
         if numeric_ids:
             return table.numbers(col, what, integer=True).astype(str)
         return table.strings(col, what)
 
-    raw_users = ids(t, header["user_id"], "user_id")
-    raw_items = ids(t, header["item_id"], "item_id")
-    if "rating" in header:
-        ratings = t.numbers(header["rating"], "rating", integer=False)
+    # Large files are parsed in blocks; anything malformed goes to the line reader below,
+    # whose errors name the file and the line.
+    with open(inter_f, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    fast = None
+    if first.strip():
+        header = _parse_header(inter_f, first.rstrip("\r\n"))
+        _require(inter_f, header, "user_id", "item_id")
+        fast = read_inter_chunked(inter_f, header, numeric_ids)
+    if fast is not None:
+        raw_users, raw_items, ratings, stamps = fast
     else:
-        ratings = np.ones(len(t))
-    if "timestamp" in header:
-        stamps = np.round(t.numbers(header["timestamp"], "timestamp", integer=False))
-        stamps = stamps.astype(np.int64)
-    else:
-        stamps = np.arange(len(t), dtype=np.int64)
+        lines = _read_lines(inter_f, "utf-8")
+        header = _parse_header(inter_f, lines[0])
+        _require(inter_f, header, "user_id", "item_id")
+        t = _split_rows(inter_f, lines[1:], "\t", len(header), 2, exact=True)
+        raw_users = ids(t, header["user_id"], "user_id")
+        raw_items = ids(t, header["item_id"], "item_id")
+        if "rating" in header:
+            ratings = t.numbers(header["rating"], "rating", integer=False)
+        else:
+            ratings = np.ones(len(t))
+        if "timestamp" in header:
+            stamps = np.round(t.numbers(header["timestamp"], "timestamp", integer=False))
+            stamps = stamps.astype(np.int64)
+        else:
+            stamps = np.arange(len(t), dtype=np.int64)
 
     catalogue: dict[str, tuple[str, list[str]]] = {}
     genre_names = None

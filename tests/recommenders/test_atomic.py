@@ -1,0 +1,120 @@
+"""RecBole atomic files: the chunked writer, and the chunked reader against the line reader."""
+
+import numpy as np
+import pytest
+
+import recommenders.data.loaders as loaders
+from recommenders.data import make_synthetic_large, read_atomic, write_atomic
+from recommenders.data.atomic import read_inter_chunked
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic_large(n_users=60, n_items=80, n_genres=5, min_length=3,
+                                mean_length=8, max_length=40, seed=2)  # fmt: skip
+
+
+def _genre_sets(ds):
+    return [frozenset(np.asarray(ds.genre_names)[row]) for row in ds.item_genres]
+
+
+def _line_reader(monkeypatch):
+    monkeypatch.setattr(loaders, "read_inter_chunked", lambda *args: None)
+
+
+def _same_logs(a, b):
+    for field in ("users", "items", "timestamps", "ratings"):
+        assert np.array_equal(getattr(a.interactions, field), getattr(b.interactions, field))
+    assert (a.n_users, a.n_items) == (b.n_users, b.n_items)
+
+
+def test_round_trip(data, tmp_path):
+    inter, item = write_atomic(data, tmp_path, "syn")
+    assert (inter.name, item.name) == ("syn.inter", "syn.item")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["syn.inter", "syn.item"]
+    back = read_atomic(tmp_path, "syn")
+    _same_logs(data, back)
+    assert np.array_equal(back.raw_user_ids, data.raw_user_ids)
+    assert np.array_equal(back.raw_item_ids, data.raw_item_ids)
+    assert back.item_titles == data.item_titles
+    assert _genre_sets(back) == _genre_sets(data)
+    lines = inter.read_text().splitlines()
+    assert lines[0] == "user_id:token\titem_id:token\trating:float\ttimestamp:float"
+    assert len(lines) == data.n_interactions + 1
+    assert item.read_text().splitlines()[0] == "item_id:token\tgenre:token_seq\ttitle:token_seq"
+
+
+def test_chunk_size_does_not_change_the_files(data, tmp_path):
+    write_atomic(data, tmp_path / "a", "syn")
+    write_atomic(data, tmp_path / "b", "syn", chunk_rows=7)
+    for suffix in ("inter", "item"):
+        assert (tmp_path / "a" / f"syn.{suffix}").read_bytes() == (
+            tmp_path / "b" / f"syn.{suffix}"
+        ).read_bytes()
+
+
+def test_chunked_reader_equals_line_reader(data, tmp_path, monkeypatch):
+    write_atomic(data, tmp_path, "syn")
+    fast = read_atomic(tmp_path, "syn", numeric_ids=True)
+    header = {"user_id": 0, "item_id": 1, "rating": 2, "timestamp": 3}
+    small = read_inter_chunked(tmp_path / "syn.inter", header, False, chunk_rows=7)
+    big = read_inter_chunked(tmp_path / "syn.inter", header, False)
+    flat_small = [*small[0], *small[1], small[2], small[3]]
+    flat_big = [*big[0], *big[1], big[2], big[3]]
+    assert all(np.array_equal(x, y) for x, y in zip(flat_small, flat_big, strict=True))
+    _line_reader(monkeypatch)
+    _same_logs(fast, read_atomic(tmp_path, "syn", numeric_ids=True))
+
+
+TRICKY = (
+    "item_id:token\tuser_id:token\tpad:float\n  b7\tu01\t1\n\na\tu1\t2\nb7\t u01 \t3\n010\tu1\t4\n"
+)
+
+
+@pytest.mark.parametrize("numeric", [False, True])
+def test_string_ids_and_missing_columns_as_line_reader(tmp_path, monkeypatch, numeric):
+    text = TRICKY.replace("b7", "7").replace("a\t", "12\t").replace("u", "9")
+    text = text.replace("9ser_id", "user_id")
+    (tmp_path / "t.inter").write_text(text if numeric else TRICKY)
+    header = {"item_id": 0, "user_id": 1, "pad": 2}
+    assert read_inter_chunked(tmp_path / "t.inter", header, numeric) is not None
+    fast = read_atomic(tmp_path, numeric_ids=numeric)
+    assert fast.n_interactions == 4 and fast.ratings.tolist() == [1.0] * 4
+    _line_reader(monkeypatch)
+    slow = read_atomic(tmp_path, numeric_ids=numeric)
+    _same_logs(fast, slow)
+    assert np.array_equal(fast.raw_user_ids, slow.raw_user_ids)
+    assert np.array_equal(fast.raw_item_ids, slow.raw_item_ids)
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "match"),
+    [
+        ("3\t4\tfive\t5", "line 40: rating must be a finite number, got 'five'"),
+        ("3\t4\t5", "line 40: expected 4 fields"),
+        ("3\t4\t5\t6\t7", "line 40: expected 4 fields"),
+        ("3\t\t5\t6", "line 40: item_id is empty"),
+        ("3\t4\tinf\t6", "line 40: rating must be a finite number"),
+    ],
+)
+def test_malformed_line_named_in_a_longer_file(tmp_path, bad_line, match):
+    rows = [f"{u}\t{u + 1}\t3\t{100 + u}" for u in range(60)]
+    rows[38] = bad_line  # line 40 counting the header
+    (tmp_path / "x.inter").write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + "\n".join(rows)
+    )
+    with pytest.raises(ValueError, match=match):
+        read_atomic(tmp_path)
+
+
+def test_writer_refuses_what_the_format_cannot_hold(data, tmp_path):
+    with pytest.raises(ValueError, match="name must be a file stem"):
+        write_atomic(data, tmp_path, "a/b")
+    with pytest.raises(ValueError, match="chunk_rows must be >= 1"):
+        write_atomic(data, tmp_path, "x", chunk_rows=0)
+    spaced = type(data)(data.name, data.interactions, data.item_genres, data.genre_names,
+                        data.item_titles, np.array([f"user {u}" for u in range(data.n_users)]),
+                        data.raw_item_ids)  # fmt: skip
+    with pytest.raises(ValueError, match="user id 'user 0'"):
+        write_atomic(spaced, tmp_path, "x")
+    assert list(tmp_path.iterdir()) == []
