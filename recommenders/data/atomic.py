@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +26,9 @@ CHUNK_ROWS = 1_000_000
 
 def _write_atomically(path: Path, blocks) -> None:
     """Write the text ``blocks`` to a temporary file beside ``path``, then rename it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as out:  # the umask's mode
             for block in blocks:
                 out.write(block)
         os.replace(tmp, path)

@@ -1,5 +1,7 @@
 """RecBole atomic files: the chunked writer, and the chunked reader against the line reader."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,9 @@ def test_round_trip(data, tmp_path):
     inter, item = write_atomic(data, tmp_path, "syn")
     assert (inter.name, item.name) == ("syn.inter", "syn.item")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["syn.inter", "syn.item"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert inter.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() makes files
     back = read_atomic(tmp_path, "syn")
     _same_logs(data, back)
     assert np.array_equal(back.raw_user_ids, data.raw_user_ids)
