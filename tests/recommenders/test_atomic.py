@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import recommenders.data.loaders as loaders
 from recommenders.data import make_synthetic_large, read_atomic, write_atomic
@@ -123,3 +125,47 @@ def test_writer_refuses_what_the_format_cannot_hold(data, tmp_path):
     with pytest.raises(ValueError, match="user id 'user 0'"):
         write_atomic(spaced, tmp_path, "x")
     assert list(tmp_path.iterdir()) == []
+
+
+_ID = st.sampled_from(["1", "01", " 2", "2 ", "10", "1.0", "a", "b9", "-3", "nan", "1e3"])
+_VALUE = st.one_of(st.integers(-5, 10**9).map(str), st.floats(-1e6, 1e6).map(repr), _ID)
+_CLEAN = st.tuples(_ID, _ID, _VALUE, _VALUE)
+_ANY_TEXT = st.text(alphabet=" 0a1b9.-", max_size=4)
+_RAW = st.tuples(_ANY_TEXT, _ANY_TEXT, _ANY_TEXT, _ANY_TEXT)
+_ANY = st.one_of(_RAW, st.floats().map(lambda x: ("1", "2", repr(x), "3")))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(_CLEAN, max_size=12),
+    odd=st.one_of(st.none(), _ANY),
+    odd_at=st.integers(0, 12),
+    blank_after=st.integers(0, 12),
+    numeric=st.booleans(),
+)
+def test_block_reader_agrees_with_line_reader(
+    tmp_path_factory, rows, odd, odd_at, blank_after, numeric
+):
+    """Whatever the file, both readers give the same dataset or the same error."""
+    folder = tmp_path_factory.mktemp("agree")
+    if odd is not None:
+        rows = [*rows[:odd_at], odd, *rows[odd_at:]]
+    lines = ["\t".join(row) for row in rows]
+    lines.insert(min(blank_after, len(lines)), "")
+    (folder / "h.inter").write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + "\n".join(lines)
+    )
+
+    def outcome():
+        try:
+            ds = read_atomic(folder, numeric_ids=numeric)
+        except ValueError as exc:
+            return str(exc)
+        log = ds.interactions
+        return [x.tolist() for x in (log.users, log.items, log.timestamps, log.ratings,
+                                     ds.raw_user_ids, ds.raw_item_ids)]  # fmt: skip
+
+    fast = outcome()
+    with pytest.MonkeyPatch.context() as mp:
+        _line_reader(mp)
+        assert outcome() == fast
