@@ -161,9 +161,19 @@ class _Codes:
 
 
 def read_inter_chunked(
-    path: Path, header: dict[str, int], numeric_ids: bool, chunk_rows: int = CHUNK_ROWS
+    path: Path,
+    header: dict[str, int],
+    numeric_ids: bool,
+    chunk_rows: int = CHUNK_ROWS,
+    *,
+    sep: str = "\t",
+    n_fields: int | None = None,
+    empty: tuple[int, ...] = (),
+    skip: int = 1,
+    encoding: str = "utf-8",
+    integer_stamps: bool = False,
 ):
-    """Read an atomic ``.inter`` file in blocks of ``chunk_rows`` rows.
+    """Read an atomic ``.inter`` file (or another one-character-separated log) in blocks.
 
     Parameters
     ----------
@@ -175,6 +185,18 @@ def read_inter_chunked(
         Require integer ids (written back without leading zeros or a fraction).
     chunk_rows : int, default 1000000
         Rows parsed per block.
+    sep : str, default TAB
+        The one-character field separator.
+    n_fields : int, optional
+        Fields per line; default ``len(header)``.
+    empty : tuple of int, default ()
+        Columns that must be empty (GroupLens ``::`` read with ``sep=":"``).
+    skip : int, default 1
+        Header lines before the data.
+    encoding : str, default "utf-8"
+        The file's encoding.
+    integer_stamps : bool, default False
+        Require integer timestamps.
 
     Returns
     -------
@@ -185,7 +207,7 @@ def read_inter_chunked(
         when a line does not parse cleanly (wrong field count, a bad number, an empty id,
         undecodable bytes, no data lines).
     """
-    names = [f"c{j}" for j in range(len(header))]
+    names = [f"c{j}" for j in range(len(header) if n_fields is None else n_fields)]
     wanted = {"user_id": str, "item_id": str, "rating": np.float64, "timestamp": np.float64}
     dtypes = {name: str for name in names}  # every column, so an extra field is an error
     dtypes.update({f"c{header[f]}": t for f, t in wanted.items() if f in header})
@@ -193,14 +215,16 @@ def read_inter_chunked(
     ratings, stamps = [], []
     try:
         reader = pd.read_csv(
-            path, sep="\t", header=None, skiprows=1, names=names,
-            dtype=dtypes, quoting=csv.QUOTE_NONE, na_filter=False, encoding="utf-8",
+            path, sep=sep, header=None, skiprows=skip, names=names,
+            dtype=dtypes, quoting=csv.QUOTE_NONE, na_filter=False, encoding=encoding,
             engine="c", chunksize=chunk_rows, skip_blank_lines=True,
         )  # fmt: skip
         with reader:
             for chunk in reader:
                 if chunk.isna().any().any():
                     return None  # a short line
+                if any((chunk[f"c{j}"] != "").any() for j in empty):
+                    return None
                 if not users.add(chunk[f"c{header['user_id']}"]):
                     return None
                 if not items.add(chunk[f"c{header['item_id']}"]):
@@ -210,6 +234,9 @@ def read_inter_chunked(
                         values = chunk[f"c{header[field]}"].to_numpy(np.float64)
                         if not np.all(np.isfinite(values)):
                             return None
+                        if field == "timestamp" and integer_stamps:
+                            if not np.all(values == np.round(values)):
+                                return None
                         out.append(values)
     except (ValueError, UnicodeDecodeError):  # pandas' ParserError is a ValueError
         return None

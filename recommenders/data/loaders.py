@@ -276,11 +276,18 @@ def read_ml1m(folder: str | os.PathLike) -> Dataset:
     for f in (ratings_f, movies_f):
         if not f.is_file():
             raise DatasetNotFoundError(f"{f} not found; expected the GroupLens ML-1M files")
-    t = _split_rows(ratings_f, _read_lines(ratings_f, "latin-1"), "::", 4, 1, exact=True)
-    users = t.numbers(0, "user id", integer=True)
-    items = t.numbers(1, "movie id", integer=True)
-    ratings = t.numbers(2, "rating", integer=False)
-    stamps = t.numbers(3, "timestamp", integer=True)
+    fast = read_inter_chunked(
+        ratings_f, {"user_id": 0, "item_id": 2, "rating": 4, "timestamp": 6}, True,
+        sep=":", n_fields=7, empty=(1, 3, 5), skip=0, encoding="latin-1", integer_stamps=True,
+    )  # fmt: skip
+    if fast is not None:  # else the line reader, whose errors name the line
+        users, items, ratings, stamps = fast
+    else:
+        t = _split_rows(ratings_f, _read_lines(ratings_f, "latin-1"), "::", 4, 1, exact=True)
+        users = t.numbers(0, "user id", integer=True)
+        items = t.numbers(1, "movie id", integer=True)
+        ratings = t.numbers(2, "rating", integer=False)
+        stamps = t.numbers(3, "timestamp", integer=True)
     m = _split_rows(movies_f, _read_lines(movies_f, "latin-1"), "::", 3, 1, exact=True)
     ids = m.numbers(0, "movie id", integer=True)
     catalogue = {

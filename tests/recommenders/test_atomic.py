@@ -23,7 +23,7 @@ def _genre_sets(ds):
 
 
 def _line_reader(monkeypatch):
-    monkeypatch.setattr(loaders, "read_inter_chunked", lambda *args: None)
+    monkeypatch.setattr(loaders, "read_inter_chunked", lambda *args, **kwargs: None)
 
 
 def _same_logs(a, b):
@@ -169,3 +169,47 @@ def test_block_reader_agrees_with_line_reader(
     with pytest.MonkeyPatch.context() as mp:
         _line_reader(mp)
         assert outcome() == fast
+
+
+def _write_ml1m(ds, folder):
+    log = ds.interactions
+    rows = zip(log.users + 1, log.items + 1, log.ratings.astype(int), log.timestamps, strict=True)
+    (folder / "ratings.dat").write_text("".join(f"{u}::{i}::{r}::{t}\n" for u, i, r, t in rows))
+    genres = np.asarray(ds.genre_names)
+    (folder / "movies.dat").write_text("".join(
+        f"{i + 1}::{ds.item_titles[i]}: a (1995)::{'|'.join(genres[ds.item_genres[i]])}\n"
+        for i in range(ds.n_items)
+    ))  # fmt: skip
+
+
+def test_ml1m_block_reader_equals_line_reader(data, tmp_path, monkeypatch):
+    _write_ml1m(data, tmp_path)
+    fast = loaders.read_ml1m(tmp_path)
+    header = {"user_id": 0, "item_id": 2, "rating": 4, "timestamp": 6}
+    assert read_inter_chunked(tmp_path / "ratings.dat", header, True, sep=":", n_fields=7,
+                              empty=(1, 3, 5), skip=0) is not None  # fmt: skip
+    _same_logs(data, fast)
+    assert fast.item_titles[0] == "item 0: a (1995)"
+    _line_reader(monkeypatch)
+    slow = loaders.read_ml1m(tmp_path)
+    _same_logs(fast, slow)
+    assert np.array_equal(fast.raw_item_ids, slow.raw_item_ids)
+    assert _genre_sets(fast) == _genre_sets(slow)
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "match"),
+    [
+        ("3::4::5", "line 40: expected 4 fields"),
+        ("3:4::5::6", "line 40: expected 4 fields"),
+        ("3::4::5::6.5", "line 40: timestamp must be an integer, got '6.5'"),
+        ("3::x::5::6", "line 40: movie id must be an integer, got 'x'"),
+    ],
+)
+def test_ml1m_malformed_line_named(data, tmp_path, bad_line, match):
+    _write_ml1m(data, tmp_path)
+    lines = (tmp_path / "ratings.dat").read_text().splitlines()
+    lines[39] = bad_line
+    (tmp_path / "ratings.dat").write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=match):
+        loaders.read_ml1m(tmp_path)
