@@ -537,7 +537,8 @@ def read_folder(folder: str | os.PathLike, name: str | None = None) -> Dataset:
     Parameters
     ----------
     folder : str or os.PathLike
-        A GroupLens ML-100K or ML-1M folder, or one with RecBole atomic files.
+        A GroupLens ML-100K, ML-1M or CSV (ML-20M) folder, or one with RecBole atomic
+        files.
     name : str, optional
         The atomic files' stem; ``"ml-100k"`` and ``"ml-1m"`` also require integer ids.
 
@@ -558,6 +559,10 @@ def read_folder(folder: str | os.PathLike, name: str | None = None) -> Dataset:
         return read_grouplens_100k(folder)
     if (folder / "ratings.dat").is_file():
         return read_ml1m(folder)
+    if (folder / "ratings.csv").is_file():
+        from .movielens_csv import read_movielens_csv  # it imports this module
+
+        return read_movielens_csv(folder, name or folder.name)
     if any(folder.glob("*.inter")):
         numeric = name in ("ml-100k", "ml-1m")
         return read_atomic(
@@ -565,7 +570,8 @@ def read_folder(folder: str | os.PathLike, name: str | None = None) -> Dataset:
         )
     raise DatasetNotFoundError(
         f"{folder} holds no known dataset files: expected u.data/u.item (ML-100K), "
-        "ratings.dat/movies.dat (ML-1M) or a RecBole <name>.inter/<name>.item pair"
+        "ratings.dat/movies.dat (ML-1M), ratings.csv/movies.csv (ML-20M) or a RecBole "
+        "<name>.inter/<name>.item pair"
     )
 
 

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import recommenders.data.loaders as loaders
-from recommenders.data import make_synthetic_large, read_atomic, write_atomic
+import recommenders.data.movielens_csv as movielens_csv
+from recommenders.data import load_dataset, make_synthetic_large, read_atomic, write_atomic
 from recommenders.data.atomic import read_inter_chunked
 
 
@@ -23,7 +24,8 @@ def _genre_sets(ds):
 
 
 def _line_reader(monkeypatch):
-    monkeypatch.setattr(loaders, "read_inter_chunked", lambda *args, **kwargs: None)
+    for module in (loaders, movielens_csv):
+        monkeypatch.setattr(module, "read_inter_chunked", lambda *args, **kwargs: None)
 
 
 def _same_logs(a, b):
@@ -213,3 +215,55 @@ def test_ml1m_malformed_line_named(data, tmp_path, bad_line, match):
     (tmp_path / "ratings.dat").write_text("\n".join(lines))
     with pytest.raises(ValueError, match=match):
         loaders.read_ml1m(tmp_path)
+
+
+def _write_ml20m(ds, folder):
+    log = ds.interactions
+    rows = zip(log.users + 1, log.items + 1, log.ratings / 2, log.timestamps, strict=True)
+    (folder / "ratings.csv").write_text(
+        "userId,movieId,rating,timestamp\n" + "".join(f"{u},{i},{r},{t}\n" for u, i, r, t in rows)
+    )
+    genres = np.asarray(ds.genre_names)
+    (folder / "movies.csv").write_text("movieId,title,genres\n" + "".join(
+        f'{i + 1},"{ds.item_titles[i]}, The (1995)",'
+        f"{'|'.join(genres[ds.item_genres[i]]) or '(no genres listed)'}\n"
+        for i in range(ds.n_items)
+    ))  # fmt: skip
+
+
+def test_movielens_csv_block_reader_equals_line_reader(data, tmp_path, monkeypatch):
+    _write_ml20m(data, tmp_path)
+    fast = load_dataset("ml-20m", path=tmp_path)
+    assert fast.name == "ml-20m"
+    assert np.array_equal(fast.interactions.users, data.interactions.users)
+    assert np.array_equal(fast.interactions.items, data.interactions.items)
+    assert np.array_equal(fast.ratings, data.ratings / 2)
+    assert np.array_equal(fast.timestamps, data.timestamps)
+    assert fast.item_titles[3] == "item 3, The (1995)"
+    assert _genre_sets(fast) == _genre_sets(data)
+    assert fast.item_years is not None and fast.item_years[0] == 1995.0
+    header = {"user_id": 0, "item_id": 1, "rating": 2, "timestamp": 3}
+    assert read_inter_chunked(tmp_path / "ratings.csv", header, True, sep=",") is not None
+    _line_reader(monkeypatch)
+    slow = load_dataset("ml-20m", path=tmp_path)
+    _same_logs(fast, slow)
+
+
+@pytest.mark.parametrize(
+    ("file", "line", "bad", "match"),
+    [
+        ("ratings.csv", 40, "3,4,5", "ratings.csv, line 40: expected 4 fields"),
+        ("ratings.csv", 40, "3,4,x,6", "line 40: rating must be a finite number, got 'x'"),
+        ("ratings.csv", 40, "3,4,5,6.5", "line 40: timestamp must be an integer"),
+        ("ratings.csv", 1, "user,movie,rating,time", "line 1: expected the header"),
+        ("movies.csv", 5, "x,t,Drama", "movies.csv, line 5: movieId must be an integer"),
+        ("movies.csv", 5, "4,t", "movies.csv, line 5: expected 3 comma-separated fields"),
+    ],
+)
+def test_movielens_csv_malformed_line_named(data, tmp_path, file, line, bad, match):
+    _write_ml20m(data, tmp_path)
+    lines = (tmp_path / file).read_text().splitlines()
+    lines[line - 1] = bad
+    (tmp_path / file).write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=match):
+        load_dataset("ml-20m", path=tmp_path)
