@@ -1,5 +1,6 @@
 """Datasets, splits and sampled evaluation sets."""
 
+from .atomic import write_atomic
 from .dataset import Dataset
 from .interactions import Interactions
 from .loaders import (
@@ -14,6 +15,7 @@ from .loaders import (
 )
 from .split import Split, leave_one_out, make_split, ratio_split, sample_negatives
 from .synthetic import make_synthetic
+from .synthetic_large import make_synthetic_large
 
 __all__ = [
     "Dataset",
@@ -25,6 +27,7 @@ __all__ = [
     "load_dataset",
     "make_split",
     "make_synthetic",
+    "make_synthetic_large",
     "ratio_split",
     "read_atomic",
     "read_folder",
@@ -32,4 +35,5 @@ __all__ = [
     "read_ml1m",
     "recbole_ml100k_dir",
     "sample_negatives",
+    "write_atomic",
 ]

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import read_inter_chunked
 from .dataset import Dataset
 from .interactions import Interactions
 
@@ -156,18 +157,25 @@ def _encode(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _build(
     name: str,
-    raw_users: np.ndarray,
-    raw_items: np.ndarray,
+    raw_users: np.ndarray | tuple[np.ndarray, np.ndarray],
+    raw_items: np.ndarray | tuple[np.ndarray, np.ndarray],
     ratings: np.ndarray,
     timestamps: np.ndarray,
     catalogue: dict[str, tuple[str, list[str]]],
     genre_names: Sequence[str] | None,
     years: dict[str, float] | None = None,
 ) -> Dataset:
-    user_ids, users = _encode(np.asarray(raw_users))
-    all_items = np.concatenate([np.asarray(raw_items).astype(str), np.array(list(catalogue), str)])
+    if isinstance(raw_users, tuple):  # (distinct raw ids, code of every row into them)
+        user_ids, codes = _encode(raw_users[0])
+        users = codes[raw_users[1]]
+    else:
+        user_ids, users = _encode(np.asarray(raw_users))
+    distinct, rows = raw_items if isinstance(raw_items, tuple) else (raw_items, None)
+    all_items = np.concatenate([np.asarray(distinct).astype(str), np.array(list(catalogue), str)])
     item_ids, item_codes = _encode(all_items)
-    items = item_codes[: len(raw_items)]
+    items = item_codes[: len(distinct)]
+    if rows is not None:
+        items = items[rows]
     if genre_names is None:
         genre_names = sorted({g for _, gs in catalogue.values() for g in gs})
     genre_index = {g: j for j, g in enumerate(genre_names)}
@@ -268,11 +276,18 @@ def read_ml1m(folder: str | os.PathLike) -> Dataset:
     for f in (ratings_f, movies_f):
         if not f.is_file():
             raise DatasetNotFoundError(f"{f} not found; expected the GroupLens ML-1M files")
-    t = _split_rows(ratings_f, _read_lines(ratings_f, "latin-1"), "::", 4, 1, exact=True)
-    users = t.numbers(0, "user id", integer=True)
-    items = t.numbers(1, "movie id", integer=True)
-    ratings = t.numbers(2, "rating", integer=False)
-    stamps = t.numbers(3, "timestamp", integer=True)
+    fast = read_inter_chunked(
+        ratings_f, {"user_id": 0, "item_id": 2, "rating": 4, "timestamp": 6}, True,
+        sep=":", n_fields=7, empty=(1, 3, 5), skip=0, encoding="latin-1", integer_stamps=True,
+    )  # fmt: skip
+    if fast is not None:  # else the line reader, whose errors name the line
+        users, items, ratings, stamps = fast
+    else:
+        t = _split_rows(ratings_f, _read_lines(ratings_f, "latin-1"), "::", 4, 1, exact=True)
+        users = t.numbers(0, "user id", integer=True)
+        items = t.numbers(1, "movie id", integer=True)
+        ratings = t.numbers(2, "rating", integer=False)
+        stamps = t.numbers(3, "timestamp", integer=True)
     m = _split_rows(movies_f, _read_lines(movies_f, "latin-1"), "::", 3, 1, exact=True)
     ids = m.numbers(0, "movie id", integer=True)
     catalogue = {
@@ -355,27 +370,39 @@ def read_atomic(
     inter_f, item_f = folder / f"{name}.inter", folder / f"{name}.item"
     if not inter_f.is_file():
         raise DatasetNotFoundError(f"{inter_f} not found")
-    lines = _read_lines(inter_f, "utf-8")
-    header = _parse_header(inter_f, lines[0])
-    _require(inter_f, header, "user_id", "item_id")
-    t = _split_rows(inter_f, lines[1:], "\t", len(header), 2, exact=True)
 
     def ids(table: _Table, col: int, what: str) -> np.ndarray:
         if numeric_ids:
             return table.numbers(col, what, integer=True).astype(str)
         return table.strings(col, what)
 
-    raw_users = ids(t, header["user_id"], "user_id")
-    raw_items = ids(t, header["item_id"], "item_id")
-    if "rating" in header:
-        ratings = t.numbers(header["rating"], "rating", integer=False)
+    # Large files are parsed in blocks; anything malformed goes to the line reader below,
+    # whose errors name the file and the line.
+    with open(inter_f, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    fast = None
+    if first.strip():
+        header = _parse_header(inter_f, first.rstrip("\r\n"))
+        _require(inter_f, header, "user_id", "item_id")
+        fast = read_inter_chunked(inter_f, header, numeric_ids)
+    if fast is not None:
+        raw_users, raw_items, ratings, stamps = fast
     else:
-        ratings = np.ones(len(t))
-    if "timestamp" in header:
-        stamps = np.round(t.numbers(header["timestamp"], "timestamp", integer=False))
-        stamps = stamps.astype(np.int64)
-    else:
-        stamps = np.arange(len(t), dtype=np.int64)
+        lines = _read_lines(inter_f, "utf-8")
+        header = _parse_header(inter_f, lines[0])
+        _require(inter_f, header, "user_id", "item_id")
+        t = _split_rows(inter_f, lines[1:], "\t", len(header), 2, exact=True)
+        raw_users = ids(t, header["user_id"], "user_id")
+        raw_items = ids(t, header["item_id"], "item_id")
+        if "rating" in header:
+            ratings = t.numbers(header["rating"], "rating", integer=False)
+        else:
+            ratings = np.ones(len(t))
+        if "timestamp" in header:
+            stamps = np.round(t.numbers(header["timestamp"], "timestamp", integer=False))
+            stamps = stamps.astype(np.int64)
+        else:
+            stamps = np.arange(len(t), dtype=np.int64)
 
     catalogue: dict[str, tuple[str, list[str]]] = {}
     genre_names = None
@@ -510,7 +537,8 @@ def read_folder(folder: str | os.PathLike, name: str | None = None) -> Dataset:
     Parameters
     ----------
     folder : str or os.PathLike
-        A GroupLens ML-100K or ML-1M folder, or one with RecBole atomic files.
+        A GroupLens ML-100K, ML-1M or CSV (ML-20M) folder, or one with RecBole atomic
+        files.
     name : str, optional
         The atomic files' stem; ``"ml-100k"`` and ``"ml-1m"`` also require integer ids.
 
@@ -531,6 +559,10 @@ def read_folder(folder: str | os.PathLike, name: str | None = None) -> Dataset:
         return read_grouplens_100k(folder)
     if (folder / "ratings.dat").is_file():
         return read_ml1m(folder)
+    if (folder / "ratings.csv").is_file():
+        from .movielens_csv import read_movielens_csv  # it imports this module
+
+        return read_movielens_csv(folder, name or folder.name)
     if any(folder.glob("*.inter")):
         numeric = name in ("ml-100k", "ml-1m")
         return read_atomic(
@@ -538,7 +570,8 @@ def read_folder(folder: str | os.PathLike, name: str | None = None) -> Dataset:
         )
     raise DatasetNotFoundError(
         f"{folder} holds no known dataset files: expected u.data/u.item (ML-100K), "
-        "ratings.dat/movies.dat (ML-1M) or a RecBole <name>.inter/<name>.item pair"
+        "ratings.dat/movies.dat (ML-1M), ratings.csv/movies.csv (ML-20M) or a RecBole "
+        "<name>.inter/<name>.item pair"
     )
 
 

@@ -80,17 +80,7 @@ def make_synthetic(
     >>> ds.n_users, ds.n_items, bool((ds.interactions.items == again.interactions.items).all())
     (3, 10, True)
     """
-    if n_users < 1 or n_items < 2 or n_genres < 1:
-        raise ValueError("need n_users >= 1, n_items >= 2 and n_genres >= 1")
-    if not 1 <= min_length <= max_length < n_items:
-        raise ValueError(
-            f"need 1 <= min_length <= max_length < n_items, got {min_length}, {max_length}, "
-            f"{n_items}"
-        )
-    if taste_strength < 0:
-        raise ValueError(f"taste_strength must be >= 0, got {taste_strength}")
-    if not 0.0 <= p_sequential <= 1.0:
-        raise ValueError(f"p_sequential must be in [0, 1], got {p_sequential}")
+    _check_sizes(n_users, n_items, n_genres, min_length, max_length, taste_strength, p_sequential)
     rng = np.random.default_rng(seed)
 
     # Catalogue: one primary genre per item, plus a second one for about a third of items.
@@ -137,11 +127,44 @@ def make_synthetic(
     inter = Interactions(
         np.array(users), np.array(items), np.array(stamps), np.array(ratings), n_users, n_items
     )
+    return _assemble("synthetic", inter, genres)
+
+
+def _check_sizes(
+    n_users: int,
+    n_items: int,
+    n_genres: int,
+    min_length: int,
+    max_length: int,
+    taste_strength: float,
+    p_sequential: float,
+) -> None:
+    """Raise ``ValueError`` for sizes or probabilities the synthetic generators refuse."""
+    if n_users < 1 or n_items < 2 or n_genres < 1:
+        raise ValueError(
+            f"need n_users >= 1, n_items >= 2 and n_genres >= 1, got {n_users}, {n_items}, "
+            f"{n_genres}"
+        )
+    if not 1 <= min_length <= max_length < n_items:
+        raise ValueError(
+            f"need 1 <= min_length <= max_length < n_items, got {min_length}, {max_length}, "
+            f"{n_items}"
+        )
+    if taste_strength < 0:
+        raise ValueError(f"taste_strength must be >= 0, got {taste_strength}")
+    if not 0.0 <= p_sequential <= 1.0:
+        raise ValueError(f"p_sequential must be in [0, 1], got {p_sequential}")
+
+
+def _assemble(name: str, inter: Interactions, genres: np.ndarray) -> Dataset:
+    """A synthetic ``Dataset``: genres ``genre0``..., titles ``item 0``..., raw ids the
+    indices as strings."""
+    n_users, n_items = inter.n_users, inter.n_items
     return Dataset(
-        name="synthetic",
+        name=name,
         interactions=inter,
         item_genres=genres,
-        genre_names=tuple(f"genre{g}" for g in range(n_genres)),
+        genre_names=tuple(f"genre{g}" for g in range(genres.shape[1])),
         item_titles=tuple(f"item {i}" for i in range(n_items)),
         raw_user_ids=np.arange(n_users).astype(str),
         raw_item_ids=np.arange(n_items).astype(str),
