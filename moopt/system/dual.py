@@ -138,7 +138,31 @@ def _check(utility, contrib, bound, valid):
     return r, c, b, ok
 
 
-def _spread(x: np.ndarray, ok: np.ndarray) -> float:
+def option_spread(x, valid) -> float:
+    """Mean over units of the range of a value across the unit's valid options.
+
+    The natural unit of prices: a price of (utility spread) / (contribution spread)
+    makes a typical unit indifferent between its extreme options.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(U, A)`` a value (utility, or one contribution) of every option.
+    valid : array_like
+        ``(U, A)`` bool, every unit with at least one True.
+
+    Returns
+    -------
+    float
+        ``mean_u (max_a x[u, a] - min_a x[u, a])`` over valid options.
+
+    Examples
+    --------
+    >>> option_spread([[1.0, 3.0], [2.0, 9.0]], [[True, True], [True, False]])
+    1.0
+    """
+    x = np.asarray(x, dtype=np.float64)
+    ok = np.asarray(valid, dtype=bool)
     hi = np.where(ok, x, -np.inf).max(axis=1)
     lo = np.where(ok, x, np.inf).min(axis=1)
     return float(np.mean(hi - lo))
@@ -244,8 +268,8 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
     scale = np.maximum(np.abs(b), np.mean(np.abs(np.where(ok[:, :, None], c, 0.0)), axis=(0, 1))
                        * n_units)  # fmt: skip
     scale = np.where(scale > 0, scale, 1.0)
-    c_spread = np.mean([_spread(c[:, :, g], ok) for g in range(n_con)])
-    eta0 = cfg.step * max(_spread(r, ok), 1e-12) / max(c_spread, 1e-12) ** 2
+    c_spread = np.mean([option_spread(c[:, :, g], ok) for g in range(n_con)])
+    eta0 = cfg.step * max(option_spread(r, ok), 1e-12) / max(c_spread, 1e-12) ** 2
     lam = np.zeros(n_con) if prices is None else np.asarray(prices, dtype=np.float64).copy()
     if lam.shape != (n_con,) or np.any(lam < 0) or not np.all(np.isfinite(lam)):
         raise ValueError(f"prices must be {n_con} finite non-negative values")
