@@ -29,6 +29,8 @@ Modules
 * ``determinantal``: DPP, ``dpp`` and ``dpp_batch``.
 * ``spectrum``: SSD, ``ssd`` and ``ssd_batch``.
 * ``exploration``: ``epsilon_greedy`` and ``epsilon_greedy_batch``.
+* ``provider``: P-MMF, ``pmmf_batch`` (provider max-min fair re-ranking by online dual
+  mirror descent) and its dual projection ``project_dual``.
 
 Every public name is importable from ``recommenders.rerank`` itself.
 """
@@ -45,6 +47,10 @@ from .exploration import (
 from .marginal import (
     mmr,
     mmr_batch,
+)
+from .provider import (
+    pmmf_batch,
+    project_dual,
 )
 from .similarity import candidate_similarity
 from .spectrum import (
@@ -63,4 +69,6 @@ __all__ = [
     "ssd",
     "epsilon_greedy_batch",
     "epsilon_greedy",
+    "pmmf_batch",
+    "project_dual",
 ]
