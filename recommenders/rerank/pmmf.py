@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import _check_k, _check_scores
+from ._checks import _check_candidates, _check_k, _check_scores
 
 
 def project_dual(z: np.ndarray, lam: float) -> np.ndarray:
@@ -138,15 +138,10 @@ def pmmf_batch(
     s = _check_scores(scores, 2)
     n_users, n = s.shape
     k = _check_k(k, n)
-    cand = np.asarray(candidates)
-    if cand.shape != s.shape or not np.issubdtype(cand.dtype, np.integer):
-        raise ValueError(f"candidates must be an int array of the scores' shape {s.shape}, got "
-                         f"{cand.dtype} {cand.shape}")  # fmt: skip
     prov = np.asarray(item_provider)
     if prov.ndim != 1 or not np.issubdtype(prov.dtype, np.integer) or prov.size == 0:
         raise ValueError("item_provider must be a 1-D int array, one provider per item")
-    if cand.size and (cand.min() < 0 or cand.max() >= prov.size):
-        raise ValueError(f"candidates hold item ids outside [0, {prov.size}) of item_provider")
+    cand = _check_candidates(candidates, s.shape, prov.size, "item_provider")
     if prov.min() < 0:
         raise ValueError("item_provider holds negative provider ids")
     n_prov = int(prov.max()) + 1
