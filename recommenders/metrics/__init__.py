@@ -18,6 +18,8 @@ Modules
 -------
 * ``accuracy``: hit matrices, HR, Precision, Recall, NDCG, MRR.
 * ``beyond_accuracy``: Div, ILD, novelty, ARP, exposure, coverage, Gini, entropies.
+* ``system``: system-level goals over all users' lists: position-weighted group exposure
+  and its shares, max-min share, gap to a target, consumer group gap, item groups.
 * ``tradeoff``: F-beta, ResSum, HarMean.
 * ``reports``: ``accuracy_report``, ``beyond_accuracy_report``, ``per_domain_accuracy``.
 
@@ -40,6 +42,7 @@ from .beyond_accuracy import (
     exposure,
     exposure_entropy,
     gini,
+    gini_of,
     ild,
     ild_embedding,
     interest_entropy,
@@ -49,6 +52,18 @@ from .reports import (
     accuracy_report,
     beyond_accuracy_report,
     per_domain_accuracy,
+)
+from .system import (
+    activity_groups,
+    exposure_gap,
+    genre_groups,
+    group_exposure,
+    group_gap,
+    group_shares,
+    min_share_ratio,
+    popularity_groups,
+    position_weights,
+    system_report,
 )
 from .tradeoff import (
     f_beta,
@@ -80,4 +95,15 @@ __all__ = [
     "beyond_accuracy_report",
     "interest_entropy",
     "per_domain_accuracy",
+    "gini_of",
+    "position_weights",
+    "popularity_groups",
+    "genre_groups",
+    "group_exposure",
+    "group_shares",
+    "min_share_ratio",
+    "exposure_gap",
+    "activity_groups",
+    "group_gap",
+    "system_report",
 ]

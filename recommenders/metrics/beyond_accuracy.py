@@ -181,8 +181,8 @@ def arp(lists: np.ndarray, popularity: np.ndarray) -> np.ndarray:
     return pop[lists].mean(axis=1)
 
 
-def exposure(lists: np.ndarray, n_items: int) -> np.ndarray:
-    """How often each catalogue item appears across all lists.
+def exposure(lists: np.ndarray, n_items: int, weights=None) -> np.ndarray:
+    """How much exposure each catalogue item receives across all lists.
 
     Parameters
     ----------
@@ -190,14 +190,35 @@ def exposure(lists: np.ndarray, n_items: int) -> np.ndarray:
         ``(U, K)`` int item ids in ``[0, n_items)``.
     n_items : int
         Catalogue size.
+    weights : array_like, optional
+        ``(K,)`` finite non-negative exposure of each rank (e.g.
+        ``recommenders.metrics.position_weights``); default 1 at every rank, so the
+        result counts appearances.
 
     Returns
     -------
     numpy.ndarray
-        ``(n_items,)`` float64 counts.
+        ``(n_items,)`` float64 exposure of each item.
+
+    Raises
+    ------
+    ValueError
+        Bad ``lists``, or ``weights`` of the wrong shape, negative or not finite.
+
+    Examples
+    --------
+    >>> exposure(np.array([[0, 1], [1, 2]]), 4, weights=[1.0, 0.5])
+    array([1. , 1.5, 0.5, 0. ])
     """
     lists = _check_lists(lists, n_items)
-    return np.bincount(lists.ravel(), minlength=n_items).astype(np.float64)
+    if weights is None:
+        return np.bincount(lists.ravel(), minlength=n_items).astype(np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (lists.shape[1],) or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"weights must be {lists.shape[1]} finite non-negative rank weights, "
+                         f"got shape {w.shape}")  # fmt: skip
+    return np.bincount(lists.ravel(), weights=np.broadcast_to(w, lists.shape).ravel(),
+                       minlength=n_items)  # fmt: skip
 
 
 def catalog_coverage(lists: np.ndarray, n_items: int) -> float:
@@ -248,11 +269,41 @@ def gini(lists: np.ndarray, n_items: int) -> float:
     >>> gini(np.array([[0, 1], [1, 2]]), n_items=4)
     0.375
     """
-    x = np.sort(exposure(lists, n_items))
-    n = x.shape[0]
+    return gini_of(exposure(lists, n_items))
+
+
+def gini_of(x) -> float:
+    """Gini coefficient of a vector of non-negative values (0 equal, towards 1 concentrated).
+
+    With ``x`` sorted ascending, ``G = sum_i (2i - n - 1) x_(i) / (n sum_i x_(i))``.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(n,)`` finite non-negative values (e.g. item exposures) with a positive sum.
+
+    Returns
+    -------
+    float
+        The coefficient, in ``[0, 1)``.
+
+    Raises
+    ------
+    ValueError
+        Not 1-D, negative or non-finite values, or a zero sum (no exposure at all).
+
+    Examples
+    --------
+    >>> gini_of([0, 1, 1, 2])
+    0.375
+    """
+    x = np.sort(np.asarray(x, dtype=np.float64))
+    if x.ndim != 1 or not np.all(np.isfinite(x)) or (x.size and x[0] < 0):
+        raise ValueError("x must be a 1-D array of finite non-negative values")
     total = x.sum()
-    if total == 0:
+    if total <= 0:
         raise ValueError("lists are empty; Gini of exposure is undefined")
+    n = x.shape[0]
     i = np.arange(1, n + 1)
     return float(np.sum((2 * i - n - 1) * x) / (n * total))
 

@@ -29,10 +29,20 @@ Modules
 * ``determinantal``: DPP, ``dpp`` and ``dpp_batch``.
 * ``spectrum``: SSD, ``ssd`` and ``ssd_batch``.
 * ``exploration``: ``epsilon_greedy`` and ``epsilon_greedy_batch``.
+* ``cpfair``: CPFair, ``cpfair_batch`` (consumer and producer group gaps, exact greedy)
+  and ``cpfair_weights``.
+* ``fairrec``: FairRec, ``fairrec_batch`` (greedy round robin with a producer exposure
+  guarantee).
+* ``pmmf``: P-MMF, ``pmmf_batch`` (provider max-min fair re-ranking by online dual
+  mirror descent) and its dual projection ``project_dual``.
 
 Every public name is importable from ``recommenders.rerank`` itself.
 """
 
+from .cpfair import (
+    cpfair_batch,
+    cpfair_weights,
+)
 from .determinantal import (
     DPP_EPS,
     dpp,
@@ -42,9 +52,14 @@ from .exploration import (
     epsilon_greedy,
     epsilon_greedy_batch,
 )
+from .fairrec import fairrec_batch
 from .marginal import (
     mmr,
     mmr_batch,
+)
+from .pmmf import (
+    pmmf_batch,
+    project_dual,
 )
 from .similarity import candidate_similarity
 from .spectrum import (
@@ -63,4 +78,9 @@ __all__ = [
     "ssd",
     "epsilon_greedy_batch",
     "epsilon_greedy",
+    "cpfair_batch",
+    "cpfair_weights",
+    "fairrec_batch",
+    "pmmf_batch",
+    "project_dual",
 ]

@@ -123,3 +123,18 @@ def _minmax(scores: np.ndarray) -> np.ndarray:
     # A constant row carries no ranking information; mapping it to 0 (not 0/0) leaves the
     # decision to the diversity term and never produces NaN.
     return np.divide(scores - low, span, out=np.zeros_like(scores), where=span > 0)
+
+
+def _check_candidates(candidates, shape: tuple[int, ...], n_items: int, catalogue: str):
+    """Item ids of each user's candidates: ints of the scores' shape, distinct within a
+    row, inside the catalogue that ``catalogue`` (an argument name) describes."""
+    cand = np.asarray(candidates)
+    if cand.shape != shape or (cand.size and not np.issubdtype(cand.dtype, np.integer)):
+        raise ValueError(f"candidates must be an int array of the scores' shape {shape}, got "
+                         f"{cand.dtype} {cand.shape}")  # fmt: skip
+    if cand.size and (cand.min() < 0 or cand.max() >= n_items):
+        raise ValueError(f"candidates hold item ids outside [0, {n_items}) of {catalogue}")
+    srt = np.sort(cand, axis=1)
+    if cand.size and np.any(srt[:, 1:] == srt[:, :-1]):
+        raise ValueError("candidates repeat an item within a user's row; deduplicate them")
+    return cand.astype(np.int64, copy=False)

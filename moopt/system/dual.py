@@ -1,0 +1,359 @@
+"""Coupled choice under system-level constraints, by dual prices.
+
+Every unit u (a user) picks one option a_u from its own finite set (its archive of
+non-dominated lists); option a brings a utility ``r[u, a]`` and a contribution vector
+``c[u, a]`` to G system-level totals (a provider group's exposure, say). The coupled
+problem is the multiple-choice programme
+
+    maximise  sum_u r[u, a_u]   subject to   sum_u c[u, a_u] >= b   (G constraints).
+
+Its Lagrangian relaxation with prices lam >= 0 separates over units: each unit picks
+``argmax_a r[u, a] + lam . c[u, a]`` on its own, and
+
+    D(lam) = sum_u max_a (r[u, a] + lam . c[u, a]) - lam . b
+
+bounds the optimum from above for every lam >= 0 (weak duality). D is convex and
+piecewise linear with subgradient ``b - sum_u c[u, a_u(lam)]``; the prices follow the
+projected subgradient method (Shor; Bertsekas, *Nonlinear Programming*, section 6.3),
+lam <- max(0, lam - eta_t (sum_u c - b) / U) with eta_t = eta_0 / sqrt(t). This is the
+dual scheme the provider-fairness re-rankers use one scalarisation at a time; here it
+chooses among each user's archived lists, so one round costs a pass over the archives
+and no search.
+
+A discrete choice can leave a duality gap: a round's choice may miss a constraint by a
+few units or overshoot it. The best feasible round (within ``tol``) is kept; when no
+round was feasible, a repair switches units to options that add what is missing at the
+least utility lost per unit added. A last pass spends any slack left: units switch to
+better options, most utility gained per unit of slack used first, while every
+constraint keeps holding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DualConfig:
+    """Settings of ``dual_choice``.
+
+    Parameters
+    ----------
+    rounds : int, default 300
+        Most price updates.
+    step : float, default 1.0
+        eta_0 as a multiple of the scale ``utility spread / contribution spread**2``
+        (both averaged over units), so the default suits any units of r and c.
+    tol : float, default 0.01
+        Relative violation accepted: constraint g holds when
+        ``sum_u c[u, a_u, g] >= b_g - tol * max(|b_g|, scale_g)``, ``scale_g`` the mean
+        absolute contribution times the number of units.
+    patience : int, default 30
+        Stop after this many rounds without a better feasible utility once one is
+        feasible.
+    """
+
+    rounds: int = 300
+    step: float = 1.0
+    tol: float = 0.01
+    patience: int = 30
+
+    def __post_init__(self) -> None:
+        for name in ("rounds", "patience"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not np.isfinite(self.step) or self.step <= 0:
+            raise ValueError(f"step must be positive, got {self.step}")
+        if not 0 <= self.tol < 1:
+            raise ValueError(f"tol must be in [0, 1), got {self.tol}")
+
+
+@dataclass
+class DualResult:
+    """The outcome of ``dual_choice``.
+
+    Parameters
+    ----------
+    choice : numpy.ndarray
+        ``(U,)`` int64 option chosen by each unit.
+    prices : numpy.ndarray
+        ``(G,)`` final prices, one per constraint.
+    utility : float
+        ``sum_u r[u, choice[u]]``.
+    totals : numpy.ndarray
+        ``(G,)`` ``sum_u c[u, choice[u]]``.
+    bound : numpy.ndarray
+        ``(G,)`` the constraints' right-hand sides b.
+    violation : float
+        Largest relative shortfall ``max_g max(0, b_g - totals_g) / scale_g`` (0 when
+        every constraint holds).
+    feasible : bool
+        Every constraint holds within the tolerance.
+    upper_bound : float
+        The least dual value seen, an upper bound on the optimal utility.
+    rounds : int
+        Price updates made.
+    history : dict of str to list of float
+        Per round: ``dual`` value, ``utility`` and ``violation`` of that round's choice.
+    """
+
+    choice: np.ndarray
+    prices: np.ndarray
+    utility: float
+    totals: np.ndarray
+    bound: np.ndarray
+    violation: float
+    feasible: bool
+    upper_bound: float
+    rounds: int
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _check(utility, contrib, bound, valid):
+    r = np.asarray(utility, dtype=np.float64)
+    if r.ndim != 2 or r.shape[0] == 0 or r.shape[1] == 0:
+        raise ValueError(f"utility must be a non-empty (units, options) array, got shape "
+                         f"{r.shape}")  # fmt: skip
+    c = np.asarray(contrib, dtype=np.float64)
+    if c.ndim != 3 or c.shape[:2] != r.shape or c.shape[2] == 0:
+        raise ValueError(f"contrib must have shape {r.shape + ('G',)} (one contribution "
+                         f"vector per option), got {c.shape}")  # fmt: skip
+    b = np.asarray(bound, dtype=np.float64)
+    if b.shape != (c.shape[2],) or not np.all(np.isfinite(b)):
+        raise ValueError(f"bound must be {c.shape[2]} finite values, one per constraint, got "
+                         f"shape {b.shape}")  # fmt: skip
+    if valid is None:
+        ok = np.ones(r.shape, dtype=bool)
+    else:
+        ok = np.asarray(valid)
+        if ok.shape != r.shape or ok.dtype != bool:
+            raise ValueError(f"valid must be a bool array of shape {r.shape}")
+    if not ok.any(axis=1).all():
+        raise ValueError("every unit needs at least one valid option; drop empty units")
+    if not (np.all(np.isfinite(r[ok])) and np.all(np.isfinite(c[ok]))):
+        raise ValueError("utility and contrib must be finite on the valid options")
+    return r, c, b, ok
+
+
+def option_spread(x, valid) -> float:
+    """Mean over units of the range of a value across the unit's valid options.
+
+    The natural unit of prices: a price of (utility spread) / (contribution spread)
+    makes a typical unit indifferent between its extreme options.
+
+    Parameters
+    ----------
+    x : array_like
+        ``(U, A)`` a value (utility, or one contribution) of every option.
+    valid : array_like
+        ``(U, A)`` bool, every unit with at least one True.
+
+    Returns
+    -------
+    float
+        ``mean_u (max_a x[u, a] - min_a x[u, a])`` over valid options.
+
+    Examples
+    --------
+    >>> option_spread([[1.0, 3.0], [2.0, 9.0]], [[True, True], [True, False]])
+    1.0
+    """
+    x = np.asarray(x, dtype=np.float64)
+    ok = np.asarray(valid, dtype=bool)
+    hi = np.where(ok, x, -np.inf).max(axis=1)
+    lo = np.where(ok, x, np.inf).min(axis=1)
+    return float(np.mean(hi - lo))
+
+
+def priced_choice(utility, contrib, prices, valid=None) -> np.ndarray:
+    """Each unit's best option once the prices are added: ``argmax_a r[u, a] + lam . c[u, a]``.
+
+    Parameters
+    ----------
+    utility : array_like
+        ``(U, A)`` utility of each option.
+    contrib : array_like
+        ``(U, A, G)`` contribution of each option to the G totals.
+    prices : array_like
+        ``(G,)`` non-negative prices.
+    valid : numpy.ndarray, optional
+        ``(U, A)`` bool, False for padding options (an archive shorter than A).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U,)`` int64 chosen option (the lowest index among equals).
+
+    Raises
+    ------
+    ValueError
+        Shapes that disagree, non-finite values on valid options, negative prices, or a
+        unit without a valid option.
+
+    Examples
+    --------
+    >>> r = np.array([[1.0, 0.6]]); c = np.array([[[0.0], [1.0]]])
+    >>> priced_choice(r, c, [0.3]), priced_choice(r, c, [0.5])
+    (array([0]), array([1]))
+    """
+    r, c, _, ok = _check(utility, contrib, np.zeros(np.shape(contrib)[-1]), valid)
+    lam = np.asarray(prices, dtype=np.float64)
+    if lam.shape != (c.shape[2],) or not np.all(np.isfinite(lam)) or np.any(lam < 0):
+        raise ValueError(f"prices must be {c.shape[2]} finite non-negative values")
+    return _choose(r, c, lam, ok)
+
+
+def _choose(r, c, lam, ok) -> np.ndarray:
+    return np.argmax(np.where(ok, r + c @ lam, -np.inf), axis=1)
+
+
+def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None = None,
+                prices=None) -> DualResult:  # fmt: skip
+    """Choose one option per unit to maximise total utility subject to ``sum c >= bound``.
+
+    Projected subgradient descent on the Lagrangian dual (module docstring), the best
+    feasible round kept, then a greedy repair of any remaining shortfall.
+
+    Parameters
+    ----------
+    utility : array_like
+        ``(U, A)`` utility of each unit's options.
+    contrib : array_like
+        ``(U, A, G)`` contribution of each option to the G constrained totals. An upper
+        bound ``sum c <= d`` is the lower bound ``sum (-c) >= -d``.
+    bound : array_like
+        ``(G,)`` right-hand sides b.
+    valid : numpy.ndarray, optional
+        ``(U, A)`` bool, False for padding options.
+    config : DualConfig, optional
+        Rounds, step, tolerance, patience.
+    prices : array_like, optional
+        ``(G,)`` starting prices (a warm start from a neighbouring bound); default 0.
+
+    Returns
+    -------
+    DualResult
+        The choice, prices, totals, violation, feasibility and the dual upper bound.
+
+    Raises
+    ------
+    ValueError
+        Shapes that disagree, non-finite values, a unit without a valid option, or a
+        bound no choice can reach (``sum_u max_a c[u, a, g] < b_g`` for some g): the
+        message names the constraint and the most it can reach.
+
+    Examples
+    --------
+    Three users, each keeping its top list (utility 1, contribution 0) or a list that
+    adds 1 at a cost of 0.1, 0.3 or 0.2; two units are needed, so the two cheapest pay:
+
+    >>> r = np.array([[1.0, 0.9], [1.0, 0.7], [1.0, 0.8]])
+    >>> c = np.array([[[0.0], [1.0]], [[0.0], [1.0]], [[0.0], [1.0]]])
+    >>> res = dual_choice(r, c, [2.0])
+    >>> res.choice, round(res.utility, 6), res.feasible
+    (array([1, 0, 1]), 2.7, True)
+    """
+    cfg = config or DualConfig()
+    r, c, b, ok = _check(utility, contrib, bound, valid)
+    n_units, _, n_con = c.shape
+    reach = np.where(ok[:, :, None], c, -np.inf).max(axis=1).sum(axis=0)
+    short = np.flatnonzero(reach < b)
+    if short.size:
+        g = int(short[0])
+        raise ValueError(f"bound[{g}] = {b[g]:.6g} is unreachable: the most any choice gives "
+                         f"is {reach[g]:.6g}; lower the target")  # fmt: skip
+    scale = np.maximum(np.abs(b), np.mean(np.abs(np.where(ok[:, :, None], c, 0.0)), axis=(0, 1))
+                       * n_units)  # fmt: skip
+    scale = np.where(scale > 0, scale, 1.0)
+    c_spread = np.mean([option_spread(c[:, :, g], ok) for g in range(n_con)])
+    eta0 = cfg.step * max(option_spread(r, ok), 1e-12) / max(c_spread, 1e-12) ** 2
+    lam = np.zeros(n_con) if prices is None else np.asarray(prices, dtype=np.float64).copy()
+    if lam.shape != (n_con,) or np.any(lam < 0) or not np.all(np.isfinite(lam)):
+        raise ValueError(f"prices must be {n_con} finite non-negative values")
+    rows = np.arange(n_units)
+    hist: dict[str, list[float]] = {"dual": [], "utility": [], "violation": []}
+    best, best_u, upper, since = None, -np.inf, np.inf, 0
+    t = 0
+    for t in range(1, cfg.rounds + 1):
+        choice = _choose(r, c, lam, ok)
+        tot = c[rows, choice].sum(axis=0)
+        util = float(r[rows, choice].sum())
+        dual = util + float(lam @ (tot - b))
+        viol = float(np.max(np.maximum(0.0, b - tot) / scale))
+        upper = min(upper, dual)
+        hist["dual"].append(dual)
+        hist["utility"].append(util)
+        hist["violation"].append(viol)
+        if viol <= cfg.tol and util > best_u:
+            best, best_u, since = choice.copy(), util, 0
+        elif best is not None:
+            since += 1
+            if since >= cfg.patience:
+                break
+        lam = np.maximum(0.0, lam - eta0 / np.sqrt(t) * (tot - b) / n_units)
+    if best is None:
+        best = _repair(r, c, b, ok, _choose(r, c, lam, ok), scale, cfg.tol)
+    best = _tighten(r, c, b, ok, best, scale, cfg.tol)
+    tot = c[rows, best].sum(axis=0)
+    viol = float(np.max(np.maximum(0.0, b - tot) / scale))
+    return DualResult(choice=best, prices=lam, utility=float(r[rows, best].sum()), totals=tot,
+                      bound=b, violation=viol, feasible=viol <= cfg.tol, upper_bound=upper,
+                      rounds=t, history=hist)  # fmt: skip
+
+
+def _repair(r, c, b, ok, choice, scale, tol) -> np.ndarray:
+    """Switch units, cheapest utility per unit of shortfall covered first, until feasible."""
+    choice = choice.copy()
+    rows = np.arange(r.shape[0])
+    for _ in range(r.shape[0]):
+        tot = c[rows, choice].sum(axis=0)
+        need = np.maximum(0.0, b - tot)
+        if np.max(need / scale) <= tol:
+            break
+        w = need / scale  # what is still missing, in relative units
+        gain = ((c - c[rows, choice][:, None, :]) / scale) @ (w / max(w.sum(), 1e-300))
+        loss = r[rows, choice][:, None] - r
+        ratio = np.where(ok & (gain > 1e-15), loss / np.where(gain > 1e-15, gain, 1.0), np.inf)
+        alt = np.argmin(ratio, axis=1)
+        best_ratio = ratio[rows, alt]
+        order = np.argsort(best_ratio, kind="stable")
+        order = order[np.isfinite(best_ratio[order])]
+        if order.size == 0:
+            break
+        # switch the cheapest units until their gains cover the shortfall
+        gains = (c[order, alt[order]] - c[order, choice[order]])
+        covered = np.cumsum(gains, axis=0) >= need - tol * scale
+        n = int(np.argmax(covered.all(axis=1))) + 1 if covered.all(axis=1).any() else order.size
+        choice[order[:n]] = alt[order[:n]]
+    return choice
+
+
+def _tighten(r, c, b, ok, choice, scale, tol) -> np.ndarray:
+    """Spend the slack of a feasible choice on the switches that gain the most utility."""
+    choice = choice.copy()
+    rows = np.arange(r.shape[0])
+    floor = b - tol * scale
+    for _ in range(r.shape[0]):
+        cur = c[rows, choice]
+        slack = cur.sum(axis=0) - floor
+        if np.any(slack < 0):
+            break
+        gain = r - r[rows, choice][:, None]
+        use = np.maximum(0.0, cur[:, None, :] - c)  # what a switch takes from each total
+        fits = ok & (gain > 1e-12) & np.all(use <= slack + 1e-12, axis=2)
+        if not fits.any():
+            break
+        cost = (use / scale).sum(axis=2)
+        ratio = np.where(fits, gain / np.maximum(cost, 1e-300), -np.inf)
+        alt = np.argmax(ratio, axis=1)
+        cand = np.flatnonzero(np.isfinite(ratio[rows, alt]))
+        cand = cand[np.argsort(-ratio[cand, alt[cand]], kind="stable")]
+        taken = np.cumsum(use[cand, alt[cand]], axis=0)
+        n = int(np.argmin(np.all(taken <= slack + 1e-12, axis=1))) if not np.all(
+            taken <= slack + 1e-12) else cand.size  # fmt: skip
+        n = max(n, 1)  # the first switch fits on its own
+        choice[cand[:n]] = alt[cand[:n]]
+    return choice

@@ -1,0 +1,105 @@
+"""The coupled dual choice: a toy with a known optimum, brute force, weak duality, bad input."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from moopt.system import DualConfig, dual_choice, priced_choice
+
+
+def _toy(n: int, seed: int):
+    """Unit u keeps its top option (utility 1, adds 0) or pays d_u to add 1."""
+    d = np.random.default_rng(seed).uniform(0.01, 1.0, n)
+    r = np.stack([np.ones(n), 1.0 - d], axis=1)
+    c = np.stack([np.zeros(n), np.ones(n)], axis=1)[:, :, None]
+    return d, r, c
+
+
+@pytest.mark.parametrize("m", [1, 7, 20, 49])
+def test_toy_pays_the_m_cheapest_units_exactly(m):
+    d, r, c = _toy(50, seed=m)
+    res = dual_choice(r, c, [float(m)], config=DualConfig(tol=0.0))
+    cheapest = np.sort(np.argsort(d)[:m])
+    np.testing.assert_array_equal(np.flatnonzero(res.choice == 1), cheapest)
+    assert res.feasible and res.violation == 0.0
+    assert res.utility == pytest.approx(50 - d[cheapest].sum())
+    assert res.upper_bound >= res.utility - 1e-9
+
+
+def _brute(r, c, b):
+    best, best_u = None, -np.inf
+    rows = np.arange(r.shape[0])
+    for choice in itertools.product(range(r.shape[1]), repeat=r.shape[0]):
+        ch = np.array(choice)
+        if np.all(c[rows, ch].sum(axis=0) >= b - 1e-12) and r[rows, ch].sum() > best_u:
+            best, best_u = ch, r[rows, ch].sum()
+    return best, best_u
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 100_000), st.integers(1, 2), st.floats(0.2, 0.9))
+def test_against_brute_force_weak_duality_and_feasibility(seed, n_con, level):
+    rng = np.random.default_rng(seed)
+    r = rng.uniform(0, 1, (6, 3))
+    c = rng.uniform(0, 1, (6, 3, n_con))
+    lo, hi = c.min(axis=1).sum(axis=0), c.max(axis=1).sum(axis=0)
+    b = lo + level * (hi - lo)
+    _, opt = _brute(r, c, b)
+    res = dual_choice(r, c, b, config=DualConfig(tol=0.0))
+    assert res.upper_bound >= opt - 1e-9  # weak duality: the dual bounds the optimum
+    if n_con == 1:  # one constraint: the repair always reaches a reachable bound
+        assert res.feasible
+    if res.feasible:
+        assert res.utility <= opt + 1e-9
+        rows = np.arange(6)
+        np.testing.assert_allclose(res.totals, c[rows, res.choice].sum(axis=0))
+        assert np.all(res.totals >= b - 1e-9)
+
+
+def test_padding_options_are_never_chosen():
+    r = np.array([[0.5, 9.0], [0.4, 0.1]])
+    c = np.array([[[0.0], [5.0]], [[0.0], [1.0]]])
+    valid = np.array([[True, False], [True, True]])
+    res = dual_choice(r, c, [1.0], valid=valid)
+    np.testing.assert_array_equal(res.choice, [0, 1])
+    np.testing.assert_array_equal(priced_choice(r, c, [0.0], valid), [0, 0])
+
+
+def test_same_input_same_result_and_warm_start():
+    _, r, c = _toy(40, seed=3)
+    a = dual_choice(r, c, [12.0])
+    b = dual_choice(r, c, [12.0])
+    np.testing.assert_array_equal(a.choice, b.choice)
+    np.testing.assert_array_equal(a.prices, b.prices)
+    warm = dual_choice(r, c, [12.0], prices=a.prices)
+    assert warm.feasible and warm.utility == pytest.approx(a.utility)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"bound": [60.0]}, "bound\\[0\\] = 60 is unreachable: the most any choice gives is 50"),
+        ({"utility": np.ones((50, 3))}, "contrib must have shape"),
+        ({"bound": [1.0, 2.0]}, "bound must be 1 finite"),
+        ({"valid": np.zeros((50, 2), dtype=bool)}, "at least one valid option"),
+        ({"utility": np.full((50, 2), np.nan)}, "must be finite"),
+        ({"prices": [-1.0]}, "prices must be"),
+    ],
+)
+def test_bad_input_names_the_argument(kwargs, match):
+    _, r, c = _toy(50, seed=0)
+    args = {"utility": r, "contrib": c, "bound": [5.0], **kwargs}
+    with pytest.raises(ValueError, match=match):
+        dual_choice(**args)
+
+
+@pytest.mark.parametrize("field, value", [("rounds", 0), ("step", -1.0), ("tol", 1.0),
+                                          ("patience", 0)])  # fmt: skip
+def test_config_checks(field, value):
+    with pytest.raises(ValueError, match=field):
+        DualConfig(**{field: value})

@@ -1,0 +1,124 @@
+"""Provider exposure over the users' archives: options, the swept front, the price Problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.optimize import minimize
+
+import moopt
+from moopt.system import DualConfig
+from problems.fairness import (
+    ArchiveOptions,
+    ExposurePriceProblem,
+    archive_options,
+    exposure_front,
+)
+from recommenders.metrics import group_shares, min_share_ratio, popularity_groups, position_weights
+
+N_ITEMS, N_USERS, N_CAND, K = 60, 40, 12, 4
+WEIGHTS = {"expected_hits": 1.0, "diversity": 0.3, "novelty": 0.3}
+
+
+@pytest.fixture(scope="module")
+def run():
+    rng = np.random.default_rng(7)
+    pop = np.sort(rng.pareto(1.2, N_ITEMS) * 20 + 1)[::-1].copy()  # item 0 most popular
+    genres = rng.random((N_ITEMS, 5)) < 0.3
+    genres[genres.sum(axis=1) == 0, 0] = True
+    # candidates lean popular, as a base ranker's do
+    p = pop / pop.sum()
+    items = np.stack([rng.choice(N_ITEMS, N_CAND, replace=False, p=p) for _ in range(N_USERS)])
+    q = rng.dirichlet(np.ones(N_CAND), N_USERS)
+    res = moopt.rerank_batch(q, items, genres, pop, k=K, pop_size=24, n_gen=15, seed=1,
+                             objectives=("expected_hits", "diversity", "novelty"))
+    return res, q, popularity_groups(pop, 3)
+
+
+def test_options_hold_each_archived_lists_exposure_in_display_order(run):
+    res, q, m = run
+    opt = archive_options(res, WEIGHTS, m, q=q)
+    w = position_weights(K)
+    for u in (0, 5, 17):
+        for a in range(int(res.archive_size[u])):
+            pos = res.archive_positions[u, a]
+            pos = pos[np.argsort(-q[u, pos], kind="stable")]  # shown best score first
+            items = res.candidates[u, pos]
+            expected = (w[:, None] * m[items]).sum(axis=0)
+            np.testing.assert_allclose(opt.exposure[u, a], expected)
+            F = res.archive_F[u, a]
+            assert opt.utility[u, a] == pytest.approx(F[0] + 0.3 * F[1] + 0.3 * F[2])
+            assert opt.accuracy[u, a] == F[0]
+    assert not opt.valid[np.arange(N_USERS), np.minimum(res.archive_size, opt.valid.shape[1] - 1)][
+        res.archive_size < opt.valid.shape[1]].any()  # fmt: skip
+
+
+def test_front_meets_each_level_and_level_zero_is_the_unconstrained_choice(run):
+    res, q, m = run
+    opt = archive_options(res, WEIGHTS, m, q=q)
+    free = res.utility_index(WEIGHTS)
+    lists = np.take_along_axis(res.candidates, opt.positions[np.arange(N_USERS), free], axis=1)
+    start = min_share_ratio(group_shares(lists, m))
+    reach = opt.exposure.max(axis=1).sum(axis=0) / (N_USERS * opt.per_list)  # per group
+    top = float(np.min(reach / opt.target))
+    levels = [0.0, start, (start + min(top, 1.0)) / 2]
+    cfg = DualConfig(tol=0.0)
+    front, choices = exposure_front(opt, levels, cfg)
+    np.testing.assert_array_equal(choices[0], free)  # no constraint binds at level 0
+    assert front["feasible"].all()
+    assert np.all(front["min_share_ratio"].to_numpy() >= np.array(sorted(levels)) - 1e-9)
+    # the chosen lists' shares are what the metric gives for those lists
+    last = np.take_along_axis(res.candidates, opt.positions[np.arange(N_USERS), choices[-1]],
+                              axis=1)  # fmt: skip
+    shares = group_shares(last, m)
+    assert front["min_share_ratio"].iloc[-1] == pytest.approx(min_share_ratio(shares))
+    # a higher level costs utility (never gains it)
+    assert front["utility"].iloc[-1] <= front["utility"].iloc[0] + 1e-12
+
+
+def test_unreachable_level_is_refused():
+    # two users whose lists never show group 1: any positive level is out of reach
+    opt = ArchiveOptions(utility=np.ones((2, 2)), accuracy=np.ones((2, 2)),
+                         exposure=np.tile([[[1.5, 0.0]]], (2, 2, 1)),
+                         valid=np.ones((2, 2), dtype=bool), positions=np.zeros((2, 2, 2), int),
+                         target=np.array([0.5, 0.5]), per_list=1.5)  # fmt: skip
+    front, _ = exposure_front(opt, [0.0])
+    assert front["min_share_ratio"].iloc[0] == 0.0
+    with pytest.raises(ValueError, match="bound\\[1\\] = 0.15 is unreachable: the most any "
+                       "choice gives is 0"):  # fmt: skip
+        exposure_front(opt, [0.1])
+    with pytest.raises(ValueError, match="level must be"):
+        opt.bound(1.5)
+
+
+def test_price_problem_under_nsga2_spans_the_unconstrained_choice(run):
+    res, q, m = run
+    opt = archive_options(res, WEIGHTS, m, q=q)
+    problem = ExposurePriceProblem(opt)
+    out = problem.evaluate(np.zeros((1, 3)))
+    free = res.utility_index(WEIGHTS)
+    acc = opt.accuracy[np.arange(N_USERS), free].mean()
+    assert out[0, 0] == pytest.approx(-acc)
+    r = minimize(problem, NSGA2(pop_size=12), ("n_gen", 5), seed=0)
+    assert r.F.shape[1] == 2
+    best = np.where(opt.valid, opt.accuracy, -np.inf).max(axis=1).mean()
+    assert np.all(-r.F[:, 1] <= 1.0 + 1e-12) and np.all(-r.F[:, 0] <= best + 1e-12)
+    # prices move the choice: the front trades accuracy for a higher max-min share
+    assert -r.F[:, 1].min() > -out[0, 1]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"utility": {"ndcg": 1.0}}, "unknown objectives"),
+        ({"membership": np.eye(3)[[0] * 10]}, "a row for every candidate"),
+        ({"target": [0.5, 0.5]}, "target must be 3"),
+        ({"q": np.ones((2, 2))}, "q must have the candidates' shape"),
+    ],
+)
+def test_bad_input(run, kwargs, match):
+    res, q, m = run
+    args = {"utility": WEIGHTS, "membership": m, "q": q, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        archive_options(res, args.pop("utility"), args.pop("membership"), **args)
