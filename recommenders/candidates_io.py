@@ -56,11 +56,14 @@ class CandidatesWriter:
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as d:
     ...     with CandidatesWriter(Path(d) / "cands") as w:
-    ...         users = w.create("users", (3,), np.int64)
-    ...         users[:2], users[2:] = [0, 1], [2]
+    ...         items = w.create("items", (3, 2), np.int64)
+    ...         items[:2], items[2:] = [[4, 1], [0, 2]], [[3, 4]]  # two blocks of users
+    ...         for name, values in (("users", [0, 1, 2]), ("target", [1, 2, 3]),
+    ...                              ("scores", np.ones((3, 2), np.float32))):
+    ...             _ = w.put(name, np.asarray(values))
     ...         w.meta["model"] = "pop"
     ...     sorted(p.name for p in (Path(d) / "cands").iterdir())
-    ['meta.json', 'users.npy']
+    ['items.npy', 'meta.json', 'scores.npy', 'target.npy', 'users.npy']
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
