@@ -318,7 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     import torch
 
-    header = (f"{os.cpu_count()} CPUs, torch {torch.__version__} with "
+    command = " ".join(["python -m benchmarks.scale_train", *(sys.argv[1:] if argv is None
+                                                               else argv)])  # fmt: skip
+    header = (f"`{command}`\n\n{os.cpu_count()} CPUs, torch {torch.__version__} with "
               f"{torch.get_num_threads()} threads; load average (1, 5, 15 min) "
               f"{'/'.join(f'{x:.1f}' for x in load_before)} before, "
               f"{'/'.join(f'{x:.1f}' for x in load_after)} after")  # fmt: skip
@@ -331,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         with atomic_path(out, suffix=".md") as tmp:
             tmp.write_text(text)
         write_json(out.with_suffix(".json"), {"header": header, "rows": table,
-                                              "argv": sys.argv[1:] if argv is None else argv})
+                                              "command": command})
     return 0
 
 
