@@ -120,3 +120,36 @@ def test_sasrec_sampled_softmax_trains_on_windows(split, loss):
     torch.set_num_threads(1)
     model = SASRec(epochs=1, loss=loss, n_negatives=16, device="cpu", seed=0).fit(split.train)
     assert np.isfinite(model.train_log_[0]["loss"])
+
+
+def _one_pair_per_user_fit(sparse):
+    # Users 0 and 1 have one pair each; batch_size=1 makes two steps, one per user.
+    train = Interactions([0, 1], [0, 1], [1, 1], [1.0, 1.0], 2, 4)
+    torch.manual_seed(0)
+    from recommenders.models.bpr import MFNet
+
+    start = MFNet(2, 4, 8).user.weight.detach().clone()
+    model = BPRMF(epochs=1, dim=8, batch_size=1, lr=1e-3, reg=0.0, sparse=sparse, seed=0,
+                  device="cpu").fit(train)  # fmt: skip
+    return (model.net.user.weight.detach() - start).abs()
+
+
+def test_sparse_adam_moves_each_row_only_in_its_own_step():
+    """Hand-computed lazy Adam: a row's only step moves each coordinate by
+    lr * m_hat / sqrt(v_hat), at the table's step count t (1 or 2): 1 at t = 1 and
+    (0.1 / 0.19) / sqrt(0.001 / 0.001999) at t = 2; the first step's user is not moved
+    again. Dense Adam moves it again by its momentum (more than 1.5 lr in all)."""
+    lazy = np.sort(_one_pair_per_user_fit(True).numpy(), axis=0)  # rows: 2nd-step user first
+    second = (0.1 / 0.19) / np.sqrt(0.001 / 0.001999)
+    np.testing.assert_allclose(lazy, np.repeat([[second * 1e-3], [1e-3]], 8, axis=1), rtol=1e-3)
+    assert (_one_pair_per_user_fit(False) > 1.5e-3).any()
+
+
+def test_sparse_bpr_is_seeded_and_learns(split):
+    a = BPRMF(epochs=3, sparse=True, seed=1, device="cpu").fit(split.train)
+    b = BPRMF(epochs=3, sparse=True, seed=1, device="cpu").fit(split.train)
+    assert torch.equal(a.net.user.weight, b.net.user.weight)
+    losses = [row["loss"] for row in a.train_log_]
+    assert losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="set weight_decay=0"):
+        BPRMF(sparse=True, weight_decay=1e-4)
