@@ -161,3 +161,21 @@ def test_train_cli_writes_candidate_directories_equal_to_npz(tmp_path, capsys):
         assert npz.keys() == folder.keys()
         for key in npz:
             np.testing.assert_array_equal(npz[key], folder[key])
+
+
+@pytest.mark.slow
+def test_rerank_reads_a_candidates_directory_and_its_validation_beside(tmp_path, capsys):
+    import pandas as pd
+
+    from moopt.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "pop", "--data", "synthetic", "--quiet", "--n-candidates", "20",
+                 "--out", str(run), "--candidates-format", "dir"]) == 0  # fmt: skip
+    assert main(["rerank", "--candidates", str(run / "candidates"), "--out", str(tmp_path / "rr"),
+                 "--methods", "base", "mmr", "--seeds", "1"]) == 0  # fmt: skip
+    table = pd.read_csv(tmp_path / "rr" / "rerank_results.csv")
+    base = table[table["method"] == "base ranker"].set_index("protocol")
+    cands = load_candidates(run / "candidates")
+    hand = (cands["items"][:, :10] == cands["target"][:, None]).any(axis=1).mean()
+    assert base.loc["full", "HR@10"] == pytest.approx(hand, abs=1e-12)
