@@ -176,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--features", action="append", default=[], metavar="MODALITY=PATH",
                    help="multimodal models: an (n_items, d) .npy for 'text' or 'visual' "
                    "replacing the built-in features; all-NaN rows mark missing items")  # fmt: skip
+    p.add_argument("--candidates-format", choices=["npz", "dir"], default="npz",
+                   help="candidates.npz, or directories candidates/ and candidates_valid/ of "
+                   ".npy arrays read memory-mapped (for large catalogues)")  # fmt: skip
     _add_run_args(p)
 
     p = sub.add_parser(

@@ -16,6 +16,7 @@ stage (``calibrate``, ``recommenders.calibration``), so that
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Iterable
@@ -25,12 +26,14 @@ import numpy as np
 
 from moopt.portable import portable_round
 
+from .blocked import log_norms, score_blocked, topk_blocked
 from .calibration import fit_temperature, hit_probabilities, log_partition
+from .candidates_io import load_candidates, save_candidates  # noqa: F401 - their old home
 from .data.interactions import Interactions
 from .data.split import Split, sample_negatives
-from .io import atomic_path
 from .metrics import accuracy_report, beyond_accuracy_report, hit_matrix, rank_candidates
 from .models.base import Ranker
+from .topn import seen_entries
 
 
 def _all_interactions(split: Split):
@@ -81,6 +84,8 @@ def evaluate(
     item_popularity: np.ndarray | None = None,
     n_negatives: int = 99,
     seed: int = 0,
+    memory_budget: int | None = None,
+    verbose: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Metrics of ``model`` on ``stage`` under both protocols.
 
@@ -103,6 +108,12 @@ def evaluate(
         ``(n_items,)`` popularity for Nov and ARP; default the training interaction counts.
     n_negatives, seed : int, default 99 and 0
         The sampled protocol's negatives per target and their seed.
+    memory_budget : int, optional
+        Bytes of working memory for one block of users' scores
+        (``recommenders.blocked.users_per_block``; default 1 GiB); the metrics do not
+        depend on it.
+    verbose : bool, default False
+        Progress bars over the blocks of users.
 
     Returns
     -------
@@ -112,7 +123,8 @@ def evaluate(
     Raises
     ------
     ValueError
-        ``stage`` has no interactions, or as the metrics and the sampler raise.
+        ``stage`` has no interactions, a budget below one user's scores, or as the
+        metrics and the sampler raise.
     """
     ks = sorted({int(k) for k in ks})
     targets = split.targets(stage)
@@ -121,7 +133,7 @@ def evaluate(
     model.set_history(split.history(stage))
     users = np.unique(targets.users)
 
-    lists, _ = model.topk(users, max(ks), exclude_seen=True)
+    lists, _ = topk_blocked(model, users, max(ks), memory_budget=memory_budget, verbose=verbose)
     hit, n_rel = hit_matrix(lists, users, targets.users, targets.items, split.n_items)
     full = accuracy_report(hit, n_rel, ks)
     if item_genres is not None:
@@ -130,7 +142,7 @@ def evaluate(
         full.update(beyond_accuracy_report(lists, item_genres, pop, ks, recall_at))
 
     s_users, cands = sampled_candidates(split, stage, n_negatives, seed)
-    scores = model.score(s_users, cands)
+    scores = score_blocked(model, s_users, cands, memory_budget=memory_budget, verbose=verbose)
     s_hit = rank_candidates(scores)
     sampled = accuracy_report(s_hit, np.ones(len(s_users)), [k for k in ks if k <= cands.shape[1]])
     return {"full": full, "sampled": sampled}
@@ -145,6 +157,7 @@ def candidates(
     seed: int = 0,
     *,
     sampled: bool = True,
+    memory_budget: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Per-user candidate sets for re-ranking, under both protocols.
 
@@ -162,6 +175,9 @@ def candidates(
         The sampled protocol's negatives per target and their seed.
     sampled : bool, default True
         Include the sampled protocol's candidates.
+    memory_budget : int, optional
+        Bytes of working memory per block of users (``recommenders.blocked``); to stream
+        the arrays to disk instead of returning them, ``blocked.write_candidates``.
 
     Returns
     -------
@@ -175,73 +191,13 @@ def candidates(
     model.set_history(split.history(stage))
     users, first = np.unique(targets.users, return_index=True)
     target = targets.items[first]
-    items, scores = model.topk(users, n, exclude_seen=True)
+    items, scores = topk_blocked(model, users, n, memory_budget=memory_budget)
     out = {"users": users, "items": items, "scores": scores, "target": target}
     if sampled:
         negatives = sample_negatives(_all_interactions(split), users, target, n_negatives, seed)
         out["sampled_items"] = negatives
-        out["sampled_scores"] = model.score(users, negatives).astype(np.float32)
+        out["sampled_scores"] = score_blocked(model, users, negatives, memory_budget=memory_budget)
     return out
-
-
-def save_candidates(path: str | os.PathLike, data: dict[str, np.ndarray], **meta) -> Path:
-    """Write a candidates dict (plus string/number metadata) to ``.npz``, atomically.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The ``.npz`` file.
-    data : dict of str to numpy.ndarray
-        The arrays (as ``candidates`` returns them).
-    **meta
-        Strings or numbers, stored under ``meta_<key>``.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    extra = {f"meta_{k}": np.asarray(v) for k, v in meta.items()}
-    with atomic_path(path, suffix=".npz") as tmp:
-        np.savez_compressed(tmp, **data, **extra)
-    return Path(path)
-
-
-def load_candidates(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read a file written by ``save_candidates``; metadata keys keep their prefix.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A candidates ``.npz``.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        The arrays; ``sampled_items``/``sampled_scores`` are absent from files made without
-        the sampled protocol (a top-n score table,
-        ``recommenders.external.candidates_from_scores``).
-
-    Raises
-    ------
-    ValueError
-        A required key is missing or the file is inconsistent.
-    """
-    with np.load(path, allow_pickle=False) as f:
-        data = {k: f[k] for k in f.files}
-    required = {"users", "items", "scores", "target"}
-    missing = required - set(data)
-    if missing:
-        raise ValueError(f"{path} is not a candidates file: missing {sorted(missing)}")
-    if ("sampled_items" in data) != ("sampled_scores" in data):
-        raise ValueError(f"{path} has only one of sampled_items and sampled_scores; the file "
-                         "is corrupt, write it again")  # fmt: skip
-    if "log_norm_full" in data and data["log_norm_full"].shape != data["users"].shape:
-        raise ValueError(
-            f"{path}: log_norm_full has shape {data['log_norm_full'].shape}, expected "
-            f"{data['users'].shape}; the file is corrupt, re-run moopt train"
-        )
-    return data
 
 
 # ----------------------------------------------------------------- calibration
@@ -259,13 +215,8 @@ TEMPERATURE_RANGE = (1e-3, 1e3)
 
 def _seen_mask(history: Interactions, users: np.ndarray) -> np.ndarray:
     """``(len(users), n_items)`` bool, True where the item is in the user's history."""
-    indptr = history.indptr
-    starts, ends = indptr[users], indptr[users + 1]
-    counts = ends - starts
-    rows = np.repeat(np.arange(users.size), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     mask = np.zeros((users.size, history.n_items), dtype=bool)
-    mask[rows, history.items[np.repeat(starts, counts) + offsets]] = True
+    mask[seen_entries(history.indptr, history.items, users)] = True
     return mask
 
 
@@ -303,15 +254,8 @@ def full_log_norm(
     ValueError
         Some user has every item in their history.
     """
-    users = np.asarray(users, dtype=np.int64)
     model.set_history(history)
-    out = np.empty(users.size, dtype=np.float64)
-    step = model.eval_batch_users
-    for start in range(0, users.size, step):
-        chunk = users[start : start + step]
-        out[start : start + chunk.size] = log_partition(
-            model.full_scores(chunk), temperature, _seen_mask(history, chunk)
-        )
+    out = log_norms(model, users, temperature)
     if not np.all(np.isfinite(out)):
         raise ValueError("some user has every item in their history; no item is left to rank")
     return out
@@ -368,7 +312,7 @@ def _fit_full(model, history, users, target, max_entries, seed):
     model.set_history(history)
     rows = users
     if users.size * history.n_items > max_entries:
-        keep = ~_seen_mask(history, users)[np.arange(users.size), target]
+        keep = ~history.contains(users, target)  # a (users, n_items) mask would not fit
         max_rows = max(1, int(max_entries) // history.n_items)
         if keep.sum() > max_rows:
             pick = np.random.default_rng(seed).choice(np.flatnonzero(keep), max_rows, False)
@@ -674,7 +618,9 @@ def candidate_sets(
     return sets, seconds
 
 
-def save_candidate_sets(out: str | os.PathLike, sets: dict[str, dict[str, np.ndarray]]) -> list:
+def save_candidate_sets(
+    out: str | os.PathLike, sets: dict[str, dict[str, np.ndarray]], fmt: str = "npz"
+) -> list:
     """Write ``candidate_sets``' output into a folder, atomically.
 
     Parameters
@@ -683,18 +629,26 @@ def save_candidate_sets(out: str | os.PathLike, sets: dict[str, dict[str, np.nda
         An existing folder.
     sets : dict
         ``{"valid": ..., "test": ...}`` (``"valid"`` optional).
+    fmt : {"npz", "dir"}, default "npz"
+        ``candidates.npz`` files, or candidates directories ``candidates/`` read
+        memory-mapped (``recommenders.candidates_io``).
 
     Returns
     -------
     list of pathlib.Path
         ``candidates.npz`` (test) and ``candidates_valid.npz`` (validation; a stale one is
-        deleted when ``sets`` has none, so it is never paired with other test candidates).
+        deleted when ``sets`` has none, so it is never paired with other test candidates),
+        or the directories ``candidates`` and ``candidates_valid``.
     """
-    out = Path(out)
+    if fmt not in ("npz", "dir"):
+        raise ValueError(f"fmt must be 'npz' or 'dir', got {fmt!r}")
+    out, ext = Path(out), ".npz" if fmt == "npz" else ""
     written = []
     if "valid" in sets:
-        written.append(save_candidates(out / "candidates_valid.npz", sets["valid"]))
-    else:
+        written.append(save_candidates(out / f"candidates_valid{ext}", sets["valid"]))
+    elif fmt == "npz":
         (out / "candidates_valid.npz").unlink(missing_ok=True)
-    written.append(save_candidates(out / "candidates.npz", sets["test"]))
+    elif (out / "candidates_valid").is_dir():
+        shutil.rmtree(out / "candidates_valid")
+    written.append(save_candidates(out / f"candidates{ext}", sets["test"]))
     return written

@@ -80,6 +80,9 @@ class RunConfig:
     feature_files : dict of str to str, default {}
         Multimodal rankers only: per-modality ``.npy`` files replacing the built-in text /
         structural features.
+    candidates_format : {"npz", "dir"}, default "npz"
+        ``candidates.npz`` files, or candidates directories (``candidates/``, read
+        memory-mapped; ``recommenders.candidates_io``).
 
     Raises
     ------
@@ -101,9 +104,13 @@ class RunConfig:
     # per-modality .npy feature files replacing the built-in text / structural features.
     missing: float = 0.0
     feature_files: dict[str, str] = field(default_factory=dict)
+    candidates_format: str = "npz"
 
     def __post_init__(self) -> None:
         get_model_class(self.model)  # fails early on an unknown name
+        if self.candidates_format not in ("npz", "dir"):
+            raise ValueError(f"candidates_format must be 'npz' or 'dir', got "
+                             f"{self.candidates_format!r}")  # fmt: skip
         if self.n_candidates < 1:
             raise ValueError(f"n_candidates must be >= 1, got {self.n_candidates}")
         if not self.ks or min(self.ks) < 1:
@@ -219,6 +226,7 @@ def coerce_settings(model: str, settings: dict[str, Any]) -> dict[str, Any]:
 def _signature(cfg: RunConfig, model_config: Any) -> dict[str, Any]:
     sig = asdict(cfg)
     sig.pop("device")
+    sig.pop("candidates_format")  # how the files are written, not what the model is
     sig["ks"] = list(cfg.ks)
     sig["model_config"] = asdict(model_config)
     sig["model"] = get_model_class(cfg.model).name
@@ -316,7 +324,7 @@ def _train_and_evaluate(cfg: RunConfig, out: Path | None, reuse: bool, verbose: 
             model, split, n, n_negatives=cfg.n_negatives, seed=cfg.seed, meta=meta,
             item_genres=dataset.item_genres, genre_names=dataset.genre_names,
         )  # fmt: skip
-        save_candidate_sets(out, sets)
+        save_candidate_sets(out, sets, cfg.candidates_format)
         if not reused:
             model.save(out / "model.pt")
             write_csv(out / "train_log.csv", pd.DataFrame(model.train_log_))

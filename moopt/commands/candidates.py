@@ -109,6 +109,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="the model's name stored in the files (default: external)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the sampled negatives and the calibration (default: 0)")
+    p.add_argument("--format", choices=["npz", "dir"], default="npz",
+                   help="candidates.npz files, or directories candidates/ of .npy arrays "
+                   "read memory-mapped (default: npz)")  # fmt: skip
     return p
 
 
@@ -167,7 +170,7 @@ def run(args) -> int:
             protocols=tuple(args.protocols), calibration=not args.no_calibration,
             model=args.model, category_sep=args.category_sep,
         )  # fmt: skip
-        written = ext.save(out)
+        written = ext.save(out, getattr(args, "format", "npz"))
         if "sampled" in args.protocols:
             metrics = evaluate(ext.model, ext.split, "test", (5, 10, 20), ext.catalogue.genres,
                                ext.catalogue.popularity, args.n_negatives, args.seed)
@@ -181,7 +184,9 @@ def run(args) -> int:
     print(f"{test['users'].size} test users, {ext.valid['users'].size if ext.valid else 0} "
           f"validation users, {test['items'].shape[1]} candidates each, calibration: {calib}")
     print("wrote " + ", ".join(str(p) for p in written))
-    print(f"next: moopt rerank --candidates {Path(args.out) / 'candidates.npz'} --out RUN_DIR"
+    cands = Path(args.out) / ("candidates" if getattr(args, "format", "npz") == "dir"
+                              else "candidates.npz")  # fmt: skip
+    print(f"next: moopt rerank --candidates {cands} --out RUN_DIR"
           + ("" if "sampled" in args.protocols else " --protocols full")
           + ("" if calib != "none" else " --score-transform softmax"))
     return 0

@@ -10,9 +10,10 @@ from moopt.commands._common import _seed_range, _settings
 def _rerank_job(args, candidates_path: Path, out: Path, dataset: str | None = None) -> int:
     from problems.rerank_eval import METHODS, RerankEvalConfig, rerank_job
 
-    if not candidates_path.is_file():
+    if not candidates_path.exists():
         raise FileNotFoundError(f"--candidates: no file {candidates_path} (moopt train writes "
-                                "candidates.npz into its --out folder)")  # fmt: skip
+                                "candidates.npz, or with --candidates-format dir the directory "
+                                "candidates, into its --out folder)")  # fmt: skip
     if args.score_transform == "none" and args.accuracy == "expected_hits":
         raise ValueError("--accuracy expected_hits reads hit probabilities, which --score-"
                          "transform none does not give; use --score-transform calibrated or "

@@ -24,6 +24,7 @@ def _run_config(args, model: str):
         split=args.split, seed=args.seed, device=args.device,
         n_candidates=args.n_candidates, model_settings=settings,
         missing=getattr(args, "missing", 0.0) or 0.0, feature_files=files,
+        candidates_format=getattr(args, "candidates_format", "npz"),
     )  # fmt: skip
 
 
@@ -72,5 +73,6 @@ def run(args) -> int:
     _print_metrics(
         f"{res.model.name} on {res.dataset.name} ({how}, {res.model.device})", res.metrics
     )
-    print(f"\nwrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / 'candidates.npz'}")
+    cands = "candidates.npz" if cfg.candidates_format == "npz" else "candidates"
+    print(f"\nwrote {Path(args.out) / 'metrics.json'} and {Path(args.out) / cands}")
     return 0

@@ -170,7 +170,7 @@ def rerank_job(
         the genres and popularity; None means the file's ``meta_dataset``.
     valid_candidates_path : str or pathlib.Path or None, default None
         The validation candidates file; None means ``candidates_valid.npz`` beside
-        ``candidates_path``.
+        ``candidates_path`` (``candidates_valid`` beside a candidates directory).
     settings : dict or None, default None
         Recorded in ``run.json`` (e.g. the command line's options).
 
@@ -191,8 +191,9 @@ def rerank_job(
 
     candidates_path = Path(candidates_path)
     if valid_candidates_path is None:
-        valid_candidates_path = candidates_path.with_name("candidates_valid.npz")
-    if not Path(valid_candidates_path).is_file():
+        valid_candidates_path = candidates_path.with_name(
+            "candidates_valid" + ("" if candidates_path.is_dir() else ".npz"))
+    if not Path(valid_candidates_path).exists():
         raise ValueError(
             f"no validation candidates at {valid_candidates_path}: every knob is tuned on "
             "validation; re-run `moopt train` (it writes candidates_valid.npz) or pass "

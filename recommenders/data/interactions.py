@@ -155,6 +155,38 @@ class Interactions:
         """
         return self.users * np.int64(self.n_items) + self.items
 
+    @cached_property
+    def sorted_keys(self) -> np.ndarray:
+        """The distinct ``keys`` in ascending order, computed once, for membership tests
+        by ``numpy.searchsorted`` (``contains``)."""
+        return np.unique(self.keys())
+
+    def contains(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Whether each (user, item) pair occurs in the log.
+
+        Parameters
+        ----------
+        users, items : numpy.ndarray
+            Int ids of equal shape, within the id spaces.
+
+        Returns
+        -------
+        numpy.ndarray
+            bool of that shape; memory of the order of the query, not of the id spaces.
+
+        Examples
+        --------
+        >>> log = Interactions([0, 1], [2, 0], [1, 1], [1.0, 1.0], 2, 3)
+        >>> log.contains(np.array([0, 0, 1]), np.array([2, 0, 0])).tolist()
+        [True, False, True]
+        """
+        keys = np.asarray(users, dtype=np.int64) * np.int64(self.n_items) + items
+        seen = self.sorted_keys
+        if seen.size == 0:
+            return np.zeros(keys.shape, dtype=bool)
+        pos = np.minimum(np.searchsorted(seen, keys), seen.size - 1)
+        return seen[pos] == keys
+
     def to_dense(self, dtype=np.float32) -> np.ndarray:
         """The 0/1 matrix of observed pairs (small catalogues only).
 

@@ -63,13 +63,16 @@ class ExternalCandidates:
         """The validation candidates dict, or None without validation interactions."""
         return self.sets.get("valid")
 
-    def save(self, out: str | os.PathLike) -> list[Path]:
+    def save(self, out: str | os.PathLike, fmt: str = "npz") -> list[Path]:
         """Write ``candidates.npz``, ``candidates_valid.npz`` and ``id_map.json``, atomically.
 
         Parameters
         ----------
         out : str or os.PathLike
             The folder (created if needed).
+        fmt : {"npz", "dir"}, default "npz"
+            ``.npz`` files, or the directories ``candidates/`` and ``candidates_valid/``
+            read memory-mapped (``recommenders.candidates_io``).
 
         Returns
         -------
@@ -78,7 +81,7 @@ class ExternalCandidates:
         """
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        return [*save_candidate_sets(out, self.sets), self.id_map.save(out / "id_map.json")]
+        return [*save_candidate_sets(out, self.sets, fmt), self.id_map.save(out / "id_map.json")]
 
     def lists(self, items=None, stage: str = "test", scores=None) -> pd.DataFrame:
         """Lists of item indices as a table in the user's ids.

@@ -28,6 +28,7 @@ from moopt._torch import deterministic, resolve_device
 from ..data.interactions import Interactions
 from ..io import atomic_path, digest
 from ..metrics import hit_matrix, ndcg
+from ..topn import seen_entries, top_n
 
 
 @dataclass(frozen=True)
@@ -209,9 +210,13 @@ class Ranker(abc.ABC):
         """Hook: recompute whatever the model derives from ``self.history``."""
 
     def _trained_parameters(self):
-        """Parameters the main optimizer updates (a model with its own adversary, say,
-        leaves the adversary's to a second optimizer)."""
+        """Parameters the main optimizer updates (not an adversary's, say)."""
         return self.net.parameters()
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        """The main optimizer: Adam over ``_trained_parameters`` (BPR-MF may go sparse)."""
+        c = self.config
+        return torch.optim.Adam(self._trained_parameters(), lr=c.lr, weight_decay=c.weight_decay)
 
     def _extra_state(self) -> dict[str, Any]:
         """Tensors beyond the weights that a checkpoint must carry (item features, say);
@@ -296,9 +301,7 @@ class Ranker(abc.ABC):
     ) -> None:
         cfg = self.config
         gen = torch.Generator().manual_seed(self.seed)
-        optimizer = torch.optim.Adam(
-            self._trained_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay
-        )
+        optimizer = self._optimizer()
         best, best_state, stale, first = -np.inf, None, 0, 1
         key = None if checkpoint is None else self._checkpoint_key(train, valid)
         state = None if checkpoint is None else _read_train_state(checkpoint, key)
@@ -510,18 +513,15 @@ class Ranker(abc.ABC):
             )
         if items.size and (items.min() < 0 or items.max() >= self.n_items):
             raise ValueError(f"item ids must lie in [0, {self.n_items})")
-        full = self.full_scores(users)
-        if items.ndim == 1:
-            return full[:, items]
-        return np.take_along_axis(full, items.astype(np.int64), axis=1)
+        out = np.empty((users.size, items.shape[-1]), np.float32)
+        for start in range(0, users.size, self.eval_batch_users):  # never (U, n_items) at once
+            sl = slice(start, start + self.eval_batch_users)
+            full = self.full_scores(users[sl])
+            out[sl] = full[:, items] if items.ndim == 1 else np.take_along_axis(full, items[sl], 1)
+        return out
 
     def _mask_seen(self, scores: np.ndarray, users: np.ndarray) -> None:
-        starts, ends = self._seen_indptr[users], self._seen_indptr[users + 1]
-        counts = ends - starts
-        rows = np.repeat(np.arange(users.size), counts)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        cols = self._seen_items[np.repeat(starts, counts) + offsets]
-        scores[rows, cols] = -np.inf
+        scores[seen_entries(self._seen_indptr, self._seen_items, users)] = -np.inf
 
     def topk(self, users, n: int, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """The ``n`` best items per user, best first.
@@ -574,11 +574,11 @@ class Ranker(abc.ABC):
                 raise FloatingPointError(f"{self.name} produced non-finite scores")
             if exclude_seen:
                 self._mask_seen(scores, chunk)
-            # The n best by (score desc, item id asc): a stable sort keeps the ranking of
-            # tied items the same whatever n is (argpartition picks tied items arbitrarily).
-            best = np.argsort(-scores, axis=1, kind="stable")[:, :n]
-            items[start : start + chunk.size] = best
-            values[start : start + chunk.size] = np.take_along_axis(scores, best, axis=1)
+            # The n best by (score desc, item id asc), so the ranking of tied items is the
+            # same whatever n is.
+            items[start : start + chunk.size], values[start : start + chunk.size] = top_n(
+                scores, n
+            )
         return items, values
 
     # ------------------------------------------------------------------ persistence

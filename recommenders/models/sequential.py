@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from ..data.interactions import Interactions
 from .base import Ranker, TrainConfig
@@ -136,20 +137,19 @@ def training_windows(
            [-100, -100,    1]])
     """
     counts = train.user_counts()
-    users, ends = [], []
-    for u in np.flatnonzero(counts >= 2):
-        last = int(counts[u]) - 1  # position of the last target in the user's sequence
-        overlap = int(rng.integers(0, max_len))
-        e = [last]
-        nxt = last - max_len + overlap
-        while nxt >= 1:
-            e.append(nxt)
-            nxt -= max_len
-        users.extend([u] * len(e))
-        ends.extend(e)
-    if not users:
+    learners = np.flatnonzero(counts >= 2)
+    if learners.size == 0:
         raise ValueError("no user has two or more training interactions to learn from")
-    users_a, ends_a = np.asarray(users), np.asarray(ends)
+    # Arrays, no Python object per user: a user's windows end at their last target
+    # position, then at last - max_len + overlap, stepping back by max_len while >= 1
+    # (the overlaps are the same draws, in the same user order, as one draw per user).
+    last = counts[learners] - 1
+    second = last - max_len + rng.integers(0, max_len, size=learners.size)
+    n_windows = 1 + np.where(second >= 1, (second - 1) // max_len + 1, 0)
+    within = np.arange(n_windows.sum()) - np.repeat(np.cumsum(n_windows) - n_windows, n_windows)
+    users_a = np.repeat(learners, n_windows)
+    ends_a = np.where(within == 0, np.repeat(last, n_windows),
+                      np.repeat(second, n_windows) - (within - 1) * max_len)  # fmt: skip
     pos = ends_a[:, None] - np.arange(max_len - 1, -1, -1)[None, :]  # (W, L) target positions
     valid = pos >= 1
     base = train.indptr[users_a][:, None]
@@ -205,7 +205,8 @@ class SequentialRanker(Ranker):
             target_dist = target_probs(targets[targets != IGNORE], self.n_items, self.device)
         order = rng.permutation(inputs.shape[0])
         total, n = 0.0, 0
-        for start in range(0, order.size, cfg.batch_size):
+        batches = range(0, order.size, cfg.batch_size)
+        for start in tqdm(batches, desc="batches", disable=not self.verbose, leave=False):
             idx = order[start : start + cfg.batch_size]
             inp = torch.as_tensor(inputs[idx], device=self.device)
             tgt = torch.as_tensor(targets[idx], device=self.device)
