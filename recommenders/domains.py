@@ -250,6 +250,10 @@ def weights_from_sparsity(s, w_min: float = 0.2, w_max: float = 5.0, mapping: st
     return _unit_mean_scale(np.exp(s - s.max()), share / share.sum(), w_min, w_max)
 
 
+#: Rounding tolerated when the clipped mean is compared with 1.
+ROUNDING = 1e-12
+
+
 def _unit_mean_scale(v: np.ndarray, f: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """clip(u v, lo, hi) for the smallest u > 0 with f . clip(u v, lo, hi) = 1.
 
@@ -261,15 +265,27 @@ def _unit_mean_scale(v: np.ndarray, f: np.ndarray, lo: float, hi: float) -> np.n
     if lo == 1.0 or not pos.any():
         return np.full_like(v, lo)
     b = np.unique(np.concatenate([lo / v[pos], hi / v[pos]]))
-    g = np.clip(b[:, None] * v[None, :], lo, hi) @ f
+    w = np.clip(b[:, None] * v[None, :], lo, hi)
+    # At its own breakpoints a domain sits exactly at lo or hi; b * v may round a hair
+    # away, and a hair below hi would leave g below 1 along a flat piece, moving the root
+    # to that piece's far end.
+    d = np.flatnonzero(pos)
+    w[np.searchsorted(b, lo / v[d]), d] = lo
+    w[np.searchsorted(b, hi / v[d]), d] = hi
+    g = w @ f
     # At b[0] = lo / max(v) = lo every weight is lo, so g[0] is exactly lo < 1; the
     # rounded dot product can reach 1 when lo is within rounding of 1 (k would then
     # wrap to b[-1]).
     g[0] = lo
-    k = int(np.argmax(g >= 1.0))
-    if g[k] < 1.0:  # only with underflowed domains (see weights_from_sparsity)
+    # The shares sum to 1 only to rounding, so a mean that is 1 exactly (every domain of
+    # positive share at hi = 1, say) may come out a hair below it: within ROUNDING
+    # counts as reached. The search starts after g[0] = lo, itself within rounding of 1
+    # when lo is.
+    k = 1 + int(np.argmax(g[1:] >= 1.0 - ROUNDING))
+    if g[k] < 1.0 - ROUNDING:  # only with underflowed domains (see weights_from_sparsity)
         return np.clip(b[-1] * v, lo, hi)
-    # k >= 1 and g[k - 1] < 1 <= g[k]: the denominator is positive.
+    if g[k] <= g[k - 1]:  # lo within rounding of 1 and g still at lo: the root is b[k]
+        return np.clip(b[k] * v, lo, hi)
     u = b[k - 1] + (1.0 - g[k - 1]) * (b[k] - b[k - 1]) / (g[k] - g[k - 1])
     return np.clip(u * v, lo, hi)
 

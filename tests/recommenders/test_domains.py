@@ -120,6 +120,30 @@ def test_mean_mapping_continuity(case, eps, data):
     assert np.abs(moved - w).max() <= hi * np.expm1(2 * eps) + 1e-12
 
 
+def test_mean_mapping_continuous_when_the_top_domain_reaches_w_max_by_rounding():
+    # Only domain 0 carries share; raising zero-share domain 7 by eps makes the scale at
+    # which domain 0 reaches w_max = 1 round to a mean a hair below 1. The weights must
+    # still be the smallest scale's: the last domain stays at exp(-1), not at w_max.
+    s = np.array([0.0] * 8 + [-1.0])
+    f = np.array([1.0] + [0.0] * 8)
+    moved = s.copy()
+    moved[7] += 0.00390625
+    w = D.weights_from_sparsity(s, 0.25, 1.0, shares=f)
+    w_moved = D.weights_from_sparsity(moved, 0.25, 1.0, shares=f)
+    assert w[-1] == pytest.approx(np.exp(-1.0))
+    assert w_moved[-1] == pytest.approx(np.exp(-1.0))
+    assert w_moved[0] == pytest.approx(1.0)
+    # Shares that sum to 1 only to rounding: every domain of positive share at w_max = 1
+    # gives a mean a hair below 1, and the zero-share domain 4 must keep exp(-1 + ...).
+    s = np.array([0.0] * 4 + [-1.0] + [0.0] * 5)
+    f = np.array([0, 0, 0.5, 0.2525426, 0, 0.13381637, 1, 0.375, 1, 0.15625])
+    moved = s.copy()
+    moved[0] += 0.0078125
+    for scores in (s, moved):
+        w = D.weights_from_sparsity(scores, 0.5, 1.0, shares=f)
+        assert w[4] == pytest.approx(0.5)  # exp(-1 - ...) clipped at w_min, not w_max
+
+
 @settings(max_examples=200, deadline=None)
 @given(_mapping_case(), st.floats(-100, 100))
 def test_mean_mapping_unit_mean_after_clipping(case, shift):
