@@ -494,9 +494,7 @@ def rerank_stream(candidates, out, valid=None, cfg: StreamConfig | None = None, 
     moopt.engine.RerankMemoryError
         If one block cannot fit (lower ``block_users``).
     """
-    from tqdm.auto import tqdm
-
-    from moopt.files import versions, write_json
+    from recommenders.io import job_folder
 
     cfg = StreamConfig() if cfg is None else cfg
     t_wall = time.perf_counter()
@@ -508,7 +506,17 @@ def rerank_stream(candidates, out, valid=None, cfg: StreamConfig | None = None, 
     settings = {**cfg.record(), "candidates": str(Path(candidates).resolve()),
                 "valid": None if valid is None else str(Path(valid).resolve()),
                 "n_users": int(n_users), "n_candidates": int(n)}  # fmt: skip
-    out = Path(out)
+    with job_folder(out) as folder:  # one job at a time; a killed run's temporaries go
+        return _stream(candidates, folder, valid, cfg, client, progress, memory_limit,
+                       settings, t_wall)  # fmt: skip
+
+
+def _stream(candidates, out, valid, cfg, client, progress, memory_limit, settings, t_wall):
+    from tqdm.auto import tqdm
+
+    from moopt.files import versions, write_json
+
+    n_users = settings["n_users"]
     summary_path = out / "summary.json"
     summary = {"settings": settings, "tuned": None, "blocks": {}}
     if summary_path.is_file():

@@ -84,11 +84,14 @@ def test_resume_skips_the_written_blocks_and_gives_the_same_files(tmp_path):
                                        "part-0000000040-0000000044.parquet"]
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in parts}
     parts[1].unlink()
+    killed = parts[1].parent / f".{parts[1].name}.abcd1234.parquet"  # a killed block's write
+    killed.write_bytes(b"half")
     s = rerank_stream(tmp_path / "c", tmp_path / "o", cfg=cfg, progress=False)
     assert s["totals"]["blocks_run"] == 1 and s["totals"]["blocks"] == 3
     for p in parts:
         assert p.read_bytes() == before[p.name][0]
     assert parts[0].stat().st_mtime_ns == before[parts[0].name][1]  # not rewritten
+    assert not killed.exists()
     assert rerank_stream(tmp_path / "c", tmp_path / "o", cfg=cfg,
                          progress=False)["totals"]["blocks_run"] == 0
     with pytest.raises(ValueError, match="out: .* other settings"):
@@ -174,7 +177,7 @@ def test_dask_run_equals_the_local_run(tmp_path):
     distributed = pytest.importorskip("distributed")
     make_dir(tmp_path / "c")
     make_dir(tmp_path / "v", seed=3)
-    cfg = StreamConfig(block_users=12, valid_users=30, **CFG)
+    cfg = StreamConfig(block_users=23, valid_users=30, **CFG)  # two blocks of each
     local = rerank_stream(tmp_path / "c", tmp_path / "local", tmp_path / "v", cfg, progress=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
@@ -182,6 +185,8 @@ def test_dask_run_equals_the_local_run(tmp_path):
         remote = rerank_stream(tmp_path / "c", tmp_path / "dask", tmp_path / "v", cfg,
                                client=client, progress=False)
         assert len(client.scheduler_info()["workers"]) == 2
+    for tuned in (remote["tuned"], local["tuned"]):
+        assert tuned.pop("seconds") > 0
     assert remote["tuned"] == local["tuned"]
     pd.testing.assert_frame_equal(read_lists(tmp_path / "dask"), read_lists(tmp_path / "local"))
     assert sorted(remote["blocks"]) == sorted(local["blocks"])
