@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from moopt.commands import apply as apply_command
 from moopt.commands import candidates as candidates_command
 from moopt.commands import report
+from moopt.commands import stream as stream_command
 from moopt.commands.booml import run as cmd_booml
 from moopt.commands.compare import run as cmd_compare
 from moopt.commands.data import run as cmd_data
@@ -340,6 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     candidates_command.add_parser(sub)
     apply_command.add_parser(sub)
     report.add_parser(sub)
+    stream_command.add_parser(sub)
     use_defaults_help(parser)
     return parser
 
@@ -349,7 +351,7 @@ COMMANDS = {
     "booml": cmd_booml, "pmors": cmd_pmors, "dwl": cmd_dwl,
     "multimodal": cmd_multimodal, "data": cmd_data, "models": cmd_models,
     "candidates": candidates_command.run, "apply": apply_command.run,
-    "report": report.run,
+    "report": report.run, "stream": stream_command.run,
 }  # fmt: skip
 
 

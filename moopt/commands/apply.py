@@ -139,13 +139,9 @@ def _weights(text: str | None, objectives: list[str]) -> dict[str, float]:
 
 def _q(cands: dict) -> np.ndarray:
     """Calibrated hit probabilities, or a softmax over the candidates when uncalibrated."""
-    from recommenders.evaluate import calibrated_scores
+    from problems.rerank_stream import candidate_probabilities
 
-    if str(cands["meta_calibration"]) != "none":
-        return calibrated_scores(cands, "full")
-    s = np.asarray(cands["scores"], dtype=np.float64)
-    e = np.exp(s - s.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    return candidate_probabilities(cands)
 
 
 def _rerank(q, cands, objectives, args, choosers):

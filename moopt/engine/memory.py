@@ -235,9 +235,11 @@ def check_memory(
         f"{what} of {n_users} users needs {total} bytes ({_gb(total)}: {parts}, archives "
         f"at capacity {archive_size}) but {_gb(limit)} is available ({source}); use a "
         "smaller archive_size= (0 keeps none), fewer users per call (call it on blocks "
-        f"of at most {max(fit, 1)} users and concatenate or choose per block), or client= "
-        "to run the users on a Dask cluster (the estimate counts every archive full; "
-        "memory_limit=math.inf skips the check)"
+        f"of at most {max(fit, 1)} users and concatenate or choose per block), client= "
+        "to run the users on a Dask cluster, or stream them: problems.rerank_stream."
+        "rerank_stream (moopt stream --candidates DIR --out DIR) re-ranks a memory-mapped "
+        "candidates directory in blocks into Parquet partitions, locally or on Dask (the "
+        "estimate counts every archive full; memory_limit=math.inf skips the check)"
     )
 
 
