@@ -18,12 +18,14 @@ peak RSS; then the log-log slope of wall time against users, and at ``--dask-siz
 on a Dask ``LocalCluster`` of 2 worker processes (1 thread each, ``NUMBA_NUM_THREADS=1``)
 against the local run, with its lists compared for equality.
 
-    python -m benchmarks.scale [--part rerank] [--sizes 10000,100000,1000000]
+    python -m benchmarks.scale [--part rerank|train|all] [--sizes 10000,100000,1000000]
         [--seeds topk|greedy] [--dask-size 100000|0] [--block-users 2048] [--n 100]
         [--out runs/scale] [--work DIR]
 
-Writes ``--out/scale_rerank.md``, ``.csv`` and ``.json`` atomically. ``--part`` leaves room
-for the training and evaluation parts (``benchmarks/scale_train.py``).
+Writes ``--out/scale_rerank.md``, ``.csv`` and ``.json`` atomically. ``--part train`` (or
+``all``) also runs the training, evaluation and candidates stages on the ML-20M-sized set
+(``benchmarks/scale_train.py``, its own options at their defaults) and writes
+``--out/scale_train.md`` and ``.json``.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ def main(argv=None) -> dict:
         The rows and the slope, as written to ``scale_rerank.json``.
     """
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--part", choices=["rerank"], default="rerank")
+    p.add_argument("--part", choices=["rerank", "train", "all"], default="rerank")
     p.add_argument("--sizes", default="10000,100000,1000000")
     p.add_argument("--seeds", choices=["greedy", "topk"], default="greedy")
     p.add_argument("--dask-size", type=int, default=100000, help="0: no Dask run")
@@ -168,6 +170,12 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
     if args.child:
         return _child(args)
+    if args.part in ("train", "all"):
+        from . import scale_train
+
+        scale_train.main(["--out", str(Path(args.out) / "scale_train.md")])
+        if args.part == "train":
+            return {}
     sizes = [int(float(s)) for s in args.sizes.split(",")]
     tmp = None
     if args.work is None:
