@@ -5,7 +5,9 @@ The per-user engine leaves each user an archive of non-dominated lists
 a fair share of the exposure couples every user; ``moopt.system.dual_choice`` reaches it
 with one price per group. This module turns the archives into the arrays the dual solve
 takes (``archive_options``), sweeps the exposure level to trace the front of accuracy
-against the max-min share (``exposure_front``), and states the same trade-off as a pymoo
+against the max-min share (``exposure_front``; ``coupled_front`` adds column generation:
+when the archives cannot reach a level, ``PricedListOracle`` offers every user its best
+list under the dual's prices), and states the same trade-off as a pymoo
 ``Problem`` whose variables are the prices (``ExposurePriceProblem``), so NSGA-II and
 Bayesian optimisation can search it too.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -50,6 +52,8 @@ class ArchiveOptions:
         ``(G,)`` target shares of the groups, summing to 1.
     per_list : float
         Exposure one list hands out, ``sum_r w_r``.
+    context : object, optional
+        What ``add_lists`` needs to score new lists (set by ``archive_options``).
     """
 
     utility: np.ndarray
@@ -59,6 +63,7 @@ class ArchiveOptions:
     positions: np.ndarray
     target: np.ndarray
     per_list: float
+    context: _Context | None = field(default=None, repr=False)
 
     @property
     def n_users(self) -> int:
@@ -102,6 +107,68 @@ class ArchiveOptions:
         if not 0.0 <= level <= 1.0:
             raise ValueError(f"level must be a max-min share ratio in [0, 1], got {level}")
         return level * self.target * self.n_users * self.per_list
+
+    def add_lists(self, positions: np.ndarray, F: np.ndarray) -> ArchiveOptions:
+        """These options with one more list per user (column generation).
+
+        Parameters
+        ----------
+        positions : numpy.ndarray
+            ``(U, m, K)`` candidate positions of m new lists per user.
+        F : numpy.ndarray
+            ``(U, m, M)`` their maximised objective values, in the run's objective order.
+
+        Returns
+        -------
+        ArchiveOptions
+            New options: the old ones, then the new lists (all valid).
+
+        Raises
+        ------
+        ValueError
+            Options built without a context (not by ``archive_options``), or shapes that
+            do not match.
+        """
+        ctx = self.context
+        if ctx is None:
+            raise ValueError("these options have no context; build them with archive_options")
+        pos = np.asarray(positions, dtype=np.int64)
+        if pos.ndim != 3 or pos.shape[0] != self.n_users or pos.shape[2] != self.positions.shape[2]:
+            raise ValueError(f"positions must be (U={self.n_users}, m, K="
+                             f"{self.positions.shape[2]}), got {pos.shape}")  # fmt: skip
+        util, acc, expo, shown = ctx.score(pos, np.asarray(F, dtype=np.float64))
+        ok = np.ones(pos.shape[:2], dtype=bool)
+        return ArchiveOptions(
+            utility=np.concatenate([self.utility, util], axis=1),
+            accuracy=np.concatenate([self.accuracy, acc], axis=1),
+            exposure=np.concatenate([self.exposure, expo], axis=1),
+            valid=np.concatenate([self.valid, ok], axis=1),
+            positions=np.concatenate([self.positions, shown], axis=1),
+            target=self.target, per_list=self.per_list, context=ctx,
+        )  # fmt: skip
+
+
+@dataclass
+class _Context:
+    """How lists become options: display order, exposure, utility and accuracy."""
+
+    candidates: np.ndarray
+    q: np.ndarray | None
+    membership: np.ndarray
+    w: np.ndarray
+    weights: np.ndarray
+    acc: int
+
+    def score(self, pos: np.ndarray, F: np.ndarray):
+        n_users, n_lists, k = pos.shape
+        if self.q is not None:  # shown in descending q, as moopt apply orders its lists
+            qs = np.take_along_axis(self.q, pos.reshape(n_users, -1), axis=1)
+            order = np.argsort(-qs.reshape(n_users, n_lists, k), axis=2, kind="stable")
+            pos = np.take_along_axis(pos, order, axis=2)
+        items = np.take_along_axis(self.candidates, pos.reshape(n_users, -1), axis=1)
+        expo = np.einsum("uakg,k->uag", self.membership[items.reshape(n_users, n_lists, k)],
+                         self.w)  # fmt: skip
+        return F @ self.weights, F[:, :, self.acc], expo, pos
 
 
 def archive_options(
@@ -167,21 +234,199 @@ def archive_options(
         if q.shape != res.candidates.shape:
             raise ValueError(f"q must have the candidates' shape {res.candidates.shape}, got "
                              f"{q.shape}")  # fmt: skip
-        qs = np.take_along_axis(q[:, None, :], safe.reshape(n_users, 1, -1), axis=2)
-        order = np.argsort(-qs.reshape(n_users, n_arch, k), axis=2, kind="stable")
-        safe = np.take_along_axis(safe, order, axis=2)
-    items = np.take_along_axis(res.candidates, safe.reshape(n_users, -1), axis=1)
-    w = position_weights(k, discount)
-    expo = np.einsum("uakg,k->uag", m[items.reshape(n_users, n_arch, k)], w)
-    weights = np.array([float(utility.get(o, 0.0)) for o in res.objectives])
-    F = np.where(valid[:, :, None], res.archive_F, 0.0)
     g = m.shape[1]
     t = np.full(g, 1.0 / g) if target is None else np.asarray(target, dtype=np.float64)
     if t.shape != (g,) or np.any(t <= 0) or not np.isclose(t.sum(), 1.0):
         raise ValueError(f"target must be {g} positive shares summing to 1")
-    return ArchiveOptions(utility=F @ weights, accuracy=F[:, :, res.objectives.index(accuracy)],
-                          exposure=expo, valid=valid, positions=safe, target=t,
-                          per_list=float(w.sum()))  # fmt: skip
+    w = position_weights(k, discount)
+    weights = np.array([float(utility.get(o, 0.0)) for o in res.objectives])
+    ctx = _Context(candidates=np.asarray(res.candidates, dtype=np.int64), q=q, membership=m,
+                   w=w, weights=weights, acc=res.objectives.index(accuracy))  # fmt: skip
+    util, acc, expo, shown = ctx.score(safe, np.where(valid[:, :, None], res.archive_F, 0.0))
+    return ArchiveOptions(utility=util, accuracy=acc, exposure=expo, valid=valid,
+                          positions=shown, target=t, per_list=float(w.sum()),
+                          context=ctx)  # fmt: skip
+
+
+class PricedListOracle:
+    """Each user's best list under exposure prices, for column generation.
+
+    Given prices lam on the item groups, a user's pricing problem is the list maximising
+    its utility plus ``lam . exposure(list)``. The oracle answers it greedily over item
+    values: the objectives that are sums over the list's items enter exactly
+    (``expected_hits``: q_i / (sum of the top-K q); ``novelty``: the item's novelty / K),
+    the others (diversity, ild, accuracy) with 0, and the exposure at the mean position
+    weight; the K best items by value form the list. Every list it returns is then scored
+    exactly (the engine's objectives, its exposure in display order) before it becomes an
+    option, so the greedy only decides which lists to offer.
+
+    Parameters
+    ----------
+    q : numpy.ndarray
+        ``(U, N)`` calibrated hit probabilities of the candidates (as for
+        ``moopt.rerank_batch``).
+    candidates : numpy.ndarray
+        ``(U, N)`` int item ids.
+    item_genres, item_popularity : numpy.ndarray
+        The catalogue arrays of the run.
+    k : int
+        List length.
+    objectives : sequence of str
+        The run's objectives, in order.
+    utility : Mapping of str to float
+        Weights of the per-user utility.
+    membership : array_like
+        ``(n_items, G)`` item-to-group weights.
+    discount : {"log", "uniform"}, default "log"
+        Position weights of exposure.
+    """
+
+    def __init__(self, q, candidates, item_genres, item_popularity, k: int, objectives,
+                 utility: Mapping[str, float], membership,
+                 discount: str = "log") -> None:  # fmt: skip
+        from moopt.objectives import item_novelty, make_inputs, pack_objectives
+
+        self.inputs = make_inputs(q, candidates, item_genres, item_popularity, k)
+        self.packed = pack_objectives(tuple(objectives), self.inputs)
+        qq = self.inputs.scores
+        top = -np.sort(-qq, axis=1)[:, :k].sum(axis=1, keepdims=True)
+        value = np.zeros_like(qq)
+        if "expected_hits" in utility:
+            value += utility["expected_hits"] * qq / np.maximum(top, 1e-300)
+        if "novelty" in utility:
+            nov = item_novelty(self.inputs.item_popularity)
+            value += utility["novelty"] * nov[self.inputs.candidates] / k
+        self.value = value
+        m = np.asarray(membership, dtype=np.float64)
+        self.member = m[self.inputs.candidates]  # (U, N, G)
+        self.mean_weight = float(position_weights(k, discount).mean())
+        self.k = int(k)
+
+    def lists(self, prices) -> np.ndarray:
+        """Each user's greedy best list under ``prices``.
+
+        Parameters
+        ----------
+        prices : array_like
+            ``(G,)`` prices of the groups' exposure.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(U, K)`` int64 candidate positions.
+        """
+        v = self.value + self.mean_weight * (self.member @ np.asarray(prices, dtype=np.float64))
+        return np.argsort(-v, axis=1, kind="stable")[:, : self.k]
+
+    def evaluate(self, positions: np.ndarray) -> np.ndarray:
+        """The engine's objective values of lists.
+
+        Parameters
+        ----------
+        positions : numpy.ndarray
+            ``(U, m, K)`` candidate positions.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(U, m, M)`` maximised objective values.
+        """
+        from moopt.engine.rerank import check_lists, evaluate_lists
+
+        return evaluate_lists(check_lists(positions, self.inputs, "positions"), self.packed)
+
+    def extend(self, options: ArchiveOptions, prices_list) -> ArchiveOptions:
+        """Add each user's best list under every price vector of ``prices_list``.
+
+        Parameters
+        ----------
+        options : ArchiveOptions
+            The current options.
+        prices_list : sequence of array_like
+            Price vectors, each ``(G,)``.
+
+        Returns
+        -------
+        ArchiveOptions
+            The options with ``len(prices_list)`` more lists per user.
+        """
+        pos = np.stack([self.lists(p) for p in prices_list], axis=1)
+        return options.add_lists(pos, self.evaluate(pos))
+
+
+def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, levels,
+                  config: DualConfig | None = None, rounds: int = 4):  # fmt: skip
+    """Trace accuracy against the max-min exposure share, generating lists as prices demand.
+
+    The archives alone may not reach high levels (the per-user search never aimed at
+    exposure). With an ``oracle`` the solve is column generation: first every user gets
+    the list that most exposes each group (the reach of every constraint), then at each
+    level the dual is solved over the options, every user's best list under the dual's
+    prices is added, and the dual is solved again, until the utility stops rising or
+    ``rounds`` is spent. Without an oracle this is ``exposure_front`` on the archives.
+
+    Parameters
+    ----------
+    options : ArchiveOptions
+        The users' archived lists (``archive_options``).
+    oracle : PricedListOracle or None
+        The pricing problem's solver; None: the archives only.
+    levels : iterable of float
+        Max-min share ratios to reach, each in ``[0, 1]``.
+    config : DualConfig, optional
+        Settings of each dual solve.
+    rounds : int, default 4
+        Most oracle calls per level.
+
+    Returns
+    -------
+    front : pandas.DataFrame
+        As ``exposure_front``, plus ``options`` (lists per user at the end of the level).
+    choices : numpy.ndarray
+        ``(L, U)`` option chosen per level.
+    options : ArchiveOptions
+        The final options (the chosen rows index them).
+
+    Raises
+    ------
+    ValueError
+        A level outside ``[0, 1]`` or out of reach of every option (and of the oracle's
+        lists), or ``rounds`` below 1.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    if oracle is not None:
+        g = options.exposure.shape[2]
+        big = 1e3 * max(option_spread(options.utility, options.valid), 1e-12) / options.per_list
+        options = oracle.extend(options, [big * np.eye(g)[j] for j in range(g)])
+    rows, choices, prices = [], [], None
+    u = np.arange(options.n_users)
+    for level in sorted(float(x) for x in levels):
+        t0 = time.perf_counter()
+        bound = options.bound(level)
+        best = None
+        for _ in range(rounds if oracle is not None else 1):
+            res = dual_choice(options.utility, options.exposure, bound, valid=options.valid,
+                              config=config, prices=prices)  # fmt: skip
+            prices = res.prices
+            if best is not None and res.utility <= best.utility + 1e-9 * abs(best.utility):
+                best = res if res.feasible and not best.feasible else best
+                break
+            best = res
+            if oracle is not None:
+                options = oracle.extend(options, [prices])
+        shares = options.shares(best.choice)
+        rows.append({
+            "level": level, "feasible": best.feasible, "violation": best.violation,
+            "min_share_ratio": min_share_ratio(shares, options.target),
+            "exposure_gap": exposure_gap(shares, options.target),
+            "utility": float(options.utility[u, best.choice].mean()),
+            "accuracy": float(options.accuracy[u, best.choice].mean()),
+            "rounds": best.rounds, "options": int(options.valid.shape[1]),
+            "seconds": time.perf_counter() - t0,
+        })  # fmt: skip
+        choices.append(best.choice)
+    return pd.DataFrame(rows), np.stack(choices), options
 
 
 def exposure_front(options: ArchiveOptions, levels, config: DualConfig | None = None):
@@ -203,8 +448,8 @@ def exposure_front(options: ArchiveOptions, levels, config: DualConfig | None = 
     -------
     front : pandas.DataFrame
         One row per level: ``level``, ``feasible``, ``violation``, ``min_share_ratio``,
-        ``exposure_gap``, ``utility`` and ``accuracy`` (means over users), ``rounds``,
-        ``seconds``.
+        ``exposure_gap``, ``utility`` and ``accuracy`` (means over users), ``rounds`` (of
+        the last dual solve), ``options`` (lists per user), ``seconds``.
     choices : numpy.ndarray
         ``(L, U)`` the option chosen for each user at each level (rows in ``front`` order).
 
@@ -214,24 +459,8 @@ def exposure_front(options: ArchiveOptions, levels, config: DualConfig | None = 
         A level outside ``[0, 1]``, or one no choice of archived lists reaches (the
         message says the most that can be reached).
     """
-    rows, choices, prices = [], [], None
-    u = np.arange(options.n_users)
-    for level in sorted(float(x) for x in levels):
-        t0 = time.perf_counter()
-        res = dual_choice(options.utility, options.exposure, options.bound(level),
-                          valid=options.valid, config=config, prices=prices)  # fmt: skip
-        prices = res.prices
-        shares = options.shares(res.choice)
-        rows.append({
-            "level": level, "feasible": res.feasible, "violation": res.violation,
-            "min_share_ratio": min_share_ratio(shares, options.target),
-            "exposure_gap": exposure_gap(shares, options.target),
-            "utility": float(options.utility[u, res.choice].mean()),
-            "accuracy": float(options.accuracy[u, res.choice].mean()),
-            "rounds": res.rounds, "seconds": time.perf_counter() - t0,
-        })  # fmt: skip
-        choices.append(res.choice)
-    return pd.DataFrame(rows), np.stack(choices)
+    front, choices, _ = coupled_front(options, None, levels, config)
+    return front, choices
 
 
 class ExposurePriceProblem(Problem):

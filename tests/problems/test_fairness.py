@@ -8,11 +8,14 @@ from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.optimize import minimize
 
 import moopt
+from moopt.objectives import item_novelty
 from moopt.system import DualConfig
 from problems.fairness import (
     ArchiveOptions,
     ExposurePriceProblem,
+    PricedListOracle,
     archive_options,
+    coupled_front,
     exposure_front,
 )
 from recommenders.metrics import group_shares, min_share_ratio, popularity_groups, position_weights
@@ -122,3 +125,79 @@ def test_bad_input(run, kwargs, match):
     args = {"utility": WEIGHTS, "membership": m, "q": q, **kwargs}
     with pytest.raises(ValueError, match=match):
         archive_options(res, args.pop("utility"), args.pop("membership"), **args)
+
+
+def _oracle(run, weights=WEIGHTS):
+    res, q, m = run
+    rng = np.random.default_rng(7)  # the fixture's catalogue, rebuilt
+    pop = np.sort(rng.pareto(1.2, N_ITEMS) * 20 + 1)[::-1].copy()
+    genres = rng.random((N_ITEMS, 5)) < 0.3
+    genres[genres.sum(axis=1) == 0, 0] = True
+    return PricedListOracle(q, res.candidates, genres, pop, K, res.objectives, weights, m)
+
+
+def test_oracle_lists_are_the_top_k_of_the_priced_item_values(run):
+    res, q, m = run
+    oracle = _oracle(run)
+    zero = oracle.lists(np.zeros(3))
+    top = -np.sort(-q, axis=1)[:, :K].sum(axis=1, keepdims=True)
+    nov = item_novelty(oracle.inputs.item_popularity)[res.candidates]
+    value = q / top + 0.3 * nov / K  # expected_hits and novelty enter exactly; diversity not
+    np.testing.assert_array_equal(zero, np.argsort(-value, axis=1, kind="stable")[:, :K])
+    # a huge price on group 2 fills each list with that group's candidates first
+    heavy = oracle.lists(np.array([0.0, 0.0, 1e6]))
+    in_group = m[res.candidates][:, :, 2] == 1.0
+    for u in range(N_USERS):
+        n_g = int(in_group[u].sum())
+        assert int(in_group[u, heavy[u]].sum()) == min(n_g, K)
+
+
+def test_added_lists_are_scored_as_the_archive_scores_them(run):
+    res, q, m = run
+    opt = archive_options(res, WEIGHTS, m, q=q)
+    again = opt.add_lists(res.archive_positions[:, :1, :].astype(np.int64), res.archive_F[:, :1])
+    last = again.valid.shape[1] - 1
+    np.testing.assert_allclose(again.exposure[:, last], opt.exposure[:, 0])
+    np.testing.assert_allclose(again.utility[:, last], opt.utility[:, 0])
+    np.testing.assert_array_equal(again.positions[:, last], opt.positions[:, 0])
+    # the oracle's exact scores are the engine's
+    oracle = _oracle(run)
+    pos = oracle.lists(np.zeros(3))[:, None, :]
+    F = oracle.evaluate(pos)
+    assert F.shape == (N_USERS, 1, 3)
+    # expected_hits: the list's q over the top-K's q
+    np.testing.assert_allclose(F[:, 0, 0], np.take_along_axis(q, pos[:, 0], axis=1).sum(axis=1)
+                               / (-np.sort(-q, axis=1)[:, :K].sum(axis=1)))  # fmt: skip
+
+
+def test_column_generation_reaches_levels_the_archives_cannot(run):
+    # a search on accuracy and diversity only: nothing drove it towards unpopular items
+    _, q, m = run
+    oracle = _oracle(run, {"expected_hits": 1.0, "diversity": 0.3})
+    inp = oracle.inputs
+    res = moopt.rerank_batch(q, inp.candidates, inp.item_genres, inp.item_popularity, k=K,
+                             objectives=("expected_hits", "diversity"), pop_size=24, n_gen=15,
+                             seed=1)  # fmt: skip
+    oracle = PricedListOracle(q, inp.candidates, inp.item_genres, inp.item_popularity, K,
+                              res.objectives, {"expected_hits": 1.0, "diversity": 0.3}, m)
+    opt = archive_options(res, {"expected_hits": 1.0, "diversity": 0.3}, m, q=q)
+    def top(o):  # the level at which some group's best reach runs out
+        reach = np.where(o.valid[:, :, None], o.exposure, -np.inf).max(axis=1).sum(axis=0)
+        return float(np.min(reach / (o.n_users * o.per_list) / o.target))
+
+    widest = oracle.extend(opt, [1e6 * np.eye(3)[g] for g in range(3)])
+    assert top(widest) > top(opt) + 0.02
+    level = (top(opt) + top(widest)) / 2
+    with pytest.raises(ValueError, match="unreachable"):
+        coupled_front(opt, None, [level])
+    front, choices, grown = coupled_front(opt, oracle, [0.0, level],
+                                          DualConfig(tol=0.0))  # fmt: skip
+    assert front["feasible"].all()
+    assert front["min_share_ratio"].iloc[1] >= level - 1e-9
+    assert grown.valid.shape[1] > opt.valid.shape[1]  # lists were added
+    u = np.arange(N_USERS)
+    lists = np.take_along_axis(res.candidates, grown.positions[u, choices[1]], axis=1)
+    shares = group_shares(lists, m)
+    assert min_share_ratio(shares) == pytest.approx(front["min_share_ratio"].iloc[1])
+    with pytest.raises(ValueError, match="rounds must be"):
+        coupled_front(opt, None, [0.0], rounds=0)
