@@ -291,8 +291,9 @@ class PricedListOracle:
         qq = self.inputs.scores
         top = -np.sort(-qq, axis=1)[:, :k].sum(axis=1, keepdims=True)
         value = np.zeros_like(qq)
+        self.acc_value = qq / np.maximum(top, 1e-300)  # expected_hits, item by item
         if "expected_hits" in utility:
-            value += utility["expected_hits"] * qq / np.maximum(top, 1e-300)
+            value += utility["expected_hits"] * self.acc_value
         if "novelty" in utility:
             nov = item_novelty(self.inputs.item_popularity)
             value += utility["novelty"] * nov[self.inputs.candidates] / k
@@ -302,20 +303,28 @@ class PricedListOracle:
         self.mean_weight = float(position_weights(k, discount).mean())
         self.k = int(k)
 
-    def lists(self, prices) -> np.ndarray:
+    def lists(self, prices, coef: np.ndarray | None = None) -> np.ndarray:
         """Each user's greedy best list under ``prices``.
 
         Parameters
         ----------
         prices : array_like
-            ``(G,)`` prices of the groups' exposure.
+            ``(G,)`` prices of the groups' exposure; with ``coef``, the two prices of the
+            consumer-gap constraints (``-gap >= -eps`` and ``gap >= -eps``).
+        coef : numpy.ndarray, optional
+            ``(U,)`` each user's coefficient in the consumer gap (``1/|advantaged|`` or
+            ``-1/|rest|``): the prices then reward or penalise the list's expected hits.
 
         Returns
         -------
         numpy.ndarray
             ``(U, K)`` int64 candidate positions.
         """
-        v = self.value + self.mean_weight * (self.member @ np.asarray(prices, dtype=np.float64))
+        lam = np.asarray(prices, dtype=np.float64)
+        if coef is None:
+            v = self.value + self.mean_weight * (self.member @ lam)
+        else:
+            v = self.value + ((lam[1] - lam[0]) * coef)[:, None] * self.acc_value
         return np.argsort(-v, axis=1, kind="stable")[:, : self.k]
 
     def evaluate(self, positions: np.ndarray) -> np.ndarray:
@@ -335,7 +344,8 @@ class PricedListOracle:
 
         return evaluate_lists(check_lists(positions, self.inputs, "positions"), self.packed)
 
-    def extend(self, options: ArchiveOptions, prices_list) -> ArchiveOptions:
+    def extend(self, options: ArchiveOptions, prices_list,
+               coef: np.ndarray | None = None) -> ArchiveOptions:  # fmt: skip
         """Add each user's best list under every price vector of ``prices_list``.
 
         Parameters
@@ -343,27 +353,77 @@ class PricedListOracle:
         options : ArchiveOptions
             The current options.
         prices_list : sequence of array_like
-            Price vectors, each ``(G,)``.
+            Price vectors (see ``lists``).
+        coef : numpy.ndarray, optional
+            Consumer-gap coefficients (see ``lists``).
 
         Returns
         -------
         ArchiveOptions
             The options with ``len(prices_list)`` more lists per user.
         """
-        pos = np.stack([self.lists(p) for p in prices_list], axis=1)
+        pos = np.stack([self.lists(p, coef) for p in prices_list], axis=1)
         return options.add_lists(pos, self.evaluate(pos))
 
 
-def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, levels,
-                  config: DualConfig | None = None, rounds: int = 4):  # fmt: skip
-    """Trace accuracy against the max-min exposure share, generating lists as prices demand.
+GOALS = ("exposure", "consumer")
 
-    The archives alone may not reach high levels (the per-user search never aimed at
-    exposure). With an ``oracle`` the solve is column generation: first every user gets
-    the list that most exposes each group (the reach of every constraint), then at each
-    level the dual is solved over the options, every user's best list under the dual's
-    prices is added, and the dual is solved again, until the utility stops rising or
-    ``rounds`` is spent. Without an oracle this is ``exposure_front`` on the archives.
+
+def gap_coefficients(advantaged) -> np.ndarray:
+    """Each user's coefficient in the consumer gap: ``gap = sum_u coef_u acc_u``.
+
+    Parameters
+    ----------
+    advantaged : array_like
+        ``(U,)`` bool, both groups non-empty (``recommenders.metrics.activity_groups``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U,)`` ``1/|advantaged|`` or ``-1/|rest|``, so the sum is the mean accuracy of
+        the advantaged users minus the rest's.
+
+    Raises
+    ------
+    ValueError
+        Not a 1-D bool array, or an empty group.
+
+    Examples
+    --------
+    >>> gap_coefficients(np.array([True, False, False]))
+    array([ 1. , -0.5, -0.5])
+    """
+    a = np.asarray(advantaged)
+    if a.ndim != 1 or a.dtype != bool or a.all() or not a.any():
+        raise ValueError("advantaged must be a 1-D bool array splitting the users into two "
+                         "non-empty groups")  # fmt: skip
+    return np.where(a, 1.0 / a.sum(), -1.0 / (~a).sum())
+
+
+def _constraints(options: ArchiveOptions, goal: str, level: float, coef):
+    """The constraints' contributions, bounds and violation units of one level."""
+    if goal == "exposure":
+        return options.exposure, options.bound(level), None
+    if level < 0:
+        raise ValueError(f"a consumer gap level is the largest |gap| allowed, >= 0; got {level}")
+    gap = options.accuracy * coef[:, None]  # summed over users: the gap of a choice
+    # the tolerance is relative to the gap allowed (floored: a level of 0 still has a unit)
+    unit = max(level, 1e-3 * float(np.abs(options.accuracy[options.valid]).mean()))
+    return np.stack([-gap, gap], axis=2), np.array([-level, -level]), np.full(2, unit)
+
+
+def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, levels,
+                  config: DualConfig | None = None, rounds: int = 4, *,
+                  goal: str = "exposure", advantaged=None):  # fmt: skip
+    """Trace accuracy against a system-level goal, generating lists as prices demand.
+
+    The archives alone may not reach strict levels (the per-user search never aimed at
+    system goals). With an ``oracle`` the solve is column generation: first every user
+    gets its list under a very high price on each constraint (the reach of every
+    constraint), then at each level the dual is solved over the options, every user's
+    best list under the dual's prices is added, and the dual is solved again, until the
+    utility stops rising or ``rounds`` is spent. Without an oracle the options are the
+    archives.
 
     Parameters
     ----------
@@ -372,16 +432,25 @@ def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, leve
     oracle : PricedListOracle or None
         The pricing problem's solver; None: the archives only.
     levels : iterable of float
-        Max-min share ratios to reach, each in ``[0, 1]``.
+        ``goal="exposure"``: max-min share ratios to reach, each in ``[0, 1]`` (solved in
+        ascending order); ``goal="consumer"``: the largest absolute gap allowed between
+        the advantaged users' mean accuracy and the rest's (solved in descending order).
     config : DualConfig, optional
         Settings of each dual solve.
     rounds : int, default 4
         Most oracle calls per level.
+    goal : {"exposure", "consumer"}, default "exposure"
+        The system-level constraint.
+    advantaged : array_like, optional
+        ``(U,)`` bool user groups; required for ``goal="consumer"``.
 
     Returns
     -------
     front : pandas.DataFrame
-        As ``exposure_front``, plus ``options`` (lists per user at the end of the level).
+        One row per level: ``level``, ``feasible``, ``violation``, ``min_share_ratio``,
+        ``exposure_gap``, ``utility`` and ``accuracy`` (means over users), ``gap`` (the
+        consumer gap of mean accuracy, with ``advantaged``), ``rounds`` (of the last dual
+        solve), ``options`` (lists per user), ``seconds``.
     choices : numpy.ndarray
         ``(L, U)`` option chosen per level.
     options : ArchiveOptions
@@ -390,38 +459,58 @@ def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, leve
     Raises
     ------
     ValueError
-        A level outside ``[0, 1]`` or out of reach of every option (and of the oracle's
-        lists), or ``rounds`` below 1.
+        An unknown ``goal``, a missing or bad ``advantaged``, a level out of range or out
+        of reach of every option (and of the oracle's lists), or ``rounds`` below 1.
     """
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
+    if goal not in GOALS:
+        raise ValueError(f"goal must be one of {GOALS}, got {goal!r}")
+    coef = None
+    if advantaged is not None or goal == "consumer":
+        if advantaged is None:
+            raise ValueError("goal='consumer' needs advantaged, the (U,) bool user groups")
+        coef = gap_coefficients(advantaged)
+        if coef.shape != (options.n_users,):
+            raise ValueError(f"advantaged must have one entry per user ({options.n_users})")
+    price_coef = coef if goal == "consumer" else None
     if oracle is not None:
-        g = options.exposure.shape[2]
-        big = 1e3 * max(option_spread(options.utility, options.valid), 1e-12) / options.per_list
-        options = oracle.extend(options, [big * np.eye(g)[j] for j in range(g)])
+        n_con = options.exposure.shape[2] if goal == "exposure" else 2
+        scale = options.per_list if goal == "exposure" else 1.0 / options.n_users
+        big = 1e3 * max(option_spread(options.utility, options.valid), 1e-12) / scale
+        options = oracle.extend(options, [big * np.eye(n_con)[j] for j in range(n_con)],
+                                price_coef)  # fmt: skip
     rows, choices, prices = [], [], None
     u = np.arange(options.n_users)
-    for level in sorted(float(x) for x in levels):
+    for level in sorted((float(x) for x in levels), reverse=goal == "consumer"):
         t0 = time.perf_counter()
-        bound = options.bound(level)
         best = None
         for _ in range(rounds if oracle is not None else 1):
-            res = dual_choice(options.utility, options.exposure, bound, valid=options.valid,
-                              config=config, prices=prices)  # fmt: skip
+            contrib, bound, unit = _constraints(options, goal, level, coef)
+            try:
+                res = dual_choice(options.utility, contrib, bound, valid=options.valid,
+                                  config=config, prices=prices, scale=unit)  # fmt: skip
+            except ValueError as err:
+                if goal == "consumer" and "unreachable" in str(err):
+                    raise ValueError(f"a consumer gap of at most {level} is out of reach of "
+                                     "these lists; allow a larger gap") from None
+                raise
             prices = res.prices
             if best is not None and res.utility <= best.utility + 1e-9 * abs(best.utility):
                 best = res if res.feasible and not best.feasible else best
                 break
             best = res
             if oracle is not None:
-                options = oracle.extend(options, [prices])
+                options = oracle.extend(options, [prices], price_coef)
         shares = options.shares(best.choice)
+        acc = options.accuracy[u, best.choice]
         rows.append({
             "level": level, "feasible": best.feasible, "violation": best.violation,
             "min_share_ratio": min_share_ratio(shares, options.target),
             "exposure_gap": exposure_gap(shares, options.target),
             "utility": float(options.utility[u, best.choice].mean()),
-            "accuracy": float(options.accuracy[u, best.choice].mean()),
+            "accuracy": float(acc.mean()),
+            "gap": float(acc @ coef) if coef is not None else np.nan,
             "rounds": best.rounds, "options": int(options.valid.shape[1]),
             "seconds": time.perf_counter() - t0,
         })  # fmt: skip

@@ -211,7 +211,7 @@ def _choose(r, c, lam, ok) -> np.ndarray:
 
 
 def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None = None,
-                prices=None) -> DualResult:  # fmt: skip
+                prices=None, scale=None) -> DualResult:  # fmt: skip
     """Choose one option per unit to maximise total utility subject to ``sum c >= bound``.
 
     Projected subgradient descent on the Lagrangian dual (module docstring), the best
@@ -232,6 +232,11 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
         Rounds, step, tolerance, patience.
     prices : array_like, optional
         ``(G,)`` starting prices (a warm start from a neighbouring bound); default 0.
+    scale : array_like, optional
+        ``(G,)`` positive unit of each constraint's violation (``tol`` is relative to it);
+        default ``max(|b_g|, mean_{u,a} |c[u, a, g]| * U)``. Give the bound's own size
+        when the totals are differences that are small next to the contributions (a gap
+        between two groups' means, say).
 
     Returns
     -------
@@ -265,9 +270,14 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
         g = int(short[0])
         raise ValueError(f"bound[{g}] = {b[g]:.6g} is unreachable: the most any choice gives "
                          f"is {reach[g]:.6g}; lower the target")  # fmt: skip
-    scale = np.maximum(np.abs(b), np.mean(np.abs(np.where(ok[:, :, None], c, 0.0)), axis=(0, 1))
-                       * n_units)  # fmt: skip
-    scale = np.where(scale > 0, scale, 1.0)
+    if scale is None:
+        scale = np.maximum(np.abs(b), np.mean(np.abs(np.where(ok[:, :, None], c, 0.0)),
+                                              axis=(0, 1)) * n_units)  # fmt: skip
+        scale = np.where(scale > 0, scale, 1.0)
+    else:
+        scale = np.asarray(scale, dtype=np.float64)
+        if scale.shape != (n_con,) or not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise ValueError(f"scale must be {n_con} positive finite values")
     c_spread = np.mean([option_spread(c[:, :, g], ok) for g in range(n_con)])
     eta0 = cfg.step * max(option_spread(r, ok), 1e-12) / max(c_spread, 1e-12) ** 2
     lam = np.zeros(n_con) if prices is None else np.asarray(prices, dtype=np.float64).copy()
@@ -296,6 +306,7 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
         lam = np.maximum(0.0, lam - eta0 / np.sqrt(t) * (tot - b) / n_units)
     if best is None:
         best = _repair(r, c, b, ok, _choose(r, c, lam, ok), scale, cfg.tol)
+        best = _repair_single(r, c, b, ok, best, scale, cfg.tol)
     best = _tighten(r, c, b, ok, best, scale, cfg.tol)
     tot = c[rows, best].sum(axis=0)
     viol = float(np.max(np.maximum(0.0, b - tot) / scale))
@@ -323,11 +334,39 @@ def _repair(r, c, b, ok, choice, scale, tol) -> np.ndarray:
         order = order[np.isfinite(best_ratio[order])]
         if order.size == 0:
             break
-        # switch the cheapest units until their gains cover the shortfall
-        gains = (c[order, alt[order]] - c[order, choice[order]])
-        covered = np.cumsum(gains, axis=0) >= need - tol * scale
-        n = int(np.argmax(covered.all(axis=1))) + 1 if covered.all(axis=1).any() else order.size
+        # switch the cheapest units, as many as lower the total shortfall most: a prefix
+        # that covers one constraint may break another (opposite constraints, such as a
+        # gap bounded on both sides), so the prefix is chosen by the shortfall it leaves
+        gains = c[order, alt[order]] - c[order, choice[order]]
+        after = np.maximum(0.0, b - (tot + np.cumsum(gains, axis=0))) / scale
+        left = after.sum(axis=1)
+        n = int(np.argmin(left)) + 1
+        if left[n - 1] >= (need / scale).sum() - 1e-15:
+            break  # no prefix lowers the shortfall: give up
         choice[order[:n]] = alt[order[:n]]
+    return choice
+
+
+def _repair_single(r, c, b, ok, choice, scale, tol, max_steps: int = 10_000) -> np.ndarray:
+    """One switch at a time: the one leaving the least shortfall (then losing the least
+    utility), while the shortfall falls; fine steps where batches overshoot."""
+    choice = choice.copy()
+    rows = np.arange(r.shape[0])
+    tot = c[rows, choice].sum(axis=0)
+    short = float((np.maximum(0.0, b - tot) / scale).sum())
+    for _ in range(max_steps):
+        if np.max(np.maximum(0.0, b - tot) / scale) <= tol:
+            break
+        new_tot = tot + (c - c[rows, choice][:, None, :])  # (U, A, G) after one switch
+        left = np.where(ok, (np.maximum(0.0, b - new_tot) / scale).sum(axis=2), np.inf)
+        best = float(left.min())
+        if best >= short - 1e-15:
+            break
+        loss = np.where(left <= best + 1e-15, r[rows, choice][:, None] - r, np.inf)
+        u, a = np.unravel_index(int(np.argmin(loss)), loss.shape)
+        tot = tot + c[u, a] - c[u, choice[u]]
+        choice[u] = a
+        short = best
     return choice
 
 

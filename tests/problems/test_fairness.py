@@ -17,6 +17,7 @@ from problems.fairness import (
     archive_options,
     coupled_front,
     exposure_front,
+    gap_coefficients,
 )
 from recommenders.metrics import group_shares, min_share_ratio, popularity_groups, position_weights
 
@@ -201,3 +202,29 @@ def test_column_generation_reaches_levels_the_archives_cannot(run):
     assert min_share_ratio(shares) == pytest.approx(front["min_share_ratio"].iloc[1])
     with pytest.raises(ValueError, match="rounds must be"):
         coupled_front(opt, None, [0.0], rounds=0)
+
+
+def test_consumer_gap_is_bounded_at_each_level(run):
+    res, q, m = run
+    opt = archive_options(res, WEIGHTS, m, q=q)
+    adv = np.zeros(N_USERS, dtype=bool)
+    adv[:4] = True
+    coef = gap_coefficients(adv)
+    free = res.utility_index(WEIGHTS)
+    gap0 = float(opt.accuracy[np.arange(N_USERS), free] @ coef)
+    levels = [abs(gap0) / 2, abs(gap0) / 4]
+    front, choices, grown = coupled_front(opt, _oracle(run), levels, DualConfig(tol=0.0),
+                                          goal="consumer", advantaged=adv)  # fmt: skip
+    assert list(front["level"]) == sorted(levels, reverse=True)  # loosest first
+    assert front["feasible"].all()
+    u = np.arange(N_USERS)
+    for row, choice in zip(front.itertuples(), choices, strict=True):
+        gap = grown.accuracy[u, choice] @ coef
+        assert abs(gap) <= row.level + 1e-9
+        assert row.gap == pytest.approx(gap)
+    with pytest.raises(ValueError, match="needs advantaged"):
+        coupled_front(opt, None, [0.1], goal="consumer")
+    with pytest.raises(ValueError, match="largest \\\\|gap\\\\| allowed"):
+        coupled_front(opt, None, [-0.1], goal="consumer", advantaged=adv)
+    with pytest.raises(ValueError, match="goal must be"):
+        coupled_front(opt, None, [0.1], goal="coverage")
