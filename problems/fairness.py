@@ -42,6 +42,11 @@ class ArchiveOptions:
         ``(U, A)`` the per-user utility of each archived list (the weighted objectives).
     accuracy : numpy.ndarray
         ``(U, A)`` the accuracy objective's value of each list.
+    ndcg : numpy.ndarray
+        ``(U, A)`` each list's expected NDCG@K with one held-out item: sum over ranks of
+        q / log2(rank + 1) in display order (with ``q``; else the accuracy objective).
+        Unlike ``expected_hits``, which is relative to the user's own top-K, it compares
+        users, so the consumer gap is measured on it.
     exposure : numpy.ndarray
         ``(U, A, G)`` the exposure each list gives each item group.
     valid : numpy.ndarray
@@ -58,6 +63,7 @@ class ArchiveOptions:
 
     utility: np.ndarray
     accuracy: np.ndarray
+    ndcg: np.ndarray
     exposure: np.ndarray
     valid: np.ndarray
     positions: np.ndarray
@@ -136,11 +142,12 @@ class ArchiveOptions:
         if pos.ndim != 3 or pos.shape[0] != self.n_users or pos.shape[2] != self.positions.shape[2]:
             raise ValueError(f"positions must be (U={self.n_users}, m, K="
                              f"{self.positions.shape[2]}), got {pos.shape}")  # fmt: skip
-        util, acc, expo, shown = ctx.score(pos, np.asarray(F, dtype=np.float64))
+        util, acc, ndcg, expo, shown = ctx.score(pos, np.asarray(F, dtype=np.float64))
         ok = np.ones(pos.shape[:2], dtype=bool)
         return ArchiveOptions(
             utility=np.concatenate([self.utility, util], axis=1),
             accuracy=np.concatenate([self.accuracy, acc], axis=1),
+            ndcg=np.concatenate([self.ndcg, ndcg], axis=1),
             exposure=np.concatenate([self.exposure, expo], axis=1),
             valid=np.concatenate([self.valid, ok], axis=1),
             positions=np.concatenate([self.positions, shown], axis=1),
@@ -161,14 +168,18 @@ class _Context:
 
     def score(self, pos: np.ndarray, F: np.ndarray):
         n_users, n_lists, k = pos.shape
+        ndcg = F[:, :, self.acc]
         if self.q is not None:  # shown in descending q, as moopt apply orders its lists
             qs = np.take_along_axis(self.q, pos.reshape(n_users, -1), axis=1)
-            order = np.argsort(-qs.reshape(n_users, n_lists, k), axis=2, kind="stable")
+            qs = qs.reshape(n_users, n_lists, k)
+            order = np.argsort(-qs, axis=2, kind="stable")
             pos = np.take_along_axis(pos, order, axis=2)
+            disc = 1.0 / np.log2(np.arange(2, k + 2))
+            ndcg = np.take_along_axis(qs, order, axis=2) @ disc
         items = np.take_along_axis(self.candidates, pos.reshape(n_users, -1), axis=1)
         expo = np.einsum("uakg,k->uag", self.membership[items.reshape(n_users, n_lists, k)],
                          self.w)  # fmt: skip
-        return F @ self.weights, F[:, :, self.acc], expo, pos
+        return F @ self.weights, F[:, :, self.acc], ndcg, expo, pos
 
 
 def archive_options(
@@ -242,8 +253,9 @@ def archive_options(
     weights = np.array([float(utility.get(o, 0.0)) for o in res.objectives])
     ctx = _Context(candidates=np.asarray(res.candidates, dtype=np.int64), q=q, membership=m,
                    w=w, weights=weights, acc=res.objectives.index(accuracy))  # fmt: skip
-    util, acc, expo, shown = ctx.score(safe, np.where(valid[:, :, None], res.archive_F, 0.0))
-    return ArchiveOptions(utility=util, accuracy=acc, exposure=expo, valid=valid,
+    util, acc, ndcg, expo, shown = ctx.score(safe,
+                                             np.where(valid[:, :, None], res.archive_F, 0.0))
+    return ArchiveOptions(utility=util, accuracy=acc, ndcg=ndcg, exposure=expo, valid=valid,
                           positions=shown, target=t, per_list=float(w.sum()),
                           context=ctx)  # fmt: skip
 
@@ -291,9 +303,8 @@ class PricedListOracle:
         qq = self.inputs.scores
         top = -np.sort(-qq, axis=1)[:, :k].sum(axis=1, keepdims=True)
         value = np.zeros_like(qq)
-        self.acc_value = qq / np.maximum(top, 1e-300)  # expected_hits, item by item
         if "expected_hits" in utility:
-            value += utility["expected_hits"] * self.acc_value
+            value += utility["expected_hits"] * qq / np.maximum(top, 1e-300)
         if "novelty" in utility:
             nov = item_novelty(self.inputs.item_popularity)
             value += utility["novelty"] * nov[self.inputs.candidates] / k
@@ -301,6 +312,7 @@ class PricedListOracle:
         m = np.asarray(membership, dtype=np.float64)
         self.member = m[self.inputs.candidates]  # (U, N, G)
         self.mean_weight = float(position_weights(k, discount).mean())
+        self.mean_discount = float(position_weights(k, "log").mean())
         self.k = int(k)
 
     def lists(self, prices, coef: np.ndarray | None = None) -> np.ndarray:
@@ -313,7 +325,7 @@ class PricedListOracle:
             consumer-gap constraints (``-gap >= -eps`` and ``gap >= -eps``).
         coef : numpy.ndarray, optional
             ``(U,)`` each user's coefficient in the consumer gap (``1/|advantaged|`` or
-            ``-1/|rest|``): the prices then reward or penalise the list's expected hits.
+            ``-1/|rest|``): the prices then reward or penalise the list's expected NDCG.
 
         Returns
         -------
@@ -323,8 +335,9 @@ class PricedListOracle:
         lam = np.asarray(prices, dtype=np.float64)
         if coef is None:
             v = self.value + self.mean_weight * (self.member @ lam)
-        else:
-            v = self.value + ((lam[1] - lam[0]) * coef)[:, None] * self.acc_value
+        else:  # the gap is in expected NDCG: q at the mean discount
+            v = self.value + ((lam[1] - lam[0]) * coef * self.mean_discount)[:, None] * \
+                self.inputs.scores  # fmt: skip
         return np.argsort(-v, axis=1, kind="stable")[:, : self.k]
 
     def evaluate(self, positions: np.ndarray) -> np.ndarray:
@@ -406,9 +419,9 @@ def _constraints(options: ArchiveOptions, goal: str, level: float, coef):
         return options.exposure, options.bound(level), None
     if level < 0:
         raise ValueError(f"a consumer gap level is the largest |gap| allowed, >= 0; got {level}")
-    gap = options.accuracy * coef[:, None]  # summed over users: the gap of a choice
+    gap = options.ndcg * coef[:, None]  # summed over users: the gap of a choice
     # the tolerance is relative to the gap allowed (floored: a level of 0 still has a unit)
-    unit = max(level, 1e-3 * float(np.abs(options.accuracy[options.valid]).mean()))
+    unit = max(level, 1e-3 * float(np.abs(options.ndcg[options.valid]).mean()))
     return np.stack([-gap, gap], axis=2), np.array([-level, -level]), np.full(2, unit)
 
 
@@ -448,9 +461,9 @@ def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, leve
     -------
     front : pandas.DataFrame
         One row per level: ``level``, ``feasible``, ``violation``, ``min_share_ratio``,
-        ``exposure_gap``, ``utility`` and ``accuracy`` (means over users), ``gap`` (the
-        consumer gap of mean accuracy, with ``advantaged``), ``rounds`` (of the last dual
-        solve), ``options`` (lists per user), ``seconds``.
+        ``exposure_gap``, ``utility``, ``accuracy`` and ``ndcg`` (expected NDCG@K; means
+        over users), ``gap`` (the consumer gap of expected NDCG@K, with ``advantaged``),
+        ``rounds`` (of the last dual solve), ``options`` (lists per user), ``seconds``.
     choices : numpy.ndarray
         ``(L, U)`` option chosen per level.
     options : ArchiveOptions
@@ -504,13 +517,14 @@ def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, leve
                 options = oracle.extend(options, [prices], price_coef)
         shares = options.shares(best.choice)
         acc = options.accuracy[u, best.choice]
+        ndcg = options.ndcg[u, best.choice]
         rows.append({
             "level": level, "feasible": best.feasible, "violation": best.violation,
             "min_share_ratio": min_share_ratio(shares, options.target),
             "exposure_gap": exposure_gap(shares, options.target),
             "utility": float(options.utility[u, best.choice].mean()),
-            "accuracy": float(acc.mean()),
-            "gap": float(acc @ coef) if coef is not None else np.nan,
+            "accuracy": float(acc.mean()), "ndcg": float(ndcg.mean()),
+            "gap": float(ndcg @ coef) if coef is not None else np.nan,
             "rounds": best.rounds, "options": int(options.valid.shape[1]),
             "seconds": time.perf_counter() - t0,
         })  # fmt: skip

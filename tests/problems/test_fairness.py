@@ -53,6 +53,8 @@ def test_options_hold_each_archived_lists_exposure_in_display_order(run):
             np.testing.assert_allclose(opt.exposure[u, a], expected)
             F = res.archive_F[u, a]
             assert opt.utility[u, a] == pytest.approx(F[0] + 0.3 * F[1] + 0.3 * F[2])
+            ranks = np.arange(1, K + 1)
+            assert opt.ndcg[u, a] == pytest.approx((q[u, pos] / np.log2(ranks + 1)).sum())
             assert opt.accuracy[u, a] == F[0]
     assert not opt.valid[np.arange(N_USERS), np.minimum(res.archive_size, opt.valid.shape[1] - 1)][
         res.archive_size < opt.valid.shape[1]].any()  # fmt: skip
@@ -83,7 +85,7 @@ def test_front_meets_each_level_and_level_zero_is_the_unconstrained_choice(run):
 
 def test_unreachable_level_is_refused():
     # two users whose lists never show group 1: any positive level is out of reach
-    opt = ArchiveOptions(utility=np.ones((2, 2)), accuracy=np.ones((2, 2)),
+    opt = ArchiveOptions(utility=np.ones((2, 2)), accuracy=np.ones((2, 2)), ndcg=np.ones((2, 2)),
                          exposure=np.tile([[[1.5, 0.0]]], (2, 2, 1)),
                          valid=np.ones((2, 2), dtype=bool), positions=np.zeros((2, 2, 2), int),
                          target=np.array([0.5, 0.5]), per_list=1.5)  # fmt: skip
@@ -211,7 +213,7 @@ def test_consumer_gap_is_bounded_at_each_level(run):
     adv[:4] = True
     coef = gap_coefficients(adv)
     free = res.utility_index(WEIGHTS)
-    gap0 = float(opt.accuracy[np.arange(N_USERS), free] @ coef)
+    gap0 = float(opt.ndcg[np.arange(N_USERS), free] @ coef)
     levels = [abs(gap0) / 2, abs(gap0) / 4]
     front, choices, grown = coupled_front(opt, _oracle(run), levels, DualConfig(tol=0.0),
                                           goal="consumer", advantaged=adv)  # fmt: skip
@@ -219,7 +221,7 @@ def test_consumer_gap_is_bounded_at_each_level(run):
     assert front["feasible"].all()
     u = np.arange(N_USERS)
     for row, choice in zip(front.itertuples(), choices, strict=True):
-        gap = grown.accuracy[u, choice] @ coef
+        gap = grown.ndcg[u, choice] @ coef
         assert abs(gap) <= row.level + 1e-9
         assert row.gap == pytest.approx(gap)
     with pytest.raises(ValueError, match="needs advantaged"):
