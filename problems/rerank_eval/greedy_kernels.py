@@ -64,7 +64,7 @@ def _mmr_user(r, sim, k, lam, out, taken, max_sim, gain):
 
 
 @njit(cache=True)
-def _dpp_user(r, sim, k, theta, out, taken, c, d2, log_q2):
+def _dpp_user(r, sim, k, theta, out, taken, c, d2, log_q2, log_d2):
     """``dpp_batch`` of one user (``r`` already scaled) into ``out`` (k,); ``c`` is
     (N, max(k - 1, 1)) scratch."""
     n = r.size
@@ -72,6 +72,7 @@ def _dpp_user(r, sim, k, theta, out, taken, c, d2, log_q2):
     for i in range(n):
         log_q2[i] = a * r[i]
         d2[i] = sim[i, i]
+        log_d2[i] = math.log(d2[i]) if d2[i] > DPP_EPS else 0.0
         taken[i] = False
     exhausted = False
     for t in range(k):
@@ -79,7 +80,7 @@ def _dpp_user(r, sim, k, theta, out, taken, c, d2, log_q2):
         best = -np.inf
         for i in range(n):
             if not taken[i] and d2[i] > DPP_EPS:
-                g = math.log(d2[i]) + log_q2[i]
+                g = log_d2[i] + log_q2[i]
                 if pick < 0 or g > best:
                     best = g
                     pick = i
@@ -101,19 +102,22 @@ def _dpp_user(r, sim, k, theta, out, taken, c, d2, log_q2):
                 dot += c[i, s] * c[pick, s]
             e = (sim[pick, i] - dot) / d_j
             c[i, t] = e
-            d2[i] = d2[i] - e * e
+            if e != 0.0:  # log d2 only where it changed (e == 0 leaves d2 as it is)
+                d2[i] = d2[i] - e * e
+                log_d2[i] = math.log(d2[i]) if d2[i] > DPP_EPS else 0.0
 
 
 @njit(cache=True)
-def _ssd_runs(r, emb, k, gammas, window, out, taken, gain):
+def _ssd_runs(r, emb, same_as, k, gammas, window, out, taken, gain):
     """``ssd_batch`` of one user (``r`` already scaled) at every gamma, into ``out``
-    (len(gammas), k).
+    (len(gammas), k); ``same_as[i]`` is a candidate ``<= i`` with the same embedding.
 
     Exact shortcuts, each leaving every floating-point operation that can change a sum:
     a residual depends only on the window, so a run whose window at step t equals the
     previous run's reuses that run's residuals; inner products skip the zero entries of
     an embedding (adding +0 or -0 to a sum started at +0 leaves it unchanged, and 1 * x
-    is x); the projection touches only the window's support (the basis is +0 elsewhere).
+    is x); the projection touches only the window's support (the basis is +0 elsewhere);
+    a candidate with the same embedding as an earlier one copies its residual.
     """
     n, d = emb.shape
     nz_cnt = np.zeros(n, dtype=np.int64)  # each row's nonzero features, in order
@@ -145,8 +149,8 @@ def _ssd_runs(r, emb, k, gammas, window, out, taken, gain):
                 if same and out[j - 1, a] != row_out[a]:
                     same = False
             if t > 0 and not same:
-                _window_residuals(emb, row_out[lo:t], nz_cnt, nz_idx, basis, v, proj,
-                                  in_support, support, cache[t])  # fmt: skip
+                _window_residuals(emb, same_as, row_out[lo:t], nz_cnt, nz_idx, basis, v,
+                                  proj, in_support, support, cache[t])  # fmt: skip
             residual = cache[t]
             for i in range(n):
                 gain[i] = r[i] + gamma * residual[i]
@@ -156,7 +160,7 @@ def _ssd_runs(r, emb, k, gammas, window, out, taken, gain):
 
 
 @njit(cache=True)
-def _window_residuals(emb, recent, nz_cnt, nz_idx, basis, v, proj, in_support, support,
+def _window_residuals(emb, same_as, recent, nz_cnt, nz_idx, basis, v, proj, in_support, support,
                       residual):  # fmt: skip
     """|| v_i - (v_i B^T) B || for every candidate i, B the Gram-Schmidt basis of the
     window ``recent``, as ``ssd_batch`` computes it."""
@@ -195,6 +199,9 @@ def _window_residuals(emb, recent, nz_cnt, nz_idx, basis, v, proj, in_support, s
             support[n_sup] = f
             n_sup += 1
     for i in range(n):
+        if same_as[i] != i:
+            residual[i] = residual[same_as[i]]
+            continue
         for c in range(n_sup):
             proj[support[c]] = 0.0
         for a in range(m):
@@ -213,21 +220,22 @@ def _window_residuals(emb, recent, nz_cnt, nz_idx, basis, v, proj, in_support, s
 
 
 @njit(cache=True)
-def _runs_of_user(r, sim, emb, k, lams, thetas, gammas, window, out):
+def _runs_of_user(r, sim, emb, same_as, k, lams, thetas, gammas, window, out):
     """Every MMR, DPP and SSD run of one user into ``out`` (runs, k), in that order."""
     n = r.size
     taken = np.zeros(n, dtype=np.bool_)
     a = np.empty(n)
     b = np.empty(n)
     c = np.zeros((n, max(k - 1, 1)))
+    log_d2 = np.empty(n)
     j = 0
     for lam in lams:
         _mmr_user(r, sim, k, lam, out[j], taken, a, b)
         j += 1
     for theta in thetas:
-        _dpp_user(r, sim, k, theta, out[j], taken, c, a, b)
+        _dpp_user(r, sim, k, theta, out[j], taken, c, a, b, log_d2)
         j += 1
-    _ssd_runs(r, emb, k, gammas, window, out[j:], taken, b)
+    _ssd_runs(r, emb, same_as, k, gammas, window, out[j:], taken, b)
 
 
 # ----------------------------------------------------------------- batches
@@ -238,8 +246,19 @@ def _greedy_batch(r, sim, emb, k, lams, thetas, gammas, window):
     n_users = r.shape[0]
     out = np.empty((n_users, lams.size + thetas.size + gammas.size, k), dtype=np.int64)
     for u in prange(n_users):
-        _runs_of_user(r[u], sim[u], emb[u], k, lams, thetas, gammas, window, out[u])
+        _runs_of_user(r[u], sim[u], emb[u], np.arange(r.shape[1]), k, lams, thetas, gammas,
+                      window, out[u])  # fmt: skip
     return out
+
+
+@njit(cache=True)
+def _popcount(x):
+    """Set bits of a uint64 (SWAR)."""
+    m2 = np.uint64(0x3333333333333333)
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & m2) + ((x >> np.uint64(2)) & m2)
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
 
 
 @njit(parallel=True, cache=True)
@@ -249,28 +268,32 @@ def _greedy_seeds(r, items, genres, k, grid, window):
     out = np.empty((n_users, 3 * grid.size, k), dtype=np.int64)
     for u in prange(n_users):
         emb = np.empty((n, g))
+        masks = np.zeros(n, dtype=np.uint64)
         sizes = np.empty(n)
+        same_as = np.arange(n)
         for i in range(n):
-            cnt = 0
             for f in range(g):
                 x = genres[items[u, i], f]
                 emb[i, f] = 1.0 if x else 0.0
-                cnt += x
-            sizes[i] = cnt
+                if x:
+                    masks[i] |= np.uint64(1) << np.uint64(f)
+            sizes[i] = _popcount(masks[i])
+            for j in range(i):  # the first candidate with the same genres
+                if masks[j] == masks[i]:
+                    same_as[i] = j
+                    break
         # Jaccard similarity as candidate_similarity computes it (exact integer counts).
         sim = np.empty((n, n))
         for i in range(n):
             for j in range(i, n):
-                inter = 0
-                for f in range(g):
-                    inter += genres[items[u, i], f] and genres[items[u, j], f]
+                inter = _popcount(masks[i] & masks[j])
                 union = sizes[i] + sizes[j] - inter
                 x = inter / union if union > 0 else 1.0
                 if items[u, i] == items[u, j]:
                     x = 1.0
                 sim[i, j] = x
                 sim[j, i] = x
-        _runs_of_user(r[u], sim, emb, k, grid, grid, grid, window, out[u])
+        _runs_of_user(r[u], sim, emb, same_as, k, grid, grid, grid, window, out[u])
     return out
 
 
@@ -375,6 +398,9 @@ def greedy_seeds_batch(
         sim0 = candidate_similarity(it[:1], item_genres=g)  # validates items and genres
         _validate(s[:1], sim0, g[it[:1]].astype(np.float64), k, grid, grid, grid, window, True)
     g = g.astype(np.bool_)
+    if g.shape[1] > 64:  # the kernel packs each item's genres into one 64-bit word
+        return greedy_batch(s, candidate_similarity(it, item_genres=g),
+                            g[it].astype(np.float64), k, grid, grid, grid, window)  # fmt: skip
     return _greedy_seeds(_minmax(s.astype(np.float64)), np.ascontiguousarray(it, np.int64),
                          np.ascontiguousarray(g), int(k), grid, int(window))  # fmt: skip
 

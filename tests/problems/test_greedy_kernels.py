@@ -85,6 +85,18 @@ def test_seeds_equal_the_contexts_numpy_seeds(k):
     np.testing.assert_array_equal(fresh.greedy_seeds(), ref)
 
 
+def test_more_than_64_genres_give_the_same_seeds():
+    rng = np.random.default_rng(3)
+    q, items, genres = _genre_case(rng, 6, 7, 30, 70, 3)
+    genres[:, 64:] |= genres[:, :6]  # genres past the 64th bit decide the similarity too
+    genres[:, :6] = False
+    cfg = RerankEvalConfig(k=4, ks=(4,))
+    ctx = Context(Stage("test", "full", q, items, np.zeros(6, dtype=np.int64)),
+                  genres, np.ones(30), cfg)  # fmt: skip
+    ref = np.stack([ctx.greedy(m, p) for m in ("mmr", "dpp", "ssd") for p in cfg.grid], axis=1)
+    np.testing.assert_array_equal(greedy_seeds_batch(q, items, genres, 4, cfg.grid, 5), ref)
+
+
 def test_bad_input_names_the_argument():
     q = np.zeros((2, 3))
     items = np.array([[0, 1, 2], [0, 1, 2]])
