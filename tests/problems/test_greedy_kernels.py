@@ -112,3 +112,14 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="finite"):
         greedy_batch(np.array([[0.0, 1.0], [0.0, np.nan]]), np.ones((2, 2, 2)),
                      np.ones((2, 2, 1)), 1, (0.5,), (0.5,), (0.5,))  # fmt: skip
+
+
+def test_stream_block_estimate_holds_no_block_of_similarities():
+    import numba
+
+    from problems.rerank_stream import StreamConfig, check_block_memory
+
+    est = check_block_memory(100, StreamConfig(block_users=2048, seeds="greedy", k=10))
+    # The 27 lists of 10 int64 per user and two (N, N) float64 per thread, not 2 (U, N, N).
+    assert est["seeds"] == 2048 * 27 * 10 * 8 + 2 * numba.get_num_threads() * 100 * 100 * 8
+    assert check_block_memory(100, StreamConfig(block_users=2048, seeds="topk"))["seeds"] == 0
