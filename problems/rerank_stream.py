@@ -431,8 +431,8 @@ def check_block_memory(n_candidates: int, cfg: StreamConfig, memory_limit=None) 
     Returns
     -------
     dict of str to int
-        The block's estimate: the engine's parts plus ``"seeds"`` (the greedy seeds'
-        similarity matrices), in bytes.
+        The block's estimate: the engine's parts plus ``"seeds"`` (the greedy seed lists
+        and the per-thread similarity of their Numba pass), in bytes.
 
     Raises
     ------
@@ -446,15 +446,24 @@ def check_block_memory(n_candidates: int, cfg: StreamConfig, memory_limit=None) 
     est = memory_estimate(b, k, n, len(cfg.objectives), cfg.pop_size, cfg.archive_size,
                           cfg.n_gen, n_seeds)  # fmt: skip
     est.pop("total")
-    # (U, N, N) similarities, a temporary of that size in DPP's symmetry check, SSD's
-    # (U, N, G) embeddings are smaller; the block's own arrays (U, N) several times.
-    est["seeds"] = 2 * b * n * n * 8 if cfg.seeds == "greedy" else 0
+    # The greedy lists (U, 3 * grid, K) int64 and, per thread of the Numba pass
+    # (problems.rerank_eval.greedy_kernels), one user's (N, N) similarity and scratch of
+    # that order; the block's own arrays (U, N) several times.
+    est["seeds"] = (b * 3 * len(cfg.grid) * k * 8 + 2 * _threads() * n * n * 8
+                    if cfg.seeds == "greedy" else 0)  # fmt: skip
     est["block"] = 6 * b * n * 8
     est["total"] = sum(est.values())
     check_memory(est, b, cfg.archive_size, memory_limit,
                  what="one block of the streamed re-ranking (lower block_users / "
                  "--block-users)")  # fmt: skip
     return est
+
+
+def _threads() -> int:
+    """Threads of the Numba pass (``NUMBA_NUM_THREADS``, default the cores)."""
+    import numba
+
+    return int(numba.get_num_threads())
 
 
 def rerank_stream(candidates, out, valid=None, cfg: StreamConfig | None = None, client=None,
