@@ -21,6 +21,15 @@ from pathlib import Path
 
 import pytest
 
+# One BLAS/OpenMP thread per test process: ``make test`` runs one pytest-xdist worker per
+# core, so a torch or NumPy call asking for every core in each worker oversubscribes the
+# machine, and the OpenMP threads spin while they wait (a MOBO test took 33 s of CPU with
+# two threads against 12 s with one). Set before torch is imported; subprocesses (CLI
+# jobs, notebook kernels) inherit it. Numba's own thread count is left alone: tests
+# compare its kernels on one thread and on several.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 
 class Browser:
     """One headless Chromium window: open a file, collect console errors, screenshot."""
@@ -159,3 +168,39 @@ def browser():
         pytest.skip(str(exc))
     yield b
     b.driver.quit()
+
+
+#: The files that take a minute or more of the suite, longest first (pytest --durations on
+#: 2 cores). ``make test`` runs one file per pytest-xdist worker at a time; these start
+#: first so that the short files fill in at the end, rather than a long file started last
+#: keeping one core busy while the other idles.
+LONG_FILES = (
+    "tests/test_kill_rerun.py",
+    "tests/moopt/test_cli.py",
+    "notebooks/04_multimodal.ipynb",
+    "tests/moopt/test_mobo.py",
+    "tests/recommenders/test_models.py",
+    "tests/problems/test_loss_weight_eval.py",
+    "tests/moopt/test_algorithms.py",
+    "notebooks/02_solver_comparison.ipynb",
+    "tests/problems/test_loss_weight.py",
+    "tests/recommenders/test_sequential_losses.py",
+    "notebooks/03_dynamic_weights.ipynb",
+)
+
+
+def pytest_configure(config):
+    # pytest-xdist orders the files by their number of tests (most first) unless told
+    # not to; that put the one-test notebooks and the kill-and-rerun jobs last.
+    if getattr(config.option, "loadscopereorder", None):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the files of ``LONG_FILES`` first, in its order; the others keep theirs."""
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+
+    def key(item):
+        return rank.get(item.path.relative_to(ROOT).as_posix(), len(rank))
+
+    items.sort(key=key)  # stable: each file's tests stay together and in order
