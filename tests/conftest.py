@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from long_files import LONG_FILES
 
 # One BLAS/OpenMP thread per test process: ``make test`` runs one pytest-xdist worker per
 # core, so a torch or NumPy call asking for every core in each worker oversubscribes the
@@ -29,6 +30,13 @@ import pytest
 # compare its kernels on one thread and on several.
 for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
+# nbmake runs every notebook as a test (pyproject.toml) in a kernel that inherits this
+# environment: with MOOPT_NOTEBOOK_QUICK=1 a notebook runs its small-settings cell smaller
+# still where nothing it checks depends on the size (04_multimodal: one epoch per
+# training, not three) and torch on one thread. The committed outputs are those of the
+# settings as written. (Set here, not in a notebooks/conftest.py: a third module named
+# conftest breaks --doctest-modules' import of the others.)
+os.environ.setdefault("MOOPT_NOTEBOOK_QUICK", "1")
 
 
 class Browser:
@@ -168,25 +176,6 @@ def browser():
         pytest.skip(str(exc))
     yield b
     b.driver.quit()
-
-
-#: The files that take a minute or more of the suite, longest first (pytest --durations on
-#: 2 cores). ``make test`` runs one file per pytest-xdist worker at a time; these start
-#: first so that the short files fill in at the end, rather than a long file started last
-#: keeping one core busy while the other idles.
-LONG_FILES = (
-    "tests/test_kill_rerun.py",
-    "tests/moopt/test_cli.py",
-    "notebooks/04_multimodal.ipynb",
-    "tests/moopt/test_mobo.py",
-    "tests/recommenders/test_models.py",
-    "tests/problems/test_loss_weight_eval.py",
-    "tests/moopt/test_algorithms.py",
-    "notebooks/02_solver_comparison.ipynb",
-    "tests/problems/test_loss_weight.py",
-    "tests/recommenders/test_sequential_losses.py",
-    "notebooks/03_dynamic_weights.ipynb",
-)
 
 
 def pytest_configure(config):

@@ -1,6 +1,10 @@
 """The suite's schedule (tests/conftest.py): the long files run first."""
 
-from conftest import LONG_FILES, ROOT
+from pathlib import Path
+
+from long_files import LONG_FILES
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_long_file_exists():
