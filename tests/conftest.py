@@ -20,6 +20,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from long_files import LONG_FILES
+
+# One BLAS/OpenMP thread per test process: ``make test`` runs one pytest-xdist worker per
+# core, so a torch or NumPy call asking for every core in each worker oversubscribes the
+# machine, and the OpenMP threads spin while they wait (a MOBO test took 33 s of CPU with
+# two threads against 12 s with one). Set before torch is imported; subprocesses (CLI
+# jobs, notebook kernels) inherit it. Numba's own thread count is left alone: tests
+# compare its kernels on one thread and on several.
+for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+# nbmake runs every notebook as a test (pyproject.toml) in a kernel that inherits this
+# environment: with MOOPT_NOTEBOOK_QUICK=1 a notebook runs its small-settings cell smaller
+# still where nothing it checks depends on the size (04_multimodal: one epoch per
+# training, not three) and torch on one thread. The committed outputs are those of the
+# settings as written. (Set here, not in a notebooks/conftest.py: a third module named
+# conftest breaks --doctest-modules' import of the others.)
+os.environ.setdefault("MOOPT_NOTEBOOK_QUICK", "1")
 
 
 class Browser:
@@ -159,3 +176,20 @@ def browser():
         pytest.skip(str(exc))
     yield b
     b.driver.quit()
+
+
+def pytest_configure(config):
+    # pytest-xdist orders the files by their number of tests (most first) unless told
+    # not to; that put the one-test notebooks and the kill-and-rerun jobs last.
+    if getattr(config.option, "loadscopereorder", None):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the files of ``LONG_FILES`` first, in its order; the others keep theirs."""
+    rank = {name: i for i, name in enumerate(LONG_FILES)}
+
+    def key(item):
+        return rank.get(item.path.relative_to(ROOT).as_posix(), len(rank))
+
+    items.sort(key=key)  # stable: each file's tests stay together and in order

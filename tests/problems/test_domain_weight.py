@@ -17,7 +17,7 @@ CFG = DWLConfig(epochs=1, patience=1, n_negatives=8, sparse=("genre8",), dense=(
 
 
 def test_each_evaluation_is_a_short_training_run_scored_on_validation():
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     data = make_synthetic(n_users=80, n_items=60, min_length=6, max_length=12, seed=1)
     p = DomainWeightProblem(data, CFG, seed=0, device="cpu")
     assert (p.n_var, p.n_obj) == (5, 2)

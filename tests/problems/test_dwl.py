@@ -17,7 +17,7 @@ CFG = DWLConfig(epochs=3, patience=3, n_negatives=16, sparse=("genre8", "genre1"
 
 @pytest.fixture(scope="module")
 def data():
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     return make_synthetic(n_users=120, n_items=80, min_length=8, max_length=20, seed=0)
 
 

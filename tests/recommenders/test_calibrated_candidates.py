@@ -31,7 +31,7 @@ META = (
 
 @pytest.fixture(scope="module", params=[("pop", "leave-one-out"), ("bpr", "ratio")])
 def run(request, tmp_path_factory):
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     model, split = request.param
     out = tmp_path_factory.mktemp(f"{model}-{split}")
     cfg = RunConfig(model, dataset="synthetic", split=split, device="cpu", n_candidates=50,

@@ -24,7 +24,7 @@ MULTIMODAL = {"duafmat", "unisrec-text", "mm-concat"}
 
 @pytest.fixture(scope="module")
 def fitted(split, features):
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     return {
         name: get_model(name, seed=0, device="cpu", **kw,
                         **({"features": features} if name in MULTIMODAL else {}))

@@ -17,7 +17,7 @@ def split():
 
 
 def _fit(cls, split, **kw):
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     settings = {"epochs": 8, "patience": 8, "lr": 5e-3, "n_negatives": 32}
     return cls(seed=0, device="cpu", **(settings | kw))
 
