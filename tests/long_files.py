@@ -14,6 +14,7 @@ LONG_FILES = (
     "tests/recommenders/test_models.py",
     "tests/moopt/test_algorithms.py",
     "tests/moopt/test_mobo.py",
+    "tests/problems/test_rerank_stream.py",
     "notebooks/04_multimodal.ipynb",
     "tests/recommenders/test_sequential_losses.py",
     "tests/moopt/test_engine.py",
