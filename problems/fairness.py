@@ -28,8 +28,8 @@ import pandas as pd
 from pymoo.core.problem import Problem
 
 from moopt.engine import RerankResult
-from moopt.system import DualConfig, dual_choice, option_spread, priced_choice
-from recommenders.metrics import exposure_gap, min_share_ratio, position_weights
+from moopt.system import DualConfig, dual_choice, option_spread
+from recommenders.metrics import exposure_gap, list_exposure, min_share_ratio, position_weights
 
 
 @dataclass
@@ -162,7 +162,7 @@ class _Context:
     candidates: np.ndarray
     q: np.ndarray | None
     membership: np.ndarray
-    w: np.ndarray
+    discount: str
     weights: np.ndarray
     acc: int
 
@@ -174,11 +174,10 @@ class _Context:
             qs = qs.reshape(n_users, n_lists, k)
             order = np.argsort(-qs, axis=2, kind="stable")
             pos = np.take_along_axis(pos, order, axis=2)
-            disc = 1.0 / np.log2(np.arange(2, k + 2))
-            ndcg = np.take_along_axis(qs, order, axis=2) @ disc
+            ndcg = np.take_along_axis(qs, order, axis=2) @ position_weights(k, "log")
         items = np.take_along_axis(self.candidates, pos.reshape(n_users, -1), axis=1)
-        expo = np.einsum("uakg,k->uag", self.membership[items.reshape(n_users, n_lists, k)],
-                         self.w)  # fmt: skip
+        expo = list_exposure(items.reshape(-1, k), self.membership, self.discount)
+        expo = expo.reshape(n_users, n_lists, -1)
         return F @ self.weights, F[:, :, self.acc], ndcg, expo, pos
 
 
@@ -252,7 +251,8 @@ def archive_options(
     w = position_weights(k, discount)
     weights = np.array([float(utility.get(o, 0.0)) for o in res.objectives])
     ctx = _Context(candidates=np.asarray(res.candidates, dtype=np.int64), q=q, membership=m,
-                   w=w, weights=weights, acc=res.objectives.index(accuracy))  # fmt: skip
+                   discount=discount, weights=weights,
+                   acc=res.objectives.index(accuracy))  # fmt: skip
     util, acc, ndcg, expo, shown = ctx.score(safe,
                                              np.where(valid[:, :, None], res.archive_F, 0.0))
     return ArchiveOptions(utility=util, accuracy=acc, ndcg=ndcg, exposure=expo, valid=valid,
@@ -599,11 +599,13 @@ class ExposurePriceProblem(Problem):
         super().__init__(n_var=g, n_obj=2, xl=np.zeros(g), xu=np.full(g, float(price_max)))
 
     def _evaluate(self, X, out, *args, **kwargs):
+        # every point's choice at once: (U, A, P) priced utilities, argmax over the lists
         o = self.options
-        u = np.arange(o.n_users)
-        F = np.empty((X.shape[0], 2))
-        for i, lam in enumerate(np.atleast_2d(X)):
-            choice = priced_choice(o.utility, o.exposure, lam, o.valid)
-            F[i] = (-o.accuracy[u, choice].mean(), -min_share_ratio(o.shares(choice), o.target))
-        out["F"] = F
+        X = np.atleast_2d(X)
+        priced = np.where(o.valid[:, :, None], o.utility[:, :, None] + o.exposure @ X.T, -np.inf)
+        choice = priced.argmax(axis=1)  # (U, P)
+        acc = np.take_along_axis(o.accuracy, choice, axis=1).mean(axis=0)
+        totals = o.exposure[np.arange(o.n_users)[:, None], choice].sum(axis=0)  # (P, G)
+        shares = totals / totals.sum(axis=1, keepdims=True)
+        out["F"] = np.column_stack([-acc, [-min_share_ratio(sh, o.target) for sh in shares]])
 

@@ -34,6 +34,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: Relative shortfall that counts as rounding, whatever ``DualConfig.tol`` is.
+ROUNDING = 1e-12
+
 
 @dataclass(frozen=True)
 class DualConfig:
@@ -47,7 +50,7 @@ class DualConfig:
         eta_0 as a multiple of the scale ``utility spread / contribution spread**2``
         (both averaged over units), so the default suits any units of r and c.
     tol : float, default 0.01
-        Relative violation accepted: constraint g holds when
+        Relative violation accepted (at least ``ROUNDING``, 1e-12): constraint g holds when
         ``sum_u c[u, a_u, g] >= b_g - tol * max(|b_g|, scale_g)``, ``scale_g`` the mean
         absolute contribution times the number of units.
     patience : int, default 30
@@ -283,6 +286,8 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
     lam = np.zeros(n_con) if prices is None else np.asarray(prices, dtype=np.float64).copy()
     if lam.shape != (n_con,) or np.any(lam < 0) or not np.all(np.isfinite(lam)):
         raise ValueError(f"prices must be {n_con} finite non-negative values")
+    # a bound met to rounding is met: totals summed in another order differ in the last bits
+    tol = max(cfg.tol, ROUNDING)
     rows = np.arange(n_units)
     hist: dict[str, list[float]] = {"dual": [], "utility": [], "violation": []}
     best, best_u, upper, since = None, -np.inf, np.inf, 0
@@ -297,7 +302,7 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
         hist["dual"].append(dual)
         hist["utility"].append(util)
         hist["violation"].append(viol)
-        if viol <= cfg.tol and util > best_u:
+        if viol <= tol and util > best_u:
             best, best_u, since = choice.copy(), util, 0
         elif best is not None:
             since += 1
@@ -305,13 +310,13 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
                 break
         lam = np.maximum(0.0, lam - eta0 / np.sqrt(t) * (tot - b) / n_units)
     if best is None:
-        best = _repair(r, c, b, ok, _choose(r, c, lam, ok), scale, cfg.tol)
-        best = _repair_single(r, c, b, ok, best, scale, cfg.tol)
-    best = _tighten(r, c, b, ok, best, scale, cfg.tol)
+        best = _repair(r, c, b, ok, _choose(r, c, lam, ok), scale, tol)
+        best = _repair_single(r, c, b, ok, best, scale, tol)
+    best = _tighten(r, c, b, ok, best, scale, tol)
     tot = c[rows, best].sum(axis=0)
     viol = float(np.max(np.maximum(0.0, b - tot) / scale))
     return DualResult(choice=best, prices=lam, utility=float(r[rows, best].sum()), totals=tot,
-                      bound=b, violation=viol, feasible=viol <= cfg.tol, upper_bound=upper,
+                      bound=b, violation=viol, feasible=viol <= tol, upper_bound=upper,
                       rounds=t, history=hist)  # fmt: skip
 
 

@@ -199,12 +199,44 @@ def group_exposure(lists, membership, discount: str = "log") -> np.ndarray:
     >>> group_exposure(np.array([[0, 2], [1, 0]]), np.eye(2)[[0, 0, 1]], "uniform")
     array([3., 1.])
     """
+    return list_exposure(lists, membership, discount).sum(axis=0)
+
+
+def list_exposure(lists, membership, discount: str = "log") -> np.ndarray:
+    """The exposure each list gives each item group (``group_exposure`` before the sum).
+
+    Parameters
+    ----------
+    lists : numpy.ndarray
+        ``(U, K)`` int item ids, each row a ranked list.
+    membership : array_like
+        ``(n_items, G)`` non-negative item-to-group weights, rows summing to 1.
+    discount : {"log", "uniform"}, default "log"
+        Position weights (``position_weights``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(U, G)`` float64, row u the sum over ranks r of w_r times the group weights of
+        list u's item at rank r.
+
+    Raises
+    ------
+    ValueError
+        Bad ``lists`` or ``membership``, or an unknown ``discount``.
+
+    Examples
+    --------
+    >>> list_exposure(np.array([[0, 2], [1, 0]]), np.eye(2)[[0, 0, 1]], "uniform")
+    array([[1., 1.],
+           [2., 0.]])
+    """
     m = np.asarray(membership, dtype=np.float64)
     n_items = m.shape[0] if m.ndim == 2 else -1
     m = _check_membership(m, n_items)
     lists = _check_lists(lists, n_items)
     w = position_weights(lists.shape[1], discount)
-    return exposure(lists, n_items, weights=w) @ m
+    return np.einsum("ukg,k->ug", m[lists], w)
 
 
 def group_shares(lists, membership, discount: str = "log") -> np.ndarray:

@@ -9,7 +9,7 @@ from pymoo.optimize import minimize
 
 import moopt
 from moopt.objectives import item_novelty
-from moopt.system import DualConfig
+from moopt.system import DualConfig, priced_choice
 from problems.fairness import (
     ArchiveOptions,
     ExposurePriceProblem,
@@ -106,6 +106,14 @@ def test_price_problem_under_nsga2_spans_the_unconstrained_choice(run):
     free = res.utility_index(WEIGHTS)
     acc = opt.accuracy[np.arange(N_USERS), free].mean()
     assert out[0, 0] == pytest.approx(-acc)
+    # the batched evaluation equals priced_choice point by point
+    X = np.random.default_rng(0).uniform(0, problem.xu, (6, 3))
+    F = problem.evaluate(X)
+    u = np.arange(N_USERS)
+    for x, f in zip(X, F, strict=True):
+        choice = priced_choice(opt.utility, opt.exposure, x, opt.valid)
+        assert f[0] == pytest.approx(-opt.accuracy[u, choice].mean())
+        assert f[1] == pytest.approx(-min_share_ratio(opt.shares(choice), opt.target))
     r = minimize(problem, NSGA2(pop_size=12), ("n_gen", 5), seed=0)
     assert r.F.shape[1] == 2
     best = np.where(opt.valid, opt.accuracy, -np.inf).max(axis=1).mean()
