@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from moopt.commands import apply as apply_command
 from moopt.commands import candidates as candidates_command
+from moopt.commands import fairness as fairness_command
 from moopt.commands import report
 from moopt.commands import stream as stream_command
 from moopt.commands.booml import run as cmd_booml
@@ -342,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply_command.add_parser(sub)
     report.add_parser(sub)
     stream_command.add_parser(sub)
+    fairness_command.add_parser(sub)
     use_defaults_help(parser)
     return parser
 
@@ -352,6 +354,7 @@ COMMANDS = {
     "multimodal": cmd_multimodal, "data": cmd_data, "models": cmd_models,
     "candidates": candidates_command.run, "apply": apply_command.run,
     "report": report.run, "stream": stream_command.run,
+    "fairness": fairness_command.run,
 }  # fmt: skip
 
 
