@@ -2,9 +2,10 @@
 
 Every method's fairness strength is one parameter (the coupled solve's constraint level;
 P-MMF's lambda, CPFair's producer or consumer weight, FairRec's alpha, the long-tail
-weight of MMR, DPP and SSD). Their other knobs (P-MMF's step, momentum and window; the
-greedy methods' diversity trade-off) are tuned on the validation stage: the setting with
-the best validation NDCG@K at the matched levels wins. On the test stage each method is
+weight of MMR, DPP and SSD). Their other knobs (P-MMF's step, momentum, window and
+provider weights; the greedy methods' diversity trade-off) are tuned on the validation
+stage, level by level: at each matched level the setting with the best validation
+NDCG@K among those that reach it. On the test stage each method is
 then brought to every matched level of the max-min exposure share (or of the consumer
 gap in expected NDCG) by its strength alone, set on the lists themselves: exposure and
 expected NDCG need no labels, so no test label decides anything. NDCG@K and HR@K are
@@ -63,7 +64,8 @@ class FairnessEvalConfig:
         Matched consumer-gap levels, as fractions of the base lists' absolute gap in
         expected NDCG@K.
     front_max : float, default 0.22
-        The exposure sweep traces ``n_front`` levels from 0 to this share ratio.
+        The coupled solve's exposure sweep traces ``n_front`` levels from 0 to this share
+        ratio (its head-and-tail sweep from 0 to the largest of ``tail_levels``).
     n_front : int, default 20
         Levels (coupled) and strength values (baselines) of each full sweep.
     seeds : tuple of int, default (0, 1, 2)
@@ -80,8 +82,14 @@ class FairnessEvalConfig:
         P-MMF's step sizes and momentum weights tried on validation.
     pmmf_window : tuple of int
         P-MMF's windows tried on validation (0: one window over all users).
-    greedy_grid : tuple of float, default (0.5, 0.7, 0.9)
-        The relevance weight of MMR, DPP's theta and SSD's gamma tried on validation.
+    pmmf_gamma : tuple of str, default ("uniform", "interactions")
+        P-MMF's provider weights tried on validation: equal, or each provider's share of
+        the training interactions (as P-MMF's reference code sets them); its budget is
+        ``(1 + 1/P)`` times them.
+    mmr_grid, dpp_grid, ssd_grid : tuple of float
+        MMR's relevance weight, DPP's theta and SSD's gamma tried on validation, each
+        including its no-diversity end (MMR 1, DPP 0.99, SSD 0: relevance plus the
+        long-tail bonus).
     bisect_steps : int, default 12
         Bisection steps to bring a baseline to a level.
     n_boot : int, default 2000
@@ -106,7 +114,10 @@ class FairnessEvalConfig:
     pmmf_eta: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0)
     pmmf_alpha: tuple[float, ...] = (0.1, 0.5, 1.0)
     pmmf_window: tuple[int, ...] = (0, 100)
-    greedy_grid: tuple[float, ...] = (0.5, 0.7, 0.9)
+    pmmf_gamma: tuple[str, ...] = ("uniform", "interactions")
+    mmr_grid: tuple[float, ...] = (0.5, 0.7, 0.9, 1.0)
+    dpp_grid: tuple[float, ...] = (0.5, 0.7, 0.9, 0.99)
+    ssd_grid: tuple[float, ...] = (0.0, 0.1, 0.3, 0.7)
     bisect_steps: int = 12
     n_boot: int = 2000
     shuffle_seed: int = 0
@@ -239,8 +250,14 @@ def _order(stage: FairStage, seed: int) -> np.ndarray:
 def _pmmf(stage, theta, knobs, seed):
     o = _order(stage, seed)
     w = int(knobs["window"]) or None
+    gamma = None
+    if knobs.get("gamma", "uniform") == "interactions":
+        mass = np.bincount(stage.provider, weights=stage.pop, minlength=stage.cfg.n_groups)
+        mass = np.maximum(mass, 1e-9 * mass.sum())
+        gamma = mass / mass.sum()
     pos = R.pmmf_batch(stage.logit[o], stage.items[o], stage.provider, stage.cfg.k, lam=theta,
-                       eta=knobs["eta"], alpha=knobs["alpha"], window=w)  # fmt: skip
+                       eta=knobs["eta"], alpha=knobs["alpha"], window=w,
+                       gamma=gamma)  # fmt: skip
     out = np.empty_like(pos)
     out[o] = pos
     return out
@@ -291,17 +308,16 @@ def baseline_specs(stage: FairStage, cfg: FairnessEvalConfig) -> dict[str, tuple
     n = cfg.n_front
     c, d = R.cpfair_weights(stage.advantaged, stage.head)
     span = float(np.mean(stage.logit.max(axis=1) - stage.logit.min(axis=1)))
-    pm = [{"eta": e, "alpha": a, "window": w} for e in cfg.pmmf_eta for a in cfg.pmmf_alpha
-          for w in cfg.pmmf_window]  # fmt: skip
-    gr = [{"param": p} for p in cfg.greedy_grid]
+    pm = [{"eta": e, "alpha": a, "window": w, "gamma": g} for e in cfg.pmmf_eta
+          for a in cfg.pmmf_alpha for w in cfg.pmmf_window for g in cfg.pmmf_gamma]  # fmt: skip
     q_top = float(stage.q.max())
     return {
         "pmmf": (_pmmf, _log_grid(1e-3, 1e2, n), pm),
         "cpfair": (_cpfair, _log_grid(1e-2, 1e2, n) * span / np.abs(d).max(), [{}]),
         "fairrec": (_fairrec, np.linspace(0.0, 1.0, n), [{}]),
-        "mmr_lt": (_greedy_lt("mmr"), _log_grid(1e-3, 10.0, n), gr),
-        "dpp_lt": (_greedy_lt("dpp"), _log_grid(1e-3, 10.0, n), gr),
-        "ssd_lt": (_greedy_lt("ssd"), _log_grid(1e-3, 10.0, n), gr),
+        **{f"{m}_lt": (_greedy_lt(m), _log_grid(1e-3, 10.0, n),
+                       [{"param": p} for p in getattr(cfg, f"{m}_grid")])
+           for m in ("mmr", "dpp", "ssd")},
         "cpfair_consumer": (_cpfair_consumer,
                             _log_grid(1e-2, 1e2, n) * span / (np.abs(c).max() * q_top), [{}]),
     }
@@ -363,33 +379,42 @@ def reach_level(lists: Lists, grid, level: float, steps: int, measure):
 
 
 def tune_baseline(stage: FairStage, name: str, spec, cfg: FairnessEvalConfig):
-    """The knob setting with the best validation NDCG@K over the matched exposure levels.
+    """Each matched level's knob setting with the best validation NDCG@K there.
 
-    Settings that reach more levels (of both exposure goals) win; among those, the best
-    mean NDCG@K at the levels they reach (each at the weakest strength that reaches it).
+    A baseline's tuned curve is the envelope of its settings: at every level of both
+    exposure goals the setting with the best validation NDCG@K among those that reach
+    the level (each at the weakest strength that reaches it). The sweep drawn on the
+    figure uses the overall setting: the one reaching most levels, then the best mean.
 
     Returns
     -------
-    knobs : dict
-        The chosen setting.
+    overall : dict
+        The overall setting.
+    per_level : dict
+        ``(goal, level) -> setting`` for the levels some setting reaches on validation.
     table : pandas.DataFrame
-        One row per setting: its knobs, ``reached`` and ``ndcg``.
+        One row per setting, goal and level: the knobs, ``reached`` and ``ndcg``.
     """
     fn, grid, settings = spec
     rows = []
-    for knobs in settings:
+    for j, knobs in enumerate(settings):
         lists = Lists(fn, stage, knobs, cfg.seeds[0])
-        vals = []
         for goal, levels in (("exposure", cfg.levels), ("tail", cfg.tail_levels)):
             for level in levels:
                 hit = reach_level(lists, grid, level, cfg.bisect_steps, stage.measure(goal))
-                if hit is not None:
-                    vals.append(stage.score(hit[1])[0]["ndcg"])
-        rows.append({"method": name, **knobs, "reached": len(vals),
-                     "ndcg": float(np.mean(vals)) if vals else float("nan")})  # fmt: skip
+                ndcg = stage.score(hit[1])[0]["ndcg"] if hit else np.nan
+                rows.append({"method": name, "setting": j, **knobs, "goal": goal,
+                             "level": level, "reached": hit is not None,
+                             "ndcg": ndcg})  # fmt: skip
     table = pd.DataFrame(rows)
-    best = table.sort_values(["reached", "ndcg"], ascending=False, kind="stable").index[0]
-    return settings[int(best)], table
+    per = table.groupby("setting").agg(reached=("reached", "sum"), ndcg=("ndcg", "mean"))
+    overall = settings[int(per.sort_values(["reached", "ndcg"], ascending=False,
+                                           kind="stable").index[0])]  # fmt: skip
+    per_level = {}
+    for (goal, level), g in table[table["reached"]].groupby(["goal", "level"]):
+        best = g.sort_values("ndcg", ascending=False, kind="stable").iloc[0]
+        per_level[goal, float(level)] = settings[int(best["setting"])]
+    return overall, per_level, table
 
 
 # ---------------------------------------------------------------------- the coupled solve
@@ -501,30 +526,32 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
     """
     note = progress or (lambda msg: None)
     specs_v, specs_t = baseline_specs(valid, cfg), baseline_specs(test, cfg)
-    tuned, tables = {}, []
+    tuned, per_level, tables = {}, {}, []
     for name in BASELINES:
         note(f"{test.protocol}: tuning {name} on validation")
-        tuned[name], tab = tune_baseline(valid, name, specs_v[name], cfg)
+        tuned[name], per_level[name], tab = tune_baseline(valid, name, specs_v[name], cfg)
         tables.append(tab)
-    tuned["cpfair_consumer"] = {}
+    tuned["cpfair_consumer"], per_level["cpfair_consumer"] = {}, {}
     rec, cost = _Recorder(test), []
     exact = DualConfig(tol=0.0)
     levels = matched_levels(test, cfg)
     rec.add(False, "base", "none", -1, np.nan, np.nan,
             np.argsort(-test.q, axis=1, kind="stable")[:, : cfg.k])
-    sweep = np.linspace(0.0, cfg.front_max, cfg.n_front)
+    sweep = {"exposure": np.linspace(0.0, cfg.front_max, cfg.n_front),
+             "tail": np.linspace(0.0, max(cfg.tail_levels), cfg.n_front)}
     for seed in cfg.seeds:
         note(f"{test.protocol}: coupled solve, seed {seed}")
         solvers, setup = coupled_run(test, seed, cfg)
         for goal in EXPOSURE_GOALS:
             options, oracle = solvers[goal]
-            if goal == "exposure":  # the full sweep: the figure and the cost
-                t0 = time.perf_counter()
-                fr, pos, options = coupled_levels(test, options, oracle, sweep, cfg)
+            # the full sweep of each goal: the figure; the exposure goal's is the cost
+            t0 = time.perf_counter()
+            fr, pos, options = coupled_levels(test, options, oracle, sweep[goal], cfg, goal)
+            if goal == "exposure":
                 cost.append({"method": "coupled", "seed": seed, "setup_seconds": setup,
                              "sweep_seconds": time.perf_counter() - t0,
                              "max_violation": float(fr["violation"].max())})  # fmt: skip
-                rec.add_front(fr, pos, False, "coupled", goal, seed)
+            rec.add_front(fr, pos, False, "coupled", goal, seed)
             fr, pos, options = coupled_levels(test, options, oracle, levels[goal], cfg, goal,
                                               exact)  # fmt: skip
             rec.add_front(fr, pos, True, "coupled", goal, seed)
@@ -537,6 +564,7 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
                 continue  # deterministic: one seed's lists are every seed's
             fn, grid, _ = specs_t[name]
             lists = Lists(fn, test, tuned[name], seed)
+            by_knobs = {repr(tuned[name]): lists}
             goals = ("consumer",) if name == "cpfair_consumer" else EXPOSURE_GOALS
             method = "cpfair" if name == "cpfair_consumer" else name
             if name != "cpfair_consumer":
@@ -546,12 +574,14 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
                 cost.append({"method": name, "seed": seed, "setup_seconds": 0.0,
                              "sweep_seconds": time.perf_counter() - t0, "max_violation": 0.0})
                 for theta in grid:
-                    rec.add(False, name, "exposure", seed, np.nan, float(theta), lists(theta))
+                    rec.add(False, name, "sweep", seed, np.nan, float(theta), lists(theta))
             for goal in goals:
                 measure = test.measure(goal)
                 for level in levels[goal]:
+                    knobs = per_level[name].get((goal, float(level)), tuned[name])
+                    at = by_knobs.setdefault(repr(knobs), Lists(fn, test, knobs, seed))
                     target = -level if goal == "consumer" else level
-                    hit = reach_level(lists, grid, target, cfg.bisect_steps, measure)
+                    hit = reach_level(at, grid, target, cfg.bisect_steps, measure)
                     if hit is not None and goal == "consumer" and \
                             abs(test.expected_gap(hit[1])) > level * (1 + 1e-9):
                         hit = None  # overshot to the other side: the gap is not met
@@ -561,7 +591,11 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
     out = {"tuning": pd.concat(tables, ignore_index=True), "front": pd.DataFrame(rec.front),
            "matched": pd.DataFrame(rec.matched), "cost": pd.DataFrame(cost),
            "per_user": pd.concat(rec.per_user, ignore_index=True),
-           "tuned": pd.DataFrame([{"method": k, **v} for k, v in tuned.items()]),
+           "tuned": pd.DataFrame([{"method": k, "goal": "sweep", "level": np.nan, **v}
+                                  for k, v in tuned.items()]
+                                 + [{"method": k, "goal": g, "level": x, **v}
+                                    for k, d in per_level.items()
+                                    for (g, x), v in d.items()]),
            "levels": pd.DataFrame([{"goal": g, "level": x} for g, xs in levels.items()
                                    for x in xs])}  # fmt: skip
     for v in out.values():

@@ -110,23 +110,25 @@ def unreached(matched: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["protocol", "goal", "level", "method"])
 
 
-def _curve(front: pd.DataFrame, method: str) -> pd.DataFrame:
+def _curve(front: pd.DataFrame, method: str, goal: str = "exposure") -> pd.DataFrame:
+    """A method's sweep averaged over seeds: the coupled solve's feasible levels of
+    ``goal``, a baseline's strengths."""
     f = front[front["method"] == method]
     if method == "coupled":
-        f = f[f["feasible"].astype(bool)]
-        key = "level"
-    else:
-        key = "theta"
+        f = f[f["feasible"].astype(bool) & (f["goal"] == goal)]
+    key = "level" if method == "coupled" else "theta"
     cols = ["ndcg", "min_share_ratio", "tail_share_ratio", "consumer_gap", "coverage"]
-    return f.groupby(key)[cols].mean().reset_index()
+    return f.groupby(key, dropna=False)[cols].mean().reset_index()
 
 
 def plot_fronts(front: pd.DataFrame, matched: pd.DataFrame, path) -> Path:
     """NDCG@K against both max-min shares, the consumer gap and coverage, every method.
 
-    One row per protocol; each method's curve is its sweep (the coupled solve's levels,
-    a baseline's strengths with its validated knobs) averaged over seeds; the matched
-    consumer-gap solutions are marked on the middle panel.
+    One row per protocol. A baseline's curve is its strength sweep (validated knobs)
+    averaged over seeds; the coupled solve's is its level sweep of the panel's goal (the
+    popularity buckets' on the consumer-gap and coverage panels), and its consumer-gap
+    solutions and CPFair's are marked on that panel. The y axis stops at half the base
+    ranker's NDCG@K: baselines' strongest settings fall below it.
     """
     import matplotlib
 
@@ -136,36 +138,42 @@ def plot_fronts(front: pd.DataFrame, matched: pd.DataFrame, path) -> Path:
     from moopt.files import atomic_path
 
     protos = list(dict.fromkeys(front["protocol"]))
-    fig, axes = plt.subplots(len(protos), 4, figsize=(19, 4.4 * len(protos)), squeeze=False)
+    fig, axes = plt.subplots(len(protos), 4, figsize=(19, 4.3 * len(protos) + 0.9),
+                             squeeze=False)  # fmt: skip
     methods = [m for m in LABELS if m in set(front["method"])]
     colours = dict(zip(methods, plt.get_cmap("tab10").colors, strict=False))
-    xs = (("min_share_ratio", "max-min exposure share ratio, popularity buckets"),
-          ("tail_share_ratio", "max-min share ratio, short head vs long tail"),
-          ("consumer_gap", "consumer gap: NDCG@K of the 5% most active minus the rest"),
-          ("coverage", "catalogue coverage"))  # fmt: skip
+    xs = (("min_share_ratio", "exposure", "max-min exposure share ratio, popularity buckets"),
+          ("tail_share_ratio", "tail", "max-min share ratio, short head vs long tail"),
+          ("consumer_gap", "exposure", "consumer gap: NDCG@K, 5% most active minus the rest"),
+          ("coverage", "exposure", "catalogue coverage"))  # fmt: skip
+    handles = {}
     for i, proto in enumerate(protos):
         fr = front[front["protocol"] == proto]
-        for j, (x, xlabel) in enumerate(xs):
+        top = float(fr["ndcg"].max())
+        base = float(fr.loc[fr["method"] == "base", "ndcg"].mean())
+        for j, (x, goal, xlabel) in enumerate(xs):
             ax = axes[i, j]
             for m in methods:
-                c = _curve(fr, m)
-                style = dict(marker="o", ms=3) if m != "base" else dict(marker="*", ms=12, ls="")
-                ax.plot(c[x], c["ndcg"], color=colours[m], label=LABELS[m],
-                        lw=2.2 if m == "coupled" else 1.2, **style)  # fmt: skip
+                c = _curve(fr, m, goal)
+                style = dict(marker="o", ms=3) if m != "base" else dict(marker="*", ms=13, ls="")
+                (h,) = ax.plot(c[x], c["ndcg"], color=colours[m], label=LABELS[m],
+                               lw=2.4 if m == "coupled" else 1.2, **style)  # fmt: skip
+                handles.setdefault(LABELS[m], h)
             if x == "consumer_gap":
                 mt = matched[(matched["protocol"] == proto) & (matched["goal"] == "consumer")]
                 for m, g in mt.groupby("method"):
                     g = g.groupby("level")[["consumer_gap", "ndcg"]].mean()
-                    ax.plot(g["consumer_gap"], g["ndcg"], ls="", marker="s", mfc="none",
-                            color=colours.get(m, "k"), ms=8,
-                            label=f"{LABELS.get(m, m)}, consumer-gap goal")  # fmt: skip
+                    label = f"{LABELS.get(m, m)}, consumer-gap goal"
+                    (h,) = ax.plot(g["consumer_gap"], g["ndcg"], ls="", marker="s", mfc="none",
+                                   color=colours.get(m, "k"), ms=8, label=label)  # fmt: skip
+                    handles.setdefault(label, h)
+            ax.set_ylim(0.5 * base, 1.04 * top)
             ax.set_xlabel(xlabel)
             ax.set_ylabel("NDCG@K (test)")
             ax.set_title(f"{proto} protocol")
             ax.grid(alpha=0.3)
-        axes[i, 0].legend(fontsize=7, loc="lower left")
-        axes[i, 2].legend(fontsize=6, loc="best")
-    fig.tight_layout()
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=5, fontsize=9)
+    fig.tight_layout(rect=(0, 0.9 / (4.3 * len(protos) + 0.9), 1, 1))
     path = Path(path)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")

@@ -109,7 +109,9 @@ def stages():
     cfg = FairnessEvalConfig(k=K, n_groups=3, levels=(0.3, 0.5), tail_levels=(0.6,),
                              seeds=(0, 1), n_front=5, pop_size=16, n_gen=6, rounds=2,
                              pmmf_eta=(0.01, 0.1), pmmf_alpha=(0.5,), pmmf_window=(0,),
-                             greedy_grid=(0.7,), bisect_steps=6, n_boot=200)  # fmt: skip
+                             pmmf_gamma=("uniform", "interactions"), mmr_grid=(0.7, 1.0),
+                             dpp_grid=(0.7,), ssd_grid=(0.0, 0.3), bisect_steps=6,
+                             n_boot=200)  # fmt: skip
     valid = FairStage(cands(1), "full", genres, pop, counts, cfg, transform="softmax")
     test_c = cands(2)
     test = FairStage(test_c, "full", genres, pop, counts, cfg, transform="softmax")
@@ -181,3 +183,20 @@ def test_cli_errors_name_the_option_and_the_fix(tmp_path, capsys):
     assert main(["fairness", "--candidates", missing, "--valid-candidates", missing,
                  "--out", str(tmp_path / "o"), "--levels", "0.1,2"]) != 0  # fmt: skip
     assert "--levels must be share ratios" in capsys.readouterr().err
+
+
+def test_tuning_picks_each_levels_best_validated_setting(stages):
+    from problems.fairness_eval import baseline_specs, tune_baseline
+
+    valid, *_, cfg = stages
+    spec = baseline_specs(valid, cfg)["mmr_lt"]
+    overall, per_level, table = tune_baseline(valid, "mmr_lt", spec, cfg)
+    assert len(table) == len(spec[2]) * (len(cfg.levels) + len(cfg.tail_levels))
+    reached = table[table["reached"]]
+    assert set(per_level) == {(g, float(x)) for g, x in zip(reached.goal, reached.level)}
+    for (goal, level), knobs in per_level.items():
+        rows = reached[(reached.goal == goal) & np.isclose(reached.level, level)]
+        assert knobs["param"] == rows.loc[rows["ndcg"].idxmax(), "param"]
+    # the overall setting reaches the most levels
+    counts = table.groupby("param")["reached"].sum()
+    assert counts[overall["param"]] == counts.max()
