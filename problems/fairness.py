@@ -92,6 +92,38 @@ class ArchiveOptions:
         tot = self.exposure[np.arange(self.n_users), choice].sum(axis=0)
         return tot / tot.sum()
 
+    def lists(self, choice) -> np.ndarray:
+        """The item ids every user is shown when user u shows its list ``choice[u]``.
+
+        Parameters
+        ----------
+        choice : array_like
+            ``(U,)`` int option of each user (a row of ``coupled_front``'s choices, or
+            ``RerankResult.utility_index``).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(U, K)`` int64 item ids in display order (the order the exposure counts).
+
+        Raises
+        ------
+        ValueError
+            Options built without a context (not by ``archive_options``), a ``choice`` of
+            the wrong shape or type, or one naming a padding option.
+        """
+        if self.context is None:
+            raise ValueError("these options have no context; build them with archive_options")
+        c = np.asarray(choice)
+        if c.shape != (self.n_users,) or not np.issubdtype(c.dtype, np.integer):
+            raise ValueError(f"choice must be ({self.n_users},) int, one option per user, got "
+                             f"shape {c.shape} and dtype {c.dtype}")  # fmt: skip
+        u = np.arange(self.n_users)
+        if np.any(c < 0) or np.any(c >= self.valid.shape[1]) or not self.valid[u, c].all():
+            raise ValueError("choice names options a user does not have (negative, past its "
+                             "archive, or padding); take it from coupled_front's choices")
+        return np.take_along_axis(self.context.candidates, self.positions[u, c], axis=1)
+
     def bound(self, level: float) -> np.ndarray:
         """The exposure each group needs for a max-min share of ``level``.
 

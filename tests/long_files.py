@@ -16,6 +16,7 @@ LONG_FILES = (
     "tests/moopt/test_mobo.py",
     "tests/problems/test_rerank_stream.py",
     "tests/problems/test_fairness_eval.py",
+    "notebooks/06_system_tradeoffs.ipynb",
     "notebooks/04_multimodal.ipynb",
     "tests/recommenders/test_sequential_losses.py",
     "tests/moopt/test_engine.py",

@@ -238,3 +238,31 @@ def test_consumer_gap_is_bounded_at_each_level(run):
         coupled_front(opt, None, [-0.1], goal="consumer", advantaged=adv)
     with pytest.raises(ValueError, match="goal must be"):
         coupled_front(opt, None, [0.1], goal="coverage")
+
+
+def test_lists_are_the_chosen_options_items_in_display_order(run):
+    res, q, m = run
+    opt = archive_options(res, WEIGHTS, m, q=q)
+    choice = np.minimum(np.arange(N_USERS) % 3, res.archive_size - 1)
+    lists = opt.lists(choice)
+    assert lists.shape == (N_USERS, K) and lists.dtype == np.int64
+    for u in range(N_USERS):  # the archived list, its items sorted by descending q
+        pos = res.archive_positions[u, choice[u]]
+        pos = pos[np.argsort(-q[u, pos], kind="stable")]
+        np.testing.assert_array_equal(lists[u], res.candidates[u, pos])
+    # the lists carry the exposure the options count
+    np.testing.assert_allclose(group_shares(lists, m), opt.shares(choice))
+    short = int(np.argmin(res.archive_size))
+    assert res.archive_size[short] < opt.valid.shape[1]  # some user has padding rows
+    padding = choice.copy()
+    padding[short] = opt.valid.shape[1] - 1
+    for bad, match in [(choice[:-1], "choice must be"), (choice.astype(float), "choice must be"),
+                       (-choice - 1, "options a user does not have"),
+                       (padding, "options a user does not have")]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            opt.lists(bad)
+    bare = ArchiveOptions(utility=opt.utility, accuracy=opt.accuracy, ndcg=opt.ndcg,
+                          exposure=opt.exposure, valid=opt.valid, positions=opt.positions,
+                          target=opt.target, per_list=opt.per_list)  # fmt: skip
+    with pytest.raises(ValueError, match="no context"):
+        bare.lists(choice)
