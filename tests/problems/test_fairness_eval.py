@@ -193,7 +193,8 @@ def test_tuning_picks_each_levels_best_validated_setting(stages):
     overall, per_level, table = tune_baseline(valid, "mmr_lt", spec, cfg)
     assert len(table) == len(spec[2]) * (len(cfg.levels) + len(cfg.tail_levels))
     reached = table[table["reached"]]
-    assert set(per_level) == {(g, float(x)) for g, x in zip(reached.goal, reached.level)}
+    pairs = zip(reached.goal, reached.level, strict=True)
+    assert set(per_level) == {(g, float(x)) for g, x in pairs}
     for (goal, level), knobs in per_level.items():
         rows = reached[(reached.goal == goal) & np.isclose(reached.level, level)]
         assert knobs["param"] == rows.loc[rows["ndcg"].idxmax(), "param"]
