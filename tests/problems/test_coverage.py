@@ -150,23 +150,29 @@ def test_bad_options():
         coverage_front({"utility": 1}, None, [0.5])
 
 
-def _oracle_case():
-    # two users, candidates {0, 1, 2} and {0, 1, 3}, both free lists {0, 1}
-    cand = np.array([[0, 1, 2], [0, 1, 3]])
-    q = np.array([[0.5, 0.3, 0.2], [0.6, 0.3, 0.1]])
-    pop = np.ones(4)
-    genres = np.ones((4, 1), dtype=bool)
-    member = np.ones((4, 1))
-    w = {"expected_hits": 1.0}
-    oracle = PricedListOracle(q, cand, genres, pop, 2, ("expected_hits",), w, member)
+def _oracle_options(cand, q, lists):
+    """An oracle scoring expected_hits, and options: user u's lists ``lists[u]`` (positions)."""
+    cand, q = np.asarray(cand), np.asarray(q, dtype=np.float64)
+    n_items, k = int(cand.max()) + 1, len(lists[0][0])
+    member = np.ones((n_items, 1))
+    oracle = PricedListOracle(q, cand, np.ones((n_items, 1), dtype=bool), np.ones(n_items), k,
+                              ("expected_hits",), {"expected_hits": 1.0}, member)  # fmt: skip
+    n_opt = max(len(x) for x in lists)
+    valid = np.array([[a < len(x) for a in range(n_opt)] for x in lists])
+    pos = np.array([[x[min(a, len(x) - 1)] for a in range(n_opt)] for x in lists])
+    r = np.where(valid, oracle.evaluate(pos)[:, :, 0], -np.inf)
     ctx = _Context(candidates=cand, q=None, membership=member, discount="log",
                    weights=np.ones(1), acc=0)  # fmt: skip
-    pos = np.array([[[0, 1]], [[0, 1]]])
-    F = oracle.evaluate(pos)
-    opt = ArchiveOptions(utility=F[:, :, 0], accuracy=F[:, :, 0], ndcg=F[:, :, 0],
-                         exposure=np.ones((2, 1, 1)), valid=np.ones((2, 1), dtype=bool),
-                         positions=pos, target=np.ones(1), per_list=1.0,
+    opt = ArchiveOptions(utility=r, accuracy=r, ndcg=r, exposure=np.ones(r.shape + (1,)),
+                         valid=valid, positions=pos, target=np.ones(1), per_list=1.0,
                          context=ctx)  # fmt: skip
+    return opt, oracle
+
+
+def _oracle_case():
+    # two users, candidates {0, 1, 2} and {0, 1, 3}, both free lists {0, 1}
+    q = np.array([[0.5, 0.3, 0.2], [0.6, 0.3, 0.1]])
+    opt, oracle = _oracle_options([[0, 1, 2], [0, 1, 3]], q, [[[0, 1]], [[0, 1]]])
     return opt, oracle, q
 
 
@@ -201,6 +207,22 @@ def _brute_oracle(q, k):
                 top = np.sort(q, axis=1)[:, ::-1][:, :k].sum(axis=1)
                 best = max(best, q[0, list(a)].sum() / top[0] + q[1, list(b)].sum() / top[1])
     return best
+
+
+def test_an_archived_switch_showing_an_item_twice_frees_it_for_a_swap():
+    # user 0 shows {0, 3}, both its alone, so it cannot swap; users 1 and 2 both show
+    # {4, 5}. User 1's archived {0, 1} (cost 0.18/0.7) beats its swap of 5 for 1
+    # (0.28/0.7) and shows item 0 twice: user 0 may then swap 0 for 2, the last item
+    cand = [[0, 3, 2, 5], [4, 5, 0, 1], [5, 4, 3, 0]]
+    q = [[0.5, 0.3, 0.19, 0.01], [0.3, 0.29, 0.4, 0.01], [0.5, 0.4, 0.05, 0.05]]
+    opt, oracle = _oracle_options(cand, q, [[[0, 1]], [[0, 1], [2, 3]], [[0, 1]]])
+    assert coverage_bound(opt, oracle) == 6
+    front, choices, out = coverage_front(opt, oracle, [5 / 6, 1.0])
+    assert front["feasible"].all()
+    shown = np.take_along_axis(np.array(cand), out.positions[np.arange(3), choices[-1]], axis=1)
+    assert [set(x) for x in shown] == [{2, 3}, {0, 1}, {4, 5}]
+    np.testing.assert_allclose(front["utility"] * 3, [
+        1.0 + 0.41 / 0.7 + 1.0, (0.3 + 0.19) / 0.8 + 0.41 / 0.7 + 1.0])  # fmt: skip
 
 
 def test_bad_oracle():
