@@ -21,6 +21,10 @@ it can be from the best:
      goes out, one uncovered candidate item comes in; each such list is scored exactly
      by the oracle's ``evaluate`` (gain: 1).
 
+   When no single move is left, a **chain** of two swaps: user a, whose items only it
+   shows, swaps item x for an uncovered candidate while user b takes x in (swapping out
+   its least valuable item another user also shows), the cheapest such pair first.
+
    Each user keeps one entry, its best move, in a heap; a popped entry is recomputed
    and applied only if it is still no worse than the next entry (lazy greedy). Moves
    only cover items, so an entry's ratio only rises (its gain shrinks) except when an
@@ -32,8 +36,9 @@ The greedy is exact when every move is independent of the others (each user can 
 its own items, none shared): it then takes the cheapest items first. In general it is
 a heuristic: the front reports ``free_utility``, the utility of the free choice, an
 upper bound at every level, and the tests compare it with brute force over every joint
-choice on small inputs. It can also stop short of a level that some choice reaches (a
-swap never removes an item only its user shows); that level's row is then infeasible.
+choice on small inputs. It can also stop short of a level that some choice reaches
+(when only chains of three or more users would cover another item); that level's row is
+then infeasible.
 A level above what any choice could reach is refused up front: with an oracle the
 bound is a maximum flow (each user shows at most K of its candidates, each item counts
 once), without one the items of all the archived lists together.
@@ -161,9 +166,7 @@ class _Greedy:
         if new.size == 0 or free.size == 0:
             return best
         slot = free[np.argmin(self.oracle.value[u, self.cur_pos[u, free]])]
-        lists = np.repeat(self.cur_pos[u][None], new.size, axis=0)
-        lists[:, slot] = new
-        cost = self.cur_util[u] - _evaluate_user(self.oracle, u, lists) @ self.weights
+        lists, cost = self._swap(u, slot, new)
         j = int(cost.argmin())
         if best is None or cost[j] < best[0]:
             best = (float(cost[j]), -1, lists[j])
@@ -198,9 +201,54 @@ class _Greedy:
                     self.version[v] += 1
                     self._push(int(v))
 
+    def _swap(self, u: int, slot: int, new_pos: np.ndarray):
+        """User u's current list with ``slot`` replaced by each of ``new_pos``: (lists, costs)."""
+        lists = np.repeat(self.cur_pos[u][None], new_pos.size, axis=0)
+        lists[:, slot] = new_pos
+        return lists, self.cur_util[u] - _evaluate_user(self.oracle, u, lists) @ self.weights
+
+    def chain(self):
+        """The cheapest two-user chain covering one more item, or None.
+
+        User a, whose items only it shows, swaps item x for an uncovered candidate while
+        user b, who has x among its candidates, swaps its least valuable item shown twice
+        for x: x stays covered and one item more is. Tried only when no single move is
+        left; returns the two moves ``[(a, move), (b, move)]``.
+        """
+        if self.oracle is None:
+            return None
+        shown = self.cand[np.arange(self.cand.shape[0])[:, None], self.cur_pos]
+        spare = self.count[shown] >= 2
+        best = None
+        for a in np.flatnonzero((self.count[self.cand] == 0).any(axis=1)):
+            new = np.flatnonzero(self.count[self.cand[a]] == 0)
+            for slot, x in enumerate(shown[a]):
+                takers = np.flatnonzero((self.cand == x).any(axis=1) & spare.any(axis=1))
+                takers = takers[takers != a]
+                if takers.size == 0:
+                    continue
+                lists_a, cost_a = self._swap(a, slot, new)
+                for b in takers:
+                    free = np.flatnonzero(spare[b])
+                    slot_b = free[np.argmin(self.oracle.value[b, self.cur_pos[b, free]])]
+                    lists_b, cost_b = self._swap(int(b), slot_b, np.flatnonzero(self.cand[b] == x))
+                    total = float(cost_a.min() + cost_b[0])
+                    if best is None or total < best[0]:
+                        i = int(cost_a.argmin())
+                        best = (total, [(int(a), (float(cost_a[i]), -1, lists_a[i])),
+                                        (int(b), (float(cost_b[0]), -1, lists_b[0]))])  # fmt: skip
+        return None if best is None else best[1]
+
     def reach(self, target: int) -> None:
-        """Make moves until ``target`` items are covered or no move is left."""
-        while self.covered < target and self.heap:
+        """Make moves until ``target`` items are covered or no move (or chain) is left."""
+        while self.covered < target:
+            if not self.heap:
+                moves = self.chain()
+                if moves is None:
+                    return
+                for u, move in moves:
+                    self._apply(u, move)
+                continue
             _, u, ver = heapq.heappop(self.heap)
             if ver != self.version[u]:
                 continue

@@ -194,19 +194,38 @@ def test_oracle_swaps_the_least_valuable_shared_item_for_an_uncovered_one():
     np.testing.assert_allclose(front["utility"] * 2, [2 - 0.1 / 0.8, 2 - 0.1 / 0.8 - 0.5 / 0.9])
     # the best pair showing all four items is {1, 2} and {0, 3}: 0.625 + 0.7/0.9; the
     # greedy, having swapped user 0 first, is 0.0833 short of it
-    assert _brute_oracle(q, 2) == pytest.approx(0.625 + 0.7 / 0.9)
+    assert _brute_oracle([[0, 1, 2], [0, 1, 3]], q, 2, 4) == pytest.approx(0.625 + 0.7 / 0.9)
 
 
-def _brute_oracle(q, k):
-    """Best total expected_hits over every pair of K-lists showing all four items."""
-    cand = [[0, 1, 2], [0, 1, 3]]
+def _brute_oracle(cand, q, k: int, need: int) -> float:
+    """Best total expected_hits over every joint choice of K-lists showing ``need`` items."""
+    cand, q = np.asarray(cand), np.asarray(q, dtype=np.float64)
+    top = -np.sort(-q, axis=1)[:, :k].sum(axis=1)
+    per_user = [[(set(cand[u, list(c)]), q[u, list(c)].sum() / top[u])
+                 for c in itertools.combinations(range(cand.shape[1]), k)]
+                for u in range(cand.shape[0])]  # fmt: skip
     best = -np.inf
-    for a in itertools.combinations(range(3), k):
-        for b in itertools.combinations(range(3), k):
-            if len({cand[0][i] for i in a} | {cand[1][i] for i in b}) == 4:
-                top = np.sort(q, axis=1)[:, ::-1][:, :k].sum(axis=1)
-                best = max(best, q[0, list(a)].sum() / top[0] + q[1, list(b)].sum() / top[1])
+    for pick in itertools.product(*per_user):
+        if len(set().union(*(p[0] for p in pick))) >= need:
+            best = max(best, sum(p[1] for p in pick))
     return best
+
+
+def test_a_chain_of_two_swaps_covers_what_no_single_move_can():
+    # user 0 shows {0, 1}, both its alone, and alone has item 2; users 1 and 2 show
+    # {3, 4} and have item 0 or 1 among their candidates. No single move shows item 2;
+    # the chain "user 0 swaps 1 for 2 (0.1/0.8), user 2 swaps 4 for 1 (0.2/0.9)" does,
+    # cheaper than "user 0 swaps 0 for 2 (0.3/0.8), user 1 swaps 4 for 0 (0.1/0.8)"
+    cand = [[0, 1, 2], [3, 4, 0], [3, 4, 1]]
+    q = [[0.5, 0.3, 0.2], [0.5, 0.3, 0.2], [0.6, 0.3, 0.1]]
+    opt, oracle = _oracle_options(cand, q, [[[0, 1]]] * 3)
+    front, choices, out = coverage_front(opt, oracle, [1.0])
+    assert front["feasible"].all() and front["moves"][0] == 2
+    shown = np.take_along_axis(np.array(cand), out.positions[np.arange(3), choices[0]], axis=1)
+    assert [set(x) for x in shown] == [{0, 2}, {3, 4}, {3, 1}]
+    total = 3 - 0.1 / 0.8 - 0.2 / 0.9
+    assert front["utility"][0] * 3 == pytest.approx(total)
+    assert _brute_oracle(cand, q, 2, 5) == pytest.approx(total)  # the best there is
 
 
 def test_an_archived_switch_showing_an_item_twice_frees_it_for_a_swap():
