@@ -53,7 +53,8 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix
+from scipy.optimize import linprog
+from scipy.sparse import csr_matrix, vstack
 from scipy.sparse.csgraph import maximum_flow
 
 from problems.fairness import ArchiveOptions, PricedListOracle
@@ -98,6 +99,89 @@ def coverage_bound(options: ArchiveOptions, oracle: PricedListOracle | None = No
     cap = np.concatenate([np.full(n_users, k), np.ones(n_users * n_cand + uniq.size)])
     graph = csr_matrix((cap.astype(np.int32), (rows, cols)), shape=(n_nodes, n_nodes))
     return int(maximum_flow(graph, src, sink).flow_value)
+
+
+#: The objectives that are sums over a list's items, so the LP bound is exact for them.
+ADDITIVE = ("expected_hits", "novelty")
+
+
+def coverage_lp_bound(options: ArchiveOptions, oracle: PricedListOracle, levels, *,
+                      n_items: int | None = None) -> np.ndarray:  # fmt: skip
+    """The most mean utility any lists of K candidates reach at each coverage level.
+
+    With a utility that is a sum over the list's items (weights only on ``ADDITIVE``
+    objectives), the best choice of lists showing at least T items is a linear
+    programme: x_ui in [0, 1] shows item i to user u, ``sum_i x_ui = K``, y_i <= 1 counts
+    item i as shown only if ``y_i <= sum_u x_ui``, ``sum_i y_i >= T``; maximise
+    ``sum x_ui v_ui`` with v the oracle's item values. Its value bounds every choice of
+    lists from above, the greedy's included; its constraints are those of a flow
+    network (users to items, items to a covering node with a lower bound of T), so the
+    bound is attained by whole lists: it is the optimum, and the greedy's distance to it
+    is exact. Solved by HiGHS (``scipy.optimize.linprog``).
+
+    Parameters
+    ----------
+    options : ArchiveOptions
+        The users' options (their context gives the candidates and utility weights).
+    oracle : PricedListOracle
+        Its ``value`` are the items' utilities; built with the options' utility.
+    levels : iterable of float
+        Coverage levels, shares of the catalogue in ``(0, 1]``.
+    n_items : int, optional
+        Catalogue size; default the rows of the options' ``membership``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(L,)`` the bound on the mean utility per user, levels in ascending order.
+
+    Raises
+    ------
+    ValueError
+        A utility weighing a non-additive objective, an oracle whose item values do not
+        give the options' utilities, bad levels or ``n_items`` (as ``coverage_front``),
+        or a level no choice reaches.
+    """
+    if oracle is None:
+        raise ValueError("coverage_lp_bound needs the oracle (its item values)")
+    lv, n = _check(options, oracle, levels, n_items)
+    weights = options.context.weights
+    other = [name for name, w in zip(oracle.packed.names, weights, strict=True)
+             if w != 0 and name not in ADDITIVE]  # fmt: skip
+    if other:
+        raise ValueError(f"the LP bound needs a utility that sums over items ({ADDITIVE}); "
+                         f"this one also weighs {other}")  # fmt: skip
+    ok = options.valid
+    summed = np.take_along_axis(oracle.value, options.positions.reshape(options.n_users, -1),
+                                axis=1).reshape(options.positions.shape).sum(axis=2)  # fmt: skip
+    if not np.allclose(summed[ok], options.utility[ok], rtol=1e-9, atol=1e-9):
+        raise ValueError("the oracle's item values do not sum to the options' utilities; "
+                         "build the oracle with the options' utility weights")  # fmt: skip
+    cand = options.context.candidates
+    n_users, n_cand = cand.shape
+    uniq, col = np.unique(cand, return_inverse=True)
+    n_x = n_users * n_cand
+    x, y = np.arange(n_x), n_x + np.arange(uniq.size)
+    width = n_x + uniq.size
+    per_user = csr_matrix((np.ones(n_x), (x // n_cand, x)), shape=(n_users, width))
+    shows = csr_matrix((np.concatenate([-np.ones(n_x), np.ones(uniq.size)]),
+                        (np.concatenate([col.ravel(), y - n_x]), np.concatenate([x, y]))),
+                       shape=(uniq.size, width))  # fmt: skip
+    covers = csr_matrix((-np.ones(uniq.size), (np.zeros(uniq.size, int), y)), shape=(1, width))
+    a_ub = vstack([shows, covers]).tocsr()
+    cost = np.concatenate([-oracle.value.ravel(), np.zeros(uniq.size)])
+    k = options.positions.shape[2]
+    out = []
+    for level in lv:
+        need = math.ceil(level * n - 1e-9)
+        res = linprog(cost, A_ub=a_ub, b_ub=np.concatenate([np.zeros(uniq.size), [-need]]),
+                      A_eq=per_user, b_eq=np.full(n_users, float(k)), bounds=(0, 1),
+                      method="highs")  # fmt: skip
+        if res.status != 0:
+            raise ValueError(f"coverage level {level:g} is out of reach of lists of K "
+                             f"candidates ({res.message}); lower the level")  # fmt: skip
+        out.append(-res.fun / n_users)
+    return np.array(out)
 
 
 def _candidates(options: ArchiveOptions) -> np.ndarray:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import moopt
-from problems.coverage import coverage_bound, coverage_front
+from problems.coverage import coverage_bound, coverage_front, coverage_lp_bound
 from problems.fairness import ArchiveOptions, PricedListOracle, _Context, archive_options
 from recommenders.metrics import catalog_coverage, popularity_groups
 
@@ -242,6 +242,39 @@ def test_an_archived_switch_showing_an_item_twice_frees_it_for_a_swap():
     assert [set(x) for x in shown] == [{2, 3}, {0, 1}, {4, 5}]
     np.testing.assert_allclose(front["utility"] * 3, [
         1.0 + 0.41 / 0.7 + 1.0, (0.3 + 0.19) / 0.8 + 0.41 / 0.7 + 1.0])  # fmt: skip
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_lp_bound_is_the_optimum_over_all_lists_and_bounds_the_greedy(seed):
+    # the LP over lists of any K candidates is a flow problem: its value is attained,
+    # so it equals brute force over every joint choice of K-subsets
+    rng = np.random.default_rng(seed)
+    n_users, n_cand, k = 3, 4, 2
+    cand = np.stack([rng.choice(7, n_cand, replace=False) for _ in range(n_users)])
+    q = rng.uniform(0.01, 0.99, (n_users, n_cand)).round(2)
+    top = np.argsort(-q, axis=1, kind="stable")[:, :k]
+    opt, oracle = _oracle_options(cand, q, [[list(t)] for t in top])
+    n_items = int(cand.max()) + 1
+    most = coverage_bound(opt, oracle)
+    levels = np.arange(1, most + 1) / n_items
+    bound = coverage_lp_bound(opt, oracle, levels)
+    for need, b in zip(range(1, most + 1), bound, strict=True):
+        assert b * n_users == pytest.approx(_brute_oracle(cand, q, k, need), abs=1e-9)
+    front, _, _ = coverage_front(opt, oracle, levels)
+    assert np.all(front["utility"] <= bound + 1e-9)
+
+
+def test_lp_bound_refuses_a_utility_it_cannot_bound(run):
+    opt, oracle, _ = run  # its utility weighs diversity, not a sum over items
+    with pytest.raises(ValueError, match=r"also weighs \['diversity'\]"):
+        coverage_lp_bound(opt, oracle, [0.5])
+    opt, oracle, _ = _oracle_case()
+    opt.utility = opt.utility * 2
+    with pytest.raises(ValueError, match="item values do not sum to the options' utilities"):
+        coverage_lp_bound(opt, oracle, [0.75])
+    with pytest.raises(ValueError, match="needs the oracle"):
+        coverage_lp_bound(opt, None, [0.75])
 
 
 def test_bad_oracle():
