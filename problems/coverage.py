@@ -35,8 +35,9 @@ it can be from the best:
 The greedy is exact when every move is independent of the others (each user can add
 its own items, none shared): it then takes the cheapest items first. In general it is
 a heuristic: the front reports ``free_utility``, the utility of the free choice, an
-upper bound at every level, and the tests compare it with brute force over every joint
-choice on small inputs. It can also stop short of a level that some choice reaches
+upper bound at every level; for utilities that sum over a list's items
+``coverage_lp_bound`` gives the optimum itself (a flow LP), and the tests compare the
+greedy with brute force over every joint choice on small inputs. It can also stop short of a level that some choice reaches
 (when only chains of three or more users would cover another item); that level's row is
 then infeasible.
 A level above what any choice could reach is refused up front: with an oracle the
