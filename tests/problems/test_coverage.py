@@ -261,8 +261,12 @@ def test_lp_bound_is_the_optimum_over_all_lists_and_bounds_the_greedy(seed):
     bound = coverage_lp_bound(opt, oracle, levels)
     for need, b in zip(range(1, most + 1), bound, strict=True):
         assert b * n_users == pytest.approx(_brute_oracle(cand, q, k, need), abs=1e-9)
-    front, _, _ = coverage_front(opt, oracle, levels)
+    front, choices, out = coverage_front(opt, oracle, levels)
     assert np.all(front["utility"] <= bound + 1e-9)
+    for row, choice in zip(front.itertuples(), choices, strict=True):
+        lists = np.take_along_axis(cand, out.positions[np.arange(n_users), choice], axis=1)
+        assert row.items == np.unique(lists).size  # what the chosen lists show
+        assert row.utility == pytest.approx(float(out.utility[np.arange(n_users), choice].mean()))
 
 
 def test_lp_bound_refuses_a_utility_it_cannot_bound(run):
