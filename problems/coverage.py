@@ -37,12 +37,12 @@ its own items, none shared): it then takes the cheapest items first. In general 
 a heuristic: the front reports ``free_utility``, the utility of the free choice, an
 upper bound at every level; for utilities that sum over a list's items
 ``coverage_lp_bound`` gives the optimum itself (a flow LP), and the tests compare the
-greedy with brute force over every joint choice on small inputs. It can also stop short of a level that some choice reaches
-(when only chains of three or more users would cover another item); that level's row is
-then infeasible.
-A level above what any choice could reach is refused up front: with an oracle the
-bound is a maximum flow (each user shows at most K of its candidates, each item counts
-once), without one the items of all the archived lists together.
+greedy with brute force over every joint choice on small inputs. It can also stop short
+of a level that some choice reaches (when only chains of three or more users would cover
+another item); that level's row is then infeasible. A level above what any choice
+could reach is refused up front: with an oracle the bound is a maximum flow (each user
+shows at most K of its candidates, each item counts once), without one the items of all
+the archived lists together.
 """
 
 from __future__ import annotations
