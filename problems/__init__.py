@@ -3,8 +3,8 @@ behind the CLI.
 
 One case study per pair of modules: ``<case>.py`` holds its Problem (re-ranking:
 ``rerank``; BOOML: ``loss_weight``; PMORS: ``pareto_stationarity``; DWL: ``dwl`` and
-``domain_weight``; provider exposure over every user's archive: ``fairness``, its study in
-``fairness_eval`` and ``fairness_report``) and
+``domain_weight``; provider exposure over every user's archive: ``fairness``, catalogue
+coverage over it: ``coverage``, their study in ``fairness_eval`` and ``fairness_report``) and
 ``<case>_eval.py`` the experiment the CLI runs; DuAF-MAT is a base ranker, so only its
 experiment lives here (``multimodal_eval``). Each case study is at most two or three
 modules, so a flat package keeps imports short (``from problems.dwl import dwl_job``)

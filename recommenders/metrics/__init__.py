@@ -19,7 +19,7 @@ Modules
 * ``accuracy``: hit matrices, HR, Precision, Recall, NDCG, MRR.
 * ``beyond_accuracy``: Div, ILD, novelty, ARP, exposure, coverage, Gini, entropies.
 * ``system``: system-level goals over all users' lists: position-weighted group exposure
-  and its shares, max-min share, gap to a target, consumer group gap, item groups.
+    and its shares, max-min share, gap to a target, consumer group gap, item groups.
 * ``tradeoff``: F-beta, ResSum, HarMean.
 * ``reports``: ``accuracy_report``, ``beyond_accuracy_report``, ``per_domain_accuracy``.
 

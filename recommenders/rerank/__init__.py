@@ -30,11 +30,11 @@ Modules
 * ``spectrum``: SSD, ``ssd`` and ``ssd_batch``.
 * ``exploration``: ``epsilon_greedy`` and ``epsilon_greedy_batch``.
 * ``cpfair``: CPFair, ``cpfair_batch`` (consumer and producer group gaps, exact greedy)
-  and ``cpfair_weights``.
+    and ``cpfair_weights``.
 * ``fairrec``: FairRec, ``fairrec_batch`` (greedy round robin with a producer exposure
-  guarantee).
+    guarantee).
 * ``pmmf``: P-MMF, ``pmmf_batch`` (provider max-min fair re-ranking by online dual
-  mirror descent) and its dual projection ``project_dual``.
+    mirror descent) and its dual projection ``project_dual``.
 
 Every public name is importable from ``recommenders.rerank`` itself.
 """
