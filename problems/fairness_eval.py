@@ -43,7 +43,10 @@ LABELS = {
 #: P-MMF sets it) and CPFair's short head against the long tail, each group's target
 #: its share of the catalogue (equal exposure per item).
 EXPOSURE_GOALS = ("exposure", "tail")
-GOALS = (*EXPOSURE_GOALS, "consumer")
+#: The goals every method is brought to by its strength (the consumer gap: only the
+#: coupled solve and CPFair have one).
+LIST_GOALS = (*EXPOSURE_GOALS, "coverage")
+GOALS = (*LIST_GOALS, "consumer")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class FairnessEvalConfig:
     tail_levels : tuple of float, default (0.6, 0.7, 0.8, 0.9)
         Matched levels of the short head's and long tail's max-min share ratio, with
         targets proportional to their sizes.
+    coverage_gains : tuple of float, default (0.05, 0.1, 0.15, 0.2)
+        Matched catalogue coverage levels, as gains over the base lists' coverage.
     gap_fractions : tuple of float, default (0.75, 0.5, 0.25)
         Matched consumer-gap levels, as fractions of the base lists' absolute gap in
         expected NDCG@K.
@@ -103,6 +108,7 @@ class FairnessEvalConfig:
     n_groups: int = 5
     levels: tuple[float, ...] = (0.05, 0.10, 0.15, 0.20)
     tail_levels: tuple[float, ...] = (0.6, 0.7, 0.8, 0.9)
+    coverage_gains: tuple[float, ...] = (0.05, 0.10, 0.15, 0.20)
     gap_fractions: tuple[float, ...] = (0.75, 0.5, 0.25)
     front_max: float = 0.22
     n_front: int = 20
@@ -128,6 +134,8 @@ class FairnessEvalConfig:
             v = getattr(self, name)
             if not v or not all(0.0 < x < 1.0 for x in v):
                 raise ValueError(f"{name} must be share ratios in (0, 1), got {v}")
+        if not all(0.0 < x < 1.0 for x in self.coverage_gains):
+            raise ValueError(f"coverage_gains must be in (0, 1), got {self.coverage_gains}")
         if not all(0.0 <= x < 1.0 for x in self.gap_fractions):
             raise ValueError(f"gap_fractions must be in [0, 1), got {self.gap_fractions}")
         if not 0.0 < self.front_max <= 1.0:
@@ -205,11 +213,17 @@ class FairStage:
     def measure(self, goal: str):
         """``pos -> value`` rising with ``goal``: a share ratio, or the consumer gap of
         expected NDCG@K signed so that it rises towards 0 from the base lists' side."""
+        if goal == "coverage":
+            return lambda pos: self.coverage(pos)
         if goal == "consumer":  # the gap moves from the base lists' sign towards 0
             base = np.argsort(-self.q, axis=1, kind="stable")[:, : self.cfg.k]
             sign = 1.0 if self.expected_gap(base) >= 0 else -1.0
             return lambda pos: -sign * self.expected_gap(pos)
         return lambda pos: self.share(pos, goal)
+
+    def coverage(self, pos: np.ndarray) -> float:
+        """Share of the catalogue the lists show at least once."""
+        return np.unique(np.take_along_axis(self.items, pos, axis=1)).size / self.pop.size
 
     def expected_gap(self, pos: np.ndarray) -> float:
         """Consumer gap of the lists' expected NDCG@K (from the scores, no labels)."""
@@ -383,7 +397,7 @@ def tune_baseline(stage: FairStage, name: str, spec, cfg: FairnessEvalConfig):
     """Each matched level's knob setting with the best validation NDCG@K there.
 
     A baseline's tuned curve is the envelope of its settings: at every level of both
-    exposure goals the setting with the best validation NDCG@K among those that reach
+    list goals the setting with the best validation NDCG@K among those that reach
     the level (each at the weakest strength that reaches it). The sweep drawn on the
     figure uses the overall setting: the one reaching most levels, then the best mean.
 
@@ -392,7 +406,9 @@ def tune_baseline(stage: FairStage, name: str, spec, cfg: FairnessEvalConfig):
     overall : dict
         The overall setting.
     per_level : dict
-        ``(goal, level) -> setting`` for the levels some setting reaches on validation.
+        ``(goal, index of the level) -> setting`` for the levels some setting reaches on
+        validation (coverage levels are relative to each stage's base lists, so levels
+        are matched by their index).
     table : pandas.DataFrame
         One row per setting, goal and level: the knobs, ``reached`` and ``ndcg``.
     """
@@ -400,21 +416,21 @@ def tune_baseline(stage: FairStage, name: str, spec, cfg: FairnessEvalConfig):
     rows = []
     for j, knobs in enumerate(settings):
         lists = Lists(fn, stage, knobs, cfg.seeds[0])
-        for goal, levels in (("exposure", cfg.levels), ("tail", cfg.tail_levels)):
-            for level in levels:
+        for goal in LIST_GOALS:
+            for i, level in enumerate(matched_levels(stage, cfg)[goal]):
                 hit = reach_level(lists, grid, level, cfg.bisect_steps, stage.measure(goal))
                 ndcg = stage.score(hit[1])[0]["ndcg"] if hit else np.nan
                 rows.append({"method": name, "setting": j, **knobs, "goal": goal,
-                             "level": level, "reached": hit is not None,
+                             "index": i, "level": level, "reached": hit is not None,
                              "ndcg": ndcg})  # fmt: skip
     table = pd.DataFrame(rows)
     per = table.groupby("setting").agg(reached=("reached", "sum"), ndcg=("ndcg", "mean"))
     overall = settings[int(per.sort_values(["reached", "ndcg"], ascending=False,
                                            kind="stable").index[0])]  # fmt: skip
     per_level = {}
-    for (goal, level), g in table[table["reached"]].groupby(["goal", "level"]):
+    for (goal, i), g in table[table["reached"]].groupby(["goal", "index"]):
         best = g.sort_values("ndcg", ascending=False, kind="stable").iloc[0]
-        per_level[goal, float(level)] = settings[int(best["setting"])]
+        per_level[goal, int(i)] = settings[int(best["setting"])]
     return overall, per_level, table
 
 
@@ -475,6 +491,31 @@ def coupled_levels(stage, options, oracle, levels, cfg, goal="exposure", config=
     return front, [options.positions[u, ch] for ch in choices], options
 
 
+def coupled_coverage(stage, options, oracle, levels):
+    """The coupled coverage greedy (``problems.coverage.coverage_front``) at the levels
+    below what any choice can show; rows with a ``violation`` (relative shortfall).
+
+    Returns
+    -------
+    front : pandas.DataFrame
+        ``coverage_front``'s rows with ``violation`` added.
+    positions : list of numpy.ndarray
+        ``(U, K)`` positions per row.
+    """
+    from .coverage import coverage_bound, coverage_front
+
+    n = stage.pop.size
+    top = coverage_bound(options, oracle) / n
+    levels = [x for x in levels if x <= top + 1e-12]
+    if not levels:
+        return pd.DataFrame(columns=["level", "feasible", "violation"]), []
+    front, choices, grown = coverage_front(options, oracle, levels, n_items=n)
+    need = np.ceil(front["level"].to_numpy() * n - 1e-9)  # items a level asks for
+    front["violation"] = np.maximum(0.0, need - front["items"].to_numpy()) / need
+    u = np.arange(stage.n_users)
+    return front, [grown.positions[u, ch] for ch in choices]
+
+
 # ----------------------------------------------------------------------------- a protocol
 
 
@@ -505,12 +546,14 @@ class _Recorder:
                      feasible=bool(row.feasible), violation=float(row.violation))
 
 
-def matched_levels(test: FairStage, cfg: FairnessEvalConfig) -> dict[str, list[float]]:
-    """Each goal's matched levels on the test stage (the consumer levels are fractions of
-    the base lists' absolute gap in expected NDCG@K)."""
-    base = np.argsort(-test.q, axis=1, kind="stable")[:, : cfg.k]
-    gap = abs(test.expected_gap(base))
+def matched_levels(stage: FairStage, cfg: FairnessEvalConfig) -> dict[str, list[float]]:
+    """Each goal's matched levels on a stage: the coverage levels are gains over the base
+    lists' coverage (at most 1), the consumer levels fractions of their absolute gap in
+    expected NDCG@K."""
+    base = np.argsort(-stage.q, axis=1, kind="stable")[:, : cfg.k]
+    gap, cov = abs(stage.expected_gap(base)), stage.coverage(base)
     return {"exposure": list(cfg.levels), "tail": list(cfg.tail_levels),
+            "coverage": sorted({min(cov + g, 1.0) for g in cfg.coverage_gains}),
             "consumer": [f * gap for f in cfg.gap_fractions] if gap > 0 else []}  # fmt: skip
 
 
@@ -539,7 +582,9 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
     rec.add(False, "base", "none", -1, np.nan, np.nan,
             np.argsort(-test.q, axis=1, kind="stable")[:, : cfg.k])
     sweep = {"exposure": np.linspace(0.0, cfg.front_max, cfg.n_front),
-             "tail": np.linspace(0.0, max(cfg.tail_levels), cfg.n_front)}
+             "tail": np.linspace(0.0, max(cfg.tail_levels), cfg.n_front),
+             "coverage": np.linspace(levels["coverage"][0] - min(cfg.coverage_gains),
+                                     levels["coverage"][-1], cfg.n_front)[1:]}
     for seed in cfg.seeds:
         note(f"{test.protocol}: coupled solve, seed {seed}")
         solvers, setup = coupled_run(test, seed, cfg)
@@ -560,13 +605,17 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
                 fr, pos, _ = coupled_levels(test, options, oracle, levels["consumer"], cfg,
                                             "consumer", exact)  # fmt: skip
                 rec.add_front(fr, pos, True, "coupled", "consumer", seed)
+            if goal == "exposure":
+                for matched, lv in ((False, sweep["coverage"]), (True, levels["coverage"])):
+                    fr, pos = coupled_coverage(test, options, oracle, lv)
+                    rec.add_front(fr, pos, matched, "coupled", "coverage", seed)
         for name in (*BASELINES, "cpfair_consumer"):
             if name not in ("pmmf", "fairrec") and seed != cfg.seeds[0]:
                 continue  # deterministic: one seed's lists are every seed's
             fn, grid, _ = specs_t[name]
             lists = Lists(fn, test, tuned[name], seed)
             by_knobs = {repr(tuned[name]): lists}
-            goals = ("consumer",) if name == "cpfair_consumer" else EXPOSURE_GOALS
+            goals = ("consumer",) if name == "cpfair_consumer" else LIST_GOALS
             method = "cpfair" if name == "cpfair_consumer" else name
             if name != "cpfair_consumer":
                 t0 = time.perf_counter()
@@ -578,11 +627,11 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
                     rec.add(False, name, "sweep", seed, np.nan, float(theta), lists(theta))
             for goal in goals:
                 measure = test.measure(goal)
-                for level in levels[goal]:
+                for i, level in enumerate(levels[goal]):
                     target = -level if goal == "consumer" else level
                     # the level's validated setting; where its lists fall short of the
                     # level on test, the overall one (reaching needs no labels)
-                    for knobs in (per_level[name].get((goal, float(level))), tuned[name]):
+                    for knobs in (per_level[name].get((goal, i)), tuned[name]):
                         if knobs is None:
                             continue
                         at = by_knobs.setdefault(repr(knobs), Lists(fn, test, knobs, seed))

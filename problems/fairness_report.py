@@ -145,7 +145,7 @@ def plot_fronts(front: pd.DataFrame, matched: pd.DataFrame, path) -> Path:
     xs = (("min_share_ratio", "exposure", "max-min exposure share ratio, popularity buckets"),
           ("tail_share_ratio", "tail", "max-min share ratio, short head vs long tail"),
           ("consumer_gap", "exposure", "consumer gap: NDCG@K, 5% most active minus the rest"),
-          ("coverage", "exposure", "catalogue coverage"))  # fmt: skip
+          ("coverage", "coverage", "catalogue coverage"))  # fmt: skip
     handles = {}
     for i, proto in enumerate(protos):
         fr = front[front["protocol"] == proto]

@@ -11,11 +11,12 @@ DESCRIPTION = """\
 The system-level study on one model's candidates (moopt train writes both files). Providers
 are equal-size popularity buckets (max-min exposure share, position-weighted) and, second,
 the short head against the long tail (targets proportional to their sizes); consumers are
-the 5% most active users against the rest. Methods: the coupled dual solve over every
-user's archive with column generation (moopt), P-MMF, CPFair, FairRec, and MMR, DPP and
-SSD with a long-tail bonus. Knobs are tuned on validation; on test every method is brought
-to each matched level by its fairness strength alone (exposure needs no labels), NDCG@K
-and HR@K are scored once, and the coupled solve is compared with each baseline over users
+the 5% most active users against the rest; coverage is the share of the catalogue shown at
+all. Methods: the coupled dual solve over every user's archive with column generation
+(moopt; a greedy for coverage), P-MMF, CPFair, FairRec, and MMR, DPP and SSD with a
+long-tail bonus. Knobs are tuned on validation; on test every method is brought to each
+matched level by its fairness strength alone (these goals need no labels), NDCG@K and
+HR@K are scored once, and the coupled solve is compared with each baseline over users
 (bootstrap CI) and over seeds, Holm-corrected. Writes fairness_summary.md, the fronts,
 matched lists' metrics, comparison, cost and tuning tables (CSV), fairness.png and
 run.json.

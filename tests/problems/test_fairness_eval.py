@@ -127,8 +127,8 @@ def study(stages):
 def test_every_matched_list_meets_its_level(study, stages):
     test = stages[1]
     m = study["matched"]
-    assert len(m) and set(m["goal"]) >= {"exposure", "tail"}
-    col = {"exposure": "min_share_ratio", "tail": "tail_share_ratio"}
+    assert len(m) and set(m["goal"]) >= {"exposure", "tail", "coverage"}
+    col = {"exposure": "min_share_ratio", "tail": "tail_share_ratio", "coverage": "coverage"}
     for goal, c in col.items():
         g = m[m["goal"] == goal]
         assert (g[c] >= g["level"] - 1e-12).all()
@@ -191,12 +191,13 @@ def test_tuning_picks_each_levels_best_validated_setting(stages):
     valid, *_, cfg = stages
     spec = baseline_specs(valid, cfg)["mmr_lt"]
     overall, per_level, table = tune_baseline(valid, "mmr_lt", spec, cfg)
-    assert len(table) == len(spec[2]) * (len(cfg.levels) + len(cfg.tail_levels))
+    n_levels = len(cfg.levels) + len(cfg.tail_levels) + len(cfg.coverage_gains)
+    assert len(table) == len(spec[2]) * n_levels
     reached = table[table["reached"]]
-    pairs = zip(reached.goal, reached.level, strict=True)
-    assert set(per_level) == {(g, float(x)) for g, x in pairs}
-    for (goal, level), knobs in per_level.items():
-        rows = reached[(reached.goal == goal) & np.isclose(reached.level, level)]
+    pairs = zip(reached.goal, reached["index"], strict=True)
+    assert set(per_level) == {(g, int(i)) for g, i in pairs}
+    for (goal, i), knobs in per_level.items():
+        rows = reached[(reached.goal == goal) & (reached["index"] == i)]
         assert knobs["param"] == rows.loc[rows["ndcg"].idxmax(), "param"]
     # the overall setting reaches the most levels
     counts = table.groupby("param")["reached"].sum()
