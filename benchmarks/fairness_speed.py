@@ -29,14 +29,15 @@ the target share of the total exposure per group; ``--step``, default 4: with
 and the greedy repair, one switch per pass over all options, takes over) reports its
 seconds per round, its first feasible round and the setup, repair and tightening time
 around the rounds. Both run block by block (``--block`` units) on the
-float32 arrays; at ``--check-users`` units the blocked solve is compared with the dense
+float32 arrays (``--dense``: float64 copies in one block, the dense path, for its
+memory); at ``--check-users`` units the blocked solve is compared with the dense
 one (float64 copies, one block) for identical results. The issue's target: one round
 over 10^6 users under a minute.
 
     python -m benchmarks.fairness_speed [--part sweep|round|all] [--out runs/fairness-speed]
         [--candidates runs/sasrec/candidates.npz] [--levels 20]
         [--users 1000000] [--options 50] [--groups 5] [--rounds 20] [--level 0.8] [--step 4]
-        [--block 16384] [--check-users 20000] [--seed 0]
+        [--block 16384] [--check-users 20000] [--dense] [--seed 0]
 
 Writes ``--out/fairness_sweep.{json,md,csv}`` and ``--out/fairness_round.{json,md}``
 atomically; the markdown tables are printed too. Times are wall seconds on whatever else
@@ -122,7 +123,10 @@ def run_round(args) -> dict:
     u, a, g = args.users, args.options, args.groups
     t = time.perf_counter()
     r, c, valid = synthetic(u, a, g, args.seed)
-    out = {"users": u, "options": a, "groups": g, "block": args.block,
+    block = None if args.dense else args.block
+    if args.dense:  # what the dense path holds: float64 arrays, passes over every unit
+        r, c = r.astype(np.float64), c.astype(np.float64)
+    out = {"users": u, "options": a, "groups": g, "block": block,
            "generate_s": time.perf_counter() - t, "rss_after_generate_gb": _rss_gb(),
            "arrays_gb": (r.nbytes + c.nbytes + valid.nbytes) / 1e9}  # fmt: skip
     total = u * float(position_weights(K, "log").sum())
@@ -130,7 +134,7 @@ def run_round(args) -> dict:
     lam, eta0 = round_prices(r, c, valid, g)
 
     t = time.perf_counter()
-    choice = priced_choice(r, c, lam, valid, block=args.block)
+    choice = priced_choice(r, c, lam, valid, block=block)
     rows = np.arange(u)
     tot = c[rows, choice].astype(np.float64).sum(axis=0)
     new_lam = np.maximum(0.0, lam - eta0 * (tot - bound) / u)
@@ -141,7 +145,7 @@ def run_round(args) -> dict:
 
     cfg = DualConfig(rounds=args.rounds, step=args.step)
     t = time.perf_counter()
-    res = dual_choice(r, c, bound, valid, cfg, block=args.block)
+    res = dual_choice(r, c, bound, valid, cfg, block=block)
     solve = time.perf_counter() - t
     in_rounds = float(np.sum(res.history["seconds"]))
     feasible_rounds = np.flatnonzero(np.array(res.history["violation"]) <= cfg.tol)
@@ -278,6 +282,8 @@ def main(argv=None) -> dict:
     p.add_argument("--step", type=float, default=4.0, help="DualConfig.step of the full solve")
     p.add_argument("--block", type=int, default=16384)
     p.add_argument("--check-users", type=int, default=20000)
+    p.add_argument("--dense", action="store_true",
+                   help="round part: float64 arrays in one block (the dense path)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.levels < 2 or args.block < 1 or args.rounds < 1 or args.check_users < 0:
@@ -305,7 +311,7 @@ def main(argv=None) -> dict:
                 "solve_violation", "arrays_gb", "rss_peak_gb", "check_identical",
                 "load_1min"]  # fmt: skip
         text = (f"# One dual round over {res['users']} synthetic users ({res['options']} "
-                f"options, {res['groups']} groups, blocks of {res['block']})\n\n"
+                f"options, {res['groups']} groups, blocks of {res['block'] or 'every unit'})\n\n"
                 + _table([cols, [res[k] for k in cols]]))  # fmt: skip
         _write(args.out, "fairness_round", res, text)
         result["round"] = res
