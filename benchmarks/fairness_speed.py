@@ -37,7 +37,7 @@ over 10^6 users under a minute.
     python -m benchmarks.fairness_speed [--part sweep|round|all] [--out runs/fairness-speed]
         [--candidates runs/sasrec/candidates.npz] [--levels 20]
         [--users 1000000] [--options 50] [--groups 5] [--rounds 20] [--level 0.8] [--step 4]
-        [--block 16384] [--check-users 20000] [--dense] [--seed 0]
+        [--block 2048] [--check-users 20000] [--dense] [--seed 0]
 
 Writes ``--out/fairness_sweep.{json,md,csv}`` and ``--out/fairness_round.{json,md}``
 atomically; the markdown tables are printed too. Times are wall seconds on whatever else
@@ -280,7 +280,7 @@ def main(argv=None) -> dict:
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--level", type=float, default=0.8)
     p.add_argument("--step", type=float, default=4.0, help="DualConfig.step of the full solve")
-    p.add_argument("--block", type=int, default=16384)
+    p.add_argument("--block", type=int, default=2048)
     p.add_argument("--check-users", type=int, default=20000)
     p.add_argument("--dense", action="store_true",
                    help="round part: float64 arrays in one block (the dense path)")  # fmt: skip
