@@ -26,11 +26,18 @@ round was feasible, a repair switches units to options that add what is missing 
 least utility lost per unit added. A last pass spends any slack left: units switch to
 better options, most utility gained per unit of slack used first, while every
 constraint keeps holding.
+
+Every pass over the options works on each unit's own row and reduces over units only
+the per-unit results ((U,) or (U, G) arrays), so ``block=`` (units per pass) bounds the
+temporaries at ``block x A x G`` and lets float32 inputs stay float32 (each block is
+read as float64): any block size gives the same bits as one block of every unit.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -100,7 +107,8 @@ class DualResult:
     rounds : int
         Price updates made.
     history : dict of str to list of float
-        Per round: ``dual`` value, ``utility`` and ``violation`` of that round's choice.
+        Per round: ``dual`` value, ``utility`` and ``violation`` of that round's choice,
+        and the round's wall ``seconds`` (choice, totals and price update).
     """
 
     choice: np.ndarray
@@ -115,12 +123,57 @@ class DualResult:
     history: dict[str, list[float]] = field(default_factory=dict)
 
 
-def _check(utility, contrib, bound, valid):
-    r = np.asarray(utility, dtype=np.float64)
+def _blocks(n_units: int, block: int | None):
+    """Consecutive slices of at most ``block`` units (one slice of every unit for None)."""
+    step = n_units if block is None else block
+    return [slice(s, min(s + step, n_units)) for s in range(0, n_units, step)]
+
+
+def _rows(x: np.ndarray, s: slice) -> np.ndarray:
+    """Rows ``s`` of an option array, as float64 unless it holds flags."""
+    return x[s] if x.dtype == bool else np.asarray(x[s], dtype=np.float64)
+
+
+def _at(x: np.ndarray, units, options) -> np.ndarray:
+    """``x[units, options]`` as float64 (a gather: one row per unit)."""
+    return np.asarray(x[units, options], dtype=np.float64)
+
+
+def _per_unit(fn, block, *arrays):
+    """``fn`` over the units' rows block by block, each output concatenated over blocks.
+
+    ``fn`` takes the arrays' rows of a block (floating arrays as float64) and returns a
+    tuple of per-unit arrays; its results for a unit depend on that unit's rows only.
+    """
+    parts = [fn(*(_rows(a, s) for a in arrays)) for s in _blocks(arrays[0].shape[0], block)]
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+
+def _dot(c: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``c @ v`` over the last axis, summed in order of the axis: the same bits for any
+    number of rows (a BLAS product may change its order with the shape)."""
+    out = c[..., 0] * v[0]
+    for g in range(1, c.shape[-1]):
+        out += c[..., g] * v[g]
+    return out
+
+
+def _check_block(block) -> None:
+    if block is not None and (isinstance(block, bool) or not isinstance(block, (int, np.integer))
+                              or block < 1):  # fmt: skip
+        raise ValueError(f"block must be a positive number of units or None, got {block!r}")
+
+
+def _check(utility, contrib, bound, valid, block=None):
+    _check_block(block)
+    r, c = np.asarray(utility), np.asarray(contrib)
+    if block is None or r.dtype not in (np.float32, np.float64):
+        r = np.asarray(r, dtype=np.float64)
+    if block is None or c.dtype not in (np.float32, np.float64):
+        c = np.asarray(c, dtype=np.float64)
     if r.ndim != 2 or r.shape[0] == 0 or r.shape[1] == 0:
         raise ValueError(f"utility must be a non-empty (units, options) array, got shape "
                          f"{r.shape}")  # fmt: skip
-    c = np.asarray(contrib, dtype=np.float64)
     if c.ndim != 3 or c.shape[:2] != r.shape or c.shape[2] == 0:
         raise ValueError(f"contrib must have shape {r.shape + ('G',)} (one contribution "
                          f"vector per option), got {c.shape}")  # fmt: skip
@@ -136,9 +189,15 @@ def _check(utility, contrib, bound, valid):
             raise ValueError(f"valid must be a bool array of shape {r.shape}")
     if not ok.any(axis=1).all():
         raise ValueError("every unit needs at least one valid option; drop empty units")
-    if not (np.all(np.isfinite(r[ok])) and np.all(np.isfinite(c[ok]))):
-        raise ValueError("utility and contrib must be finite on the valid options")
+    for s in _blocks(r.shape[0], block):
+        if not (np.all(np.isfinite(r[s][ok[s]])) and np.all(np.isfinite(c[s][ok[s]]))):
+            raise ValueError("utility and contrib must be finite on the valid options")
     return r, c, b, ok
+
+
+def _ranges(x: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Per unit: the range of ``x`` over its valid options."""
+    return np.where(ok, x, -np.inf).max(axis=1) - np.where(ok, x, np.inf).min(axis=1)
 
 
 def option_spread(x, valid) -> float:
@@ -164,14 +223,10 @@ def option_spread(x, valid) -> float:
     >>> option_spread([[1.0, 3.0], [2.0, 9.0]], [[True, True], [True, False]])
     1.0
     """
-    x = np.asarray(x, dtype=np.float64)
-    ok = np.asarray(valid, dtype=bool)
-    hi = np.where(ok, x, -np.inf).max(axis=1)
-    lo = np.where(ok, x, np.inf).min(axis=1)
-    return float(np.mean(hi - lo))
+    return float(np.mean(_ranges(np.asarray(x, dtype=np.float64), np.asarray(valid, dtype=bool))))
 
 
-def priced_choice(utility, contrib, prices, valid=None) -> np.ndarray:
+def priced_choice(utility, contrib, prices, valid=None, block: int | None = None) -> np.ndarray:
     """Each unit's best option once the prices are added: ``argmax_a r[u, a] + lam . c[u, a]``.
 
     Parameters
@@ -184,6 +239,8 @@ def priced_choice(utility, contrib, prices, valid=None) -> np.ndarray:
         ``(G,)`` non-negative prices.
     valid : numpy.ndarray, optional
         ``(U, A)`` bool, False for padding options (an archive shorter than A).
+    block : int, optional
+        Units per pass (float32 arrays then stay float32); the same choice for any value.
 
     Returns
     -------
@@ -193,8 +250,8 @@ def priced_choice(utility, contrib, prices, valid=None) -> np.ndarray:
     Raises
     ------
     ValueError
-        Shapes that disagree, non-finite values on valid options, negative prices, or a
-        unit without a valid option.
+        Shapes that disagree, non-finite values on valid options, negative prices, a
+        unit without a valid option, or a ``block`` that is not a positive integer.
 
     Examples
     --------
@@ -202,19 +259,20 @@ def priced_choice(utility, contrib, prices, valid=None) -> np.ndarray:
     >>> priced_choice(r, c, [0.3]), priced_choice(r, c, [0.5])
     (array([0]), array([1]))
     """
-    r, c, _, ok = _check(utility, contrib, np.zeros(np.shape(contrib)[-1]), valid)
+    r, c, _, ok = _check(utility, contrib, np.zeros(np.shape(contrib)[-1]), valid, block)
     lam = np.asarray(prices, dtype=np.float64)
     if lam.shape != (c.shape[2],) or not np.all(np.isfinite(lam)) or np.any(lam < 0):
         raise ValueError(f"prices must be {c.shape[2]} finite non-negative values")
-    return _choose(r, c, lam, ok)
+    return _choose(r, c, lam, ok, block)
 
 
-def _choose(r, c, lam, ok) -> np.ndarray:
-    return np.argmax(np.where(ok, r + c @ lam, -np.inf), axis=1)
+def _choose(r, c, lam, ok, block=None) -> np.ndarray:
+    return _per_unit(lambda rb, cb, okb: (np.argmax(np.where(okb, rb + _dot(cb, lam), -np.inf),
+                                                    axis=1),), block, r, c, ok)[0]  # fmt: skip
 
 
 def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None = None,
-                prices=None, scale=None) -> DualResult:  # fmt: skip
+                prices=None, scale=None, block: int | None = None) -> DualResult:  # fmt: skip
     """Choose one option per unit to maximise total utility subject to ``sum c >= bound``.
 
     Projected subgradient descent on the Lagrangian dual (module docstring), the best
@@ -240,6 +298,10 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
         default ``max(|b_g|, mean_{u,a} |c[u, a, g]| * U)``. Give the bound's own size
         when the totals are differences that are small next to the contributions (a gap
         between two groups' means, say).
+    block : int, optional
+        Units per pass over the options: temporaries of ``block x A x G`` instead of
+        ``U x A x G``, and float32 ``utility``/``contrib`` are not copied to float64. The
+        result is the same, bit for bit, for every block size.
 
     Returns
     -------
@@ -251,7 +313,8 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
     ValueError
         Shapes that disagree, non-finite values, a unit without a valid option, or a
         bound no choice can reach (``sum_u max_a c[u, a, g] < b_g`` for some g): the
-        message names the constraint and the most it can reach.
+        message names the constraint and the most it can reach; a ``block`` that is not a
+        positive integer.
 
     Examples
     --------
@@ -265,76 +328,83 @@ def dual_choice(utility, contrib, bound, valid=None, config: DualConfig | None =
     (array([1, 0, 1]), 2.7, True)
     """
     cfg = config or DualConfig()
-    r, c, b, ok = _check(utility, contrib, bound, valid)
-    n_units, _, n_con = c.shape
-    reach = np.where(ok[:, :, None], c, -np.inf).max(axis=1).sum(axis=0)
+    r, c, b, ok = _check(utility, contrib, bound, valid, block)
+    n_units, n_opts, n_con = c.shape
+    reach = _per_unit(lambda cb, okb: (np.where(okb[:, :, None], cb, -np.inf).max(axis=1),),
+                      block, c, ok)[0].sum(axis=0)  # fmt: skip
     short = np.flatnonzero(reach < b)
     if short.size:
         g = int(short[0])
         raise ValueError(f"bound[{g}] = {b[g]:.6g} is unreachable: the most any choice gives "
                          f"is {reach[g]:.6g}; lower the target")  # fmt: skip
     if scale is None:
-        scale = np.maximum(np.abs(b), np.mean(np.abs(np.where(ok[:, :, None], c, 0.0)),
-                                              axis=(0, 1)) * n_units)  # fmt: skip
+        size = _per_unit(lambda cb, okb: (np.abs(np.where(okb[:, :, None], cb, 0.0)).sum(axis=1),),
+                         block, c, ok)[0].sum(axis=0) / (n_units * n_opts)  # fmt: skip
+        scale = np.maximum(np.abs(b), size * n_units)
         scale = np.where(scale > 0, scale, 1.0)
     else:
         scale = np.asarray(scale, dtype=np.float64)
         if scale.shape != (n_con,) or not np.all(np.isfinite(scale)) or np.any(scale <= 0):
             raise ValueError(f"scale must be {n_con} positive finite values")
-    c_spread = np.mean([option_spread(c[:, :, g], ok) for g in range(n_con)])
-    eta0 = cfg.step * max(option_spread(r, ok), 1e-12) / max(c_spread, 1e-12) ** 2
+    spreads = _per_unit(lambda rb, cb, okb: (_ranges(rb, okb),
+                                             *(_ranges(cb[:, :, g], okb) for g in range(n_con))),
+                        block, r, c, ok)  # fmt: skip
+    c_spread = np.mean([np.mean(x) for x in spreads[1:]])
+    eta0 = cfg.step * max(float(np.mean(spreads[0])), 1e-12) / max(c_spread, 1e-12) ** 2
     lam = np.zeros(n_con) if prices is None else np.asarray(prices, dtype=np.float64).copy()
     if lam.shape != (n_con,) or np.any(lam < 0) or not np.all(np.isfinite(lam)):
         raise ValueError(f"prices must be {n_con} finite non-negative values")
     # a bound met to rounding is met: totals summed in another order differ in the last bits
     tol = max(cfg.tol, ROUNDING)
     rows = np.arange(n_units)
-    hist: dict[str, list[float]] = {"dual": [], "utility": [], "violation": []}
+    hist: dict[str, list[float]] = {"dual": [], "utility": [], "violation": [], "seconds": []}
     best, best_u, upper, since = None, -np.inf, np.inf, 0
     t = 0
     for t in range(1, cfg.rounds + 1):
-        choice = _choose(r, c, lam, ok)
-        tot = c[rows, choice].sum(axis=0)
-        util = float(r[rows, choice].sum())
+        start = time.perf_counter()
+        choice = _choose(r, c, lam, ok, block)
+        tot = _at(c, rows, choice).sum(axis=0)
+        util = float(_at(r, rows, choice).sum())
         dual = util + float(lam @ (tot - b))
         viol = float(np.max(np.maximum(0.0, b - tot) / scale))
         upper = min(upper, dual)
         hist["dual"].append(dual)
         hist["utility"].append(util)
         hist["violation"].append(viol)
-        if viol <= tol and util > best_u:
+        feasible_better = viol <= tol and util > best_u
+        if feasible_better:
             best, best_u, since = choice.copy(), util, 0
-        elif best is not None:
+        new_lam = np.maximum(0.0, lam - eta0 / np.sqrt(t) * (tot - b) / n_units)
+        hist["seconds"].append(time.perf_counter() - start)
+        if not feasible_better and best is not None:
             since += 1
             if since >= cfg.patience:
                 break
-        lam = np.maximum(0.0, lam - eta0 / np.sqrt(t) * (tot - b) / n_units)
+        lam = new_lam
     if best is None:
-        best = _repair(r, c, b, ok, _choose(r, c, lam, ok), scale, tol)
-        best = _repair_single(r, c, b, ok, best, scale, tol)
-    best = _tighten(r, c, b, ok, best, scale, tol)
-    tot = c[rows, best].sum(axis=0)
+        best = _repair(r, c, b, ok, _choose(r, c, lam, ok, block), scale, tol, block)
+        best = _repair_single(r, c, b, ok, best, scale, tol, block)
+    best = _tighten(r, c, b, ok, best, scale, tol, block)
+    tot = _at(c, rows, best).sum(axis=0)
     viol = float(np.max(np.maximum(0.0, b - tot) / scale))
-    return DualResult(choice=best, prices=lam, utility=float(r[rows, best].sum()), totals=tot,
-                      bound=b, violation=viol, feasible=viol <= tol, upper_bound=upper,
-                      rounds=t, history=hist)  # fmt: skip
+    return DualResult(choice=best, prices=lam, utility=float(_at(r, rows, best).sum()),
+                      totals=tot, bound=b, violation=viol, feasible=viol <= tol,
+                      upper_bound=upper, rounds=t, history=hist)  # fmt: skip
 
 
-def _repair(r, c, b, ok, choice, scale, tol) -> np.ndarray:
+def _repair(r, c, b, ok, choice, scale, tol, block=None) -> np.ndarray:
     """Switch units, cheapest utility per unit of shortfall covered first, until feasible."""
     choice = choice.copy()
     rows = np.arange(r.shape[0])
     for _ in range(r.shape[0]):
-        tot = c[rows, choice].sum(axis=0)
+        cur = _at(c, rows, choice)
+        tot = cur.sum(axis=0)
         need = np.maximum(0.0, b - tot)
         if np.max(need / scale) <= tol:
             break
         w = need / scale  # what is still missing, in relative units
-        gain = ((c - c[rows, choice][:, None, :]) / scale) @ (w / max(w.sum(), 1e-300))
-        loss = r[rows, choice][:, None] - r
-        ratio = np.where(ok & (gain > 1e-15), loss / np.where(gain > 1e-15, gain, 1.0), np.inf)
-        alt = np.argmin(ratio, axis=1)
-        best_ratio = ratio[rows, alt]
+        alt, best_ratio = _per_unit(partial(_cover, w=w / max(w.sum(), 1e-300), scale=scale),
+                                    block, r, c, ok, cur, _at(r, rows, choice))  # fmt: skip
         order = np.argsort(best_ratio, kind="stable")
         order = order[np.isfinite(best_ratio[order])]
         if order.size == 0:
@@ -342,7 +412,7 @@ def _repair(r, c, b, ok, choice, scale, tol) -> np.ndarray:
         # switch the cheapest units, as many as lower the total shortfall most: a prefix
         # that covers one constraint may break another (opposite constraints, such as a
         # gap bounded on both sides), so the prefix is chosen by the shortfall it leaves
-        gains = c[order, alt[order]] - c[order, choice[order]]
+        gains = _at(c, order, alt[order]) - cur[order]
         after = np.maximum(0.0, b - (tot + np.cumsum(gains, axis=0))) / scale
         left = after.sum(axis=1)
         n = int(np.argmin(left)) + 1
@@ -352,50 +422,90 @@ def _repair(r, c, b, ok, choice, scale, tol) -> np.ndarray:
     return choice
 
 
-def _repair_single(r, c, b, ok, choice, scale, tol, max_steps: int = 10_000) -> np.ndarray:
+def _cover(rb, cb, okb, cur_b, r_b, *, w, scale):
+    """Per unit: the option losing the least utility per unit of weighted shortfall covered."""
+    gain = _dot((cb - cur_b[:, None, :]) / scale, w)
+    loss = r_b[:, None] - rb
+    ratio = np.where(okb & (gain > 1e-15), loss / np.where(gain > 1e-15, gain, 1.0), np.inf)
+    alt = np.argmin(ratio, axis=1)
+    return alt, ratio[np.arange(alt.size), alt]
+
+
+def _left(cb, okb, cur_b, *, tot, b, scale):
+    """The shortfall left after each single switch of each unit."""
+    new_tot = tot + (cb - cur_b[:, None, :])
+    return np.where(okb, (np.maximum(0.0, b - new_tot) / scale).sum(axis=2), np.inf)
+
+
+def _least_left(cb, okb, cur_b, **kw):
+    return (_left(cb, okb, cur_b, **kw).min(axis=1),)
+
+
+def _least_loss(rb, cb, okb, cur_b, r_b, *, best, **kw):
+    """Per unit: the least utility lost among switches leaving at most ``best`` shortfall."""
+    loss = np.where(_left(cb, okb, cur_b, **kw) <= best + 1e-15, r_b[:, None] - rb, np.inf)
+    return loss.min(axis=1), np.argmin(loss, axis=1)
+
+
+def _repair_single(r, c, b, ok, choice, scale, tol, block=None,
+                   max_steps: int = 10_000) -> np.ndarray:  # fmt: skip
     """One switch at a time: the one leaving the least shortfall (then losing the least
     utility), while the shortfall falls; fine steps where batches overshoot."""
     choice = choice.copy()
     rows = np.arange(r.shape[0])
-    tot = c[rows, choice].sum(axis=0)
+    tot = _at(c, rows, choice).sum(axis=0)
     short = float((np.maximum(0.0, b - tot) / scale).sum())
     for _ in range(max_steps):
         if np.max(np.maximum(0.0, b - tot) / scale) <= tol:
             break
-        new_tot = tot + (c - c[rows, choice][:, None, :])  # (U, A, G) after one switch
-        left = np.where(ok, (np.maximum(0.0, b - new_tot) / scale).sum(axis=2), np.inf)
-        best = float(left.min())
+        cur, r_cur = _at(c, rows, choice), _at(r, rows, choice)
+        kw = {"tot": tot, "b": b, "scale": scale}
+        least = _per_unit(partial(_least_left, **kw), block, c, ok, cur)[0]
+        best = float(least.min())
         if best >= short - 1e-15:
             break
-        loss = np.where(left <= best + 1e-15, r[rows, choice][:, None] - r, np.inf)
-        u, a = np.unravel_index(int(np.argmin(loss)), loss.shape)
-        tot = tot + c[u, a] - c[u, choice[u]]
+        # the first unit of least loss, then its first option: the row-major argmin
+        near = np.flatnonzero(least <= best + 1e-15)
+        loss, alt = _per_unit(partial(_least_loss, best=best, **kw), block, r[near], c[near],
+                              ok[near], cur[near], r_cur[near])  # fmt: skip
+        j = int(np.argmin(loss))
+        u, a = int(near[j]), int(alt[j])
+        tot = tot + _at(c, u, a) - cur[u]
         choice[u] = a
         short = best
     return choice
 
 
-def _tighten(r, c, b, ok, choice, scale, tol) -> np.ndarray:
+def _best_switch(rb, cb, okb, cur_b, r_b, *, slack, scale):
+    """Per unit: the switch gaining the most utility per unit of slack used, among those
+    that fit the slack; its ratio, what it takes from each total, and whether any fits."""
+    gain = rb - r_b[:, None]
+    use = np.maximum(0.0, cur_b[:, None, :] - cb)  # what a switch takes from each total
+    fits = okb & (gain > 1e-12) & np.all(use <= slack + 1e-12, axis=2)
+    cost = (use / scale).sum(axis=2)
+    ratio = np.where(fits, gain / np.maximum(cost, 1e-300), -np.inf)
+    alt = np.argmax(ratio, axis=1)
+    at = np.arange(alt.size)
+    return alt, ratio[at, alt], use[at, alt], fits.any(axis=1)
+
+
+def _tighten(r, c, b, ok, choice, scale, tol, block=None) -> np.ndarray:
     """Spend the slack of a feasible choice on the switches that gain the most utility."""
     choice = choice.copy()
     rows = np.arange(r.shape[0])
     floor = b - tol * scale
     for _ in range(r.shape[0]):
-        cur = c[rows, choice]
+        cur = _at(c, rows, choice)
         slack = cur.sum(axis=0) - floor
         if np.any(slack < 0):
             break
-        gain = r - r[rows, choice][:, None]
-        use = np.maximum(0.0, cur[:, None, :] - c)  # what a switch takes from each total
-        fits = ok & (gain > 1e-12) & np.all(use <= slack + 1e-12, axis=2)
+        alt, ratio, use, fits = _per_unit(partial(_best_switch, slack=slack, scale=scale), block,
+                                          r, c, ok, cur, _at(r, rows, choice))  # fmt: skip
         if not fits.any():
             break
-        cost = (use / scale).sum(axis=2)
-        ratio = np.where(fits, gain / np.maximum(cost, 1e-300), -np.inf)
-        alt = np.argmax(ratio, axis=1)
-        cand = np.flatnonzero(np.isfinite(ratio[rows, alt]))
-        cand = cand[np.argsort(-ratio[cand, alt[cand]], kind="stable")]
-        taken = np.cumsum(use[cand, alt[cand]], axis=0)
+        cand = np.flatnonzero(np.isfinite(ratio))
+        cand = cand[np.argsort(-ratio[cand], kind="stable")]
+        taken = np.cumsum(use[cand], axis=0)
         n = int(np.argmin(np.all(taken <= slack + 1e-12, axis=1))) if not np.all(
             taken <= slack + 1e-12) else cand.size  # fmt: skip
         n = max(n, 1)  # the first switch fits on its own

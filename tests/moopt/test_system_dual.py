@@ -103,3 +103,57 @@ def test_bad_input_names_the_argument(kwargs, match):
 def test_config_checks(field, value):
     with pytest.raises(ValueError, match=field):
         DualConfig(**{field: value})
+
+
+def _same_result(a, b):
+    for name in ("choice", "prices", "totals", "bound"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for name in ("utility", "violation", "feasible", "upper_bound", "rounds"):
+        assert getattr(a, name) == getattr(b, name), name
+    for key in ("dual", "utility", "violation"):
+        assert a.history[key] == b.history[key], key
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 100_000), st.integers(1, 3), st.floats(0.3, 1.0),
+       st.sampled_from([0.0, 0.01]), st.integers(1, 7))  # fmt: skip
+def test_blocks_give_the_same_bits_as_one_block(seed, n_con, level, tol, block):
+    # float32 options read block by block against their float64 copy in one block, through
+    # the rounds, the repairs (tol=0 and strict levels leave rounds infeasible) and the
+    # tightening, with padding options
+    rng = np.random.default_rng(seed)
+    n, a = int(rng.integers(5, 30)), int(rng.integers(2, 6))
+    r = rng.uniform(0, 1, (n, a)).astype(np.float32)
+    c = rng.uniform(0, 1, (n, a, n_con)).astype(np.float32)
+    valid = rng.random((n, a)) < 0.8
+    valid[:, 0] = True
+    hi = np.where(valid[:, :, None], c, -np.inf).max(axis=1).sum(axis=0, dtype=np.float64)
+    lo = c[:, 0].sum(axis=0, dtype=np.float64)
+    b = lo + level * (hi - lo)
+    cfg = DualConfig(tol=tol, rounds=15, patience=5)
+    dense = dual_choice(r.astype(np.float64), c.astype(np.float64), b, valid, cfg)
+    _same_result(dual_choice(r, c, b, valid, cfg, block=block), dense)
+    _same_result(dual_choice(r.astype(np.float64), c, b, valid, cfg, block=n + block), dense)
+    lam = rng.uniform(0, 2, n_con)
+    np.testing.assert_array_equal(priced_choice(r, c, lam, valid, block=block),
+                                  priced_choice(r.astype(np.float64), c.astype(np.float64), lam,
+                                                valid))  # fmt: skip
+
+
+def test_blocked_choice_is_the_argmax_by_hand():
+    # unit 0: 1 + 0.5 * 2 = 2 beats 1.5 + 0.5 * 0 = 1.5 (option 2 is padding); unit 1: 0.2
+    # + 0.5 * 1 = 0.7 loses to 0.9 + 0.5 * 0 = 0.9
+    r = np.array([[1.0, 1.5, 9.0], [0.2, 0.9, 0.0]], dtype=np.float32)
+    c = np.array([[[2.0], [0.0], [9.0]], [[1.0], [0.0], [0.0]]], dtype=np.float32)
+    valid = np.array([[True, True, False], [True, True, True]])
+    for block in (1, 2, 5):
+        np.testing.assert_array_equal(priced_choice(r, c, [0.5], valid, block=block), [0, 1])
+
+
+@pytest.mark.parametrize("block", [0, -3, 2.5, True])
+def test_block_must_be_a_positive_integer(block):
+    _, r, c = _toy(10, seed=0)
+    with pytest.raises(ValueError, match="block must be a positive number of units"):
+        dual_choice(r, c, [2.0], block=block)
+    with pytest.raises(ValueError, match="block must be a positive number of units"):
+        priced_choice(r, c, [0.0], block=block)
