@@ -457,6 +457,49 @@ def _constraints(options: ArchiveOptions, goal: str, level: float, coef):
     return np.stack([-gap, gap], axis=2), np.array([-level, -level]), np.full(2, unit)
 
 
+def _extend_to_reach(options: ArchiveOptions, oracle: PricedListOracle, goal: str,
+                     price_coef=None) -> ArchiveOptions:  # fmt: skip
+    """The options plus every user's oracle list under a very high price on each
+    constraint: the most each constraint can get."""
+    n_con = options.exposure.shape[2] if goal == "exposure" else 2
+    scale = options.per_list if goal == "exposure" else 1.0 / options.n_users
+    big = 1e3 * max(option_spread(options.utility, options.valid), 1e-12) / scale
+    return oracle.extend(options, [big * np.eye(n_con)[j] for j in range(n_con)], price_coef)
+
+
+def exposure_reach(options: ArchiveOptions, oracle: PricedListOracle | None = None) -> float:
+    """The highest max-min share level every group allows on its own.
+
+    Each group's most exposure is the sum over users of their options' largest exposure
+    of it (with an ``oracle``, among the archives and every user's oracle list under a
+    very high price on that group, as ``coupled_front`` adds them). A level above the
+    returned value is refused by the dual solve; one at or below it may still be out of
+    reach jointly (the groups compete for the same slots), which the solve then reports
+    as not feasible.
+
+    Parameters
+    ----------
+    options : ArchiveOptions
+        The users' options.
+    oracle : PricedListOracle, optional
+        The pricing oracle of the column generation.
+
+    Returns
+    -------
+    float
+        ``min_g most_g / (t_g U sum_r w_r)``, at most 1 (lowered by the rounding of
+        ``ArchiveOptions.bound`` where needed, so the dual solve never refuses it).
+    """
+    if oracle is not None:
+        options = _extend_to_reach(options, oracle, "exposure")
+    most = np.where(options.valid[:, :, None], options.exposure, -np.inf).max(axis=1).sum(axis=0)
+    need = options.target * options.n_users * options.per_list
+    reach = float(min(1.0, (most / need).min()))
+    while reach > 0 and np.any(options.bound(reach) > most):  # the bound's own rounding
+        reach = float(np.nextafter(reach, 0.0))
+    return reach
+
+
 def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, levels,
                   config: DualConfig | None = None, rounds: int = 4, *,
                   goal: str = "exposure", advantaged=None):  # fmt: skip
@@ -520,11 +563,7 @@ def coupled_front(options: ArchiveOptions, oracle: PricedListOracle | None, leve
             raise ValueError(f"advantaged must have one entry per user ({options.n_users})")
     price_coef = coef if goal == "consumer" else None
     if oracle is not None:
-        n_con = options.exposure.shape[2] if goal == "exposure" else 2
-        scale = options.per_list if goal == "exposure" else 1.0 / options.n_users
-        big = 1e3 * max(option_spread(options.utility, options.valid), 1e-12) / scale
-        options = oracle.extend(options, [big * np.eye(n_con)[j] for j in range(n_con)],
-                                price_coef)  # fmt: skip
+        options = _extend_to_reach(options, oracle, goal, price_coef)
     rows, choices, prices = [], [], None
     u = np.arange(options.n_users)
     for level in sorted((float(x) for x in levels), reverse=goal == "consumer"):

@@ -28,7 +28,7 @@ from moopt.system import DualConfig
 from recommenders import metrics as M
 from recommenders import rerank as R
 
-from .fairness import PricedListOracle, archive_options, coupled_front
+from .fairness import PricedListOracle, archive_options, coupled_front, exposure_reach
 from .rerank_eval.greedy_kernels import greedy_batch
 from .rerank_eval.stages import protocol_arrays
 
@@ -475,6 +475,11 @@ def coupled_levels(stage, options, oracle, levels, cfg, goal="exposure", config=
     """
     kind = "consumer" if goal == "consumer" else "exposure"
     adv = stage.advantaged if goal == "consumer" else None
+    if kind == "exposure":  # levels some group cannot reach even alone are not tried
+        reach = exposure_reach(options, oracle)
+        levels = [x for x in levels if x <= reach * (1 - 1e-12)]
+        if not levels:
+            return pd.DataFrame(columns=["level", "feasible", "violation"]), [], options
     levels = sorted(levels, reverse=kind == "consumer")  # the strictest last
     while True:
         try:

@@ -17,6 +17,7 @@ from problems.fairness import (
     archive_options,
     coupled_front,
     exposure_front,
+    exposure_reach,
     gap_coefficients,
 )
 from recommenders.metrics import group_shares, min_share_ratio, popularity_groups, position_weights
@@ -266,3 +267,30 @@ def test_lists_are_the_chosen_options_items_in_display_order(run):
                           target=opt.target, per_list=opt.per_list)  # fmt: skip
     with pytest.raises(ValueError, match="no context"):
         bare.lists(choice)
+
+
+def test_exposure_reach_is_the_level_the_dual_starts_refusing():
+    exposure = np.array([[[1.5, 0.0], [0.5, 1.0]], [[1.5, 0.0], [1.0, 0.5]]])
+    opt = ArchiveOptions(utility=np.ones((2, 2)), accuracy=np.ones((2, 2)), ndcg=np.ones((2, 2)),
+                         exposure=exposure, valid=np.ones((2, 2), dtype=bool),
+                         positions=np.zeros((2, 2, 2), int), target=np.array([0.5, 0.5]),
+                         per_list=1.5)  # fmt: skip
+    # most: group 0 1.5 + 1.5 = 3.0 -> 3.0 / 1.5 = 2 (capped at 1); group 1 1.0 + 0.5 = 1.5
+    # -> 1.5 / (0.5 * 2 * 1.5) = 1.0
+    assert exposure_reach(opt) == pytest.approx(1.0)
+    opt.exposure[1, 1, 1] = 0.2  # group 1's most: 1.2 -> 0.8
+    level = exposure_reach(opt)
+    assert level == pytest.approx(0.8, abs=1e-15)
+    exposure_front(opt, [level])  # at the reach: tried, whatever the bound's rounding
+    with pytest.raises(ValueError, match="unreachable"):
+        exposure_front(opt, [level * (1 + 1e-9)])
+
+
+def test_exposure_reach_with_the_oracle_counts_its_lists(run):
+    res, q, m = run
+    oracle = _oracle(run, WEIGHTS)
+    opt = archive_options(res, WEIGHTS, m, q=q)
+    assert exposure_reach(opt, oracle) >= exposure_reach(opt) - 1e-12
+    level = exposure_reach(opt, oracle)
+    front, _, _ = coupled_front(opt, oracle, [level], rounds=1)  # not refused at the reach
+    assert len(front) == 1
