@@ -134,6 +134,7 @@ def plot_fronts(front: pd.DataFrame, matched: pd.DataFrame, path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from moopt.files import atomic_path
 
@@ -168,6 +169,7 @@ def plot_fronts(front: pd.DataFrame, matched: pd.DataFrame, path) -> Path:
                                    color=colours.get(m, "k"), ms=8, label=label)  # fmt: skip
                     handles.setdefault(label, h)
             ax.set_ylim(0.5 * base, 1.04 * top)
+            ax.xaxis.set_major_locator(MaxNLocator(6))
             ax.set_xlabel(xlabel)
             ax.set_ylabel("NDCG@K (test)")
             ax.set_title(f"{proto} protocol")
