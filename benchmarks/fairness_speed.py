@@ -184,7 +184,7 @@ def run_sweep(args) -> tuple[dict, object]:
 
     path = Path(args.candidates)
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found: write it with `moopt train --model "
+        raise FileNotFoundError(f"{path} not found: write it with `moopt train "
                                 f"sasrec --out {path.parent}`, or name another with "
                                 "--candidates")  # fmt: skip
     start = time.perf_counter()

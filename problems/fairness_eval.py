@@ -198,21 +198,51 @@ class FairStage:
         return int(self.q.shape[0])
 
     def similarity(self) -> tuple[np.ndarray, np.ndarray]:
-        """The genre similarity and genre vectors of the candidates (computed once)."""
+        """The genre similarity and genre vectors of the candidates (computed once).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            ``(U, N, N)`` Jaccard similarity and ``(U, N, n_genres)`` genre vectors.
+        """
         if self._sim is None:
             self._sim = (R.candidate_similarity(self.items, item_genres=self.genres),
                          self.genres[self.items].astype(np.float64))  # fmt: skip
         return self._sim
 
     def share(self, pos: np.ndarray, goal: str = "exposure") -> float:
-        """Max-min exposure share ratio of lists of candidate positions under a grouping."""
+        """Max-min exposure share ratio of lists of candidate positions under a grouping.
+
+        Parameters
+        ----------
+        pos : numpy.ndarray
+            ``(U, K)`` candidate positions.
+        goal : {"exposure", "tail"}, default "exposure"
+            The grouping: popularity buckets, or short head against long tail.
+
+        Returns
+        -------
+        float
+            ``min_g s_g / t_g``.
+        """
         lists = np.take_along_axis(self.items, pos, axis=1)
         member, target = self.groupings[goal]
         return M.min_share_ratio(M.group_shares(lists, member), target)
 
     def measure(self, goal: str):
-        """``pos -> value`` rising with ``goal``: a share ratio, or the consumer gap of
-        expected NDCG@K signed so that it rises towards 0 from the base lists' side."""
+        """``pos -> value`` rising with ``goal``: a share ratio, coverage, or the consumer
+        gap of expected NDCG@K signed so that it rises towards 0 from the base lists' side.
+
+        Parameters
+        ----------
+        goal : {"exposure", "tail", "coverage", "consumer"}
+            The goal.
+
+        Returns
+        -------
+        callable
+            ``(U, K) positions -> float``.
+        """
         if goal == "coverage":
             return lambda pos: self.coverage(pos)
         if goal == "consumer":  # the gap moves from the base lists' sign towards 0
@@ -222,16 +252,43 @@ class FairStage:
         return lambda pos: self.share(pos, goal)
 
     def coverage(self, pos: np.ndarray) -> float:
-        """Share of the catalogue the lists show at least once."""
+        """Share of the catalogue the lists show at least once.
+
+        Parameters
+        ----------
+        pos : numpy.ndarray
+            ``(U, K)`` candidate positions.
+
+        Returns
+        -------
+        float
+            Distinct items shown over the catalogue size.
+        """
         return np.unique(np.take_along_axis(self.items, pos, axis=1)).size / self.pop.size
 
     def expected_gap(self, pos: np.ndarray) -> float:
-        """Consumer gap of the lists' expected NDCG@K (from the scores, no labels)."""
+        """Consumer gap of the lists' expected NDCG@K (from the scores, no labels).
+
+        Parameters
+        ----------
+        pos : numpy.ndarray
+            ``(U, K)`` candidate positions.
+
+        Returns
+        -------
+        float
+            The advantaged users' mean expected NDCG@K minus the rest's.
+        """
         e = np.take_along_axis(self.q, pos, axis=1) @ self.disc
         return M.group_gap(e, self.advantaged)
 
     def score(self, pos: np.ndarray) -> tuple[dict[str, float], np.ndarray]:
         """Every metric of lists, and the per-user NDCG@K and HR@K (labels used).
+
+        Parameters
+        ----------
+        pos : numpy.ndarray
+            ``(U, K)`` candidate positions.
 
         Returns
         -------
@@ -314,6 +371,13 @@ def baseline_specs(stage: FairStage, cfg: FairnessEvalConfig) -> dict[str, tuple
     The strength grids are 0 and a geometric range scaled to the data (CPFair's weights
     against the log-odds' spread), so their upper ends change no more lists.
 
+    Parameters
+    ----------
+    stage : FairStage
+        The stage the lists are made on.
+    cfg : FairnessEvalConfig
+        The study's settings (grids and knob values).
+
     Returns
     -------
     dict of str to tuple
@@ -339,7 +403,19 @@ def baseline_specs(stage: FairStage, cfg: FairnessEvalConfig) -> dict[str, tuple
 
 
 class Lists:
-    """One method's lists by strength, computed once (``fn(stage, theta, knobs, seed)``)."""
+    """One method's lists by strength, computed once (``fn(stage, theta, knobs, seed)``).
+
+    Parameters
+    ----------
+    fn : callable
+        ``(stage, theta, knobs, seed) -> (U, K)`` positions.
+    stage : FairStage
+        The stage.
+    knobs : dict
+        The method's other settings.
+    seed : int
+        The request order's seed.
+    """
 
     def __init__(self, fn, stage, knobs, seed) -> None:
         self.fn, self.stage, self.knobs, self.seed = fn, stage, knobs, seed
@@ -401,6 +477,17 @@ def tune_baseline(stage: FairStage, name: str, spec, cfg: FairnessEvalConfig):
     the level (each at the weakest strength that reaches it). The sweep drawn on the
     figure uses the overall setting: the one reaching most levels, then the best mean.
 
+    Parameters
+    ----------
+    stage : FairStage
+        The validation stage.
+    name : str
+        The baseline's name (a table column).
+    spec : tuple
+        ``baseline_specs``'s entry: lists function, strength grid, settings.
+    cfg : FairnessEvalConfig
+        The study's settings.
+
     Returns
     -------
     overall : dict
@@ -417,7 +504,7 @@ def tune_baseline(stage: FairStage, name: str, spec, cfg: FairnessEvalConfig):
     for j, knobs in enumerate(settings):
         lists = Lists(fn, stage, knobs, cfg.seeds[0])
         for goal in LIST_GOALS:
-            for i, level in enumerate(matched_levels(stage, cfg)[goal]):
+            for i, level in enumerate(_matched_levels(stage, cfg)[goal]):
                 hit = reach_level(lists, grid, level, cfg.bisect_steps, stage.measure(goal))
                 ndcg = stage.score(hit[1])[0]["ndcg"] if hit else np.nan
                 rows.append({"method": name, "setting": j, **knobs, "goal": goal,
@@ -437,7 +524,7 @@ def tune_baseline(stage: FairStage, name: str, spec, cfg: FairnessEvalConfig):
 # ---------------------------------------------------------------------- the coupled solve
 
 
-def coupled_run(stage: FairStage, seed: int, cfg: FairnessEvalConfig):
+def _coupled_run(stage: FairStage, seed: int, cfg: FairnessEvalConfig):
     """The engine's archives, as options of each exposure goal, with their oracles.
 
     Returns
@@ -461,7 +548,7 @@ def coupled_run(stage: FairStage, seed: int, cfg: FairnessEvalConfig):
     return solvers, time.perf_counter() - t0
 
 
-def coupled_levels(stage, options, oracle, levels, cfg, goal="exposure", config=None):
+def _coupled_levels(stage, options, oracle, levels, cfg, goal="exposure", config=None):
     """Solve the coupled choice at ``levels``; the chosen lists' positions per level.
 
     Returns
@@ -496,7 +583,7 @@ def coupled_levels(stage, options, oracle, levels, cfg, goal="exposure", config=
     return front, [options.positions[u, ch] for ch in choices], options
 
 
-def coupled_coverage(stage, options, oracle, levels):
+def _coupled_coverage(stage, options, oracle, levels):
     """The coupled coverage greedy (``problems.coverage.coverage_front``) at the levels
     below what any choice can show; rows with a ``violation`` (relative shortfall).
 
@@ -551,7 +638,7 @@ class _Recorder:
                      feasible=bool(row.feasible), violation=float(row.violation))
 
 
-def matched_levels(stage: FairStage, cfg: FairnessEvalConfig) -> dict[str, list[float]]:
+def _matched_levels(stage: FairStage, cfg: FairnessEvalConfig) -> dict[str, list[float]]:
     """Each goal's matched levels on a stage: the coverage levels are gains over the base
     lists' coverage (at most 1), the consumer levels fractions of their absolute gap in
     expected NDCG@K."""
@@ -564,6 +651,15 @@ def matched_levels(stage: FairStage, cfg: FairnessEvalConfig) -> dict[str, list[
 
 def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, progress=None):
     """Tune on ``valid``, then every method's sweep and matched levels on ``test``.
+
+    Parameters
+    ----------
+    valid, test : FairStage
+        The protocol's validation and test stages.
+    cfg : FairnessEvalConfig
+        The study's settings.
+    progress : callable, optional
+        Called with a message at each step.
 
     Returns
     -------
@@ -583,7 +679,7 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
     tuned["cpfair_consumer"], per_level["cpfair_consumer"] = {}, {}
     rec, cost = _Recorder(test), []
     exact = DualConfig(tol=0.0)
-    levels = matched_levels(test, cfg)
+    levels = _matched_levels(test, cfg)
     rec.add(False, "base", "none", -1, np.nan, np.nan,
             np.argsort(-test.q, axis=1, kind="stable")[:, : cfg.k])
     sweep = {"exposure": np.linspace(0.0, cfg.front_max, cfg.n_front),
@@ -592,27 +688,27 @@ def run_protocol(valid: FairStage, test: FairStage, cfg: FairnessEvalConfig, pro
                                      levels["coverage"][-1], cfg.n_front)[1:]}
     for seed in cfg.seeds:
         note(f"{test.protocol}: coupled solve, seed {seed}")
-        solvers, setup = coupled_run(test, seed, cfg)
+        solvers, setup = _coupled_run(test, seed, cfg)
         for goal in EXPOSURE_GOALS:
             options, oracle = solvers[goal]
             # the full sweep of each goal: the figure; the exposure goal's is the cost
             t0 = time.perf_counter()
-            fr, pos, options = coupled_levels(test, options, oracle, sweep[goal], cfg, goal)
+            fr, pos, options = _coupled_levels(test, options, oracle, sweep[goal], cfg, goal)
             if goal == "exposure":
                 cost.append({"method": "coupled", "seed": seed, "setup_seconds": setup,
                              "sweep_seconds": time.perf_counter() - t0,
                              "max_violation": float(fr["violation"].max())})  # fmt: skip
             rec.add_front(fr, pos, False, "coupled", goal, seed)
-            fr, pos, options = coupled_levels(test, options, oracle, levels[goal], cfg, goal,
+            fr, pos, options = _coupled_levels(test, options, oracle, levels[goal], cfg, goal,
                                               exact)  # fmt: skip
             rec.add_front(fr, pos, True, "coupled", goal, seed)
             if goal == "exposure" and levels["consumer"]:
-                fr, pos, _ = coupled_levels(test, options, oracle, levels["consumer"], cfg,
+                fr, pos, _ = _coupled_levels(test, options, oracle, levels["consumer"], cfg,
                                             "consumer", exact)  # fmt: skip
                 rec.add_front(fr, pos, True, "coupled", "consumer", seed)
             if goal == "exposure":
                 for matched, lv in ((False, sweep["coverage"]), (True, levels["coverage"])):
-                    fr, pos = coupled_coverage(test, options, oracle, lv)
+                    fr, pos = _coupled_coverage(test, options, oracle, lv)
                     rec.add_front(fr, pos, matched, "coupled", "coverage", seed)
         for name in (*BASELINES, "cpfair_consumer"):
             if name not in ("pmmf", "fairrec") and seed != cfg.seeds[0]:
@@ -668,6 +764,6 @@ def _cpfair_consumer(stage, theta, knobs, seed):
     return _cpfair(stage, theta, knobs, seed, consumer=True)
 
 
-def settings_dict(cfg: FairnessEvalConfig) -> dict:
+def _settings_dict(cfg: FairnessEvalConfig) -> dict:
     """The study's settings as plain JSON values."""
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}

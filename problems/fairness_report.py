@@ -22,8 +22,8 @@ from .fairness_eval import (
     LABELS,
     FairnessEvalConfig,
     FairStage,
+    _settings_dict,
     run_protocol,
-    settings_dict,
 )
 
 ALPHA = 0.05
@@ -93,8 +93,20 @@ def compare_matched(per_user: pd.DataFrame, seeds, n_boot: int = 2000) -> pd.Dat
 def unreached(matched: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
     """The (protocol, goal, level, method) where a method reached the level on no seed.
 
-    Every method is tried on the exposure goals; only the coupled solve and CPFair on the
-    consumer gap.
+    Every method is tried on the exposure goals and coverage; only the coupled solve and
+    CPFair on the consumer gap.
+
+    Parameters
+    ----------
+    matched : pandas.DataFrame
+        ``run_protocol``'s ``matched`` rows.
+    levels : pandas.DataFrame
+        ``run_protocol``'s ``levels`` rows (protocol, goal, level).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (protocol, goal, level, method) not reached.
     """
     rows = []
     methods = sorted(set(matched["method"]) | {"coupled", *BASELINES})
@@ -129,6 +141,18 @@ def plot_fronts(front: pd.DataFrame, matched: pd.DataFrame, path) -> Path:
     popularity buckets' on the consumer-gap and coverage panels), and its consumer-gap
     solutions and CPFair's are marked on that panel. The y axis stops at half the base
     ranker's NDCG@K: baselines' strongest settings fall below it.
+
+    Parameters
+    ----------
+    front, matched : pandas.DataFrame
+        ``run_protocol``'s ``front`` and ``matched`` rows (one or several protocols).
+    path : str or path
+        The PNG to write (atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
     """
     import matplotlib
 
@@ -202,7 +226,7 @@ def _catalogue(cands: dict, valid: dict, dataset: str | None):
     return data.item_genres, out, name
 
 
-def markdown_summary(comparison: pd.DataFrame, cost: pd.DataFrame, missing: pd.DataFrame,
+def _markdown_summary(comparison: pd.DataFrame, cost: pd.DataFrame, missing: pd.DataFrame,
                      matched: pd.DataFrame) -> str:  # fmt: skip
     """The study's tables as markdown."""
     lines = ["## Coupled solve against each baseline at matched levels (NDCG@K, test)", ""]
@@ -290,7 +314,7 @@ def fairness_job(candidates_path, valid_candidates_path, out, cfg: FairnessEvalC
             raise ValueError(f"protocols must be 'full' or 'sampled', got {p!r}")
     for p in (candidates_path, valid_candidates_path):
         if not Path(p).exists():
-            raise FileNotFoundError(f"{p} does not exist; write it with moopt train --model "
+            raise FileNotFoundError(f"{p} does not exist; write it with moopt train "
                                     "sasrec --out runs/sasrec")  # fmt: skip
     t0 = time.perf_counter()
     cands, valid = load_candidates(candidates_path), load_candidates(valid_candidates_path)
@@ -312,10 +336,10 @@ def fairness_job(candidates_path, valid_candidates_path, out, cfg: FairnessEvalC
     written.append(write_csv(out / "fairness_comparison.csv", comparison))
     written.append(write_csv(out / "fairness_unreached.csv", missing))
     with atomic_path(out / "fairness_summary.md", suffix=".md") as tmp:
-        tmp.write_text(markdown_summary(comparison, res["cost"], missing, res["matched"]))
+        tmp.write_text(_markdown_summary(comparison, res["cost"], missing, res["matched"]))
     written.append(out / "fairness_summary.md")
     written.append(plot_fronts(res["front"], res["matched"], out / "fairness.png"))
-    record = {"config": settings_dict(cfg), "protocols": list(protocols), "dataset": name,
+    record = {"config": _settings_dict(cfg), "protocols": list(protocols), "dataset": name,
               "candidates": str(candidates_path), "valid_candidates": str(valid_candidates_path),
               "seconds": time.perf_counter() - t0, "versions": versions()}  # fmt: skip
     written.append(write_json(out / "run.json", jsonable(record)))

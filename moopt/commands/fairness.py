@@ -24,7 +24,7 @@ run.json.
 
 EPILOG = """\
 example:
-  moopt train --model sasrec --out runs/sasrec
+  moopt train sasrec --out runs/sasrec
   moopt fairness --candidates runs/sasrec/candidates.npz \\
       --valid-candidates runs/sasrec/candidates_valid.npz --out runs/fairness-sasrec
 """

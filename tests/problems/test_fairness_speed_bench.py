@@ -59,7 +59,7 @@ def test_same_seed_same_archives():
 
 
 def test_missing_candidates_name_the_command(tmp_path):
-    with pytest.raises(FileNotFoundError, match="moopt train --model sasrec"):
+    with pytest.raises(FileNotFoundError, match="moopt train sasrec"):
         main(["--part", "sweep", "--candidates", str(tmp_path / "none.npz"),
               "--out", str(tmp_path)])  # fmt: skip
 
