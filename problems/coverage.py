@@ -413,10 +413,6 @@ def coverage_front(options: ArchiveOptions, oracle: PricedListOracle | None, lev
         Options without a context or with a user without lists, an oracle of other
         candidates, levels empty or outside ``(0, 1]``, a bad ``n_items``, or a level above
         what any choice reaches (the message gives that most).
-
-    Examples
-    --------
-    >>> front, choices, options = coverage_front(options, oracle, [0.3, 0.5])  # doctest: +SKIP
     """
     lv, n = _check(options, oracle, levels, n_items)
     bound = coverage_bound(options, oracle)

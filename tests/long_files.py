@@ -17,6 +17,8 @@ LONG_FILES = (
     "tests/problems/test_rerank_stream.py",
     "tests/problems/test_fairness_eval.py",
     "notebooks/06_system_tradeoffs.ipynb",
+    "tests/problems/test_fairness.py",
+    "tests/problems/test_coverage.py",
     "notebooks/04_multimodal.ipynb",
     "tests/recommenders/test_sequential_losses.py",
     "tests/moopt/test_engine.py",

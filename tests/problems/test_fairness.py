@@ -294,3 +294,21 @@ def test_exposure_reach_with_the_oracle_counts_its_lists(run):
     level = exposure_reach(opt, oracle)
     front, _, _ = coupled_front(opt, oracle, [level], rounds=1)  # not refused at the reach
     assert len(front) == 1
+
+
+def test_compare_runs_nsga2_and_bayesopt_on_the_price_problem(run):
+    from moopt.algorithms import BayesOpt
+    from moopt.compare import compare
+
+    res, q, m = run
+    problem = ExposurePriceProblem(archive_options(res, WEIGHTS, m, q=q))
+    r = compare(problem, {"nsga2": NSGA2(pop_size=8), "bo": BayesOpt(n_initial=6)},
+                budget=24, seeds=2)  # fmt: skip
+    t = r.table.set_index("solver")
+    assert (t["status"] == "ok").all()
+    assert t.loc["bo", "evaluations"] == 24 and 24 <= t.loc["nsga2", "evaluations"] < 32
+    for name in ("nsga2", "bo"):
+        out = problem.evaluate(r.results[name].X, return_as_dictionary=True)
+        np.testing.assert_allclose(out["F"], r.results[name].F)  # the front is what the
+        # prices choose: -accuracy in [-1, 0], -share in [-1, 0]
+        assert np.all((r.results[name].F >= -1.0) & (r.results[name].F <= 0.0))
